@@ -1,0 +1,189 @@
+//! The one matrix-product entry point of the workspace.
+//!
+//! `C ← α·op(A)·op(B) + β·C`, where `op(X)` is `X` or `Xᵀ`. A transposed operand is the
+//! same column-major storage read with swapped strides, handed to matrixmultiply's packed
+//! kernel: nothing is copied. nalgebra's own `tr_mul`, `gemm_tr` and `transpose()` are
+//! 7–10× slower on the shapes of a training step (loops of dot products, or copies), and
+//! its `gemm` falls back to a per-column `gemv` whenever a dimension is ≤ 5 (the first
+//! layer of a 2-input net), which mishandles strided operands. So nothing else in the
+//! workspace multiplies matrices: a change of kernel happens here and nowhere else.
+
+use nalgebra::DMatrix;
+
+use crate::{CoreError, Scalar};
+
+/// Whether an operand of a product enters as itself or transposed.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub enum Trans {
+    /// `op(X) = X`.
+    No,
+    /// `op(X) = Xᵀ`, read through a strided view, never copied.
+    Yes,
+}
+
+impl Trans {
+    /// The shape of `op(X)` for an `X` of shape `shape`.
+    #[inline]
+    pub fn apply(self, shape: (usize, usize)) -> (usize, usize) {
+        match self {
+            Trans::No => shape,
+            Trans::Yes => (shape.1, shape.0),
+        }
+    }
+}
+
+/// `(row stride, column stride)` of `op(X)` for a column-major `X` with `rows` rows.
+#[inline]
+fn strides(t: Trans, rows: usize) -> (usize, usize) {
+    match t {
+        Trans::No => (1, rows),
+        // Element (i, j) of Xᵀ is X[(j, i)], at offset j + i·rows.
+        Trans::Yes => (rows, 1),
+    }
+}
+
+/// `C ← α·op(A)·op(B) + β·C`, in place, without allocating.
+///
+/// With `β = 0` the old contents of `C` are ignored (even NaN); with `β = 1` the product is
+/// accumulated, which is how a bias-filled buffer becomes `Z = W·A + b` in one call.
+///
+/// # Errors
+/// [`CoreError::ShapeMismatch`] if the inner dimensions of `op(A)` and `op(B)` differ or
+/// `C` is not `rows(op(A)) × cols(op(B))`.
+///
+/// # Example
+/// ```
+/// use nalgebra::DMatrix;
+/// use nn_core::{gemm_into, Trans};
+/// let w = DMatrix::from_row_slice(2, 3, &[1.0, 2.0, 3.0, 4.0, 5.0, 6.0]);
+/// let dz = DMatrix::from_row_slice(2, 1, &[1.0, -1.0]);
+/// // dA_prev = Wᵀ dZ, with Wᵀ never materialised.
+/// let mut da = DMatrix::zeros(3, 1);
+/// gemm_into(1.0, &w, Trans::Yes, &dz, Trans::No, 0.0, &mut da)?;
+/// assert_eq!(da.as_slice(), &[-3.0, -3.0, -3.0]);
+/// # Ok::<(), nn_core::CoreError>(())
+/// ```
+pub fn gemm_into<T: Scalar>(
+    alpha: T,
+    a: &DMatrix<T>,
+    ta: Trans,
+    b: &DMatrix<T>,
+    tb: Trans,
+    beta: T,
+    c: &mut DMatrix<T>,
+) -> Result<(), CoreError> {
+    const OP: &str = "gemm_into";
+    let (m, k) = ta.apply(a.shape());
+    let (kb, n) = tb.apply(b.shape());
+    if kb != k {
+        return Err(CoreError::ShapeMismatch {
+            op: OP,
+            operand: "op(B) (right operand)",
+            expected: (k, n),
+            found: (kb, n),
+        });
+    }
+    if c.shape() != (m, n) {
+        return Err(CoreError::ShapeMismatch {
+            op: OP,
+            operand: "C (output)",
+            expected: (m, n),
+            found: c.shape(),
+        });
+    }
+    if m == 0 || n == 0 {
+        return Ok(());
+    }
+    if k == 0 {
+        // An empty sum: C ← β·C (and β = 0 overwrites, as in BLAS).
+        if beta == T::zero() {
+            c.fill(T::zero());
+        } else {
+            *c *= beta;
+        }
+        return Ok(());
+    }
+    let (rsa, csa) = strides(ta, a.nrows());
+    let (rsb, csb) = strides(tb, b.nrows());
+    let rsc = c.nrows();
+    T::gemm_kernel(
+        (m, k, n),
+        alpha,
+        (a.as_slice(), rsa, csa),
+        (b.as_slice(), rsb, csb),
+        beta,
+        (c.as_mut_slice(), 1, rsc),
+    );
+    Ok(())
+}
+
+/// `op(A)·op(B)` into a new matrix (allocates; see [`gemm_into`] for the in-place form).
+///
+/// # Errors
+/// [`CoreError::ShapeMismatch`] if the inner dimensions differ.
+pub fn matmul<T: Scalar>(
+    a: &DMatrix<T>,
+    ta: Trans,
+    b: &DMatrix<T>,
+    tb: Trans,
+) -> Result<DMatrix<T>, CoreError> {
+    let mut c = DMatrix::zeros(ta.apply(a.shape()).0, tb.apply(b.shape()).1);
+    gemm_into(T::one(), a, ta, b, tb, T::zero(), &mut c)?;
+    Ok(c)
+}
+
+/// Backward of `C = op(A)·op(B)`: given `dC = ∂J/∂C`, returns `(∂J/∂A, ∂J/∂B)`.
+///
+/// ```text
+/// C = A B    →  dA = dC Bᵀ        dB = Aᵀ dC
+/// C = Aᵀ B   →  dA = B dCᵀ        dB = A dC
+/// C = A Bᵀ   →  dA = dC B         dB = dCᵀ A
+/// C = Aᵀ Bᵀ  →  dA = Bᵀ dCᵀ       dB = dCᵀ Aᵀ
+/// ```
+/// Each product goes through [`gemm_into`] with the transposes folded in.
+///
+/// # Errors
+/// [`CoreError::ShapeMismatch`] if the operands do not multiply or `dC` is not the shape of `C`.
+pub fn matmul_backward<T: Scalar>(
+    a: &DMatrix<T>,
+    ta: Trans,
+    b: &DMatrix<T>,
+    tb: Trans,
+    dc: &DMatrix<T>,
+) -> Result<(DMatrix<T>, DMatrix<T>), CoreError> {
+    let (m, k) = ta.apply(a.shape());
+    let (kb, n) = tb.apply(b.shape());
+    if kb != k {
+        return Err(CoreError::ShapeMismatch {
+            op: "matmul_backward",
+            operand: "op(B) (right operand)",
+            expected: (k, n),
+            found: (kb, n),
+        });
+    }
+    if dc.shape() != (m, n) {
+        return Err(CoreError::ShapeMismatch {
+            op: "matmul_backward",
+            operand: "dC (upstream gradient)",
+            expected: (m, n),
+            found: dc.shape(),
+        });
+    }
+    let flip = |t: Trans| match t {
+        Trans::No => Trans::Yes,
+        Trans::Yes => Trans::No,
+    };
+    let mut da = DMatrix::zeros(a.nrows(), a.ncols());
+    let mut db = DMatrix::zeros(b.nrows(), b.ncols());
+    // d op(A) = dC op(B)ᵀ and d op(B) = op(A)ᵀ dC; a transposed operand takes the transpose:
+    // dA = (dC op(B)ᵀ)ᵀ = op(B) dCᵀ, dB = (op(A)ᵀ dC)ᵀ = dCᵀ op(A).
+    match ta {
+        Trans::No => gemm_into(T::one(), dc, Trans::No, b, flip(tb), T::zero(), &mut da)?,
+        Trans::Yes => gemm_into(T::one(), b, tb, dc, Trans::Yes, T::zero(), &mut da)?,
+    }
+    match tb {
+        Trans::No => gemm_into(T::one(), a, flip(ta), dc, Trans::No, T::zero(), &mut db)?,
+        Trans::Yes => gemm_into(T::one(), dc, Trans::Yes, a, ta, T::zero(), &mut db)?,
+    }
+    Ok((da, db))
+}

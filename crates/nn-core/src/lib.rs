@@ -1,0 +1,99 @@
+//! # nn-core — tensor math for neural networks, with gradients you can check
+//!
+//! The base of the `nn` workspace: shape-checked matrix operations over nalgebra's
+//! [`DMatrix`](nalgebra::DMatrix), each paired with its backward (vector–Jacobian
+//! product), and [`gradcheck`], the finite-difference checker that every derivative in the
+//! workspace is tested against.
+//!
+//! ## Conventions
+//!
+//! **Examples are columns.** A batch of `m` examples with `n` features is an `n × m`
+//! matrix. A dense layer computes
+//!
+//! ```text
+//! Z = W A_prev + b        W: (n_l, n_{l−1}),  b: (n_l, 1) broadcast over the m columns
+//! ```
+//!
+//! and its backward, for a cost `J = (1/m) Σ L`, is
+//!
+//! ```text
+//! dW = (1/m) dZ A_prevᵀ     db = (1/m) Σ_columns dZ     dA_prev = Wᵀ dZ
+//! ```
+//!
+//! which here are [`gemm_into`] (with the transposes folded into the call, never
+//! materialised), [`mean_columns_into`] and [`gemm_into`] again.
+//!
+//! Everything is generic over [`Scalar`], implemented for `f32` and `f64`.
+//!
+//! ## Allocation
+//!
+//! Each operation has an allocating form (`hadamard`) and an in-place form that writes
+//! into a buffer the caller owns (`hadamard_into`), so a training step can run without
+//! allocating once its buffers are sized. Shapes are checked at every call and a mismatch
+//! is a [`CoreError`] that names the operation, the operand, and both shapes; nothing here
+//! panics on a wrong shape.
+//!
+//! ## Example
+//!
+//! A dense layer's forward and backward, and its weight gradient checked by finite
+//! differences:
+//!
+//! ```
+//! use nalgebra::DMatrix;
+//! use nn_core::{broadcast_column_into, gemm_into, gradcheck, mean_columns_into, Trans};
+//!
+//! let w = DMatrix::from_row_slice(2, 3, &[0.1, -0.2, 0.3, 0.4, 0.5, -0.6]);
+//! let b = DMatrix::from_column_slice(2, 1, &[0.01, -0.02]);
+//! let a_prev = DMatrix::from_row_slice(3, 4, &[
+//!     1.0, 2.0, 0.5, -1.0,
+//!     0.0, 1.0, -0.5, 2.0,
+//!     3.0, -1.0, 1.5, 0.5,
+//! ]);
+//! let m = a_prev.ncols() as f64;
+//!
+//! // Forward: Z = W A_prev + b, as a bias fill followed by a GEMM with β = 1.
+//! let mut z = DMatrix::zeros(2, 4);
+//! broadcast_column_into(&b, &mut z)?;
+//! gemm_into(1.0, &w, Trans::No, &a_prev, Trans::No, 1.0, &mut z)?;
+//!
+//! // A cost J = (1/(2m)) Σ Z², so dZ = Z (per example, before the 1/m).
+//! let dz = z.clone();
+//! let mut dw = DMatrix::zeros(2, 3);
+//! gemm_into(1.0 / m, &dz, Trans::No, &a_prev, Trans::Yes, 0.0, &mut dw)?; // (1/m) dZ A_prevᵀ
+//! let mut db = DMatrix::zeros(2, 1);
+//! mean_columns_into(&dz, &mut db)?; // (1/m) Σ dZ
+//!
+//! let cost = |w: &DMatrix<f64>| {
+//!     let z = w * &a_prev + &b * DMatrix::from_element(1, 4, 1.0);
+//!     z.norm_squared() / (2.0 * m)
+//! };
+//! let report = gradcheck(cost, &w, &dw)?;
+//! assert!(report.max_rel_error < 1e-8, "{report}");
+//! # Ok::<(), nn_core::CoreError>(())
+//! ```
+//!
+//! ## Dependencies
+//!
+//! - `nalgebra`: the matrix type and its GEMM (which drives matrixmultiply's packed
+//!   kernels, with strides, so transposed operands need no copy).
+//! - `thiserror`: the error enum's `Display` without boilerplate.
+
+mod error;
+mod gemm;
+mod gradcheck;
+mod ops;
+mod scalar;
+
+pub use error::{CoreError, Shape};
+pub use gemm::{Trans, gemm_into, matmul, matmul_backward};
+pub use gradcheck::{GradCheck, GradCheckReport, Stencil, gradcheck};
+pub use ops::{
+    add_column, add_column_backward, add_column_into, broadcast_column_into, ensure_finite,
+    frobenius_dot, hadamard, hadamard_backward, hadamard_into, map, map_backward,
+    map_backward_into, map_into, mean_columns, mean_columns_backward, mean_columns_into,
+    sum_columns, sum_columns_into,
+};
+pub use scalar::Scalar;
+
+/// Re-export of nalgebra, so that downstream crates use the same version.
+pub use nalgebra;

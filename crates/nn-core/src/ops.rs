@@ -1,0 +1,299 @@
+//! Shape-checked element-wise, broadcast and reduction operations, each with its backward.
+//!
+//! Every operation comes as an allocating function (`hadamard`) and an in-place one that
+//! writes into a caller's buffer (`hadamard_into`), so that a training step can reuse its
+//! buffers. A backward is the vector–Jacobian product: given `dC = ∂J/∂C` for the output,
+//! it returns `∂J/∂` of each input.
+
+use nalgebra::DMatrix;
+
+use crate::{CoreError, Scalar, Shape};
+
+/// Returns `ShapeMismatch` unless `found == expected`.
+#[inline]
+pub(crate) fn expect_shape(
+    op: &'static str,
+    operand: &'static str,
+    expected: Shape,
+    found: Shape,
+) -> Result<(), CoreError> {
+    if expected == found {
+        Ok(())
+    } else {
+        Err(CoreError::ShapeMismatch {
+            op,
+            operand,
+            expected,
+            found,
+        })
+    }
+}
+
+/// Checks that every entry is finite; the error names the first NaN or ±∞ and its place.
+///
+/// # Errors
+/// [`CoreError::NonFinite`] with the row and column of the first offending entry.
+pub fn ensure_finite<T: Scalar>(
+    op: &'static str,
+    operand: &'static str,
+    m: &DMatrix<T>,
+) -> Result<(), CoreError> {
+    match m.iter().position(|v| !v.finite()) {
+        None => Ok(()),
+        Some(i) => Err(CoreError::NonFinite {
+            op,
+            operand,
+            row: i % m.nrows(),
+            col: i / m.nrows(),
+            value: m[i].to_f64(),
+        }),
+    }
+}
+
+/// `out ← A + b 1ᵀ`: adds the column vector `b` (n×1) to every column of `A` (n×m).
+///
+/// This is the bias broadcast of `Z = W A + b`.
+///
+/// # Errors
+/// [`CoreError::ShapeMismatch`] if `b` is not `rows(A)×1` or `out` is not the shape of `A`.
+pub fn add_column_into<T: Scalar>(
+    a: &DMatrix<T>,
+    b: &DMatrix<T>,
+    out: &mut DMatrix<T>,
+) -> Result<(), CoreError> {
+    const OP: &str = "add_column";
+    expect_shape(OP, "column vector b", (a.nrows(), 1), b.shape())?;
+    expect_shape(OP, "output", a.shape(), out.shape())?;
+    for (oc, ac) in out.column_iter_mut().zip(a.column_iter()) {
+        for ((o, &x), &bias) in oc.into_iter().zip(ac.iter()).zip(b.iter()) {
+            *o = x + bias;
+        }
+    }
+    Ok(())
+}
+
+/// `A + b 1ᵀ` into a new matrix (allocates). See [`add_column_into`].
+///
+/// # Errors
+/// [`CoreError::ShapeMismatch`] if `b` is not `rows(A)×1`.
+pub fn add_column<T: Scalar>(a: &DMatrix<T>, b: &DMatrix<T>) -> Result<DMatrix<T>, CoreError> {
+    let mut out = DMatrix::zeros(a.nrows(), a.ncols());
+    add_column_into(a, b, &mut out)?;
+    Ok(out)
+}
+
+/// `out ← b 1ᵀ`: fills every column of `out` with the column vector `b`.
+///
+/// Followed by [`crate::gemm_into`] with `β = 1`, this computes `Z = W A + b` in one pass
+/// over `Z` plus the product, with no separate bias pass.
+///
+/// # Errors
+/// [`CoreError::ShapeMismatch`] if `b` is not `rows(out)×1`.
+pub fn broadcast_column_into<T: Scalar>(
+    b: &DMatrix<T>,
+    out: &mut DMatrix<T>,
+) -> Result<(), CoreError> {
+    expect_shape(
+        "broadcast_column",
+        "column vector b",
+        (out.nrows(), 1),
+        b.shape(),
+    )?;
+    for mut col in out.column_iter_mut() {
+        col.copy_from_slice(b.as_slice());
+    }
+    Ok(())
+}
+
+/// Backward of `C = A + b 1ᵀ`: `dA = dC`, `db = Σ_columns dC` (the broadcast's adjoint).
+///
+/// Returns `(dA, db)`; allocates. In a layer, `db` is this sum divided by `m`
+/// ([`mean_columns_into`]), because the cost averages over examples.
+pub fn add_column_backward<T: Scalar>(dc: &DMatrix<T>) -> (DMatrix<T>, DMatrix<T>) {
+    let mut db = DMatrix::zeros(dc.nrows(), 1);
+    sum_columns_unchecked(dc, &mut db);
+    (dc.clone(), db)
+}
+
+fn sum_columns_unchecked<T: Scalar>(a: &DMatrix<T>, out: &mut DMatrix<T>) {
+    out.fill(T::zero());
+    for col in a.column_iter() {
+        for (o, &x) in out.iter_mut().zip(col.iter()) {
+            *o += x;
+        }
+    }
+}
+
+/// `out ← Σ_j A[:, j]`: the sum of the columns of `A` (n×m) as an n×1 column.
+///
+/// # Errors
+/// [`CoreError::ShapeMismatch`] if `out` is not `rows(A)×1`.
+pub fn sum_columns_into<T: Scalar>(a: &DMatrix<T>, out: &mut DMatrix<T>) -> Result<(), CoreError> {
+    expect_shape("sum_columns", "output", (a.nrows(), 1), out.shape())?;
+    sum_columns_unchecked(a, out);
+    Ok(())
+}
+
+/// The sum of the columns of `A` as a new n×1 matrix (allocates).
+pub fn sum_columns<T: Scalar>(a: &DMatrix<T>) -> DMatrix<T> {
+    let mut out = DMatrix::zeros(a.nrows(), 1);
+    sum_columns_unchecked(a, &mut out);
+    out
+}
+
+/// `out ← (1/m) Σ_j A[:, j]`: the mean column, the `db = (1/m) Σ dZ` reduction.
+///
+/// # Errors
+/// [`CoreError::Empty`] if `A` has no columns; [`CoreError::ShapeMismatch`] if `out` is not
+/// `rows(A)×1`.
+pub fn mean_columns_into<T: Scalar>(a: &DMatrix<T>, out: &mut DMatrix<T>) -> Result<(), CoreError> {
+    if a.ncols() == 0 {
+        return Err(CoreError::Empty {
+            op: "mean_columns",
+            operand: "input",
+            found: a.shape(),
+        });
+    }
+    sum_columns_into(a, out)?;
+    *out /= T::from_count(a.ncols());
+    Ok(())
+}
+
+/// The mean of the columns of `A` as a new n×1 matrix (allocates).
+///
+/// # Errors
+/// [`CoreError::Empty`] if `A` has no columns.
+pub fn mean_columns<T: Scalar>(a: &DMatrix<T>) -> Result<DMatrix<T>, CoreError> {
+    let mut out = DMatrix::zeros(a.nrows(), 1);
+    mean_columns_into(a, &mut out)?;
+    Ok(out)
+}
+
+/// Backward of `c = (1/m) Σ_j A[:, j]`: every column of `dA` is `dc / m`.
+///
+/// # Errors
+/// [`CoreError::Empty`] if `m = 0`; [`CoreError::ShapeMismatch`] if `dc` is not `n×1`.
+pub fn mean_columns_backward<T: Scalar>(
+    dc: &DMatrix<T>,
+    m: usize,
+) -> Result<DMatrix<T>, CoreError> {
+    if m == 0 {
+        return Err(CoreError::Empty {
+            op: "mean_columns_backward",
+            operand: "input",
+            found: (dc.nrows(), 0),
+        });
+    }
+    expect_shape("mean_columns_backward", "dc", (dc.nrows(), 1), dc.shape())?;
+    let mut da = DMatrix::zeros(dc.nrows(), m);
+    broadcast_column_into(dc, &mut da)?;
+    da /= T::from_count(m);
+    Ok(da)
+}
+
+/// `out ← A ∘ B` (element-wise product).
+///
+/// # Errors
+/// [`CoreError::ShapeMismatch`] if `B` or `out` is not the shape of `A`.
+pub fn hadamard_into<T: Scalar>(
+    a: &DMatrix<T>,
+    b: &DMatrix<T>,
+    out: &mut DMatrix<T>,
+) -> Result<(), CoreError> {
+    expect_shape("hadamard", "right operand", a.shape(), b.shape())?;
+    expect_shape("hadamard", "output", a.shape(), out.shape())?;
+    for ((o, &x), &y) in out.iter_mut().zip(a.iter()).zip(b.iter()) {
+        *o = x * y;
+    }
+    Ok(())
+}
+
+/// `A ∘ B` into a new matrix (allocates).
+///
+/// # Errors
+/// [`CoreError::ShapeMismatch`] if the shapes differ.
+pub fn hadamard<T: Scalar>(a: &DMatrix<T>, b: &DMatrix<T>) -> Result<DMatrix<T>, CoreError> {
+    let mut out = DMatrix::zeros(a.nrows(), a.ncols());
+    hadamard_into(a, b, &mut out)?;
+    Ok(out)
+}
+
+/// Backward of `C = A ∘ B`: `dA = dC ∘ B`, `dB = dC ∘ A`.
+///
+/// # Errors
+/// [`CoreError::ShapeMismatch`] if the three shapes differ.
+pub fn hadamard_backward<T: Scalar>(
+    a: &DMatrix<T>,
+    b: &DMatrix<T>,
+    dc: &DMatrix<T>,
+) -> Result<(DMatrix<T>, DMatrix<T>), CoreError> {
+    expect_shape("hadamard_backward", "dC", a.shape(), dc.shape())?;
+    Ok((hadamard(dc, b)?, hadamard(dc, a)?))
+}
+
+/// `out ← f(A)` element by element.
+///
+/// # Errors
+/// [`CoreError::ShapeMismatch`] if `out` is not the shape of `A`.
+pub fn map_into<T: Scalar>(
+    a: &DMatrix<T>,
+    out: &mut DMatrix<T>,
+    f: impl Fn(T) -> T,
+) -> Result<(), CoreError> {
+    expect_shape("map", "output", a.shape(), out.shape())?;
+    for (o, &x) in out.iter_mut().zip(a.iter()) {
+        *o = f(x);
+    }
+    Ok(())
+}
+
+/// `f(A)` element by element into a new matrix (allocates).
+pub fn map<T: Scalar>(a: &DMatrix<T>, f: impl Fn(T) -> T) -> DMatrix<T> {
+    a.map(f)
+}
+
+/// Backward of `C = f(A)` (element-wise): `dA = dC ∘ f'(A)`, written into `out`.
+///
+/// # Errors
+/// [`CoreError::ShapeMismatch`] if `dC` or `out` is not the shape of `A`.
+pub fn map_backward_into<T: Scalar>(
+    a: &DMatrix<T>,
+    dc: &DMatrix<T>,
+    out: &mut DMatrix<T>,
+    f_prime: impl Fn(T) -> T,
+) -> Result<(), CoreError> {
+    expect_shape("map_backward", "dC", a.shape(), dc.shape())?;
+    expect_shape("map_backward", "output", a.shape(), out.shape())?;
+    for ((o, &x), &g) in out.iter_mut().zip(a.iter()).zip(dc.iter()) {
+        *o = g * f_prime(x);
+    }
+    Ok(())
+}
+
+/// Backward of `C = f(A)` into a new matrix (allocates). See [`map_backward_into`].
+///
+/// # Errors
+/// [`CoreError::ShapeMismatch`] if `dC` is not the shape of `A`.
+pub fn map_backward<T: Scalar>(
+    a: &DMatrix<T>,
+    dc: &DMatrix<T>,
+    f_prime: impl Fn(T) -> T,
+) -> Result<DMatrix<T>, CoreError> {
+    let mut out = DMatrix::zeros(a.nrows(), a.ncols());
+    map_backward_into(a, dc, &mut out, f_prime)?;
+    Ok(out)
+}
+
+/// The Frobenius inner product `⟨A, B⟩ = Σ_ij A_ij B_ij`.
+///
+/// With a fixed random `R`, `x ↦ ⟨R, f(x)⟩` is the scalar whose gradient is the backward
+/// of `f` applied to `R`; that is how tests check any backward with [`crate::gradcheck`].
+///
+/// # Errors
+/// [`CoreError::ShapeMismatch`] if the shapes differ.
+pub fn frobenius_dot<T: Scalar>(a: &DMatrix<T>, b: &DMatrix<T>) -> Result<T, CoreError> {
+    expect_shape("frobenius_dot", "right operand", a.shape(), b.shape())?;
+    Ok(a.iter()
+        .zip(b.iter())
+        .fold(T::zero(), |s, (&x, &y)| s + x * y))
+}

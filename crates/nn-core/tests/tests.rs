@@ -1,0 +1,446 @@
+//! nn-core's tests: every backward against finite differences (proptest, f64), the GEMM
+//! against a naive triple loop, deliberately wrong gradients being caught, and every error
+//! path.
+
+use nalgebra::DMatrix;
+use nn_core::*;
+use proptest::prelude::*;
+
+const TOL: f64 = 1e-6;
+
+/// A random `r×c` matrix with entries in [-2, 2].
+fn mat(r: usize, c: usize) -> impl Strategy<Value = DMatrix<f64>> {
+    proptest::collection::vec(-2.0f64..2.0, r * c)
+        .prop_map(move |v| DMatrix::from_column_slice(r, c, &v))
+}
+
+fn dims() -> impl Strategy<Value = (usize, usize, usize)> {
+    (1usize..=8, 1usize..=8, 1usize..=8)
+}
+
+fn trans() -> impl Strategy<Value = Trans> {
+    prop_oneof![Just(Trans::No), Just(Trans::Yes)]
+}
+
+/// The stored shape of an operand whose `op(X)` is `r×c`.
+fn stored(t: Trans, r: usize, c: usize) -> (usize, usize) {
+    t.apply((r, c))
+}
+
+fn naive_product(a: &DMatrix<f64>, ta: Trans, b: &DMatrix<f64>, tb: Trans) -> DMatrix<f64> {
+    let at = |i, k| {
+        if ta == Trans::No {
+            a[(i, k)]
+        } else {
+            a[(k, i)]
+        }
+    };
+    let bt = |k, j| {
+        if tb == Trans::No {
+            b[(k, j)]
+        } else {
+            b[(j, k)]
+        }
+    };
+    let (m, k) = ta.apply(a.shape());
+    let n = tb.apply(b.shape()).1;
+    DMatrix::from_fn(m, n, |i, j| (0..k).map(|p| at(i, p) * bt(p, j)).sum())
+}
+
+/// Matrices for `C = op(A) op(B)` with `op(A)`: m×k, `op(B)`: k×n, and an upstream `R`.
+fn product_case() -> impl Strategy<Value = (Trans, Trans, DMatrix<f64>, DMatrix<f64>, DMatrix<f64>)>
+{
+    (dims(), trans(), trans()).prop_flat_map(|((m, k, n), ta, tb)| {
+        let (ar, ac) = stored(ta, m, k);
+        let (br, bc) = stored(tb, k, n);
+        (Just(ta), Just(tb), mat(ar, ac), mat(br, bc), mat(m, n))
+    })
+}
+
+proptest! {
+    #![proptest_config(ProptestConfig::with_cases(64))]
+
+    #[test]
+    fn gemm_equals_naive_triple_loop((ta, tb, a, b, c0) in product_case(),
+                                     alpha in -2.0f64..2.0, beta in -2.0f64..2.0) {
+        let mut c = c0.clone();
+        gemm_into(alpha, &a, ta, &b, tb, beta, &mut c).unwrap();
+        let expected = naive_product(&a, ta, &b, tb) * alpha + c0 * beta;
+        prop_assert!((c - expected).amax() < 1e-12);
+    }
+
+    #[test]
+    fn gemm_f32_agrees_with_f64((ta, tb, a, b, _r) in product_case()) {
+        let c64 = matmul(&a, ta, &b, tb).unwrap();
+        let c32 = matmul(&a.cast::<f32>(), ta, &b.cast::<f32>(), tb).unwrap();
+        prop_assert!((c32.cast::<f64>() - c64).amax() < 1e-4);
+    }
+
+    #[test]
+    fn matmul_backward_matches_finite_differences((ta, tb, a, b, r) in product_case()) {
+        let (da, db) = matmul_backward(&a, ta, &b, tb, &r).unwrap();
+        let fa = |x: &DMatrix<f64>| frobenius_dot(&r, &matmul(x, ta, &b, tb).unwrap()).unwrap();
+        let rep = gradcheck(fa, &a, &da).unwrap();
+        prop_assert!(rep.passes(TOL), "dA ({ta:?},{tb:?}): {rep}");
+        let fb = |x: &DMatrix<f64>| frobenius_dot(&r, &matmul(&a, ta, x, tb).unwrap()).unwrap();
+        let rep = gradcheck(fb, &b, &db).unwrap();
+        prop_assert!(rep.passes(TOL), "dB ({ta:?},{tb:?}): {rep}");
+    }
+
+    #[test]
+    fn add_column_backward_matches_finite_differences(
+        (a, b, r) in (1usize..=8, 1usize..=8)
+            .prop_flat_map(|(n, m)| (mat(n, m), mat(n, 1), mat(n, m)))
+    ) {
+        let (da, db) = add_column_backward(&r);
+        let fa = |x: &DMatrix<f64>| frobenius_dot(&r, &add_column(x, &b).unwrap()).unwrap();
+        let rep = gradcheck(fa, &a, &da).unwrap();
+        prop_assert!(rep.passes(TOL), "dA: {rep}");
+        let fb = |x: &DMatrix<f64>| frobenius_dot(&r, &add_column(&a, x).unwrap()).unwrap();
+        let rep = gradcheck(fb, &b, &db).unwrap();
+        prop_assert!(rep.passes(TOL), "db: {rep}");
+    }
+
+    #[test]
+    fn mean_columns_backward_matches_finite_differences(
+        (a, r) in (1usize..=8, 1usize..=8).prop_flat_map(|(n, m)| (mat(n, m), mat(n, 1)))
+    ) {
+        let da = mean_columns_backward(&r, a.ncols()).unwrap();
+        let f = |x: &DMatrix<f64>| frobenius_dot(&r, &mean_columns(x).unwrap()).unwrap();
+        let rep = gradcheck(f, &a, &da).unwrap();
+        prop_assert!(rep.passes(TOL), "{rep}");
+        // and the sum is m times the mean
+        let s = sum_columns(&a);
+        prop_assert!((s / a.ncols() as f64 - mean_columns(&a).unwrap()).amax() < 1e-12);
+    }
+
+    #[test]
+    fn hadamard_backward_matches_finite_differences(
+        (a, b, r) in (1usize..=8, 1usize..=8)
+            .prop_flat_map(|(n, m)| (mat(n, m), mat(n, m), mat(n, m)))
+    ) {
+        let (da, db) = hadamard_backward(&a, &b, &r).unwrap();
+        let fa = |x: &DMatrix<f64>| frobenius_dot(&r, &hadamard(x, &b).unwrap()).unwrap();
+        let rep = gradcheck(fa, &a, &da).unwrap();
+        prop_assert!(rep.passes(TOL), "dA: {rep}");
+        let fb = |x: &DMatrix<f64>| frobenius_dot(&r, &hadamard(&a, x).unwrap()).unwrap();
+        let rep = gradcheck(fb, &b, &db).unwrap();
+        prop_assert!(rep.passes(TOL), "dB: {rep}");
+    }
+
+    #[test]
+    fn map_backward_matches_finite_differences(
+        (a, r) in (1usize..=8, 1usize..=8).prop_flat_map(|(n, m)| (mat(n, m), mat(n, m)))
+    ) {
+        let da = map_backward(&a, &r, |x: f64| x.cos() + 2.0 * x).unwrap();
+        let f = |x: &DMatrix<f64>| frobenius_dot(&r, &map(x, |v: f64| v.sin() + v * v)).unwrap();
+        let rep = gradcheck(f, &a, &da).unwrap();
+        prop_assert!(rep.passes(TOL), "{rep}");
+    }
+
+    /// The dense-layer gradient `dW = (1/m) dZ A_prevᵀ`, composed from nn-core ops, for the
+    /// cost `J = (1/m) Σ ⟨R, tanh(W A + b)⟩`; here a missing `1/m` or transpose would fail.
+    #[test]
+    fn dense_layer_composition_matches_finite_differences(
+        (w, b, a, r) in (1usize..=8, 1usize..=8, 2usize..=8)
+            .prop_flat_map(|(o, i, m)| (mat(o, i), mat(o, 1), mat(i, m), mat(o, m)))
+    ) {
+        let m = a.ncols();
+        let cost = |w: &DMatrix<f64>, b: &DMatrix<f64>| {
+            let z = add_column(&matmul(w, Trans::No, &a, Trans::No).unwrap(), b).unwrap();
+            frobenius_dot(&r, &map(&z, f64::tanh)).unwrap() / m as f64
+        };
+        let mut z = DMatrix::zeros(w.nrows(), m);
+        broadcast_column_into(&b, &mut z).unwrap();
+        gemm_into(1.0, &w, Trans::No, &a, Trans::No, 1.0, &mut z).unwrap();
+        let dz = map_backward(&z, &r, |v: f64| 1.0 - v.tanh().powi(2)).unwrap();
+        let mut dw = DMatrix::zeros(w.nrows(), w.ncols());
+        gemm_into(1.0 / m as f64, &dz, Trans::No, &a, Trans::Yes, 0.0, &mut dw).unwrap();
+        let mut db = DMatrix::zeros(w.nrows(), 1);
+        mean_columns_into(&dz, &mut db).unwrap();
+
+        let rep = gradcheck(|x| cost(x, &b), &w, &dw).unwrap();
+        prop_assert!(rep.passes(TOL), "dW: {rep}");
+        let rep = gradcheck(|x| cost(&w, x), &b, &db).unwrap();
+        prop_assert!(rep.passes(TOL), "db: {rep}");
+
+        // A deliberate mistake, a missing 1/m, is caught wherever the gradient is not ~0
+        // (shrinking drives R to zero, where every gradient is right).
+        if dw.amax() > 1e-2 {
+            let rep = gradcheck(|x| cost(x, &b), &w, &(&dw * m as f64)).unwrap();
+            prop_assert!(rep.max_rel_error > 0.4, "missing 1/m passed: {rep}");
+        }
+    }
+
+    #[test]
+    fn in_place_forms_equal_allocating_forms(
+        (a, b, col) in (1usize..=8, 1usize..=8)
+            .prop_flat_map(|(n, m)| (mat(n, m), mat(n, m), mat(n, 1)))
+    ) {
+        let mut out = DMatrix::from_element(a.nrows(), a.ncols(), f64::NAN);
+        hadamard_into(&a, &b, &mut out).unwrap();
+        prop_assert_eq!(&out, &hadamard(&a, &b).unwrap());
+        add_column_into(&a, &col, &mut out).unwrap();
+        prop_assert_eq!(&out, &add_column(&a, &col).unwrap());
+        map_into(&a, &mut out, f64::exp).unwrap();
+        prop_assert_eq!(&out, &map(&a, f64::exp));
+        map_backward_into(&a, &b, &mut out, f64::exp).unwrap();
+        prop_assert_eq!(&out, &map_backward(&a, &b, f64::exp).unwrap());
+        let mut s = DMatrix::from_element(a.nrows(), 1, f64::NAN);
+        sum_columns_into(&a, &mut s).unwrap();
+        prop_assert_eq!(&s, &sum_columns(&a));
+        // β = 0 ignores NaN already in the output buffer
+        let mut c = DMatrix::from_element(a.nrows(), a.nrows(), f64::NAN);
+        gemm_into(1.0, &a, Trans::No, &b, Trans::Yes, 0.0, &mut c).unwrap();
+        prop_assert!(c.iter().all(|v| v.is_finite()));
+    }
+}
+
+/// A wrong transpose in a backward is caught: for square operands the shapes still fit,
+/// so only the values can tell, and the check sees it.
+#[test]
+fn wrong_transpose_in_backward_is_caught() {
+    let a = DMatrix::from_fn(4, 4, |i, j| {
+        ((i * 7 + j * 3) % 5) as f64 - 2.0 + 0.1 * i as f64
+    });
+    let b = DMatrix::from_fn(4, 4, |i, j| {
+        ((i * 3 + j * 5) % 7) as f64 - 3.0 + 0.2 * j as f64
+    });
+    let r = DMatrix::from_fn(4, 4, |i, j| (i as f64 - j as f64) * 0.5 + 0.3);
+    let f = |x: &DMatrix<f64>| frobenius_dot(&r, &(x * &b)).unwrap();
+    let right = &r * b.transpose();
+    let wrong = &r * &b; // forgot the transpose
+    assert!(gradcheck(f, &a, &right).unwrap().passes(1e-9));
+    let rep = gradcheck(f, &a, &wrong).unwrap();
+    assert!(rep.max_rel_error > 0.5, "wrong transpose passed: {rep}");
+}
+
+#[test]
+fn gradcheck_reports_nan_analytic_gradient_as_failure() {
+    let x = DMatrix::from_element(2, 2, 1.0);
+    let mut g = x.map(|v| 2.0 * v);
+    g[(1, 0)] = f64::NAN;
+    let rep = gradcheck(|x| x.norm_squared(), &x, &g).unwrap();
+    assert!(!rep.passes(1e-6));
+    assert_eq!(rep.worst, (1, 0));
+}
+
+#[test]
+fn three_point_stencil_is_less_accurate_than_five_point() {
+    let x = DMatrix::from_element(1, 1, 1.3);
+    let g = x.map(|v: f64| v.exp());
+    let three = GradCheck {
+        step: 1e-3,
+        stencil: Stencil::ThreePoint,
+        floor: 1e-4,
+    };
+    let five = GradCheck {
+        step: 1e-3,
+        stencil: Stencil::FivePoint,
+        floor: 1e-4,
+    };
+    let e3 = three.check(|x| x[0].exp(), &x, &g).unwrap().max_rel_error;
+    let e5 = five.check(|x| x[0].exp(), &x, &g).unwrap().max_rel_error;
+    // h²/6 ≈ 1.7e-7 for the three-point formula; O(h⁴) for the five-point one.
+    assert!(e3 > 1e-8 && e3 < 1e-6, "{e3}");
+    assert!(e5 < 1e-11, "{e5}");
+}
+
+mod errors {
+    use super::*;
+
+    fn m(r: usize, c: usize) -> DMatrix<f64> {
+        DMatrix::from_element(r, c, 1.0)
+    }
+
+    #[test]
+    fn gemm_inner_dimension_mismatch() {
+        let err = matmul(&m(2, 3), Trans::No, &m(4, 5), Trans::No).unwrap_err();
+        assert_eq!(
+            err,
+            CoreError::ShapeMismatch {
+                op: "gemm_into",
+                operand: "op(B) (right operand)",
+                expected: (3, 5),
+                found: (4, 5)
+            }
+        );
+        assert_eq!(
+            err.to_string(),
+            "gemm_into: op(B) (right operand) has shape 4×5, expected 3×5"
+        );
+        // transposed: op(A) = Aᵀ is 3×2, so op(B) needs 2 rows
+        let err = matmul(&m(2, 3), Trans::Yes, &m(3, 5), Trans::No).unwrap_err();
+        assert!(matches!(
+            err,
+            CoreError::ShapeMismatch {
+                expected: (2, 5),
+                found: (3, 5),
+                ..
+            }
+        ));
+    }
+
+    #[test]
+    fn gemm_output_mismatch() {
+        let mut c = m(2, 2);
+        let err =
+            gemm_into(1.0, &m(2, 3), Trans::No, &m(3, 4), Trans::No, 0.0, &mut c).unwrap_err();
+        assert!(matches!(
+            err,
+            CoreError::ShapeMismatch {
+                operand: "C (output)",
+                expected: (2, 4),
+                found: (2, 2),
+                ..
+            }
+        ));
+    }
+
+    #[test]
+    fn gemm_with_empty_inner_dimension_scales_output() {
+        let mut c = DMatrix::from_element(2, 2, 3.0);
+        gemm_into(1.0, &m(2, 0), Trans::No, &m(0, 2), Trans::No, 0.5, &mut c).unwrap();
+        assert_eq!(c, DMatrix::from_element(2, 2, 1.5));
+    }
+
+    #[test]
+    fn matmul_backward_mismatches() {
+        let err = matmul_backward(&m(2, 3), Trans::No, &m(4, 2), Trans::No, &m(2, 2)).unwrap_err();
+        assert!(matches!(
+            err,
+            CoreError::ShapeMismatch {
+                op: "matmul_backward",
+                ..
+            }
+        ));
+        let err = matmul_backward(&m(2, 3), Trans::No, &m(3, 2), Trans::No, &m(3, 3)).unwrap_err();
+        assert!(matches!(
+            err,
+            CoreError::ShapeMismatch {
+                operand: "dC (upstream gradient)",
+                expected: (2, 2),
+                ..
+            }
+        ));
+    }
+
+    #[test]
+    fn add_column_mismatches() {
+        let err = add_column(&m(3, 4), &m(2, 1)).unwrap_err();
+        assert!(matches!(
+            err,
+            CoreError::ShapeMismatch {
+                op: "add_column",
+                expected: (3, 1),
+                found: (2, 1),
+                ..
+            }
+        ));
+        let mut out = m(3, 3);
+        let err = add_column_into(&m(3, 4), &m(3, 1), &mut out).unwrap_err();
+        assert!(matches!(
+            err,
+            CoreError::ShapeMismatch {
+                operand: "output",
+                ..
+            }
+        ));
+        let err = broadcast_column_into(&m(3, 2), &mut out).unwrap_err();
+        assert!(matches!(
+            err,
+            CoreError::ShapeMismatch {
+                op: "broadcast_column",
+                ..
+            }
+        ));
+    }
+
+    #[test]
+    fn reductions_mismatch_and_empty() {
+        let err = mean_columns(&m(3, 0)).unwrap_err();
+        assert_eq!(
+            err,
+            CoreError::Empty {
+                op: "mean_columns",
+                operand: "input",
+                found: (3, 0)
+            }
+        );
+        assert!(err.to_string().contains("at least one column"));
+        let mut out = m(2, 1);
+        let err = sum_columns_into(&m(3, 4), &mut out).unwrap_err();
+        assert!(matches!(
+            err,
+            CoreError::ShapeMismatch {
+                expected: (3, 1),
+                found: (2, 1),
+                ..
+            }
+        ));
+        assert!(matches!(
+            mean_columns_backward(&m(3, 1), 0),
+            Err(CoreError::Empty { .. })
+        ));
+        assert!(matches!(
+            mean_columns_backward(&m(3, 2), 4),
+            Err(CoreError::ShapeMismatch { .. })
+        ));
+    }
+
+    #[test]
+    fn elementwise_mismatches() {
+        assert!(matches!(
+            hadamard(&m(2, 3), &m(3, 2)),
+            Err(CoreError::ShapeMismatch { .. })
+        ));
+        let mut out = m(1, 1);
+        assert!(hadamard_into(&m(2, 2), &m(2, 2), &mut out).is_err());
+        assert!(map_into(&m(2, 2), &mut out, |x| x).is_err());
+        assert!(map_backward(&m(2, 2), &m(2, 3), |x| x).is_err());
+        assert!(map_backward_into(&m(2, 2), &m(2, 2), &mut out, |x| x).is_err());
+        assert!(hadamard_backward(&m(2, 2), &m(2, 2), &m(1, 2)).is_err());
+        assert!(frobenius_dot(&m(2, 2), &m(2, 1)).is_err());
+    }
+
+    #[test]
+    fn ensure_finite_names_the_place() {
+        let mut x = m(3, 4);
+        assert!(ensure_finite("load", "X", &x).is_ok());
+        x[(2, 1)] = f64::NAN;
+        let err = ensure_finite("load", "X", &x).unwrap_err();
+        assert!(matches!(err, CoreError::NonFinite { row: 2, col: 1, .. }));
+        assert!(err.to_string().contains("row 2, column 1"), "{err}");
+    }
+
+    #[test]
+    fn gradcheck_rejects_bad_config_and_shapes() {
+        let x = m(2, 2);
+        let f = |x: &DMatrix<f64>| x.sum();
+        assert!(matches!(
+            gradcheck(f, &x, &m(2, 1)),
+            Err(CoreError::ShapeMismatch { .. })
+        ));
+        for step in [0.0, -1e-4, f64::NAN] {
+            let cfg = GradCheck {
+                step,
+                ..GradCheck::default()
+            };
+            let err = cfg.check(f, &x, &x).unwrap_err();
+            assert!(
+                matches!(err, CoreError::InvalidArgument { what: "step", .. }),
+                "{err}"
+            );
+        }
+        let cfg = GradCheck {
+            floor: 0.0,
+            ..GradCheck::default()
+        };
+        assert!(matches!(
+            cfg.check(f, &x, &x),
+            Err(CoreError::InvalidArgument { what: "floor", .. })
+        ));
+        let err = gradcheck(|x| if x[0] > 1.0 { f64::NAN } else { 0.0 }, &x, &x).unwrap_err();
+        assert!(matches!(err, CoreError::NonFinite { row: 0, col: 0, .. }));
+    }
+}

@@ -1,0 +1,98 @@
+//! Project automation, in plain Rust with no dependencies.
+//!
+//! `cargo xtask check` runs, in order, stopping at the first failure:
+//! formatting, clippy with warnings denied, every test, and the docs with rustdoc
+//! warnings denied. CI runs exactly this command.
+
+use std::process::{Command, ExitCode};
+use std::time::Instant;
+
+/// One named step of a task: a cargo invocation and extra environment.
+struct Step {
+    name: &'static str,
+    args: &'static [&'static str],
+    env: &'static [(&'static str, &'static str)],
+}
+
+const CHECK: &[Step] = &[
+    Step {
+        name: "format",
+        args: &["fmt", "--all", "--check"],
+        env: &[],
+    },
+    Step {
+        name: "clippy",
+        args: &[
+            "clippy",
+            "--workspace",
+            "--all-targets",
+            "--",
+            "-D",
+            "warnings",
+        ],
+        env: &[],
+    },
+    Step {
+        name: "tests",
+        args: &["test", "--workspace"],
+        env: &[],
+    },
+    Step {
+        name: "docs",
+        args: &["doc", "--workspace", "--no-deps"],
+        env: &[("RUSTDOCFLAGS", "-D warnings")],
+    },
+];
+
+fn run(steps: &[Step]) -> ExitCode {
+    let cargo = std::env::var("CARGO").unwrap_or_else(|_| "cargo".to_string());
+    let total = steps.len();
+    for (i, step) in steps.iter().enumerate() {
+        println!(
+            "==> [{}/{total}] {}: cargo {}",
+            i + 1,
+            step.name,
+            step.args.join(" ")
+        );
+        let start = Instant::now();
+        let status = Command::new(&cargo)
+            .args(step.args)
+            .envs(step.env.iter().copied())
+            .status();
+        match status {
+            Ok(s) if s.success() => {
+                println!(
+                    "==> {} passed in {:.1} s",
+                    step.name,
+                    start.elapsed().as_secs_f64()
+                );
+            }
+            Ok(s) => {
+                eprintln!(
+                    "==> {} FAILED ({s}); fix it and rerun `cargo xtask check`",
+                    step.name
+                );
+                return ExitCode::FAILURE;
+            }
+            Err(e) => {
+                eprintln!("==> {} could not start cargo: {e}", step.name);
+                return ExitCode::FAILURE;
+            }
+        }
+    }
+    println!("==> all {total} checks passed");
+    ExitCode::SUCCESS
+}
+
+fn main() -> ExitCode {
+    let args: Vec<String> = std::env::args().skip(1).collect();
+    match args.first().map(String::as_str) {
+        Some("check") => run(CHECK),
+        _ => {
+            eprintln!(
+                "usage: cargo xtask check\n\n  check   fmt, clippy -D warnings, tests, docs (what CI runs)"
+            );
+            ExitCode::FAILURE
+        }
+    }
+}
