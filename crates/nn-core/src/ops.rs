@@ -297,3 +297,18 @@ pub fn frobenius_dot<T: Scalar>(a: &DMatrix<T>, b: &DMatrix<T>) -> Result<T, Cor
         .zip(b.iter())
         .fold(T::zero(), |s, (&x, &y)| s + x * y))
 }
+
+/// Makes `buf` a `rows × cols` matrix, reusing its allocation when it is large enough.
+///
+/// A training step's buffers change shape when the batch size changes (the last, partial
+/// batch of an epoch); shrinking keeps the allocation and growing back to a size seen
+/// before does not allocate again. Newly exposed entries are zero; the others keep stale
+/// values, so callers overwrite the whole buffer.
+pub fn fit_buffer<T: Scalar>(buf: &mut DMatrix<T>, rows: usize, cols: usize) {
+    if buf.shape() == (rows, cols) {
+        return;
+    }
+    let mut data: Vec<T> = std::mem::replace(buf, DMatrix::zeros(0, 0)).data.into();
+    data.resize(rows * cols, T::zero());
+    *buf = DMatrix::from_vec(rows, cols, data);
+}

@@ -444,3 +444,17 @@ mod errors {
         assert!(matches!(err, CoreError::NonFinite { row: 0, col: 0, .. }));
     }
 }
+
+#[test]
+fn fit_buffer_reshapes_and_keeps_capacity() {
+    let mut buf = DMatrix::<f64>::from_element(4, 8, 1.0);
+    let ptr = buf.as_slice().as_ptr();
+    fit_buffer(&mut buf, 4, 3);
+    assert_eq!(buf.shape(), (4, 3));
+    fit_buffer(&mut buf, 4, 8);
+    assert_eq!(buf.shape(), (4, 8));
+    // shrinking and growing back within the first capacity reuses the same allocation
+    assert_eq!(buf.as_slice().as_ptr(), ptr);
+    fit_buffer(&mut buf, 2, 1);
+    assert_eq!(buf.shape(), (2, 1));
+}
