@@ -1,0 +1,463 @@
+//! The [`Activation`] enum: which function a layer applies, and its forward and backward
+//! passes over whole matrices, dispatched once per call (not once per entry).
+
+use nalgebra::DMatrix;
+use nn_core::{CoreError, Scalar};
+
+use crate::ActivationError;
+use crate::elu::{
+    DEFAULT_ELU_ALPHA, elu, elu_slope, elu_slope_from_output, selu, selu_slope,
+    selu_slope_from_output,
+};
+use crate::gelu::{gelu, gelu_slope, gelu_tanh, gelu_tanh_slope};
+use crate::relu::{DEFAULT_LEAKY_SLOPE, leaky_relu, leaky_relu_slope, relu, relu_slope};
+use crate::sigmoid::{sigmoid, sigmoid_slope, sigmoid_slope_from_output};
+use crate::silu::{silu, silu_slope};
+use crate::softmax::{softmax_backward_columns, softmax_columns};
+use crate::softplus::{softplus, softplus_slope};
+use crate::step::step;
+use crate::tanh::{tanh, tanh_slope, tanh_slope_from_output};
+
+/// An activation function `g`, applied as `A = g(Z)` to a layer's pre-activations.
+///
+/// `Copy`, and exhaustive so that code can `match` on it. Parameters are stored as `f64`
+/// and rounded to the element type when applied. Every variant's formula, derivative and
+/// derivative path are in the [crate documentation](crate) and in its family's module.
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub enum Activation {
+    /// `g(z) = z`, `g'(z) = 1` (alias `"linear"`). See [`crate::identity`].
+    Identity,
+    /// Heaviside step `h(z) = 1` for `z ≥ 0`, else 0; `h'(z) = 0`: not trainable by
+    /// backpropagation (use the perceptron rule). See [`crate::step`].
+    Step,
+    /// `σ(z) = 1/(1 + e^(−z))`, `σ' = a(1 − a)` from the output. See [`crate::sigmoid`].
+    Sigmoid,
+    /// `tanh(z)`, `tanh' = 1 − a²` from the output. See [`crate::tanh`].
+    Tanh,
+    /// `max(0, z)`, derivative 1 for `z ≥ 0` (including 0), else 0. See [`crate::relu`].
+    Relu,
+    /// `z` for `z ≥ 0`, `slope·z` below; derivative 1 or `slope`. See [`crate::relu`].
+    LeakyRelu {
+        /// Negative-side slope, finite and `≥ 0`; [`Activation::leaky_relu`] gives 0.01.
+        slope: f64,
+    },
+    /// Column-wise `e^(z_i) / Σ_k e^(z_k)`; backward is a per-column vector–Jacobian
+    /// product. See [`crate::softmax`].
+    Softmax,
+    /// `z` for `z ≥ 0`, `α(e^z − 1)` below; derivative 1 or `a + α`. See [`crate::elu`].
+    Elu {
+        /// Negative-side scale, finite and `≥ 0`; [`Activation::elu`] gives 1.
+        alpha: f64,
+    },
+    /// `λ·elu(z; α₀)` with the self-normalising constants. See [`crate::elu`].
+    Selu,
+    /// `z Φ(z)` (exact, through `erfc`). See [`crate::gelu`].
+    Gelu,
+    /// `½ z (1 + tanh(√(2/π)(z + 0.044715 z³)))`. See [`crate::gelu`].
+    GeluTanh,
+    /// `z σ(z)` (alias `"swish"`). See [`crate::silu`].
+    Silu,
+    /// `ln(1 + e^z)`, derivative `σ(z)`. See [`crate::softplus`].
+    Softplus,
+}
+
+/// `Ok` if `found == expected`, else nn-core's `ShapeMismatch` naming the operand.
+fn expect_shape(
+    op: &'static str,
+    operand: &'static str,
+    expected: (usize, usize),
+    found: (usize, usize),
+) -> Result<(), ActivationError> {
+    if expected == found {
+        Ok(())
+    } else {
+        Err(CoreError::ShapeMismatch {
+            op,
+            operand,
+            expected,
+            found,
+        }
+        .into())
+    }
+}
+
+/// `out ← f(z)` element by element (shapes already checked).
+#[inline]
+fn map_into<T: Scalar>(z: &DMatrix<T>, out: &mut DMatrix<T>, f: impl Fn(T) -> T) {
+    for (o, &x) in out.as_mut_slice().iter_mut().zip(z.as_slice()) {
+        *o = f(x);
+    }
+}
+
+/// `dz ← da ∘ f(src)` element by element (shapes already checked).
+#[inline]
+fn scale_into<T: Scalar>(
+    src: &DMatrix<T>,
+    da: &DMatrix<T>,
+    dz: &mut DMatrix<T>,
+    f: impl Fn(T) -> T,
+) {
+    let pairs = src.as_slice().iter().zip(da.as_slice());
+    for (o, (&x, &d)) in dz.as_mut_slice().iter_mut().zip(pairs) {
+        *o = d * f(x);
+    }
+}
+
+/// `dz ← da ∘ f(z, a)` element by element (shapes already checked).
+#[inline]
+fn scale2_into<T: Scalar>(
+    z: &DMatrix<T>,
+    a: &DMatrix<T>,
+    da: &DMatrix<T>,
+    dz: &mut DMatrix<T>,
+    f: impl Fn(T, T) -> T,
+) {
+    let triples = z.as_slice().iter().zip(a.as_slice()).zip(da.as_slice());
+    for (o, ((&x, &y), &d)) in dz.as_mut_slice().iter_mut().zip(triples) {
+        *o = d * f(x, y);
+    }
+}
+
+impl Activation {
+    /// Every activation's canonical name, in declaration order; each parses with
+    /// `FromStr` (parameterised ones to their defaults). Aliases: `"linear"` for
+    /// `"identity"`, `"swish"` for `"silu"`.
+    pub const ALL_NAMES: &'static [&'static str] = &[
+        "identity",
+        "step",
+        "sigmoid",
+        "tanh",
+        "relu",
+        "leaky_relu",
+        "softmax",
+        "elu",
+        "selu",
+        "gelu",
+        "gelu_tanh",
+        "silu",
+        "softplus",
+    ];
+
+    /// Every activation, in the order of [`Activation::ALL_NAMES`], with default
+    /// parameters.
+    pub const ALL: [Activation; 13] = [
+        Activation::Identity,
+        Activation::Step,
+        Activation::Sigmoid,
+        Activation::Tanh,
+        Activation::Relu,
+        Activation::LeakyRelu {
+            slope: DEFAULT_LEAKY_SLOPE,
+        },
+        Activation::Softmax,
+        Activation::Elu {
+            alpha: DEFAULT_ELU_ALPHA,
+        },
+        Activation::Selu,
+        Activation::Gelu,
+        Activation::GeluTanh,
+        Activation::Silu,
+        Activation::Softplus,
+    ];
+
+    /// Leaky ReLU with the default slope 0.01.
+    pub const fn leaky_relu() -> Self {
+        Activation::LeakyRelu {
+            slope: DEFAULT_LEAKY_SLOPE,
+        }
+    }
+
+    /// ELU with the default `α = 1`.
+    pub const fn elu() -> Self {
+        Activation::Elu {
+            alpha: DEFAULT_ELU_ALPHA,
+        }
+    }
+
+    /// Leaky ReLU with a given slope.
+    ///
+    /// # Errors
+    /// [`ActivationError::BadParameter`] unless `slope` is finite and `≥ 0`.
+    pub fn leaky_relu_with_slope(slope: f64) -> Result<Self, ActivationError> {
+        let g = Activation::LeakyRelu { slope };
+        g.validate()?;
+        Ok(g)
+    }
+
+    /// ELU with a given `α`.
+    ///
+    /// # Errors
+    /// [`ActivationError::BadParameter`] unless `alpha` is finite and `≥ 0`.
+    pub fn elu_with_alpha(alpha: f64) -> Result<Self, ActivationError> {
+        let g = Activation::Elu { alpha };
+        g.validate()?;
+        Ok(g)
+    }
+
+    /// Checks the parameters: a leaky-ReLU slope and an ELU `α` must be finite and
+    /// `≥ 0`. (The fields are public, so a value built directly is not checked until
+    /// this is called; `FromStr` and the `*_with_*` constructors always check.)
+    ///
+    /// # Errors
+    /// [`ActivationError::BadParameter`] naming the parameter and its value.
+    pub fn validate(&self) -> Result<(), ActivationError> {
+        let (name, parameter, value) = match *self {
+            Activation::LeakyRelu { slope } => ("leaky_relu", "slope", slope),
+            Activation::Elu { alpha } => ("elu", "alpha", alpha),
+            _ => return Ok(()),
+        };
+        if value.is_finite() && value >= 0.0 {
+            Ok(())
+        } else {
+            Err(ActivationError::BadParameter {
+                name,
+                parameter,
+                found: value.to_string(),
+                expected: crate::name::PARAMETER_RANGE,
+            })
+        }
+    }
+
+    /// The canonical name without parameters (`"leaky_relu"`, `"gelu_tanh"`, …): the
+    /// entry of [`Activation::ALL_NAMES`] for this variant.
+    pub const fn name(&self) -> &'static str {
+        match self {
+            Activation::Identity => "identity",
+            Activation::Step => "step",
+            Activation::Sigmoid => "sigmoid",
+            Activation::Tanh => "tanh",
+            Activation::Relu => "relu",
+            Activation::LeakyRelu { .. } => "leaky_relu",
+            Activation::Softmax => "softmax",
+            Activation::Elu { .. } => "elu",
+            Activation::Selu => "selu",
+            Activation::Gelu => "gelu",
+            Activation::GeluTanh => "gelu_tanh",
+            Activation::Silu => "silu",
+            Activation::Softplus => "softplus",
+        }
+    }
+
+    /// `false` only for [`Activation::Softmax`], whose outputs each depend on a whole
+    /// column.
+    pub const fn is_elementwise(&self) -> bool {
+        !matches!(self, Activation::Softmax)
+    }
+
+    /// `false` only for [`Activation::Step`]: its derivative is 0 everywhere, so
+    /// backpropagation cannot train a step unit (the perceptron rule can). The ReLU family
+    /// counts as differentiable: its one kink has a conventional derivative.
+    pub const fn is_differentiable(&self) -> bool {
+        !matches!(self, Activation::Step)
+    }
+
+    /// `true` if the backward reads the forward's output `a` to get the derivative
+    /// cheaply: sigmoid (`a(1 − a)`), tanh (`1 − a²`), ELU and SELU (`a + α`, `a + λα₀`
+    /// for `z < 0`) and softmax (`a ∘ (da − ⟨a, da⟩)`). The others compute it from `z`
+    /// (identity and step need neither). ReLU could read `a` too but then could not give
+    /// the derivative 1 at `z = 0` that the convention asks for.
+    pub const fn derivative_from_output(&self) -> bool {
+        matches!(
+            self,
+            Activation::Sigmoid
+                | Activation::Tanh
+                | Activation::Elu { .. }
+                | Activation::Selu
+                | Activation::Softmax
+        )
+    }
+
+    /// `g(z)` for one scalar. For [`Activation::Softmax`] this is the softmax of a
+    /// single-row column, which is 1.
+    pub fn value<T: Scalar>(&self, z: T) -> T {
+        match *self {
+            Activation::Identity => z,
+            Activation::Step => step(z),
+            Activation::Sigmoid => sigmoid(z),
+            Activation::Tanh => tanh(z),
+            Activation::Relu => relu(z),
+            Activation::LeakyRelu { slope } => leaky_relu(z, T::cast(slope)),
+            Activation::Softmax => T::one(),
+            Activation::Elu { alpha } => elu(z, T::cast(alpha)),
+            Activation::Selu => selu(z),
+            Activation::Gelu => gelu(z),
+            Activation::GeluTanh => gelu_tanh(z),
+            Activation::Silu => silu(z),
+            Activation::Softplus => softplus(z),
+        }
+    }
+
+    /// `g'(z)` for one scalar, always computed from `z`. For [`Activation::Softmax`] it is
+    /// 0 (the derivative of the single-row softmax, a constant); use
+    /// [`Activation::backward`] for the real thing.
+    pub fn slope<T: Scalar>(&self, z: T) -> T {
+        match *self {
+            Activation::Identity => T::one(),
+            Activation::Step | Activation::Softmax => T::zero(),
+            Activation::Sigmoid => sigmoid_slope(z),
+            Activation::Tanh => tanh_slope(z),
+            Activation::Relu => relu_slope(z),
+            Activation::LeakyRelu { slope } => leaky_relu_slope(z, T::cast(slope)),
+            Activation::Elu { alpha } => elu_slope(z, T::cast(alpha)),
+            Activation::Selu => selu_slope(z),
+            Activation::Gelu => gelu_slope(z),
+            Activation::GeluTanh => gelu_tanh_slope(z),
+            Activation::Silu => silu_slope(z),
+            Activation::Softplus => softplus_slope(z),
+        }
+    }
+
+    /// `A = g(Z)` into a new matrix (allocates). See [`Activation::forward_into`].
+    pub fn forward<T: Scalar>(&self, z: &DMatrix<T>) -> DMatrix<T> {
+        let mut a = DMatrix::zeros(z.nrows(), z.ncols());
+        self.forward_unchecked(z, &mut a);
+        a
+    }
+
+    /// `a ← g(z)`, written into the caller's buffer `a`; allocates nothing.
+    ///
+    /// Element-wise for every activation but softmax, which normalises each column
+    /// (subtracting the column maximum first).
+    ///
+    /// # Errors
+    /// [`ActivationError::Core`] (`ShapeMismatch`) if `a` is not the shape of `z`.
+    pub fn forward_into<T: Scalar>(
+        &self,
+        z: &DMatrix<T>,
+        a: &mut DMatrix<T>,
+    ) -> Result<(), ActivationError> {
+        expect_shape("Activation::forward_into", "output a", z.shape(), a.shape())?;
+        self.forward_unchecked(z, a);
+        Ok(())
+    }
+
+    fn forward_unchecked<T: Scalar>(&self, z: &DMatrix<T>, a: &mut DMatrix<T>) {
+        match *self {
+            Activation::Identity => a.copy_from(z),
+            Activation::Step => map_into(z, a, step),
+            Activation::Sigmoid => map_into(z, a, sigmoid),
+            Activation::Tanh => map_into(z, a, tanh),
+            Activation::Relu => map_into(z, a, relu),
+            Activation::LeakyRelu { slope } => {
+                let s = T::cast(slope);
+                map_into(z, a, |x| leaky_relu(x, s));
+            }
+            Activation::Softmax => softmax_columns(z, a),
+            Activation::Elu { alpha } => {
+                let al = T::cast(alpha);
+                map_into(z, a, |x| elu(x, al));
+            }
+            Activation::Selu => map_into(z, a, selu),
+            Activation::Gelu => map_into(z, a, gelu),
+            Activation::GeluTanh => map_into(z, a, gelu_tanh),
+            Activation::Silu => map_into(z, a, silu),
+            Activation::Softplus => map_into(z, a, softplus),
+        }
+    }
+
+    /// The backward pass into a new matrix (allocates). See [`Activation::backward_into`].
+    ///
+    /// # Errors
+    /// As [`Activation::backward_into`].
+    pub fn backward<T: Scalar>(
+        &self,
+        z: &DMatrix<T>,
+        a: &DMatrix<T>,
+        da: &DMatrix<T>,
+    ) -> Result<DMatrix<T>, ActivationError> {
+        let mut dz = DMatrix::zeros(z.nrows(), z.ncols());
+        self.backward_into(z, a, da, &mut dz)?;
+        Ok(dz)
+    }
+
+    /// `dz ←` the vector–Jacobian product of `A = g(Z)` with the upstream gradient `da`;
+    /// allocates nothing.
+    ///
+    /// Element-wise activations: `dZ = dA ∘ g'(Z)`, with `g'` computed from the output
+    /// `a` where that is cheaper (see [`Activation::derivative_from_output`]) and from
+    /// `z` otherwise. Softmax: per column `dz = a ∘ (da − ⟨a, da⟩)`, the Jacobian never
+    /// materialised.
+    ///
+    /// `z` and `a` must be the input and output of the same forward pass: the result is
+    /// not checked against them and is wrong if they disagree.
+    ///
+    /// # Errors
+    /// [`ActivationError::Core`] (`ShapeMismatch`) if `a`, `da` or `dz` is not the shape
+    /// of `z`.
+    pub fn backward_into<T: Scalar>(
+        &self,
+        z: &DMatrix<T>,
+        a: &DMatrix<T>,
+        da: &DMatrix<T>,
+        dz: &mut DMatrix<T>,
+    ) -> Result<(), ActivationError> {
+        const OP: &str = "Activation::backward_into";
+        expect_shape(OP, "forward output a", z.shape(), a.shape())?;
+        expect_shape(OP, "upstream gradient da", z.shape(), da.shape())?;
+        expect_shape(OP, "output dz", z.shape(), dz.shape())?;
+        match *self {
+            Activation::Identity => dz.copy_from(da),
+            Activation::Step => dz.fill(T::zero()),
+            Activation::Sigmoid => scale_into(a, da, dz, sigmoid_slope_from_output),
+            Activation::Tanh => scale_into(a, da, dz, tanh_slope_from_output),
+            Activation::Relu => scale_into(z, da, dz, relu_slope),
+            Activation::LeakyRelu { slope } => {
+                let s = T::cast(slope);
+                scale_into(z, da, dz, |x| leaky_relu_slope(x, s));
+            }
+            Activation::Softmax => softmax_backward_columns(a, da, dz),
+            Activation::Elu { alpha } => {
+                let al = T::cast(alpha);
+                scale2_into(z, a, da, dz, |x, y| elu_slope_from_output(x, y, al));
+            }
+            Activation::Selu => scale2_into(z, a, da, dz, selu_slope_from_output),
+            Activation::Gelu => scale_into(z, da, dz, gelu_slope),
+            Activation::GeluTanh => scale_into(z, da, dz, gelu_tanh_slope),
+            Activation::Silu => scale_into(z, da, dz, silu_slope),
+            Activation::Softplus => scale_into(z, da, dz, softplus_slope),
+        }
+        Ok(())
+    }
+
+    /// The element-wise derivative `g'(Z)` as a new matrix (allocates), computed from `z`
+    /// (for plots and saturation measurements; a backward pass should use
+    /// [`Activation::backward_into`]).
+    ///
+    /// # Errors
+    /// [`ActivationError::NotElementwise`] for [`Activation::Softmax`], whose derivative
+    /// is a Jacobian per column, not a matrix of the shape of `z`.
+    pub fn derivative<T: Scalar>(&self, z: &DMatrix<T>) -> Result<DMatrix<T>, ActivationError> {
+        let mut out = DMatrix::zeros(z.nrows(), z.ncols());
+        self.derivative_into(z, &mut out)?;
+        Ok(out)
+    }
+
+    /// `out ← g'(z)` element by element; allocates nothing. See
+    /// [`Activation::derivative`].
+    ///
+    /// # Errors
+    /// [`ActivationError::NotElementwise`] for softmax; [`ActivationError::Core`]
+    /// (`ShapeMismatch`) if `out` is not the shape of `z`.
+    pub fn derivative_into<T: Scalar>(
+        &self,
+        z: &DMatrix<T>,
+        out: &mut DMatrix<T>,
+    ) -> Result<(), ActivationError> {
+        if !self.is_elementwise() {
+            return Err(ActivationError::NotElementwise {
+                activation: self.name(),
+                what: "its derivative is a Jacobian per column; use backward for the \
+                       vector–Jacobian product",
+            });
+        }
+        expect_shape(
+            "Activation::derivative_into",
+            "output",
+            z.shape(),
+            out.shape(),
+        )?;
+        let g = *self;
+        map_into(z, out, |x| g.slope(x));
+        Ok(())
+    }
+}
