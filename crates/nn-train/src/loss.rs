@@ -1,0 +1,367 @@
+//! Loss functions: the per-example loss `L(ŷ, y)`, the cost `J = (1/m) Σ L`, and the
+//! gradient that starts backpropagation.
+//!
+//! Sigmoid + binary cross-entropy and softmax + categorical cross-entropy are fused: they
+//! are computed from the logits `Z` in a form that is finite for any `Z`, and hand the
+//! output layer `dZ = A − Y` directly instead of going through `g'(Z)`, which would divide
+//! by a saturated `A(1 − A)`.
+
+use std::fmt;
+use std::str::FromStr;
+
+use nalgebra::DMatrix;
+use nn_init::nn_activations::Activation;
+use nn_init::nn_activations::nn_core::{Scalar, fit_buffer};
+
+use crate::{Result, TrainError};
+
+/// The clamp of [`Loss::BceProbabilities`]: probabilities are kept in `[ε, 1 − ε]`.
+pub const PROBABILITY_EPSILON: f64 = 1e-7;
+
+/// A loss function. `K` is the number of output units, `a` the output, `z` the logits.
+///
+/// | loss | per-example `L` | gradient passed down | PyTorch / Keras |
+/// |---|---|---|---|
+/// | `BinaryCrossEntropy` (sigmoid output) | `(1/K) Σ_k max(z,0) − z·y + ln(1 + e^(−\|z\|))` | `dZ = (A − Y)/K` | `BCEWithLogitsLoss` / `BinaryCrossentropy(from_logits=True)` |
+/// | `CategoricalCrossEntropy` (softmax output) | `−Σ_k y_k ln a_k = Σ_k y_k (logsumexp(z) − z_k)` | `dZ = A − Y` | `CrossEntropyLoss` (probability targets) / `CategoricalCrossentropy(from_logits=True)` |
+/// | `BceProbabilities` | `−(1/K) Σ_k y ln â + (1 − y) ln(1 − â)`, `â = clamp(a, ε, 1 − ε)` | `dA = (â − y) / (K â (1 − â))`, 0 where clamped | `BCELoss` / `BinaryCrossentropy()` |
+/// | `Mse` | `(1/K) Σ_k (a − y)²` | `dA = 2 (a − y) / K` | `MSELoss` / `MeanSquaredError` |
+/// | `Huber { delta }` | `(1/K) Σ_k ½r²` if `\|r\| ≤ δ`, else `δ(\|r\| − ½δ)`; `r = a − y` | `dA = clamp(r, −δ, δ) / K` | `HuberLoss(delta)` / `Huber(delta)` |
+/// | `Hinge` | `(1/K) Σ_k max(0, 1 − t·a)`, `t = ±1` | `dA = −t/K` where `t·a < 1`, else 0 | — / `Hinge` |
+///
+/// With one output unit (`K = 1`) the binary losses are exactly the tutorial's, and
+/// `dZ = A − Y`. Binary targets may be soft (any value in `[0, 1]`); hinge targets are
+/// `0`/`1` or `−1`/`1` (0 is read as −1). Categorical targets are probability columns
+/// (one-hot for class labels).
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub enum Loss {
+    /// Binary cross-entropy on a sigmoid output, fused (from the logits).
+    BinaryCrossEntropy,
+    /// Categorical cross-entropy on a softmax output, fused (from the logits).
+    CategoricalCrossEntropy,
+    /// Binary cross-entropy on probabilities from any `[0, 1]` output, clamped to `ε`.
+    BceProbabilities,
+    /// Mean squared error over output units.
+    Mse,
+    /// Huber loss with threshold `delta > 0` (quadratic inside, linear outside).
+    Huber {
+        /// The threshold `δ`.
+        delta: f64,
+    },
+    /// Hinge loss on raw outputs, for ±1 margins.
+    Hinge,
+}
+
+/// What a loss's gradient is with respect to.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum GradientOf {
+    /// `∂L/∂A`, to be chained through the output activation.
+    Output,
+    /// `∂L/∂Z`, already fused with the output activation.
+    PreActivation,
+}
+
+/// How predictions are scored for accuracy under a loss.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Task {
+    /// Independent binary outputs, positive when the output is ≥ `threshold`.
+    Binary {
+        /// The decision threshold on the output (0.5 for probabilities, 0 for margins).
+        threshold_is_zero: bool,
+    },
+    /// One class per example: the argmax of the output column.
+    Multiclass,
+    /// Real-valued outputs: no accuracy.
+    Regression,
+}
+
+impl Loss {
+    /// All loss names, as accepted by `FromStr`.
+    pub const NAMES: &'static [&'static str] = &[
+        "binary_cross_entropy",
+        "categorical_cross_entropy",
+        "bce_probabilities",
+        "mse",
+        "huber(<delta>)",
+        "hinge",
+    ];
+
+    /// Which gradient [`Loss::gradient_into`] produces.
+    pub fn gradient_of(&self) -> GradientOf {
+        match self {
+            Loss::BinaryCrossEntropy | Loss::CategoricalCrossEntropy => GradientOf::PreActivation,
+            _ => GradientOf::Output,
+        }
+    }
+
+    /// How accuracy is measured for this loss.
+    pub fn task(&self) -> Task {
+        match self {
+            Loss::BinaryCrossEntropy | Loss::BceProbabilities => Task::Binary {
+                threshold_is_zero: false,
+            },
+            Loss::Hinge => Task::Binary {
+                threshold_is_zero: true,
+            },
+            Loss::CategoricalCrossEntropy => Task::Multiclass,
+            Loss::Mse | Loss::Huber { .. } => Task::Regression,
+        }
+    }
+
+    /// Checks that the loss fits an output layer with this activation and unit count;
+    /// the message says what would fit.
+    ///
+    /// # Errors
+    /// A description of the mismatch.
+    pub fn check_output(
+        &self,
+        activation: Option<Activation>,
+        units: usize,
+    ) -> std::result::Result<(), String> {
+        match (self, activation) {
+            (Loss::BinaryCrossEntropy, Some(Activation::Sigmoid)) => Ok(()),
+            (Loss::BinaryCrossEntropy, a) => Err(format!(
+                "binary_cross_entropy is fused with a sigmoid output, but the last layer's \
+                 activation is {}; use Activation::Sigmoid, or Loss::BceProbabilities",
+                a.map_or("none".to_string(), |a| a.to_string())
+            )),
+            (Loss::CategoricalCrossEntropy, Some(Activation::Softmax)) if units >= 2 => Ok(()),
+            (Loss::CategoricalCrossEntropy, Some(Activation::Softmax)) => Err(
+                "categorical_cross_entropy needs at least 2 output units (classes); \
+                 for one binary output use sigmoid + binary_cross_entropy"
+                    .to_string(),
+            ),
+            (Loss::CategoricalCrossEntropy, a) => Err(format!(
+                "categorical_cross_entropy is fused with a softmax output, but the last \
+                 layer's activation is {}; use Activation::Softmax",
+                a.map_or("none".to_string(), |a| a.to_string())
+            )),
+            (Loss::BceProbabilities, Some(Activation::Sigmoid | Activation::Softmax)) => Ok(()),
+            (Loss::BceProbabilities, a) => Err(format!(
+                "bce_probabilities needs outputs in [0, 1] (sigmoid or softmax), but the last \
+                 layer's activation is {}",
+                a.map_or("none".to_string(), |a| a.to_string())
+            )),
+            (Loss::Huber { delta }, _) if !(delta.is_finite() && *delta > 0.0) => {
+                Err(format!("huber delta must be finite and > 0, found {delta}"))
+            }
+            _ => Ok(()),
+        }
+    }
+
+    /// Checks that every target suits the loss (binary in `[0, 1]`, hinge in {−1, 0, 1},
+    /// categorical columns non-negative and summing to 1).
+    ///
+    /// # Errors
+    /// [`TrainError::BadTarget`] naming the first offending entry.
+    pub fn check_targets<T: Scalar>(&self, y: &DMatrix<T>) -> Result<()> {
+        let bad = |problem: &str, i: usize, v: T| TrainError::BadTarget {
+            problem: problem.to_string(),
+            row: i % y.nrows().max(1),
+            col: i / y.nrows().max(1),
+            value: v.to_f64(),
+        };
+        match self {
+            Loss::BinaryCrossEntropy | Loss::BceProbabilities => {
+                let in_range = |v: T| v >= T::zero() && v <= T::one();
+                if let Some(i) = y.iter().position(|&v| !in_range(v)) {
+                    return Err(bad("binary labels must be in [0, 1]", i, y[i]));
+                }
+            }
+            Loss::Hinge => {
+                let ok = |v: T| v == T::zero() || v == T::one() || v == -T::one();
+                if let Some(i) = y.iter().position(|&v| !ok(v)) {
+                    return Err(bad("hinge labels must be -1, 0 or 1", i, y[i]));
+                }
+            }
+            Loss::CategoricalCrossEntropy => {
+                if let Some(i) = y.iter().position(|&v| v < T::zero()) {
+                    return Err(bad("class probabilities must be ≥ 0", i, y[i]));
+                }
+                let tol = 1e-4_f64.max(T::EPSILON.to_f64() * 100.0);
+                for (j, col) in y.column_iter().enumerate() {
+                    let s = col.iter().fold(0.0, |s, v| s + v.to_f64());
+                    if (s - 1.0).abs() > tol {
+                        return Err(TrainError::BadTarget {
+                            problem: "each target column must be one-hot (or sum to 1)".to_string(),
+                            row: 0,
+                            col: j,
+                            value: s,
+                        });
+                    }
+                }
+            }
+            Loss::Mse | Loss::Huber { .. } => {}
+        }
+        Ok(())
+    }
+
+    /// The cost `J = (1/m) Σ_examples L`, accumulated in `f64`. `z` is the output layer's
+    /// pre-activation (needed by the fused losses), `a` its output.
+    pub fn cost<T: Scalar>(&self, z: &DMatrix<T>, a: &DMatrix<T>, y: &DMatrix<T>) -> f64 {
+        let m = a.ncols().max(1) as f64;
+        let k = a.nrows().max(1) as f64;
+        let f = |v: T| v.to_f64();
+        let total: f64 = match *self {
+            Loss::BinaryCrossEntropy => {
+                z.iter()
+                    .zip(y.iter())
+                    .map(|(&z, &y)| {
+                        let (z, y) = (f(z), f(y));
+                        z.max(0.0) - z * y + (-z.abs()).exp().ln_1p()
+                    })
+                    .sum::<f64>()
+                    / k
+            }
+            Loss::CategoricalCrossEntropy => z
+                .column_iter()
+                .zip(y.column_iter())
+                .map(|(zc, yc)| {
+                    let max = zc.iter().fold(f64::NEG_INFINITY, |m, &v| m.max(f(v)));
+                    let lse = max + zc.iter().map(|&v| (f(v) - max).exp()).sum::<f64>().ln();
+                    zc.iter()
+                        .zip(yc.iter())
+                        .map(|(&z, &y)| f(y) * (lse - f(z)))
+                        .sum::<f64>()
+                })
+                .sum(),
+            Loss::BceProbabilities => {
+                let eps = PROBABILITY_EPSILON;
+                a.iter()
+                    .zip(y.iter())
+                    .map(|(&a, &y)| {
+                        let (a, y) = (f(a).clamp(eps, 1.0 - eps), f(y));
+                        -(y * a.ln() + (1.0 - y) * (1.0 - a).ln())
+                    })
+                    .sum::<f64>()
+                    / k
+            }
+            Loss::Mse => {
+                a.iter()
+                    .zip(y.iter())
+                    .map(|(&a, &y)| (f(a) - f(y)).powi(2))
+                    .sum::<f64>()
+                    / k
+            }
+            Loss::Huber { delta } => {
+                a.iter()
+                    .zip(y.iter())
+                    .map(|(&a, &y)| {
+                        let r = (f(a) - f(y)).abs();
+                        if r <= delta {
+                            0.5 * r * r
+                        } else {
+                            delta * (r - 0.5 * delta)
+                        }
+                    })
+                    .sum::<f64>()
+                    / k
+            }
+            Loss::Hinge => {
+                a.iter()
+                    .zip(y.iter())
+                    .map(|(&a, &y)| (1.0 - hinge_sign(f(y)) * f(a)).max(0.0))
+                    .sum::<f64>()
+                    / k
+            }
+        };
+        total / m
+    }
+
+    /// Writes the gradient that starts backpropagation into `out` (resized as needed), per
+    /// example (the `1/m` of `J` is applied by the layers): `dZ` for the fused losses, `dA`
+    /// for the others (see [`Loss::gradient_of`]). Allocates nothing once `out` is sized.
+    pub fn gradient_into<T: Scalar>(
+        &self,
+        a: &DMatrix<T>,
+        y: &DMatrix<T>,
+        out: &mut DMatrix<T>,
+    ) -> GradientOf {
+        fit_buffer(out, a.nrows(), a.ncols());
+        let k = T::from_count(a.nrows().max(1));
+        let pairs = out.iter_mut().zip(a.iter().zip(y.iter()));
+        match *self {
+            Loss::CategoricalCrossEntropy => {
+                pairs.for_each(|(o, (&a, &y))| *o = a - y);
+            }
+            Loss::BinaryCrossEntropy => {
+                pairs.for_each(|(o, (&a, &y))| *o = (a - y) / k);
+            }
+            Loss::BceProbabilities => {
+                let eps = T::cast(PROBABILITY_EPSILON);
+                pairs.for_each(|(o, (&a, &y))| {
+                    *o = if a < eps || a > T::one() - eps {
+                        T::zero()
+                    } else {
+                        (a - y) / (k * a * (T::one() - a))
+                    }
+                });
+            }
+            Loss::Mse => pairs.for_each(|(o, (&a, &y))| *o = (a - y) * T::cast(2.0) / k),
+            Loss::Huber { delta } => {
+                let d = T::cast(delta);
+                pairs.for_each(|(o, (&a, &y))| *o = (a - y).clamp(-d, d) / k);
+            }
+            Loss::Hinge => pairs.for_each(|(o, (&a, &y))| {
+                let t = T::cast(hinge_sign(y.to_f64()));
+                *o = if t * a < T::one() { -t / k } else { T::zero() };
+            }),
+        }
+        self.gradient_of()
+    }
+}
+
+/// Hinge targets: 1 stays 1, 0 and −1 become −1.
+fn hinge_sign(y: f64) -> f64 {
+    if y > 0.0 { 1.0 } else { -1.0 }
+}
+
+impl fmt::Display for Loss {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            Loss::BinaryCrossEntropy => f.write_str("binary_cross_entropy"),
+            Loss::CategoricalCrossEntropy => f.write_str("categorical_cross_entropy"),
+            Loss::BceProbabilities => f.write_str("bce_probabilities"),
+            Loss::Mse => f.write_str("mse"),
+            Loss::Huber { delta } => write!(f, "huber({delta:?})"),
+            Loss::Hinge => f.write_str("hinge"),
+        }
+    }
+}
+
+impl FromStr for Loss {
+    type Err = TrainError;
+
+    fn from_str(s: &str) -> Result<Self> {
+        let s = s.trim();
+        let unknown = || TrainError::InvalidConfig {
+            what: "loss name",
+            expected: "one of binary_cross_entropy, categorical_cross_entropy, \
+                       bce_probabilities, mse, huber(<delta>), hinge",
+            found: format!("{s:?}"),
+        };
+        Ok(match s {
+            "binary_cross_entropy" => Loss::BinaryCrossEntropy,
+            "categorical_cross_entropy" => Loss::CategoricalCrossEntropy,
+            "bce_probabilities" => Loss::BceProbabilities,
+            "mse" => Loss::Mse,
+            "hinge" => Loss::Hinge,
+            "huber" => Loss::Huber { delta: 1.0 },
+            _ => {
+                let inner = s
+                    .strip_prefix("huber(")
+                    .and_then(|r| r.strip_suffix(')'))
+                    .ok_or_else(unknown)?;
+                let delta: f64 = inner.trim().parse().map_err(|_| unknown())?;
+                if !(delta.is_finite() && delta > 0.0) {
+                    return Err(TrainError::InvalidConfig {
+                        what: "huber delta",
+                        expected: "finite and > 0",
+                        found: inner.to_string(),
+                    });
+                }
+                Loss::Huber { delta }
+            }
+        })
+    }
+}

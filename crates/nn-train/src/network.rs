@@ -1,0 +1,591 @@
+//! The sequential network: a validated stack of layers, a loss, and the forward and
+//! backward passes over a batch.
+
+use std::fmt;
+use std::marker::PhantomData;
+
+use nalgebra::DMatrix;
+use nn_init::Init;
+use nn_init::nn_activations::Activation;
+use nn_init::nn_activations::nn_core::{GradCheck, GradCheckReport, Scalar};
+
+use crate::layer::{FeatureShape, Layer, Mode, ParamMut, Upstream};
+use crate::loss::{GradientOf, Loss};
+use crate::metrics::accuracy;
+use crate::spec::LayerSpec;
+use crate::{Result, TrainError, check};
+
+/// Describes a network layer by layer; [`NetworkBuilder::build`] validates every size and
+/// draws the initial weights.
+///
+/// ```
+/// use nn_train::{Activation, Loss, Network};
+/// let net = Network::<f64>::builder(2)
+///     .dense(16, Activation::Tanh)
+///     .dense(1, Activation::Sigmoid)
+///     .loss(Loss::BinaryCrossEntropy)
+///     .seed(7)
+///     .build()?;
+/// assert_eq!(net.param_count(), 2 * 16 + 16 + 16 + 1);
+/// # Ok::<(), nn_train::TrainError>(())
+/// ```
+#[derive(Debug, Clone, PartialEq)]
+pub struct NetworkBuilder<T: Scalar> {
+    input: FeatureShape,
+    specs: Vec<LayerSpec>,
+    loss: Option<Loss>,
+    l2: f64,
+    seed: u64,
+    scalar: PhantomData<fn() -> T>,
+}
+
+impl<T: Scalar> NetworkBuilder<T> {
+    /// Starts a network whose examples have the given shape.
+    pub fn new(input: FeatureShape) -> Self {
+        Self {
+            input,
+            specs: Vec::new(),
+            loss: None,
+            l2: 0.0,
+            seed: 0,
+            scalar: PhantomData,
+        }
+    }
+
+    /// The shape of one input example.
+    pub fn input_shape(&self) -> FeatureShape {
+        self.input
+    }
+
+    /// The layer configurations so far.
+    pub fn specs(&self) -> &[LayerSpec] {
+        &self.specs
+    }
+
+    /// The loss, if set.
+    pub fn loss_fn(&self) -> Option<Loss> {
+        self.loss
+    }
+
+    /// Appends a dense layer with the recommended initializer for `activation`.
+    pub fn dense(self, units: usize, activation: Activation) -> Self {
+        self.layer(LayerSpec::Dense {
+            units,
+            activation,
+            init: None,
+        })
+    }
+
+    /// Appends a dense layer with an explicit weight initializer.
+    pub fn dense_with_init(self, units: usize, activation: Activation, init: Init) -> Self {
+        self.layer(LayerSpec::Dense {
+            units,
+            activation,
+            init: Some(init),
+        })
+    }
+
+    /// Appends inverted dropout with drop probability `rate`.
+    pub fn dropout(self, rate: f64) -> Self {
+        self.layer(LayerSpec::Dropout { rate })
+    }
+
+    /// Appends any layer configuration.
+    pub fn layer(mut self, spec: LayerSpec) -> Self {
+        self.specs.push(spec);
+        self
+    }
+
+    /// Sets the loss (required).
+    pub fn loss(mut self, loss: Loss) -> Self {
+        self.loss = Some(loss);
+        self
+    }
+
+    /// Sets the L2 penalty `λ` of `J + λ/(2m) Σ‖W‖²` (weights only, not biases). Default 0.
+    pub fn l2(mut self, lambda: f64) -> Self {
+        self.l2 = lambda;
+        self
+    }
+
+    /// Sets the seed from which every layer's weights and dropout masks are drawn
+    /// (each layer on its own stream). Default 0.
+    pub fn seed(mut self, seed: u64) -> Self {
+        self.seed = seed;
+        self
+    }
+
+    /// Builds the network, checking that each layer fits the one before and that the loss
+    /// fits the output layer.
+    ///
+    /// # Errors
+    /// [`TrainError::InvalidArchitecture`] naming the first layer that does not fit (or
+    /// layer = number of layers for a missing loss); [`TrainError::InvalidConfig`] for a
+    /// bad `λ`.
+    pub fn build(&self) -> Result<Network<T>> {
+        if self.input.is_empty() {
+            return Err(TrainError::InvalidConfig {
+                what: "network input size",
+                expected: "at least 1",
+                found: self.input.to_string(),
+            });
+        }
+        if !(self.l2.is_finite() && self.l2 >= 0.0) {
+            return Err(TrainError::InvalidConfig {
+                what: "L2 penalty λ",
+                expected: "finite and ≥ 0",
+                found: self.l2.to_string(),
+            });
+        }
+        let mut layers: Vec<Box<dyn Layer<T>>> = Vec::with_capacity(self.specs.len());
+        let mut shape = self.input;
+        for (i, spec) in self.specs.iter().enumerate() {
+            let layer = spec.build::<T>(shape, i, self.seed)?;
+            shape = layer.output_shape();
+            layers.push(layer);
+        }
+        let Some(last) = layers.last() else {
+            return Err(TrainError::InvalidArchitecture {
+                layer: 0,
+                what: "network".into(),
+                problem: "has no layers; add at least one, e.g. .dense(1, Activation::Sigmoid)"
+                    .into(),
+            });
+        };
+        let Some(loss) = self.loss else {
+            return Err(TrainError::InvalidArchitecture {
+                layer: layers.len(),
+                what: "loss".into(),
+                problem: "no loss given; call .loss(Loss::…)".into(),
+            });
+        };
+        loss.check_output(last.activation(), last.output_shape().len())
+            .map_err(|problem| TrainError::InvalidArchitecture {
+                layer: layers.len() - 1,
+                what: last.to_string(),
+                problem,
+            })?;
+        let grads = (1..layers.len()).map(|_| DMatrix::zeros(0, 0)).collect();
+        Ok(Network {
+            builder: self.clone(),
+            layers,
+            loss,
+            grads,
+            loss_grad: DMatrix::zeros(0, 0),
+        })
+    }
+}
+
+/// A sequential network: layers applied in order, trained against a loss.
+///
+/// `forward` and `backward` reuse buffers owned by the layers (allocation happens only
+/// when a batch is larger than any before); `predict` leaves the network untouched and
+/// can be called from several threads at once.
+#[derive(Debug)]
+pub struct Network<T: Scalar> {
+    builder: NetworkBuilder<T>,
+    layers: Vec<Box<dyn Layer<T>>>,
+    loss: Loss,
+    /// `grads[i] = ∂L/∂(output of layer i)` for every layer but the last.
+    grads: Vec<DMatrix<T>>,
+    /// The loss's gradient for the last layer (`dA`, or `dZ` when fused).
+    loss_grad: DMatrix<T>,
+}
+
+/// Cost and accuracy of a network on a data set.
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub struct Evaluation {
+    /// `J` including the L2 term.
+    pub cost: f64,
+    /// Fraction of correct predictions; `None` for regression losses.
+    pub accuracy: Option<f64>,
+}
+
+impl<T: Scalar> Network<T> {
+    /// Starts a builder for examples that are feature vectors of length `inputs`.
+    pub fn builder(inputs: usize) -> NetworkBuilder<T> {
+        NetworkBuilder::new(FeatureShape::Flat(inputs))
+    }
+
+    /// The configuration the network was built from (layers, loss, λ, seed).
+    pub fn config(&self) -> &NetworkBuilder<T> {
+        &self.builder
+    }
+
+    /// The layer configurations, in order.
+    pub fn specs(&self) -> &[LayerSpec] {
+        &self.builder.specs
+    }
+
+    /// The shape of one input example.
+    pub fn input_shape(&self) -> FeatureShape {
+        self.builder.input
+    }
+
+    /// Number of output units.
+    pub fn output_size(&self) -> usize {
+        self.layers.last().map_or(0, |l| l.output_shape().len())
+    }
+
+    /// The loss.
+    pub fn loss(&self) -> Loss {
+        self.loss
+    }
+
+    /// The L2 penalty `λ`.
+    pub fn l2(&self) -> f64 {
+        self.builder.l2
+    }
+
+    /// The seed the network was built with.
+    pub fn seed(&self) -> u64 {
+        self.builder.seed
+    }
+
+    /// The layers, in order.
+    pub fn layers(&self) -> &[Box<dyn Layer<T>>] {
+        &self.layers
+    }
+
+    /// The layers, mutably (e.g. to set weights by hand).
+    pub fn layers_mut(&mut self) -> &mut [Box<dyn Layer<T>>] {
+        &mut self.layers
+    }
+
+    /// Total number of trainable scalars.
+    pub fn param_count(&self) -> usize {
+        self.layers.iter().map(|l| l.param_count()).sum()
+    }
+
+    /// Every parameter tensor as `(name, tensor)`, named `layers.{i}.{weight|bias}` where
+    /// `i` is the layer's index (the names of model files).
+    pub fn named_params(&self) -> Vec<(String, &DMatrix<T>)> {
+        self.layers
+            .iter()
+            .enumerate()
+            .flat_map(|(i, l)| {
+                l.params()
+                    .into_iter()
+                    .map(move |(n, p)| (format!("layers.{i}.{n}"), p))
+            })
+            .collect()
+    }
+
+    /// Visits every parameter with its gradient, layer by layer, in a fixed order.
+    pub fn for_each_param(&mut self, f: &mut dyn FnMut(ParamMut<'_, T>)) {
+        for layer in &mut self.layers {
+            layer.for_each_param(f);
+        }
+    }
+
+    /// A copy of every parameter tensor, in [`Network::for_each_param`] order.
+    pub fn snapshot(&self) -> Vec<DMatrix<T>> {
+        self.layers
+            .iter()
+            .flat_map(|l| l.params().into_iter().map(|(_, p)| p.clone()))
+            .collect()
+    }
+
+    /// Copies every parameter tensor into `dst`, reusing its buffers when it already holds
+    /// a snapshot of this network.
+    pub fn snapshot_into(&self, dst: &mut Vec<DMatrix<T>>) {
+        let params = self
+            .layers
+            .iter()
+            .flat_map(|l| l.params().into_iter().map(|(_, p)| p));
+        let count = self.layers.iter().map(|l| l.params().len()).sum::<usize>();
+        dst.resize_with(count, || DMatrix::zeros(0, 0));
+        for (d, p) in dst.iter_mut().zip(params) {
+            if d.shape() == p.shape() {
+                d.copy_from(p);
+            } else {
+                *d = p.clone();
+            }
+        }
+    }
+
+    /// Restores parameters from a [`Network::snapshot`] of this network, copying into the
+    /// existing buffers (no allocation).
+    ///
+    /// # Errors
+    /// [`TrainError::BadShape`] if the snapshot is not of this architecture (nothing is
+    /// changed then).
+    pub fn restore(&mut self, snapshot: &[DMatrix<T>]) -> Result<()> {
+        let shapes: Vec<(usize, usize)> = self
+            .layers
+            .iter()
+            .flat_map(|l| l.params().into_iter().map(|(_, p)| p.shape()))
+            .collect();
+        let found: Vec<(usize, usize)> = snapshot.iter().map(|p| p.shape()).collect();
+        if shapes != found {
+            return Err(TrainError::BadShape {
+                what: "parameter snapshot",
+                expected: format!("{shapes:?}"),
+                found: format!("{found:?}"),
+            });
+        }
+        let mut i = 0;
+        self.for_each_param(&mut |p| {
+            p.value.copy_from(&snapshot[i]);
+            i += 1;
+        });
+        Ok(())
+    }
+
+    /// Forward pass over a batch `X: (inputs, m)`, caching what backward needs; returns
+    /// the output `A: (outputs, m)`.
+    ///
+    /// # Errors
+    /// [`TrainError::BadShape`], [`TrainError::EmptyData`] or [`TrainError::NonFiniteData`]
+    /// for unusable inputs.
+    pub fn forward(&mut self, x: &DMatrix<T>, mode: Mode) -> Result<&DMatrix<T>> {
+        check::inputs_only(x, self.builder.input.len())?;
+        self.forward_unchecked(x, mode)
+    }
+
+    fn forward_unchecked(&mut self, x: &DMatrix<T>, mode: Mode) -> Result<&DMatrix<T>> {
+        for i in 0..self.layers.len() {
+            let (done, rest) = self.layers.split_at_mut(i);
+            let input = done.last().map_or(x, |l| l.output());
+            rest[0].forward(input, mode)?;
+        }
+        self.output()
+    }
+
+    /// The output `A` of the last [`Network::forward`] (or training step).
+    ///
+    /// # Errors
+    /// Never for a built network (it has at least one layer).
+    pub fn output(&self) -> Result<&DMatrix<T>> {
+        self.layers
+            .last()
+            .map(|l| l.output())
+            .ok_or(TrainError::InvalidArchitecture {
+                layer: 0,
+                what: "network".into(),
+                problem: "has no layers".into(),
+            })
+    }
+
+    /// The cost `J = (1/m) Σ L + λ/(2m) Σ‖W‖²` of the last forward pass against `Y`.
+    fn cost_of_last_forward(&self, y: &DMatrix<T>) -> Result<f64> {
+        let last = self
+            .layers
+            .last()
+            .ok_or(TrainError::EmptyData { what: "network" })?;
+        let a = last.output();
+        let z = last.pre_activation().unwrap_or(a);
+        Ok(self.loss.cost(z, a, y) + self.l2_term(y.ncols()))
+    }
+
+    /// The L2 term `λ/(2m) Σ‖W‖²` over every weight tensor (biases excluded).
+    fn l2_term(&self, m: usize) -> f64 {
+        if self.builder.l2 == 0.0 {
+            return 0.0;
+        }
+        let mut squares = 0.0;
+        for layer in &self.layers {
+            layer.visit_params(&mut |name, w| {
+                if name == "weight" {
+                    squares += w.iter().map(|v| v.to_f64() * v.to_f64()).sum::<f64>();
+                }
+            });
+        }
+        self.builder.l2 / (2.0 * m as f64) * squares
+    }
+
+    /// One forward and backward pass: computes `J` on the batch and stores `∂J/∂θ` for every
+    /// parameter `θ` in its layer (read them with [`Network::for_each_param`]). Returns `J`.
+    ///
+    /// # Errors
+    /// Bad shapes, empty or non-finite data, targets that do not suit the loss
+    /// ([`TrainError::BadTarget`]), or a layer that backpropagation cannot train (a step
+    /// activation: [`TrainError::InvalidArchitecture`]).
+    pub fn compute_gradients(&mut self, x: &DMatrix<T>, y: &DMatrix<T>, mode: Mode) -> Result<f64> {
+        check::batch(x, y, self.builder.input.len(), self.output_size())?;
+        self.loss.check_targets(y)?;
+        self.check_trainable()?;
+        self.gradients_unchecked(x, y, mode)
+    }
+
+    pub(crate) fn check_trainable(&self) -> Result<()> {
+        match self.layers.iter().position(|l| !l.is_differentiable()) {
+            None => Ok(()),
+            Some(i) => Err(TrainError::InvalidArchitecture {
+                layer: i,
+                what: self.layers[i].to_string(),
+                problem: "the step function's derivative is 0 everywhere, so backpropagation \
+                          cannot train it; use the perceptron rule (nn_train::Perceptron)"
+                    .into(),
+            }),
+        }
+    }
+
+    /// [`Network::compute_gradients`] without validation, for the training loop, which
+    /// validates the whole data set once.
+    pub(crate) fn gradients_unchecked(
+        &mut self,
+        x: &DMatrix<T>,
+        y: &DMatrix<T>,
+        mode: Mode,
+    ) -> Result<f64> {
+        self.forward_unchecked(x, mode)?;
+        let cost = self.cost_of_last_forward(y)?;
+        let n = self.layers.len();
+        let kind = self
+            .loss
+            .gradient_into(self.layers[n - 1].output(), y, &mut self.loss_grad);
+        for i in (0..n).rev() {
+            let (before, rest) = self.layers.split_at_mut(i);
+            let input = before.last().map_or(x, |l| l.output());
+            let (grads_below, grads_here) = self.grads.split_at_mut(i);
+            let upstream = if i + 1 == n {
+                match kind {
+                    GradientOf::Output => Upstream::Output(&self.loss_grad),
+                    GradientOf::PreActivation => Upstream::PreActivation(&self.loss_grad),
+                }
+            } else {
+                Upstream::Output(&grads_here[0])
+            };
+            rest[0].backward(input, upstream, grads_below.last_mut())?;
+        }
+        if self.builder.l2 > 0.0 {
+            let scale = T::cast(self.builder.l2 / x.ncols() as f64);
+            self.for_each_param(&mut |p| {
+                if p.decays {
+                    p.grad.zip_apply(&*p.value, |g, w| *g += scale * w); // dW += (λ/m) W
+                }
+            });
+        }
+        Ok(cost)
+    }
+
+    /// Predictions for `X: (inputs, m)` in evaluation mode (dropout off), as a new
+    /// `(outputs, m)` matrix. Leaves the network untouched.
+    ///
+    /// # Errors
+    /// [`TrainError::BadShape`], [`TrainError::EmptyData`] or [`TrainError::NonFiniteData`].
+    pub fn predict(&self, x: &DMatrix<T>) -> Result<DMatrix<T>> {
+        check::inputs_only(x, self.builder.input.len())?;
+        let mut a = x.clone();
+        for layer in &self.layers {
+            a = layer.infer(&a)?;
+        }
+        Ok(a)
+    }
+
+    /// Cost (with the L2 term) and accuracy on a data set, in evaluation mode.
+    ///
+    /// # Errors
+    /// As [`Network::compute_gradients`] for unusable data.
+    pub fn evaluate(&self, x: &DMatrix<T>, y: &DMatrix<T>) -> Result<Evaluation> {
+        check::batch(x, y, self.builder.input.len(), self.output_size())?;
+        self.loss.check_targets(y)?;
+        let (last, hidden) = self
+            .layers
+            .split_last()
+            .ok_or(TrainError::EmptyData { what: "network" })?;
+        let mut a = x.clone();
+        for layer in hidden {
+            a = layer.infer(&a)?;
+        }
+        let (z, a) = last.infer_full(&a)?;
+        let cost = self.loss.cost(z.as_ref().unwrap_or(&a), &a, y) + self.l2_term(y.ncols());
+        Ok(Evaluation {
+            cost,
+            accuracy: accuracy(self.loss.task(), &a, y),
+        })
+    }
+
+    /// A table of the layers with their output shapes and parameter counts, like Keras'
+    /// `summary()`.
+    pub fn summary(&self) -> String {
+        let mut s = format!(
+            "{:<4} {:<34} {:>12} {:>10}\n",
+            "#", "layer", "output", "params"
+        );
+        s.push_str(&format!(
+            "{:<4} {:<34} {:>12} {:>10}\n",
+            "",
+            "input",
+            self.builder.input.to_string(),
+            ""
+        ));
+        for (i, l) in self.layers.iter().enumerate() {
+            s.push_str(&format!(
+                "{:<4} {:<34} {:>12} {:>10}\n",
+                i,
+                l.to_string(),
+                l.output_shape().to_string(),
+                l.param_count()
+            ));
+        }
+        s.push_str(&format!(
+            "loss: {}, L2 λ = {}, {} scalars ({}), {} trainable parameters\n",
+            self.loss,
+            self.builder.l2,
+            T::NAME,
+            std::mem::size_of::<T>() * 8,
+            self.param_count()
+        ));
+        s
+    }
+}
+
+impl Network<f64> {
+    /// Checks every parameter's backpropagated gradient against central finite differences
+    /// of `J` on the batch `(X, Y)` (evaluation mode, so dropout is off), one report per
+    /// tensor, named as in [`Network::named_params`].
+    ///
+    /// # Errors
+    /// As [`Network::compute_gradients`]; [`TrainError::Core`] if the cost is not finite at
+    /// a perturbed point.
+    pub fn gradient_check(
+        &mut self,
+        x: &DMatrix<f64>,
+        y: &DMatrix<f64>,
+        config: &GradCheck,
+    ) -> Result<Vec<(String, GradCheckReport)>> {
+        self.compute_gradients(x, y, Mode::Eval)?;
+        let mut analytic = Vec::new();
+        self.for_each_param(&mut |p| analytic.push(p.grad.clone()));
+        let names: Vec<String> = self.named_params().into_iter().map(|(n, _)| n).collect();
+        let original = self.snapshot();
+        let mut reports = Vec::with_capacity(names.len());
+        for (k, name) in names.into_iter().enumerate() {
+            let mut trial = original.clone();
+            let mut cost_at = |theta: &DMatrix<f64>| -> f64 {
+                trial[k].copy_from(theta);
+                self.cost_at(&trial, x, y).unwrap_or(f64::NAN)
+            };
+            let report = config.check(&mut cost_at, &original[k], &analytic[k]);
+            self.restore(&original)?;
+            reports.push((name, report?));
+        }
+        Ok(reports)
+    }
+}
+
+impl Network<f64> {
+    /// `J` with the parameters set to `params` (evaluation mode), for finite differences.
+    fn cost_at(
+        &mut self,
+        params: &[DMatrix<f64>],
+        x: &DMatrix<f64>,
+        y: &DMatrix<f64>,
+    ) -> Result<f64> {
+        self.restore(params)?;
+        self.forward_unchecked(x, Mode::Eval)?;
+        self.cost_of_last_forward(y)
+    }
+}
+
+impl<T: Scalar> fmt::Display for Network<T> {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "Network(input {}", self.builder.input)?;
+        for l in &self.layers {
+            write!(f, " → {l}")?;
+        }
+        write!(f, "; loss {})", self.loss)
+    }
+}

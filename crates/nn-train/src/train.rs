@@ -1,0 +1,503 @@
+//! The training loop: epochs of seeded, shuffled mini-batches, validation, history,
+//! early stopping, divergence detection, and an observer hook for progress display.
+
+use std::io::Write;
+use std::path::Path;
+
+use nalgebra::DMatrix;
+use nn_init::SeededRng;
+use nn_init::nn_activations::nn_core::{Scalar, fit_buffer};
+
+use crate::layer::Mode;
+use crate::metrics::correct_count;
+use crate::network::Network;
+use crate::optim::{Optimizer, OptimizerState, Schedule, clip_gradient_norm, gradient_norm};
+use crate::{Result, TrainError, check};
+
+/// Stop when the monitored cost (validation cost if validation data is given, else the
+/// training cost) has not improved by more than `min_delta` for `patience` epochs.
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub struct EarlyStopping {
+    /// Epochs without improvement before stopping (≥ 1).
+    pub patience: usize,
+    /// The smallest decrease that counts as an improvement (default 0).
+    pub min_delta: f64,
+    /// Restore the parameters of the best epoch when stopping or finishing (default true).
+    pub restore_best: bool,
+}
+
+impl EarlyStopping {
+    /// Patience `patience`, `min_delta = 0`, best weights restored.
+    pub fn new(patience: usize) -> Self {
+        Self {
+            patience,
+            min_delta: 0.0,
+            restore_best: true,
+        }
+    }
+}
+
+/// Everything about a training run except the data. Defaults: 10 epochs, batch 32,
+/// shuffled, seed 0, Adam(1e-3), constant schedule, no warm-up, no clipping, no early
+/// stopping.
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub struct FitConfig {
+    /// Number of passes over the training data.
+    pub epochs: usize,
+    /// Examples per mini-batch (the last batch of an epoch may be smaller).
+    pub batch_size: usize,
+    /// Reshuffle the examples at every epoch (from `seed`).
+    pub shuffle: bool,
+    /// Seed of the shuffling stream.
+    pub seed: u64,
+    /// The optimizer and its base learning rate.
+    pub optimizer: Optimizer,
+    /// The learning-rate schedule (per epoch).
+    pub schedule: Schedule,
+    /// Linear warm-up of the learning rate over this many steps (0 = none).
+    pub warmup_steps: usize,
+    /// Clip the global gradient norm to this value.
+    pub clip_norm: Option<f64>,
+    /// Early stopping, if any.
+    pub early_stopping: Option<EarlyStopping>,
+}
+
+impl Default for FitConfig {
+    fn default() -> Self {
+        Self {
+            epochs: 10,
+            batch_size: 32,
+            shuffle: true,
+            seed: 0,
+            optimizer: Optimizer::adam(1e-3),
+            schedule: Schedule::Constant,
+            warmup_steps: 0,
+            clip_norm: None,
+            early_stopping: None,
+        }
+    }
+}
+
+impl FitConfig {
+    /// Checks every setting's range.
+    ///
+    /// # Errors
+    /// [`TrainError::InvalidConfig`] naming the first bad one.
+    pub fn validate(&self) -> Result<()> {
+        let bad = |what, expected, found: String| {
+            Err(TrainError::InvalidConfig {
+                what,
+                expected,
+                found,
+            })
+        };
+        if self.batch_size == 0 {
+            return bad("batch_size", "≥ 1", "0".into());
+        }
+        if !self.schedule.is_valid() {
+            return bad(
+                "learning-rate schedule",
+                "positive finite factors and periods ≥ 1",
+                format!("{:?}", self.schedule),
+            );
+        }
+        if let Some(c) = self.clip_norm
+            && !(c.is_finite() && c > 0.0)
+        {
+            return bad("clip_norm", "finite and > 0", c.to_string());
+        }
+        if let Some(es) = self.early_stopping {
+            if es.patience == 0 {
+                return bad("early stopping patience", "≥ 1", "0".into());
+            }
+            if !(es.min_delta.is_finite() && es.min_delta >= 0.0) {
+                return bad(
+                    "early stopping min_delta",
+                    "finite and ≥ 0",
+                    es.min_delta.to_string(),
+                );
+            }
+        }
+        self.optimizer.validate()
+    }
+
+    /// The learning rate at `epoch` and global step `step`.
+    pub fn learning_rate(&self, epoch: usize, step: u64) -> f64 {
+        let warm = if (step as usize) < self.warmup_steps {
+            (step as f64 + 1.0) / self.warmup_steps as f64
+        } else {
+            1.0
+        };
+        self.optimizer.lr() * self.schedule.factor(epoch) * warm
+    }
+}
+
+/// The metrics of one epoch.
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub struct EpochRecord {
+    /// Epoch index (0-based).
+    pub epoch: usize,
+    /// Mean training cost over the epoch's batches (weighted by batch size; the parameters
+    /// change during the epoch, as in Keras' running figure).
+    pub train_cost: f64,
+    /// Training accuracy over the epoch's batches; `None` for regression.
+    pub train_accuracy: Option<f64>,
+    /// Validation cost after the epoch, if validation data was given.
+    pub val_cost: Option<f64>,
+    /// Validation accuracy after the epoch.
+    pub val_accuracy: Option<f64>,
+    /// The learning rate at the end of the epoch.
+    pub learning_rate: f64,
+}
+
+/// The record of a training run.
+#[derive(Debug, Clone, Default, PartialEq)]
+pub struct History {
+    /// One record per completed epoch.
+    pub epochs: Vec<EpochRecord>,
+    /// `true` if early stopping or an observer ended the run before the last epoch.
+    pub stopped_early: bool,
+    /// The epoch whose parameters the network holds at the end, when early stopping
+    /// restored the best ones.
+    pub best_epoch: Option<usize>,
+}
+
+impl History {
+    /// Writes the history as CSV with header
+    /// `epoch,train_cost,train_accuracy,val_cost,val_accuracy,learning_rate` (missing
+    /// values are empty fields).
+    ///
+    /// # Errors
+    /// [`TrainError::Io`] if writing fails.
+    pub fn write_csv<W: Write>(&self, writer: W) -> Result<()> {
+        let io = |e: csv::Error| TrainError::Io {
+            context: "writing training history CSV".into(),
+            message: e.to_string(),
+        };
+        let mut w = csv::Writer::from_writer(writer);
+        w.write_record([
+            "epoch",
+            "train_cost",
+            "train_accuracy",
+            "val_cost",
+            "val_accuracy",
+            "learning_rate",
+        ])
+        .map_err(io)?;
+        let opt = |v: Option<f64>| v.map_or(String::new(), |v| v.to_string());
+        for r in &self.epochs {
+            w.write_record([
+                r.epoch.to_string(),
+                r.train_cost.to_string(),
+                opt(r.train_accuracy),
+                opt(r.val_cost),
+                opt(r.val_accuracy),
+                r.learning_rate.to_string(),
+            ])
+            .map_err(io)?;
+        }
+        w.flush().map_err(|e| TrainError::Io {
+            context: "writing training history CSV".into(),
+            message: e.to_string(),
+        })
+    }
+
+    /// Writes the history as CSV to a file (see [`History::write_csv`]).
+    ///
+    /// # Errors
+    /// [`TrainError::Io`] naming the path if it cannot be created or written.
+    pub fn save_csv(&self, path: &Path) -> Result<()> {
+        let file = std::fs::File::create(path).map_err(|e| TrainError::Io {
+            context: format!("creating {}", path.display()),
+            message: e.to_string(),
+        })?;
+        self.write_csv(std::io::BufWriter::new(file))
+    }
+}
+
+/// Whether training should go on after an epoch.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Control {
+    /// Go on.
+    Continue,
+    /// Stop after this epoch (recorded as an early stop).
+    Stop,
+}
+
+/// Hooks an application implements to show progress or log; the library prints nothing.
+pub trait Observer {
+    /// Called after every mini-batch with its cost.
+    fn on_step(&mut self, _epoch: usize, _step: usize, _steps_per_epoch: usize, _cost: f64) {}
+    /// Called after every epoch; return [`Control::Stop`] to end training.
+    fn on_epoch(&mut self, _record: &EpochRecord) -> Control {
+        Control::Continue
+    }
+}
+
+/// An observer that does nothing.
+#[derive(Debug, Clone, Copy, Default)]
+pub struct Silent;
+
+impl Observer for Silent {}
+
+/// Training data: inputs `X: (features, m)` and targets `Y: (outputs, m)`.
+pub type Data<'a, T> = (&'a DMatrix<T>, &'a DMatrix<T>);
+
+/// The mutable state of a training run: optimizer moments, shuffling stream, epoch and
+/// step counters, and the batch buffers. Resuming from the same state gives the same bits.
+#[derive(Debug, Clone)]
+pub struct Trainer<T: Scalar> {
+    config: FitConfig,
+    /// The optimizer's moments and step count.
+    pub optimizer: OptimizerState<T>,
+    /// The shuffling stream.
+    pub rng: SeededRng,
+    /// Epochs completed so far.
+    pub epoch: usize,
+    order: Vec<usize>,
+    x_batch: DMatrix<T>,
+    y_batch: DMatrix<T>,
+}
+
+impl<T: Scalar> Trainer<T> {
+    /// A trainer at epoch 0.
+    ///
+    /// # Errors
+    /// [`TrainError::InvalidConfig`] for a bad setting.
+    pub fn new(config: FitConfig) -> Result<Self> {
+        config.validate()?;
+        Ok(Self {
+            optimizer: OptimizerState::new(config.optimizer)?,
+            rng: SeededRng::stream(config.seed, u64::MAX),
+            epoch: 0,
+            config,
+            order: Vec::new(),
+            x_batch: DMatrix::zeros(0, 0),
+            y_batch: DMatrix::zeros(0, 0),
+        })
+    }
+
+    /// The configuration.
+    pub fn config(&self) -> &FitConfig {
+        &self.config
+    }
+
+    /// One training step on the batch `(X, Y)` (forward, backward, clipping, update) at the
+    /// trainer's current epoch; returns the batch cost. After the first batch of a given
+    /// size it allocates nothing.
+    ///
+    /// # Errors
+    /// Bad data (validated on every call) or [`TrainError::Diverged`], in which case the
+    /// parameters are left as they were.
+    pub fn train_step(
+        &mut self,
+        net: &mut Network<T>,
+        x: &DMatrix<T>,
+        y: &DMatrix<T>,
+    ) -> Result<f64> {
+        check::batch(x, y, net.input_shape().len(), net.output_size())?;
+        net.loss().check_targets(y)?;
+        net.check_trainable()?;
+        let step = self.optimizer.steps as usize;
+        step_unchecked(
+            &mut self.optimizer,
+            &self.config,
+            net,
+            (x, y),
+            (self.epoch, step),
+        )
+    }
+
+    /// Trains `net` on `train` until `config.epochs` epochs are complete (counting any done
+    /// before a resume), evaluating on `validation` after each epoch.
+    ///
+    /// The data are validated once, up front: shapes, at least one example, finite values,
+    /// targets that suit the loss. On divergence (non-finite cost or gradient) the
+    /// parameters of the last completed epoch are restored and the error names the epoch
+    /// and step.
+    ///
+    /// # Errors
+    /// Any [`TrainError`] for bad data or configuration, or [`TrainError::Diverged`].
+    pub fn fit(
+        &mut self,
+        net: &mut Network<T>,
+        train: Data<'_, T>,
+        validation: Option<Data<'_, T>>,
+        observer: &mut dyn Observer,
+    ) -> Result<History> {
+        let (x, y) = train;
+        let (inputs, outputs) = (net.input_shape().len(), net.output_size());
+        check::batch(x, y, inputs, outputs)?;
+        net.loss().check_targets(y)?;
+        if let Some((vx, vy)) = validation {
+            check::batch(vx, vy, inputs, outputs).map_err(|e| match e {
+                TrainError::BadShape {
+                    expected, found, ..
+                } => TrainError::BadShape {
+                    what: "validation data",
+                    expected,
+                    found,
+                },
+                other => other,
+            })?;
+            net.loss().check_targets(vy)?;
+        }
+        net.check_trainable()?;
+
+        let m = x.ncols();
+        let batch = self.config.batch_size.min(m);
+        let steps_per_epoch = m.div_ceil(batch);
+        let task = net.loss().task();
+        let mut history = History::default();
+        let mut epoch_start = net.snapshot();
+        let mut best: Option<(f64, usize, Vec<DMatrix<T>>)> = None;
+        let mut since_best = 0;
+
+        while self.epoch < self.config.epochs {
+            let epoch = self.epoch;
+            self.order.clear();
+            self.order.extend(0..m);
+            if self.config.shuffle {
+                self.rng.shuffle(&mut self.order);
+            }
+            let (mut cost_sum, mut hits, mut counted) = (0.0, 0usize, 0usize);
+            let mut lr = self.config.learning_rate(epoch, self.optimizer.steps);
+            for step in 0..steps_per_epoch {
+                let cols = &self.order[step * batch..((step + 1) * batch).min(m)];
+                gather_columns(x, cols, &mut self.x_batch);
+                gather_columns(y, cols, &mut self.y_batch);
+                lr = self.config.learning_rate(epoch, self.optimizer.steps);
+                let cost = match step_unchecked(
+                    &mut self.optimizer,
+                    &self.config,
+                    net,
+                    (&self.x_batch, &self.y_batch),
+                    (epoch, step),
+                ) {
+                    Ok(cost) => cost,
+                    Err(e) => {
+                        if matches!(e, TrainError::Diverged { .. }) {
+                            net.restore(&epoch_start)?;
+                        }
+                        return Err(e);
+                    }
+                };
+                if let Some((h, n)) = correct_count(task, net.output()?, &self.y_batch) {
+                    hits += h;
+                    counted += n;
+                }
+                cost_sum += cost * cols.len() as f64;
+                observer.on_step(epoch, step, steps_per_epoch, cost);
+            }
+            let (val_cost, val_accuracy) = match validation {
+                Some((vx, vy)) => {
+                    let e = net.evaluate(vx, vy)?;
+                    (Some(e.cost), e.accuracy)
+                }
+                None => (None, None),
+            };
+            let record = EpochRecord {
+                epoch,
+                train_cost: cost_sum / m as f64,
+                train_accuracy: (counted > 0).then(|| hits as f64 / counted as f64),
+                val_cost,
+                val_accuracy,
+                learning_rate: lr,
+            };
+            if !record.val_cost.unwrap_or(record.train_cost).is_finite() {
+                net.restore(&epoch_start)?;
+                return Err(TrainError::Diverged {
+                    epoch,
+                    step: steps_per_epoch.saturating_sub(1),
+                    what: "cost",
+                    value: record.val_cost.unwrap_or(record.train_cost),
+                });
+            }
+            self.epoch += 1;
+            history.epochs.push(record);
+            net.snapshot_into(&mut epoch_start);
+            let mut stop = observer.on_epoch(&record) == Control::Stop;
+            if let Some(es) = self.config.early_stopping {
+                let monitored = record.val_cost.unwrap_or(record.train_cost);
+                let improved = best
+                    .as_ref()
+                    .is_none_or(|(b, _, _)| monitored < b - es.min_delta);
+                if improved {
+                    best = Some((monitored, epoch, net.snapshot()));
+                    since_best = 0;
+                } else {
+                    since_best += 1;
+                    stop |= since_best >= es.patience;
+                }
+            }
+            if stop {
+                history.stopped_early = self.epoch < self.config.epochs;
+                break;
+            }
+        }
+        if let (Some(es), Some((_, best_epoch, params))) = (self.config.early_stopping, best)
+            && es.restore_best
+        {
+            net.restore(&params)?;
+            history.best_epoch = Some(best_epoch);
+        }
+        Ok(history)
+    }
+}
+
+/// One optimisation step on a batch: gradients, clipping, the divergence check, the
+/// update. Returns the batch cost; on a non-finite cost or gradient nothing is updated.
+fn step_unchecked<T: Scalar>(
+    optimizer: &mut OptimizerState<T>,
+    config: &FitConfig,
+    net: &mut Network<T>,
+    (x, y): Data<'_, T>,
+    (epoch, step): (usize, usize),
+) -> Result<f64> {
+    let cost = net.gradients_unchecked(x, y, Mode::Train)?;
+    let norm = match config.clip_norm {
+        Some(max) => clip_gradient_norm(net, max),
+        None => gradient_norm(net),
+    };
+    if !cost.is_finite() {
+        return Err(TrainError::Diverged {
+            epoch,
+            step,
+            what: "cost",
+            value: cost,
+        });
+    }
+    if !norm.is_finite() {
+        return Err(TrainError::Diverged {
+            epoch,
+            step,
+            what: "gradient norm",
+            value: norm,
+        });
+    }
+    optimizer.step(net, config.learning_rate(epoch, optimizer.steps));
+    Ok(cost)
+}
+
+/// Copies the columns `cols` of `src` into `dst` (resized without reallocating when it
+/// can be).
+pub fn gather_columns<T: Scalar>(src: &DMatrix<T>, cols: &[usize], dst: &mut DMatrix<T>) {
+    fit_buffer(dst, src.nrows(), cols.len());
+    for (j, &c) in cols.iter().enumerate() {
+        dst.column_mut(j).copy_from(&src.column(c));
+    }
+}
+
+/// Trains a network with a fresh [`Trainer`]: the one-call form of [`Trainer::fit`].
+///
+/// # Errors
+/// As [`Trainer::fit`].
+pub fn fit<T: Scalar>(
+    net: &mut Network<T>,
+    train: Data<'_, T>,
+    validation: Option<Data<'_, T>>,
+    config: &FitConfig,
+    observer: &mut dyn Observer,
+) -> Result<History> {
+    Trainer::new(*config)?.fit(net, train, validation, observer)
+}

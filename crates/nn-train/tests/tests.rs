@@ -1,0 +1,1025 @@
+//! nn-train's tests: whole-network gradients against finite differences, the tutorial's
+//! claims at unit level (T1, T2, T5), optimizers, the training loop, and bad input.
+
+#![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
+
+use nalgebra::DMatrix;
+use nn_train::nn_core::GradCheck;
+use nn_train::*;
+use proptest::prelude::*;
+
+/// A tiny deterministic generator for test data (splitmix64), independent of the library.
+struct Gen(u64);
+
+impl Gen {
+    fn next(&mut self) -> f64 {
+        self.0 = self.0.wrapping_add(0x9E37_79B9_7F4A_7C15);
+        let mut z = self.0;
+        z = (z ^ (z >> 30)).wrapping_mul(0xBF58_476D_1CE4_E5B9);
+        z = (z ^ (z >> 27)).wrapping_mul(0x94D0_49BB_1331_11EB);
+        ((z ^ (z >> 31)) >> 11) as f64 / (1u64 << 53) as f64
+    }
+    fn uniform(&mut self, lo: f64, hi: f64) -> f64 {
+        lo + (hi - lo) * self.next()
+    }
+    fn normal(&mut self) -> f64 {
+        let (u, v) = (self.next().max(1e-300), self.next());
+        (-2.0 * u.ln()).sqrt() * (2.0 * std::f64::consts::PI * v).cos()
+    }
+    fn matrix(&mut self, r: usize, c: usize, lo: f64, hi: f64) -> DMatrix<f64> {
+        DMatrix::from_fn(r, c, |_, _| self.uniform(lo, hi))
+    }
+}
+
+fn xor() -> (DMatrix<f64>, DMatrix<f64>) {
+    (
+        DMatrix::from_row_slice(2, 4, &[0.0, 0.0, 1.0, 1.0, 0.0, 1.0, 0.0, 1.0]),
+        DMatrix::from_row_slice(1, 4, &[0.0, 1.0, 1.0, 0.0]),
+    )
+}
+
+/// Two concentric rings (radius 0.5 → label 0, radius 1.5 → label 1) with a little noise.
+fn circles(m: usize, seed: u64) -> (DMatrix<f64>, DMatrix<f64>) {
+    let mut g = Gen(seed);
+    let mut x = DMatrix::zeros(2, m);
+    let mut y = DMatrix::zeros(1, m);
+    for j in 0..m {
+        let label = (j % 2) as f64;
+        let r = 0.5 + label + 0.1 * g.normal();
+        let t = g.uniform(0.0, 2.0 * std::f64::consts::PI);
+        x[(0, j)] = r * t.cos();
+        x[(1, j)] = r * t.sin();
+        y[(0, j)] = label;
+    }
+    (x, y)
+}
+
+mod gradients {
+    use super::*;
+
+    const HIDDEN: [Activation; 12] = [
+        Activation::Identity,
+        Activation::Sigmoid,
+        Activation::Tanh,
+        Activation::Relu,
+        Activation::LeakyRelu { slope: 0.01 },
+        Activation::Softmax,
+        Activation::Elu { alpha: 1.0 },
+        Activation::Selu,
+        Activation::Gelu,
+        Activation::GeluTanh,
+        Activation::Silu,
+        Activation::Softplus,
+    ];
+
+    const LOSSES: [Loss; 6] = [
+        Loss::BinaryCrossEntropy,
+        Loss::CategoricalCrossEntropy,
+        Loss::BceProbabilities,
+        Loss::Mse,
+        Loss::Huber { delta: 0.5 },
+        Loss::Hinge,
+    ];
+
+    /// Random targets that suit the loss.
+    fn targets(loss: Loss, k: usize, m: usize, g: &mut Gen) -> DMatrix<f64> {
+        match loss {
+            Loss::CategoricalCrossEntropy => {
+                let mut y = DMatrix::zeros(k, m);
+                for j in 0..m {
+                    y[(((g.next() * k as f64) as usize).min(k - 1), j)] = 1.0;
+                }
+                y
+            }
+            Loss::BinaryCrossEntropy | Loss::BceProbabilities => {
+                DMatrix::from_fn(k, m, |_, _| (g.next() < 0.5) as u8 as f64)
+            }
+            Loss::Hinge => DMatrix::from_fn(k, m, |_, _| if g.next() < 0.5 { -1.0 } else { 1.0 }),
+            _ => g.matrix(k, m, -1.0, 1.0),
+        }
+    }
+
+    fn output_activation(loss: Loss, pick: usize) -> Activation {
+        match loss {
+            Loss::BinaryCrossEntropy | Loss::BceProbabilities => Activation::Sigmoid,
+            Loss::CategoricalCrossEntropy => Activation::Softmax,
+            _ => HIDDEN[pick % HIDDEN.len()],
+        }
+    }
+
+    /// Is any pre-activation or loss argument within `margin` of a kink?
+    fn near_kink(net: &Network<f64>, y: &DMatrix<f64>, margin: f64) -> bool {
+        let layers = net.layers();
+        let z_kink = layers.iter().any(|l| {
+            l.pre_activation()
+                .is_some_and(|z| z.iter().any(|v| v.abs() < margin))
+        });
+        let Ok(a) = net.output() else { return true };
+        let loss_kink = match net.loss() {
+            Loss::Hinge => a.iter().zip(y.iter()).any(|(&a, &y)| {
+                let t = if y > 0.0 { 1.0 } else { -1.0 };
+                (1.0 - t * a).abs() < margin
+            }),
+            Loss::Huber { delta } => a
+                .iter()
+                .zip(y.iter())
+                .any(|(&a, &y)| ((a - y).abs() - delta).abs() < margin),
+            Loss::BceProbabilities => a.iter().any(|&a| !(1e-6..=1.0 - 1e-6).contains(&a)),
+            _ => false,
+        };
+        z_kink || loss_kink
+    }
+
+    proptest! {
+        #![proptest_config(ProptestConfig::with_cases(96))]
+
+        /// T6 at unit level: for random architectures, activations and losses, with and
+        /// without L2, backpropagation's gradient of J equals finite differences.
+        #[test]
+        fn whole_network_gradient_matches_finite_differences(
+            widths in proptest::collection::vec(1usize..=6, 1..=4),
+            acts in proptest::collection::vec(0usize..12, 4),
+            loss_index in 0usize..6,
+            out_pick in 0usize..12,
+            l2 in prop_oneof![Just(0.0), 0.01f64..0.5],
+            m in 1usize..=4,
+            seed in any::<u64>(),
+        ) {
+            let loss = LOSSES[loss_index];
+            let depth = widths.len();
+            let mut k = widths[depth - 1];
+            if loss == Loss::CategoricalCrossEntropy { k = k.max(2); }
+            let mut g = Gen(seed);
+            let inputs = 1 + (seed % 4) as usize;
+            let mut b = Network::<f64>::builder(inputs);
+            for (i, &w) in widths[..depth - 1].iter().enumerate() {
+                b = b.dense(w, HIDDEN[acts[i]]);
+            }
+            let mut net = b
+                .dense(k, output_activation(loss, out_pick))
+                .loss(loss)
+                .l2(l2)
+                .seed(seed)
+                .build()
+                .unwrap();
+            let x = g.matrix(inputs, m, -2.0, 2.0);
+            let y = targets(loss, k, m, &mut g);
+            net.forward(&x, Mode::Eval).unwrap();
+            prop_assume!(!near_kink(&net, &y, 1e-3));
+            let reports = net.gradient_check(&x, &y, &GradCheck::default()).unwrap();
+            for (name, rep) in &reports {
+                prop_assert!(rep.passes(1e-6), "{name} of {net}: {rep}");
+            }
+        }
+    }
+
+    /// A wrong gradient is caught: doubling one layer's weight gradient fails the check.
+    #[test]
+    fn a_wrong_backward_is_caught() {
+        let (x, y) = circles(8, 3);
+        let mut net = Network::<f64>::builder(2)
+            .dense(4, Activation::Tanh)
+            .dense(1, Activation::Sigmoid)
+            .loss(Loss::BinaryCrossEntropy)
+            .seed(5)
+            .build()
+            .unwrap();
+        let cost = |net: &mut Network<f64>, w: &DMatrix<f64>| {
+            net.layers_mut()[0].set_param("weight", w.clone()).unwrap();
+            net.evaluate(&x, &y).unwrap().cost
+        };
+        net.compute_gradients(&x, &y, Mode::Eval).unwrap();
+        let w0 = net.layers()[0].params()[0].1.clone();
+        let mut dw = None;
+        net.for_each_param(&mut |p| {
+            if dw.is_none() {
+                dw = Some(p.grad.clone());
+            }
+        });
+        let dw = dw.unwrap();
+        let mut probe = Network::<f64>::builder(2)
+            .dense(4, Activation::Tanh)
+            .dense(1, Activation::Sigmoid)
+            .loss(Loss::BinaryCrossEntropy)
+            .seed(5)
+            .build()
+            .unwrap();
+        let good = nn_core::gradcheck(|w| cost(&mut probe, w), &w0, &dw).unwrap();
+        assert!(good.passes(1e-6), "{good}");
+        let bad = nn_core::gradcheck(|w| cost(&mut probe, w), &w0, &(&dw * 2.0)).unwrap();
+        assert!(bad.max_rel_error > 0.3, "a doubled gradient passed: {bad}");
+    }
+
+    /// Dropout's backward uses the same mask as its forward (checked with the mask fixed
+    /// by reseeding before each evaluation).
+    #[test]
+    fn dropout_backward_matches_finite_differences() {
+        let mut g = Gen(11);
+        let x = g.matrix(3, 5, -1.0, 1.0);
+        let y = g.matrix(1, 5, -1.0, 1.0);
+        let build = || {
+            Network::<f64>::builder(3)
+                .dense(6, Activation::Tanh)
+                .dropout(0.5)
+                .dense(1, Activation::Identity)
+                .loss(Loss::Mse)
+                .seed(2)
+                .build()
+                .unwrap()
+        };
+        let mut net = build();
+        net.layers_mut()[1].reseed(99);
+        net.compute_gradients(&x, &y, Mode::Train).unwrap();
+        let mut grads = Vec::new();
+        net.for_each_param(&mut |p| grads.push(p.grad.clone()));
+        let w0 = net.layers()[0].params()[0].1.clone();
+        let mut probe = build();
+        let cost = |w: &DMatrix<f64>| {
+            probe.layers_mut()[0]
+                .set_param("weight", w.clone())
+                .unwrap();
+            probe.layers_mut()[1].reseed(99);
+            probe.compute_gradients(&x, &y, Mode::Train).unwrap()
+        };
+        let rep = nn_core::gradcheck(cost, &w0, &grads[0]).unwrap();
+        assert!(rep.passes(1e-6), "{rep}");
+        // and the mask really dropped something: in eval mode the cost differs
+        assert_ne!(
+            net.evaluate(&x, &y).unwrap().cost,
+            net.compute_gradients(&x, &y, Mode::Train).unwrap()
+        );
+    }
+}
+
+mod claims {
+    use super::*;
+
+    /// T5: the vectorised forward pass over m columns equals the per-example loop.
+    #[test]
+    fn vectorised_forward_equals_per_example_loop() {
+        let mut g = Gen(21);
+        for seed in 0..5 {
+            let net = Network::<f64>::builder(5)
+                .dense(7, Activation::Tanh)
+                .dense(6, Activation::Relu)
+                .dense(3, Activation::Softmax)
+                .loss(Loss::CategoricalCrossEntropy)
+                .seed(seed)
+                .build()
+                .unwrap();
+            let x = g.matrix(5, 40, -3.0, 3.0);
+            let all = net.predict(&x).unwrap();
+            let mut max_diff = 0.0f64;
+            for j in 0..x.ncols() {
+                let one = net.predict(&x.columns(j, 1).into_owned()).unwrap();
+                max_diff = max_diff.max((one - all.column(j)).amax());
+            }
+            assert!(max_diff <= 1e-12, "max difference {max_diff:e}");
+        }
+    }
+
+    /// T2 at unit level: a 2-16-1 tanh net fits XOR and two circles perfectly from a fixed
+    /// seed; the same net with an identity hidden layer is a linear model and cannot.
+    #[test]
+    fn depth_needs_a_nonlinearity_xor_and_circles() {
+        let train = |hidden: Activation, x: &DMatrix<f64>, y: &DMatrix<f64>| {
+            let mut net = Network::<f64>::builder(2)
+                .dense(16, hidden)
+                .dense(1, Activation::Sigmoid)
+                .loss(Loss::BinaryCrossEntropy)
+                .seed(3)
+                .build()
+                .unwrap();
+            let config = FitConfig {
+                epochs: 400,
+                batch_size: 64,
+                optimizer: Optimizer::adam(0.03),
+                ..FitConfig::default()
+            };
+            fit(&mut net, (x, y), None, &config, &mut Silent).unwrap();
+            net.evaluate(x, y).unwrap().accuracy.unwrap()
+        };
+        let (x, y) = xor();
+        assert_eq!(train(Activation::Tanh, &x, &y), 1.0);
+        assert!(train(Activation::Identity, &x, &y) <= 0.75);
+        let (x, y) = circles(200, 8);
+        assert_eq!(train(Activation::Tanh, &x, &y), 1.0);
+        assert!(train(Activation::Identity, &x, &y) < 0.7);
+    }
+
+    /// Logistic regression by Newton's method (IRLS), in f64, independent of the network:
+    /// θ ← θ − H⁻¹ ∇, with ∇ = (1/m) X̃ (p − y), H = (1/m) X̃ diag(p(1−p)) X̃ᵀ,
+    /// X̃ = [X; 1].
+    fn newton_logistic(x: &DMatrix<f64>, y: &DMatrix<f64>) -> (DMatrix<f64>, f64) {
+        let (n, m) = x.shape();
+        let mut xt = DMatrix::from_element(n + 1, m, 1.0);
+        xt.rows_mut(0, n).copy_from(x);
+        let mut theta = DMatrix::zeros(n + 1, 1);
+        for _ in 0..50 {
+            let z = theta.transpose() * &xt;
+            let p = z.map(|z| 1.0 / (1.0 + (-z).exp()));
+            let grad = &xt * (&p - y).transpose() / m as f64;
+            let w = p.map(|p| p * (1.0 - p));
+            let mut xw = xt.clone();
+            for j in 0..m {
+                xw.column_mut(j).scale_mut(w[j]);
+            }
+            let h = &xw * xt.transpose() / m as f64;
+            theta -= h.lu().solve(&grad).unwrap();
+        }
+        (theta.rows(0, n).transpose(), theta[n])
+    }
+
+    /// T1 at unit level: a net with no hidden layer, sigmoid + BCE, trained to convergence
+    /// by full-batch gradient descent, is logistic regression.
+    #[test]
+    fn no_hidden_layer_sigmoid_bce_is_logistic_regression() {
+        // Two overlapping Gaussian classes: not separable, so the optimum is finite.
+        let mut g = Gen(77);
+        let m = 120;
+        let x = DMatrix::from_fn(2, m, |i, j| {
+            g.normal() + if j % 2 == 1 { [0.8, -0.5][i] } else { 0.0 }
+        });
+        let y = DMatrix::from_fn(1, m, |_, j| (j % 2) as f64);
+        let (w_ref, b_ref) = newton_logistic(&x, &y);
+
+        let mut net = Network::<f64>::builder(2)
+            .dense(1, Activation::Sigmoid)
+            .loss(Loss::BinaryCrossEntropy)
+            .build()
+            .unwrap();
+        let config = FitConfig {
+            epochs: 3000,
+            batch_size: m,
+            shuffle: false,
+            optimizer: Optimizer::sgd(2.0),
+            ..FitConfig::default()
+        };
+        fit(&mut net, (&x, &y), None, &config, &mut Silent).unwrap();
+        let params = net.named_params();
+        let (w, b) = (params[0].1, params[1].1[0]);
+        let rel = |a: f64, b: f64| (a - b).abs() / b.abs();
+        for i in 0..2 {
+            assert!(
+                rel(w[i], w_ref[i]) <= 1e-4,
+                "w[{i}] {} vs Newton {}",
+                w[i],
+                w_ref[i]
+            );
+        }
+        assert!(rel(b, b_ref) <= 1e-4, "b {b} vs Newton {b_ref}");
+    }
+}
+
+mod optimizers {
+    use super::*;
+
+    /// Linear regression data with an exact solution w = (2, −3), b = 0.5.
+    fn linear_data() -> (DMatrix<f64>, DMatrix<f64>) {
+        let mut g = Gen(5);
+        let x = g.matrix(2, 32, -1.0, 1.0);
+        let y = DMatrix::from_fn(1, 32, |_, j| 2.0 * x[(0, j)] - 3.0 * x[(1, j)] + 0.5);
+        (x, y)
+    }
+
+    #[test]
+    fn every_optimizer_reaches_the_minimum_of_a_convex_problem() {
+        let (x, y) = linear_data();
+        let optimizers = [
+            (Optimizer::sgd(0.3), 600),
+            (Optimizer::momentum(0.05), 600),
+            (Optimizer::nesterov(0.05), 600),
+            (Optimizer::rmsprop(0.01), 1500),
+            (Optimizer::adam(0.05), 1500),
+            (
+                Optimizer::AdamW {
+                    lr: 0.05,
+                    beta1: 0.9,
+                    beta2: 0.999,
+                    eps: 1e-8,
+                    weight_decay: 0.0,
+                },
+                1500,
+            ),
+        ];
+        for (opt, epochs) in optimizers {
+            let mut net = Network::<f64>::builder(2)
+                .dense(1, Activation::Identity)
+                .loss(Loss::Mse)
+                .seed(1)
+                .build()
+                .unwrap();
+            let config = FitConfig {
+                epochs,
+                batch_size: 32,
+                optimizer: opt,
+                schedule: if matches!(
+                    opt,
+                    Optimizer::RmsProp { .. } | Optimizer::Adam { .. } | Optimizer::AdamW { .. }
+                ) {
+                    Schedule::Cosine {
+                        epochs,
+                        min_factor: 0.0,
+                    }
+                } else {
+                    Schedule::Constant
+                },
+                ..FitConfig::default()
+            };
+            fit(&mut net, (&x, &y), None, &config, &mut Silent).unwrap();
+            let p = net.named_params();
+            let (w, b) = (p[0].1, p[1].1[0]);
+            let err = (w[0] - 2.0)
+                .abs()
+                .max((w[1] + 3.0).abs())
+                .max((b - 0.5).abs());
+            assert!(err < 1e-3, "{opt}: w = {w}, b = {b}, error {err:e}");
+        }
+    }
+
+    /// Adam's first three steps on L = (w + b)² from w = 0.5, b = 0, lr = 0.1, against
+    /// values computed by hand with the textbook formulas (a short Python loop:
+    /// m ← 0.9m + 0.1g, v ← 0.999v + 0.001g², θ ← θ − 0.1 m̂/(√v̂ + 1e-8)).
+    #[test]
+    fn adam_first_steps_match_hand_computed_values() {
+        let mut net = Network::<f64>::builder(1)
+            .dense(1, Activation::Identity)
+            .loss(Loss::Mse)
+            .build()
+            .unwrap();
+        net.layers_mut()[0]
+            .set_param("weight", DMatrix::from_element(1, 1, 0.5))
+            .unwrap();
+        net.layers_mut()[0]
+            .set_param("bias", DMatrix::from_element(1, 1, 0.0))
+            .unwrap();
+        let config = FitConfig {
+            optimizer: Optimizer::adam(0.1),
+            ..FitConfig::default()
+        };
+        let mut trainer = Trainer::new(config).unwrap();
+        let x = DMatrix::from_element(1, 1, 1.0);
+        let y = DMatrix::from_element(1, 1, 0.0);
+        let expected: [(f64, f64); 3] = [
+            (0.400000001, -0.09999999900000002),
+            (0.30425098446137455, -0.19574901553862545),
+            (0.2197916719744685, -0.28020832802553153),
+        ];
+        for (w_exp, b_exp) in expected {
+            trainer.train_step(&mut net, &x, &y).unwrap();
+            let p = net.named_params();
+            assert!(
+                (p[0].1[0] - w_exp).abs() < 1e-12,
+                "w {} vs {w_exp}",
+                p[0].1[0]
+            );
+            assert!(
+                (p[1].1[0] - b_exp).abs() < 1e-12,
+                "b {} vs {b_exp}",
+                p[1].1[0]
+            );
+        }
+    }
+
+    #[test]
+    fn schedules_and_warmup() {
+        assert_eq!(
+            Schedule::Step {
+                every: 2,
+                gamma: 0.5
+            }
+            .factor(5),
+            0.25
+        );
+        assert!((Schedule::Exponential { gamma: 0.9 }.factor(2) - 0.81).abs() < 1e-15);
+        let cos = Schedule::Cosine {
+            epochs: 10,
+            min_factor: 0.1,
+        };
+        assert_eq!(cos.factor(0), 1.0);
+        assert!((cos.factor(5) - 0.55).abs() < 1e-12);
+        assert!((cos.factor(10) - 0.1).abs() < 1e-12);
+        let config = FitConfig {
+            optimizer: Optimizer::sgd(1.0),
+            warmup_steps: 4,
+            ..FitConfig::default()
+        };
+        assert_eq!(config.learning_rate(0, 0), 0.25);
+        assert_eq!(config.learning_rate(0, 3), 1.0);
+        assert_eq!(config.learning_rate(3, 100), 1.0);
+    }
+
+    #[test]
+    fn clipping_bounds_the_gradient_norm() {
+        let (x, y) = linear_data();
+        let mut net = Network::<f64>::builder(2)
+            .dense(1, Activation::Identity)
+            .loss(Loss::Mse)
+            .build()
+            .unwrap();
+        net.compute_gradients(&x, &(&y * 100.0), Mode::Train)
+            .unwrap();
+        let before = clip_gradient_norm(&mut net, 0.5);
+        assert!(before > 0.5);
+        assert!((gradient_norm(&mut net) - 0.5).abs() < 1e-12);
+    }
+}
+
+mod training {
+    use super::*;
+
+    fn noisy_net(seed: u64) -> Network<f64> {
+        Network::<f64>::builder(2)
+            .dense(8, Activation::Relu)
+            .dropout(0.2)
+            .dense(1, Activation::Sigmoid)
+            .loss(Loss::BinaryCrossEntropy)
+            .l2(1e-3)
+            .seed(seed)
+            .build()
+            .unwrap()
+    }
+
+    #[test]
+    fn same_seed_gives_bit_identical_parameters() {
+        let (x, y) = circles(100, 4);
+        let run = || {
+            let mut net = noisy_net(9);
+            let config = FitConfig {
+                epochs: 5,
+                batch_size: 16,
+                seed: 4,
+                ..FitConfig::default()
+            };
+            fit(&mut net, (&x, &y), None, &config, &mut Silent).unwrap();
+            net.snapshot()
+        };
+        let (a, b) = (run(), run());
+        assert!(a.iter().zip(&b).all(|(p, q)| {
+            p.as_slice()
+                .iter()
+                .zip(q.as_slice())
+                .all(|(u, v)| u.to_bits() == v.to_bits())
+        }));
+        // and a different training seed gives different parameters
+        let mut net = noisy_net(9);
+        let config = FitConfig {
+            epochs: 5,
+            batch_size: 16,
+            seed: 5,
+            ..FitConfig::default()
+        };
+        fit(&mut net, (&x, &y), None, &config, &mut Silent).unwrap();
+        assert_ne!(net.snapshot(), a);
+    }
+
+    #[test]
+    fn partial_last_batch_validation_history_and_csv() {
+        let (x, y) = circles(50, 6);
+        let (vx, vy) = circles(20, 7);
+        let mut net = noisy_net(1);
+        struct Count(usize, usize);
+        impl Observer for Count {
+            fn on_step(&mut self, _: usize, _: usize, _: usize, _: f64) {
+                self.0 += 1;
+            }
+            fn on_epoch(&mut self, _: &EpochRecord) -> Control {
+                self.1 += 1;
+                Control::Continue
+            }
+        }
+        let mut obs = Count(0, 0);
+        let config = FitConfig {
+            epochs: 3,
+            batch_size: 16,
+            ..FitConfig::default()
+        };
+        let h = fit(&mut net, (&x, &y), Some((&vx, &vy)), &config, &mut obs).unwrap();
+        assert_eq!((obs.0, obs.1), (3 * 4, 3)); // 50 = 16 + 16 + 16 + 2
+        assert_eq!(h.epochs.len(), 3);
+        assert!(
+            h.epochs
+                .iter()
+                .all(|r| r.val_cost.is_some() && r.val_accuracy.is_some())
+        );
+        let mut csv = Vec::new();
+        h.write_csv(&mut csv).unwrap();
+        let text = String::from_utf8(csv).unwrap();
+        assert_eq!(text.lines().count(), 4);
+        assert!(
+            text.starts_with(
+                "epoch,train_cost,train_accuracy,val_cost,val_accuracy,learning_rate\n"
+            )
+        );
+    }
+
+    #[test]
+    fn early_stopping_restores_the_best_weights() {
+        let (x, y) = circles(60, 2);
+        let (vx, vy) = circles(30, 3);
+        let mut net = noisy_net(3);
+        let config = FitConfig {
+            epochs: 200,
+            batch_size: 8,
+            optimizer: Optimizer::sgd(3.0), // too large: validation cost bounces
+            early_stopping: Some(EarlyStopping::new(3)),
+            ..FitConfig::default()
+        };
+        let h = fit(&mut net, (&x, &y), Some((&vx, &vy)), &config, &mut Silent).unwrap();
+        let best = h.best_epoch.unwrap();
+        let best_cost = h.epochs[best].val_cost.unwrap();
+        assert!(h.epochs.iter().all(|r| r.val_cost.unwrap() >= best_cost));
+        assert!((net.evaluate(&vx, &vy).unwrap().cost - best_cost).abs() < 1e-12);
+        if h.stopped_early {
+            assert_eq!(h.epochs.len(), best + 1 + 3);
+        }
+    }
+
+    #[test]
+    fn divergence_stops_with_epoch_and_step_and_keeps_the_last_good_parameters() {
+        let mut g = Gen(1);
+        let x = g.matrix(2, 64, -100.0, 100.0);
+        let y = g.matrix(1, 64, -100.0, 100.0);
+        let mut net = Network::<f64>::builder(2)
+            .dense(16, Activation::Identity)
+            .dense(1, Activation::Identity)
+            .loss(Loss::Mse)
+            .build()
+            .unwrap();
+        let start = net.snapshot();
+        let config = FitConfig {
+            epochs: 50,
+            batch_size: 8,
+            optimizer: Optimizer::sgd(1.0),
+            ..FitConfig::default()
+        };
+        let err = fit(&mut net, (&x, &y), None, &config, &mut Silent).unwrap_err();
+        let TrainError::Diverged { epoch, .. } = err else {
+            panic!("expected divergence, got {err}")
+        };
+        assert!(err.to_string().contains(&format!("epoch {epoch}")), "{err}");
+        let params = net.snapshot();
+        assert!(params.iter().all(|p| p.iter().all(|v| v.is_finite())));
+        if epoch == 0 {
+            assert_eq!(params, start);
+        }
+    }
+
+    #[test]
+    fn f32_training_learns_xor() {
+        let (x, y) = xor();
+        let (x, y) = (x.cast::<f32>(), y.cast::<f32>());
+        let mut net = Network::<f32>::builder(2)
+            .dense(8, Activation::Tanh)
+            .dense(1, Activation::Sigmoid)
+            .loss(Loss::BinaryCrossEntropy)
+            .seed(2)
+            .build()
+            .unwrap();
+        let config = FitConfig {
+            epochs: 500,
+            batch_size: 4,
+            optimizer: Optimizer::adam(0.05),
+            ..FitConfig::default()
+        };
+        fit(&mut net, (&x, &y), None, &config, &mut Silent).unwrap();
+        assert_eq!(net.evaluate(&x, &y).unwrap().accuracy, Some(1.0));
+    }
+
+    #[test]
+    fn summary_and_display_name_the_layers() {
+        let net = noisy_net(0);
+        let s = net.summary();
+        assert!(
+            s.contains("Dense(2→8, relu)")
+                && s.contains("Dropout(p=0.2)")
+                && s.contains("Dense(8→1, sigmoid)"),
+            "{s}"
+        );
+        assert!(s.contains("33 trainable parameters"), "{s}");
+        assert_eq!(net.param_count(), 2 * 8 + 8 + 8 + 1);
+    }
+
+    #[test]
+    fn fused_losses_are_finite_for_extreme_logits() {
+        let z = DMatrix::from_row_slice(1, 3, &[-1e4, 0.0, 1e4]);
+        let a = z.map(|v: f64| 1.0 / (1.0 + (-v).exp()));
+        let y = DMatrix::from_row_slice(1, 3, &[1.0, 0.0, 0.0]);
+        let c = Loss::BinaryCrossEntropy.cost(&z, &a, &y);
+        // closed form: (1e4 + ln 2 + 1e4) / 3
+        assert!((c - (2e4 + 2f64.ln()) / 3.0).abs() < 1e-9, "{c}");
+        let z = DMatrix::from_column_slice(3, 1, &[1e4, -1e4, 0.0]);
+        let y = DMatrix::from_column_slice(3, 1, &[0.0, 1.0, 0.0]);
+        let a = Activation::Softmax.forward(&z);
+        assert!((Loss::CategoricalCrossEntropy.cost(&z, &a, &y) - 2e4).abs() < 1e-9);
+    }
+}
+
+mod errors {
+    use super::*;
+
+    fn net() -> Network<f64> {
+        Network::<f64>::builder(2)
+            .dense(3, Activation::Tanh)
+            .dense(1, Activation::Sigmoid)
+            .loss(Loss::BinaryCrossEntropy)
+            .build()
+            .unwrap()
+    }
+
+    #[test]
+    fn build_time_mismatches_name_the_layer() {
+        let err = Network::<f64>::builder(2)
+            .dense(1, Activation::Sigmoid)
+            .loss(Loss::CategoricalCrossEntropy)
+            .build()
+            .unwrap_err();
+        assert!(
+            matches!(err, TrainError::InvalidArchitecture { layer: 0, .. }),
+            "{err}"
+        );
+        assert!(err.to_string().contains("softmax"), "{err}");
+        let err = Network::<f64>::builder(2)
+            .dense(3, Activation::Relu)
+            .dense(0, Activation::Relu)
+            .loss(Loss::Mse)
+            .build()
+            .unwrap_err();
+        assert!(
+            matches!(err, TrainError::InvalidArchitecture { layer: 1, .. }),
+            "{err}"
+        );
+        let err = Network::<f64>::builder(2)
+            .dense(3, Activation::Relu)
+            .build()
+            .unwrap_err();
+        assert!(err.to_string().contains("no loss"), "{err}");
+        let err = Network::<f64>::builder(2)
+            .loss(Loss::Mse)
+            .build()
+            .unwrap_err();
+        assert!(err.to_string().contains("no layers"), "{err}");
+        let err = Network::<f64>::builder(2)
+            .dense(1, Activation::Relu)
+            .loss(Loss::BinaryCrossEntropy)
+            .build()
+            .unwrap_err();
+        assert!(err.to_string().contains("sigmoid"), "{err}");
+        let err = Network::<f64>::builder(2)
+            .dropout(1.0)
+            .dense(1, Activation::Identity)
+            .loss(Loss::Mse)
+            .build()
+            .unwrap_err();
+        assert!(
+            matches!(err, TrainError::InvalidArchitecture { layer: 0, .. }),
+            "{err}"
+        );
+        let err = Network::<f64>::builder(2)
+            .dense(1, Activation::Identity)
+            .loss(Loss::Mse)
+            .l2(-1.0)
+            .build()
+            .unwrap_err();
+        assert!(matches!(err, TrainError::InvalidConfig { .. }), "{err}");
+    }
+
+    #[test]
+    fn bad_data_is_an_error_not_a_panic() {
+        let mut n = net();
+        let x = DMatrix::from_element(2, 4, 0.5);
+        let y = DMatrix::from_element(1, 4, 1.0);
+        let cfg = FitConfig::default();
+        let run = |n: &mut Network<f64>, x: &DMatrix<f64>, y: &DMatrix<f64>| {
+            fit(n, (x, y), None, &cfg, &mut Silent).unwrap_err()
+        };
+
+        let e = run(&mut n, &x, &DMatrix::from_element(1, 3, 1.0));
+        assert!(
+            matches!(
+                e,
+                TrainError::BadShape {
+                    what: "targets Y",
+                    ..
+                }
+            ),
+            "{e}"
+        );
+        let e = run(&mut n, &DMatrix::from_element(3, 4, 0.5), &y);
+        assert!(
+            matches!(
+                e,
+                TrainError::BadShape {
+                    what: "inputs X",
+                    ..
+                }
+            ),
+            "{e}"
+        );
+        assert!(e.to_string().contains("expected 2 rows"), "{e}");
+        let mut bad_y = y.clone();
+        bad_y[(0, 2)] = 2.0;
+        let e = run(&mut n, &x, &bad_y);
+        assert!(matches!(e, TrainError::BadTarget { col: 2, .. }), "{e}");
+        let mut nan_x = x.clone();
+        nan_x[(1, 3)] = f64::NAN;
+        let e = run(&mut n, &nan_x, &y);
+        assert!(
+            matches!(e, TrainError::NonFiniteData { row: 1, col: 3, .. }),
+            "{e}"
+        );
+        let e = run(&mut n, &DMatrix::zeros(2, 0), &DMatrix::zeros(1, 0));
+        assert!(matches!(e, TrainError::EmptyData { .. }), "{e}");
+        let zero_batch = FitConfig {
+            batch_size: 0,
+            ..FitConfig::default()
+        };
+        let e = fit(&mut n, (&x, &y), None, &zero_batch, &mut Silent).unwrap_err();
+        assert!(
+            matches!(
+                e,
+                TrainError::InvalidConfig {
+                    what: "batch_size",
+                    ..
+                }
+            ),
+            "{e}"
+        );
+        let bad_lr = FitConfig {
+            optimizer: Optimizer::sgd(f64::NAN),
+            ..FitConfig::default()
+        };
+        assert!(fit(&mut n, (&x, &y), None, &bad_lr, &mut Silent).is_err());
+        let e = fit(
+            &mut n,
+            (&x, &y),
+            Some((&x, &DMatrix::from_element(2, 4, 0.0))),
+            &cfg,
+            &mut Silent,
+        )
+        .unwrap_err();
+        assert!(
+            matches!(
+                e,
+                TrainError::BadShape {
+                    what: "validation data",
+                    ..
+                }
+            ),
+            "{e}"
+        );
+        assert!(n.predict(&DMatrix::from_element(5, 1, 0.0)).is_err());
+        assert!(n.evaluate(&x, &bad_y).is_err());
+    }
+
+    #[test]
+    fn categorical_targets_must_be_distributions() {
+        let mut n = Network::<f64>::builder(2)
+            .dense(3, Activation::Softmax)
+            .loss(Loss::CategoricalCrossEntropy)
+            .build()
+            .unwrap();
+        let x = DMatrix::from_element(2, 2, 0.1);
+        let y = DMatrix::from_column_slice(3, 2, &[1.0, 0.0, 0.0, 0.0, 1.0, 1.0]);
+        let e = n.compute_gradients(&x, &y, Mode::Train).unwrap_err();
+        assert!(matches!(e, TrainError::BadTarget { col: 1, .. }), "{e}");
+    }
+
+    #[test]
+    fn step_units_cannot_be_trained_by_backpropagation() {
+        let mut n = Network::<f64>::builder(2)
+            .dense(2, Activation::Step)
+            .dense(1, Activation::Sigmoid)
+            .loss(Loss::BinaryCrossEntropy)
+            .build()
+            .unwrap();
+        let (x, y) = xor();
+        let e = fit(&mut n, (&x, &y), None, &FitConfig::default(), &mut Silent).unwrap_err();
+        assert!(e.to_string().contains("perceptron"), "{e}");
+        // ...but such a network still predicts
+        assert_eq!(n.predict(&x).unwrap().shape(), (1, 4));
+    }
+
+    #[test]
+    fn loss_names_round_trip() {
+        for l in [
+            Loss::BinaryCrossEntropy,
+            Loss::CategoricalCrossEntropy,
+            Loss::BceProbabilities,
+            Loss::Mse,
+            Loss::Huber { delta: 0.25 },
+            Loss::Hinge,
+        ] {
+            assert_eq!(l.to_string().parse::<Loss>().unwrap(), l);
+        }
+        assert!(
+            "cross_entropy"
+                .parse::<Loss>()
+                .unwrap_err()
+                .to_string()
+                .contains("binary_cross_entropy")
+        );
+        assert!("huber(-1)".parse::<Loss>().is_err());
+    }
+}
+
+mod perceptron {
+    use super::*;
+
+    #[test]
+    fn perceptron_rule_converges_on_separable_data() {
+        let mut g = Gen(31);
+        let m = 100;
+        // label = 1 above the line x1 + 2 x2 = 0.3, with a margin of 0.05
+        let mut x = DMatrix::zeros(2, m);
+        let mut y = DMatrix::zeros(1, m);
+        let mut j = 0;
+        while j < m {
+            let p = (g.uniform(-1.0, 1.0), g.uniform(-1.0, 1.0));
+            let s = p.0 + 2.0 * p.1 - 0.3;
+            if s.abs() < 0.05 {
+                continue;
+            }
+            x[(0, j)] = p.0;
+            x[(1, j)] = p.1;
+            y[(0, j)] = (s > 0.0) as u8 as f64;
+            j += 1;
+        }
+        let mut p = Perceptron::<f64>::new(2);
+        let report = p.train(&x, &y, &PerceptronConfig::default()).unwrap();
+        assert!(report.converged, "{:?}", report.mistakes);
+        assert_eq!(*report.mistakes.last().unwrap(), 0);
+        assert!(report.mistakes[0] > 0);
+        assert_eq!(p.predict(&x).unwrap(), y);
+    }
+
+    #[test]
+    fn perceptron_rejects_bad_labels_and_does_not_converge_on_xor() {
+        let (x, y) = xor();
+        let mut p = Perceptron::<f64>::new(2);
+        let r = p
+            .train(
+                &x,
+                &y,
+                &PerceptronConfig {
+                    lr: 1.0,
+                    max_epochs: 50,
+                },
+            )
+            .unwrap();
+        assert!(!r.converged && r.mistakes.len() == 50);
+        let e = p
+            .train(
+                &x,
+                &DMatrix::from_element(1, 4, 0.5),
+                &PerceptronConfig::default(),
+            )
+            .unwrap_err();
+        assert!(matches!(e, TrainError::BadTarget { .. }));
+        assert!(Perceptron::with_weights(DMatrix::from_element(2, 2, 1.0), 0.0).is_err());
+    }
+}
+
+mod metrics_tests {
+    use super::*;
+    use nn_train::metrics::*;
+
+    #[test]
+    fn confusion_matrix_and_scores() {
+        // actual:    0 0 0 1 1 2
+        // predicted: 0 0 1 1 2 2
+        let cm = ConfusionMatrix::new(&[0, 0, 0, 1, 1, 2], &[0, 0, 1, 1, 2, 2], 3).unwrap();
+        assert_eq!(cm.counts()[0], vec![2, 1, 0]);
+        assert!((cm.accuracy() - 4.0 / 6.0).abs() < 1e-15);
+        let s1 = cm.scores(1); // TP 1, predicted 2, support 2
+        assert_eq!((s1.precision, s1.recall, s1.f1), (0.5, 0.5, 0.5));
+        let s0 = cm.scores(0); // TP 2, predicted 2, support 3
+        assert!((s0.f1 - 0.8).abs() < 1e-15);
+        assert!(ConfusionMatrix::new(&[0, 3], &[0, 0], 3).is_err());
+        assert!(ConfusionMatrix::new(&[0], &[0, 0], 3).is_err());
+    }
+
+    #[test]
+    fn accuracy_and_log_loss() {
+        let a = DMatrix::from_row_slice(1, 4, &[0.9, 0.2, 0.6, 0.4]);
+        let y = DMatrix::from_row_slice(1, 4, &[1.0, 0.0, 0.0, 0.0]);
+        assert_eq!(
+            accuracy(
+                Task::Binary {
+                    threshold_is_zero: false
+                },
+                &a,
+                &y
+            ),
+            Some(0.75)
+        );
+        // scikit-learn: log_loss([1,0,0,0], [0.9,0.2,0.6,0.4]) = 0.4003...
+        let expected = -(0.9f64.ln() + 0.8f64.ln() + 0.4f64.ln() + 0.6f64.ln()) / 4.0;
+        assert!((log_loss(&a, &y).unwrap() - expected).abs() < 1e-15);
+        let a = DMatrix::from_column_slice(3, 2, &[0.1, 0.7, 0.2, 0.5, 0.3, 0.2]);
+        let y = DMatrix::from_column_slice(3, 2, &[0.0, 1.0, 0.0, 0.0, 0.0, 1.0]);
+        assert_eq!(accuracy(Task::Multiclass, &a, &y), Some(0.5));
+        assert_eq!(accuracy(Task::Regression, &a, &y), None);
+        assert_eq!(argmax_columns(&a), vec![1, 0]);
+    }
+}
