@@ -1,0 +1,11 @@
+//! The experiments, one module per claim, and the registry the tour runs.
+
+pub mod t04_activations;
+pub mod t05_vectorised;
+
+use crate::Experiment;
+
+/// Every experiment, in claim order.
+pub fn all() -> Vec<Experiment> {
+    vec![t04_activations::EXPERIMENT, t05_vectorised::EXPERIMENT]
+}

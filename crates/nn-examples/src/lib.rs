@@ -1,0 +1,41 @@
+//! # nn-examples — the claims of the theory, measured
+//!
+//! Each claim T1–T15 of the tutorial the `nn` workspace follows is an experiment here: a
+//! function that runs it with a configuration (full size for the tour, a quick one for
+//! tests), returns the measured numbers, decides a verdict from them, and draws a figure
+//! where a picture says more than the numbers. The `tour` binary runs them all:
+//!
+//! ```text
+//! cargo run --release -p nn-examples --bin tour            # all, figures in target/tour/
+//! cargo run --release -p nn-examples --bin tour -- --only T3,T10 --quick --out DIR
+//! ```
+//!
+//! Every experiment's test runs the same function on its quick configuration and asserts
+//! the claim on the numbers; every experiment that trains a network first checks that
+//! network's gradient against finite differences.
+//!
+//! ## Example: run one experiment
+//!
+//! ```no_run
+//! use nn_examples::{experiments, Context, Size};
+//! let ctx = Context { size: Size::Quick, out_dir: "target/tour".into() };
+//! let t5 = experiments::all().into_iter().find(|e| e.id == "T5").unwrap();
+//! let outcome = (t5.run)(&ctx)?;
+//! println!("{}: {} → {}", outcome.id, outcome.measured, outcome.passed);
+//! # Ok::<(), nn_examples::ExampleError>(())
+//! ```
+//!
+//! ## Dependencies
+//!
+//! - `nn-train` (and through it the rest of the chain): the networks being studied.
+//! - `plotters` (SVG backend only: no system fonts, no C libraries): the figures.
+//! - `indicatif`: the tour's progress bar. `clap`: the `nn` command line.
+//! - `nalgebra`: matrices in the experiments; `thiserror`: the error type.
+
+mod error;
+pub mod experiments;
+pub mod plot;
+mod report;
+
+pub use error::{ExampleError, Result};
+pub use report::{Context, Experiment, Outcome, Size, table, write_index};
