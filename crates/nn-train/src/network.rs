@@ -467,11 +467,16 @@ impl<T: Scalar> Network<T> {
     /// [`TrainError::BadShape`], [`TrainError::EmptyData`] or [`TrainError::NonFiniteData`].
     pub fn predict(&self, x: &DMatrix<T>) -> Result<DMatrix<T>> {
         check::inputs_only(x, self.builder.input.len())?;
-        let mut a = x.clone();
-        for layer in &self.layers {
-            a = layer.infer(&a)?;
-        }
-        Ok(a)
+        let (last, hidden) = self.split_last()?;
+        last.infer(infer_through(hidden, x)?.as_ref().unwrap_or(x))
+    }
+
+    /// The output layer and the layers before it.
+    fn split_last(&self) -> Result<(&dyn Layer<T>, &[BoxedLayer<T>])> {
+        self.layers
+            .split_last()
+            .map(|(last, hidden)| (last.as_ref(), hidden))
+            .ok_or(TrainError::EmptyData { what: "network" })
     }
 
     /// Cost (with the L2 term) and accuracy on a data set, in evaluation mode.
@@ -481,15 +486,8 @@ impl<T: Scalar> Network<T> {
     pub fn evaluate(&self, x: &DMatrix<T>, y: &DMatrix<T>) -> Result<Evaluation> {
         check::batch(x, y, self.builder.input.len(), self.output_size())?;
         self.loss.check_targets(y)?;
-        let (last, hidden) = self
-            .layers
-            .split_last()
-            .ok_or(TrainError::EmptyData { what: "network" })?;
-        let mut a = x.clone();
-        for layer in hidden {
-            a = layer.infer(&a)?;
-        }
-        let (z, a) = last.infer_full(&a)?;
+        let (last, hidden) = self.split_last()?;
+        let (z, a) = last.infer_full(infer_through(hidden, x)?.as_ref().unwrap_or(x))?;
         let cost = self.loss.cost(z.as_ref().unwrap_or(&a), &a, y) + self.l2_term(y.ncols());
         Ok(Evaluation {
             cost,
@@ -530,6 +528,22 @@ impl<T: Scalar> Network<T> {
         ));
         s
     }
+}
+
+/// A layer of a network.
+type BoxedLayer<T> = Box<dyn Layer<T>>;
+
+/// Evaluation-mode forward through `layers`; `None` when there are none (the input is the
+/// output), so the input is never copied.
+fn infer_through<T: Scalar>(
+    layers: &[Box<dyn Layer<T>>],
+    x: &DMatrix<T>,
+) -> Result<Option<DMatrix<T>>> {
+    let mut a: Option<DMatrix<T>> = None;
+    for layer in layers {
+        a = Some(layer.infer(a.as_ref().unwrap_or(x))?);
+    }
+    Ok(a)
 }
 
 impl Network<f64> {
