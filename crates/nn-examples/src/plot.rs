@@ -293,3 +293,305 @@ pub fn heatmap(path: &Path, labels: Labels<'_>, values: &[Vec<f64>]) -> Result<(
         Ok(())
     })
 }
+
+/// A 2-D cost surface with paths drawn over it (e.g. the iterates of gradient descent).
+#[derive(Clone, Copy)]
+pub struct Surface<'a> {
+    /// The plotted square `((x0, x1), (y0, y1))`.
+    pub range: ((f64, f64), (f64, f64)),
+    /// The cost at a point.
+    pub f: &'a dyn Fn(f64, f64) -> f64,
+    /// Number of level bands (e.g. 14).
+    pub levels: usize,
+}
+
+impl std::fmt::Debug for Surface<'_> {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Surface")
+            .field("range", &self.range)
+            .field("levels", &self.levels)
+            .finish_non_exhaustive()
+    }
+}
+
+/// Level bands of a cost surface (shaded by `ln(f − min)`, boundaries drawn as thin grey
+/// lines, so they read as contours), the `paths` on top as lines with a dot at every
+/// iterate, and `marks` (e.g. the analytic minimum) as labelled black crosses.
+///
+/// # Errors
+/// [`ExampleError::Figure`] if the file cannot be drawn or written.
+pub fn contour_paths(
+    path: &Path,
+    labels: Labels<'_>,
+    surface: Surface<'_>,
+    paths: &[Series],
+    marks: &[(&str, (f64, f64))],
+) -> Result<()> {
+    const GRID: usize = 160;
+    let ((x0, x1), (y0, y1)) = surface.range;
+    let (dx, dy) = ((x1 - x0) / GRID as f64, (y1 - y0) / GRID as f64);
+    let values: Vec<Vec<f64>> = (0..GRID)
+        .map(|i| {
+            (0..GRID)
+                .map(|j| (surface.f)(x0 + (i as f64 + 0.5) * dx, y0 + (j as f64 + 0.5) * dy))
+                .collect()
+        })
+        .collect();
+    let (lo, hi) = bounds(values.iter().flatten().copied());
+    // log of the excess over the minimum spreads the bands evenly around a minimum
+    let scale = |v: f64| (v - lo + 1e-3 * (hi - lo)).ln();
+    let (s0, s1) = (scale(lo), scale(hi));
+    let levels = surface.levels.max(2);
+    let band = |v: f64| -> usize {
+        if !v.is_finite() {
+            return levels - 1;
+        }
+        let t = ((scale(v) - s0) / (s1 - s0).max(1e-300)).clamp(0.0, 1.0);
+        ((t * levels as f64) as usize).min(levels - 1)
+    };
+    let bands: Vec<Vec<usize>> = values
+        .iter()
+        .map(|col| col.iter().map(|&v| band(v)).collect())
+        .collect();
+    with_root(path, |root| {
+        let e = |e| fig_err(path, e);
+        let mut chart = ChartBuilder::on(root)
+            .caption(labels.title, ("sans-serif", 20))
+            .margin(12)
+            .x_label_area_size(40)
+            .y_label_area_size(55)
+            .build_cartesian_2d(x0..x1, y0..y1)
+            .map_err(e)?;
+        chart
+            .configure_mesh()
+            .disable_mesh()
+            .x_desc(labels.x)
+            .y_desc(labels.y)
+            .draw()
+            .map_err(e)?;
+        let shade = |b: usize| {
+            // light (low cost) to a darker blue (high cost)
+            let t = b as f64 / (levels - 1) as f64;
+            RGBColor(
+                (252.0 - 100.0 * t) as u8,
+                (252.0 - 70.0 * t) as u8,
+                (255.0 - 25.0 * t) as u8,
+            )
+        };
+        let cells = (0..GRID).flat_map(|i| (0..GRID).map(move |j| (i, j)));
+        chart
+            .draw_series(cells.map(|(i, j)| {
+                let (x, y) = (x0 + i as f64 * dx, y0 + j as f64 * dy);
+                Rectangle::new([(x, y), (x + dx, y + dy)], shade(bands[i][j]).filled())
+            }))
+            .map_err(e)?;
+        let mut edges = Vec::new();
+        for i in 0..GRID {
+            for j in 0..GRID {
+                let (x, y) = (x0 + (i + 1) as f64 * dx, y0 + (j + 1) as f64 * dy);
+                if i + 1 < GRID && bands[i][j] != bands[i + 1][j] {
+                    edges.push(vec![(x, y - dy), (x, y)]);
+                }
+                if j + 1 < GRID && bands[i][j] != bands[i][j + 1] {
+                    edges.push(vec![(x - dx, y), (x, y)]);
+                }
+            }
+        }
+        let grey = RGBColor(110, 110, 130);
+        chart
+            .draw_series(edges.into_iter().map(|s| PathElement::new(s, grey)))
+            .map_err(e)?;
+        for (k, s) in paths.iter().enumerate() {
+            let c = color(k + 1);
+            let inside = |&(x, y): &(f64, f64)| x.is_finite() && y.is_finite();
+            chart
+                .draw_series(LineSeries::new(
+                    s.points.iter().copied().filter(inside),
+                    c.stroke_width(2),
+                ))
+                .map_err(e)?
+                .label(s.name.as_str())
+                .legend(move |(x, y)| {
+                    PathElement::new(vec![(x, y), (x + 20, y)], c.stroke_width(2))
+                });
+            chart
+                .draw_series(
+                    s.points
+                        .iter()
+                        .copied()
+                        .filter(inside)
+                        .map(|p| Circle::new(p, 3, c.filled())),
+                )
+                .map_err(e)?;
+        }
+        for &(label, p) in marks {
+            chart
+                .draw_series(std::iter::once(Cross::new(p, 7, BLACK.stroke_width(3))))
+                .map_err(e)?;
+            // the label goes to the right of the mark, or to its left near the right edge
+            let width = 0.012 * (x1 - x0) * label.chars().count() as f64;
+            let lx = if p.0 + width > x1 - 0.02 * (x1 - x0) {
+                p.0 - width - 0.02 * (x1 - x0)
+            } else {
+                p.0 + 0.02 * (x1 - x0)
+            };
+            chart
+                .draw_series(std::iter::once(Text::new(
+                    label.to_string(),
+                    (lx, p.1 + 0.05 * (y1 - y0)),
+                    ("sans-serif", 15),
+                )))
+                .map_err(e)?;
+        }
+        if !paths.is_empty() {
+            chart
+                .configure_series_labels()
+                .background_style(WHITE.mix(0.85))
+                .border_style(BLACK)
+                .position(SeriesLabelPosition::UpperRight)
+                .draw()
+                .map_err(e)?;
+        }
+        Ok(())
+    })
+}
+
+/// Where a chart's legend goes.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub enum Legend {
+    /// Top right (the default).
+    #[default]
+    UpperRight,
+    /// Top left.
+    UpperLeft,
+    /// Bottom left.
+    LowerLeft,
+    /// Bottom right.
+    LowerRight,
+    /// Middle of the right edge.
+    MiddleRight,
+}
+
+/// Options of [`line_chart_with`]. The default is linear axes, legend top right.
+#[derive(Debug, Clone, Copy, PartialEq, Default)]
+pub struct ChartOptions {
+    /// Logarithmic horizontal axis (points with x ≤ 0 are left out).
+    pub log_x: bool,
+    /// Logarithmic vertical axis (points with y ≤ 0 are left out).
+    pub log_y: bool,
+    /// Legend position.
+    pub legend: Legend,
+}
+
+/// A tick label: plain for moderate magnitudes, `1e-14` style otherwise.
+fn tick(v: f64) -> String {
+    let a = v.abs();
+    if a == 0.0 {
+        "0".to_string()
+    } else if !(1e-3..1e5).contains(&a) {
+        format!("{v:.0e}")
+    } else if a >= 10.0 || v.fract() == 0.0 {
+        format!("{v:.0}")
+    } else {
+        let s = format!("{v:.3}");
+        s.trim_end_matches('0').trim_end_matches('.').to_string()
+    }
+}
+
+/// A line chart of several series with a choice of log axes and legend position; tick
+/// labels on log axes read `1e-14`, `1e6`.
+///
+/// # Errors
+/// [`ExampleError::Figure`] if the file cannot be drawn or written.
+pub fn line_chart_with(
+    path: &Path,
+    labels: Labels<'_>,
+    series: &[Series],
+    options: &ChartOptions,
+) -> Result<()> {
+    let keep = |&(x, y): &(f64, f64)| {
+        x.is_finite() && y.is_finite() && (!options.log_x || x > 0.0) && (!options.log_y || y > 0.0)
+    };
+    let kept = || {
+        series
+            .iter()
+            .flat_map(|s| s.points.iter().filter(|p| keep(p)))
+    };
+    let (x0, x1) = bounds(kept().map(|p| p.0));
+    let (y0, y1) = bounds(kept().map(|p| p.1));
+    let x_range = if options.log_x {
+        // a little room so that the end decades get their tick labels
+        (x0 / 1.25, x1 * 1.25)
+    } else {
+        (x0, x1.max(x0 + 1e-12))
+    };
+    let y_range = if options.log_y {
+        (y0 / 2.0, y1 * 2.0)
+    } else {
+        let pad = 0.05 * (y1 - y0);
+        (y0 - pad, y1 + pad)
+    };
+    let position = match options.legend {
+        Legend::UpperRight => SeriesLabelPosition::UpperRight,
+        Legend::UpperLeft => SeriesLabelPosition::UpperLeft,
+        Legend::LowerLeft => SeriesLabelPosition::LowerLeft,
+        Legend::LowerRight => SeriesLabelPosition::LowerRight,
+        Legend::MiddleRight => SeriesLabelPosition::MiddleRight,
+    };
+    with_root(path, |root| {
+        let mut builder = ChartBuilder::on(root);
+        builder
+            .caption(labels.title, ("sans-serif", 20))
+            .margin(14)
+            .x_label_area_size(40)
+            .y_label_area_size(64);
+        let e = |e| fig_err(path, e);
+        macro_rules! draw {
+            ($chart:expr) => {{
+                let mut chart = $chart;
+                chart
+                    .configure_mesh()
+                    .x_desc(labels.x)
+                    .y_desc(labels.y)
+                    .x_labels(10)
+                    .y_labels(12)
+                    .x_label_formatter(&|v| tick(*v))
+                    .y_label_formatter(&|v| tick(*v))
+                    .draw()
+                    .map_err(e)?;
+                for (i, s) in series.iter().enumerate() {
+                    let c = color(i);
+                    chart
+                        .draw_series(LineSeries::new(
+                            s.points.iter().copied().filter(keep),
+                            c.stroke_width(2),
+                        ))
+                        .map_err(e)?
+                        .label(s.name.as_str())
+                        .legend(move |(x, y)| {
+                            PathElement::new(vec![(x, y), (x + 20, y)], c.stroke_width(2))
+                        });
+                }
+                chart
+                    .configure_series_labels()
+                    .background_style(WHITE.mix(0.9))
+                    .border_style(BLACK)
+                    .position(position)
+                    .draw()
+                    .map_err(e)?;
+            }};
+        }
+        let (xr, yr) = (x_range.0..x_range.1, y_range.0..y_range.1);
+        match (options.log_x, options.log_y) {
+            (false, false) => draw!(builder.build_cartesian_2d(xr, yr).map_err(e)?),
+            (true, false) => draw!(builder.build_cartesian_2d(xr.log_scale(), yr).map_err(e)?),
+            (false, true) => draw!(builder.build_cartesian_2d(xr, yr.log_scale()).map_err(e)?),
+            (true, true) => draw!(
+                builder
+                    .build_cartesian_2d(xr.log_scale(), yr.log_scale())
+                    .map_err(e)?
+            ),
+        }
+        Ok(())
+    })
+}
