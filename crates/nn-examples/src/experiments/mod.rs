@@ -2,10 +2,15 @@
 
 pub mod t04_activations;
 pub mod t05_vectorised;
+pub mod t06_backprop;
 
 use crate::Experiment;
 
 /// Every experiment, in claim order.
 pub fn all() -> Vec<Experiment> {
-    vec![t04_activations::EXPERIMENT, t05_vectorised::EXPERIMENT]
+    vec![
+        t04_activations::EXPERIMENT,
+        t05_vectorised::EXPERIMENT,
+        t06_backprop::EXPERIMENT,
+    ]
 }
