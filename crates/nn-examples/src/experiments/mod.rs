@@ -3,6 +3,7 @@
 pub mod t04_activations;
 pub mod t05_vectorised;
 pub mod t06_backprop;
+pub mod t07_symmetry;
 
 use crate::Experiment;
 
@@ -12,5 +13,6 @@ pub fn all() -> Vec<Experiment> {
         t04_activations::EXPERIMENT,
         t05_vectorised::EXPERIMENT,
         t06_backprop::EXPERIMENT,
+        t07_symmetry::EXPERIMENT,
     ]
 }
