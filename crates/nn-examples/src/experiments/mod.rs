@@ -4,6 +4,7 @@ pub mod t04_activations;
 pub mod t05_vectorised;
 pub mod t06_backprop;
 pub mod t07_symmetry;
+pub mod t08_deep_linear;
 
 use crate::Experiment;
 
@@ -14,5 +15,6 @@ pub fn all() -> Vec<Experiment> {
         t05_vectorised::EXPERIMENT,
         t06_backprop::EXPERIMENT,
         t07_symmetry::EXPERIMENT,
+        t08_deep_linear::EXPERIMENT,
     ]
 }
