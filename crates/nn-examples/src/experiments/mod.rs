@@ -5,6 +5,7 @@ pub mod t05_vectorised;
 pub mod t06_backprop;
 pub mod t07_symmetry;
 pub mod t08_deep_linear;
+pub mod t09_saturation;
 
 use crate::Experiment;
 
@@ -16,5 +17,6 @@ pub fn all() -> Vec<Experiment> {
         t06_backprop::EXPERIMENT,
         t07_symmetry::EXPERIMENT,
         t08_deep_linear::EXPERIMENT,
+        t09_saturation::EXPERIMENT,
     ]
 }
