@@ -6,6 +6,7 @@ pub mod t06_backprop;
 pub mod t07_symmetry;
 pub mod t08_deep_linear;
 pub mod t09_saturation;
+pub mod t10_init_variance;
 
 use crate::Experiment;
 
@@ -18,5 +19,6 @@ pub fn all() -> Vec<Experiment> {
         t07_symmetry::EXPERIMENT,
         t08_deep_linear::EXPERIMENT,
         t09_saturation::EXPERIMENT,
+        t10_init_variance::EXPERIMENT,
     ]
 }
