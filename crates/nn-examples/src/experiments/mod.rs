@@ -7,6 +7,7 @@ pub mod t07_symmetry;
 pub mod t08_deep_linear;
 pub mod t09_saturation;
 pub mod t10_init_variance;
+pub mod t11_gradient_descent;
 
 use crate::Experiment;
 
@@ -20,5 +21,6 @@ pub fn all() -> Vec<Experiment> {
         t08_deep_linear::EXPERIMENT,
         t09_saturation::EXPERIMENT,
         t10_init_variance::EXPERIMENT,
+        t11_gradient_descent::EXPERIMENT,
     ]
 }
