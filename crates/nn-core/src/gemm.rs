@@ -1,12 +1,44 @@
 //! The one matrix-product entry point of the workspace.
 //!
 //! `C ← α·op(A)·op(B) + β·C`, where `op(X)` is `X` or `Xᵀ`. A transposed operand is the
-//! same column-major storage read with swapped strides, handed to matrixmultiply's packed
-//! kernel: nothing is copied. nalgebra's own `tr_mul`, `gemm_tr` and `transpose()` are
-//! 7–10× slower on the shapes of a training step (loops of dot products, or copies), and
-//! its `gemm` falls back to a per-column `gemv` whenever a dimension is ≤ 5 (the first
-//! layer of a 2-input net), which mishandles strided operands. So nothing else in the
-//! workspace multiplies matrices: a change of kernel happens here and nowhere else.
+//! same column-major storage read as a row-major view: nothing is copied. nalgebra's own
+//! `tr_mul`, `gemm_tr` and `transpose()` are 7–10× slower on the shapes of a training step
+//! (loops of dot products, or copies), and its `gemm` falls back to a per-column `gemv`
+//! whenever a dimension is ≤ 5 (the first layer of a 2-input net), which mishandles
+//! strided operands. So nothing else in the workspace multiplies matrices: a change of
+//! kernel happens here and nowhere else.
+//!
+//! ## The kernel: faer's, single-threaded
+//!
+//! The product runs through `faer::linalg::matmul::matmul` with `Par::Seq`: products with
+//! `m·n·k ≤ 4096` go to small unpacked kernels, larger ones (on x86-64) to a packed kernel
+//! that picks AVX-512 or AVX2 at run time and packs into one buffer per thread, reserved on
+//! its first call. So after a thread's first product, `gemm_into` allocates nothing
+//! (`tests/alloc.rs` asserts it on the shapes below), which a training step that allocates
+//! nothing needs. matrixmultiply (behind nalgebra's `gemm`) and the `gemm` crate 0.19 both
+//! allocate their packing memory on every call (1–2 allocations per product).
+//!
+//! Measured on one core of a 2-core AMD EPYC (Zen 4), f32 / f64 GFLOP/s, best of three
+//! runs, for `C(m×n)` with inner dimension `k`, on products of a step of the reference MLPs:
+//!
+//! ```text
+//!                                 m×k×n        faer        matrixmultiply
+//! W4 forward 512→512, batch 256   512×512×256  112 / 49    104 / 51
+//! W4 dW = dZ·Aᵀ (784→512)         512×256×784  111 / 53    110 / 53
+//! W4 dA = Wᵀ·dZ (512←512)         512×512×256  109 / 46     97 / 53
+//! W3 forward 784→128, batch 64    128×784×64   112 / 55     90 / 49
+//! W3 dA = Wᵀ·dZ (784←128)         784×128×64   101 / 50     80 / 51
+//! W4 forward 512→10, batch 256    10×512×256    71 / 33     25 / 19
+//! W2 forward 32→10, batch 64      10×32×64      58 / 30     20 / 18
+//! W1 dA = Wᵀ·dZ (16←16)           16×16×32      48 / 40     20 / 23
+//! W1 forward 16→1, batch 32       1×16×32       11 / 10    1.9 / 2.7
+//! W1 forward 2→16, batch 32       16×2×32       12 / 8      15 / 13
+//! ```
+//!
+//! faer is as fast or faster in f32 (the speed target) on every product of a step but the
+//! `k = 2` one, where a call takes 0.15 µs either way; in f64 it is up to ~13% slower on
+//! large products with a transposed left operand. On targets other than x86-64 faer
+//! multiplies through the `gemm` crate, which allocates per call.
 
 use nalgebra::DMatrix;
 

@@ -74,8 +74,10 @@
 //!
 //! ## Dependencies
 //!
-//! - `nalgebra`: the matrix type and its GEMM (which drives matrixmultiply's packed
-//!   kernels, with strides, so transposed operands need no copy).
+//! - `nalgebra`: the matrix type.
+//! - `faer` (without default features): the matrix-product kernel behind [`gemm_into`],
+//!   fast on the narrow shapes of small networks and allocation-free once a thread has
+//!   made its first product (measured figures in the docs of `src/gemm.rs`).
 //! - `thiserror`: the error enum's `Display` without boilerplate.
 
 mod error;

@@ -65,13 +65,16 @@ impl_scalar!(f64, "f64");
 ///
 /// Sealed: `Scalar` can only be implemented here, for `f32` and `f64`.
 pub(crate) mod kernel {
-    /// A strided operand: `(data, row stride, column stride)`.
+    use faer::{Accum, MatMut, MatRef, Par};
+
+    /// A strided operand: `(data, row stride, column stride)`; one of the strides is 1.
     pub type Strided<'a, T> = (&'a [T], usize, usize);
 
     /// `C ← α·A·B + β·C` for `A: m×k`, `B: k×n`, `C: m×n`, all ≥ 1, given as strided slices.
-    pub trait GemmKernel: Sized {
+    pub trait GemmKernel: faer::traits::ComplexField + Copy + PartialEq {
         /// Panics (a bug in nn-core, not a user error) if a slice is too short for its
-        /// dimensions and strides: the caller validated shapes and derived the strides.
+        /// dimensions and strides, or neither stride is 1: the caller validated shapes and
+        /// derived the strides.
         fn gemm_kernel(
             dims: (usize, usize, usize),
             alpha: Self,
@@ -82,17 +85,21 @@ pub(crate) mod kernel {
         );
     }
 
-    /// The largest offset an `r×c` strided operand touches, plus one.
-    #[inline]
-    fn extent(r: usize, c: usize, rs: usize, cs: usize) -> usize {
-        (r - 1) * rs + (c - 1) * cs + 1
+    /// An `r×c` view of `x`: column-major if the row stride is 1, else row-major (a
+    /// transposed column-major matrix). faer checks that `x` holds every element.
+    fn view<T>(x: &[T], r: usize, c: usize, rs: usize, cs: usize) -> MatRef<'_, T> {
+        if rs == 1 {
+            MatRef::from_column_major_slice_with_stride(x, r, c, cs)
+        } else {
+            assert!(cs == 1, "gemm_kernel: one stride must be 1");
+            MatRef::from_row_major_slice_with_stride(x, r, c, rs)
+        }
     }
 
     macro_rules! impl_kernel {
-        ($t:ty, $f:path) => {
+        ($t:ty) => {
             impl GemmKernel for $t {
                 #[inline]
-                #[allow(unsafe_code)]
                 fn gemm_kernel(
                     (m, k, n): (usize, usize, usize),
                     alpha: Self,
@@ -102,46 +109,28 @@ pub(crate) mod kernel {
                     (c, rsc, csc): (&mut [Self], usize, usize),
                 ) {
                     assert!(m > 0 && k > 0 && n > 0, "gemm_kernel: empty dimension");
-                    assert!(
-                        a.len() >= extent(m, k, rsa, csa),
-                        "gemm_kernel: A too short"
-                    );
-                    assert!(
-                        b.len() >= extent(k, n, rsb, csb),
-                        "gemm_kernel: B too short"
-                    );
-                    assert!(
-                        c.len() >= extent(m, n, rsc, csc),
-                        "gemm_kernel: C too short"
-                    );
-                    // SAFETY: every index the kernel reads or writes, (i·rs + j·cs) for
-                    // i < rows and j < cols, is below the extents asserted above; `c` is
-                    // a unique borrow, so it aliases neither `a` nor `b`; with β = 0,
-                    // matrixmultiply does not read `c`. Strides fit in isize: they are
-                    // dimensions of allocated slices.
-                    unsafe {
-                        $f(
-                            m,
-                            k,
-                            n,
-                            alpha,
-                            a.as_ptr(),
-                            rsa as isize,
-                            csa as isize,
-                            b.as_ptr(),
-                            rsb as isize,
-                            csb as isize,
-                            beta,
-                            c.as_mut_ptr(),
-                            rsc as isize,
-                            csc as isize,
-                        );
-                    }
+                    assert!(rsc == 1, "gemm_kernel: C must be column-major");
+                    let a = view(a, m, k, rsa, csa);
+                    let b = view(b, k, n, rsb, csb);
+                    // faer accumulates with β ∈ {0, 1}: `Replace` never reads C (so NaN in
+                    // it is ignored); another β scales C first.
+                    let accum = if beta == 0.0 {
+                        Accum::Replace
+                    } else {
+                        if beta != 1.0 {
+                            for col in c.chunks_mut(csc).take(n) {
+                                col.iter_mut().take(m).for_each(|x| *x *= beta);
+                            }
+                        }
+                        Accum::Add
+                    };
+                    let c = MatMut::from_column_major_slice_with_stride_mut(c, m, n, csc);
+                    faer::linalg::matmul::matmul(c, accum, a, b, alpha, Par::Seq);
                 }
             }
         };
     }
 
-    impl_kernel!(f32, matrixmultiply::sgemm);
-    impl_kernel!(f64, matrixmultiply::dgemm);
+    impl_kernel!(f32);
+    impl_kernel!(f64);
 }

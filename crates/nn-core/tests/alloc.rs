@@ -1,0 +1,139 @@
+//! `gemm_into` allocates nothing once warmed up, on the shapes of a training step (forward,
+//! and both backward products with their transposed operands), in `f32` and `f64`.
+//!
+//! A separate test binary because its counting global allocator sees the whole process.
+
+use std::alloc::{GlobalAlloc, Layout, System};
+use std::sync::atomic::{AtomicUsize, Ordering};
+
+use nalgebra::DMatrix;
+use nn_core::{Scalar, Trans, gemm_into};
+
+/// Counts allocations made by the current thread only (the test harness runs others).
+struct Counting;
+
+thread_local! {
+    static ALLOCS: std::cell::Cell<usize> = const { std::cell::Cell::new(0) };
+}
+static TOTAL: AtomicUsize = AtomicUsize::new(0);
+
+fn note() {
+    TOTAL.fetch_add(1, Ordering::Relaxed);
+    let _ = ALLOCS.try_with(|n| n.set(n.get() + 1));
+}
+
+// SAFETY: forwards every call to the system allocator unchanged; only counts.
+#[allow(unsafe_code)]
+unsafe impl GlobalAlloc for Counting {
+    unsafe fn alloc(&self, layout: Layout) -> *mut u8 {
+        note();
+        // SAFETY: same contract as the caller's.
+        unsafe { System.alloc(layout) }
+    }
+    unsafe fn alloc_zeroed(&self, layout: Layout) -> *mut u8 {
+        note();
+        // SAFETY: same contract as the caller's.
+        unsafe { System.alloc_zeroed(layout) }
+    }
+    unsafe fn dealloc(&self, ptr: *mut u8, layout: Layout) {
+        // SAFETY: same contract as the caller's.
+        unsafe { System.dealloc(ptr, layout) }
+    }
+    unsafe fn realloc(&self, ptr: *mut u8, layout: Layout, new_size: usize) -> *mut u8 {
+        note();
+        // SAFETY: same contract as the caller's.
+        unsafe { System.realloc(ptr, layout, new_size) }
+    }
+}
+
+#[global_allocator]
+static GLOBAL: Counting = Counting;
+
+fn allocs_on_this_thread() -> usize {
+    ALLOCS.with(|n| n.get())
+}
+
+/// `(m, k, n)` of `C = op(A)·op(B)` for a step of an MLP with layer sizes `dims` and batch
+/// `m`: forward `Z = W·A`, `dW = dZ·Aᵀ`, `dA = Wᵀ·dZ`.
+fn step_shapes(dims: &[usize], batch: usize) -> Vec<(usize, usize, usize, Trans, Trans)> {
+    dims.windows(2)
+        .flat_map(|w| {
+            let (i, o) = (w[0], w[1]);
+            [
+                (o, i, batch, Trans::No, Trans::No),
+                (o, batch, i, Trans::No, Trans::Yes),
+                (i, o, batch, Trans::Yes, Trans::No),
+            ]
+        })
+        .collect()
+}
+
+fn shapes() -> Vec<(usize, usize, usize, Trans, Trans)> {
+    let mut v = vec![
+        (16, 2, 32, Trans::No, Trans::No),
+        (1, 16, 32, Trans::No, Trans::No),
+        (16, 2, 32, Trans::Yes, Trans::Yes),
+    ];
+    v.extend(step_shapes(&[2, 16, 16, 1], 32));
+    v.extend(step_shapes(&[64, 32, 10], 64));
+    v.extend(step_shapes(&[784, 128, 10], 64));
+    v.extend(step_shapes(&[784, 512, 512, 10], 256));
+    v
+}
+
+fn operands<T: Scalar>(
+    (m, k, n, ta, tb): (usize, usize, usize, Trans, Trans),
+) -> (DMatrix<T>, DMatrix<T>, DMatrix<T>) {
+    let (ar, ac) = ta.apply((m, k));
+    let (br, bc) = tb.apply((k, n));
+    let a = DMatrix::from_fn(ar, ac, |i, j| T::cast(((i * 7 + j * 3) % 11) as f64 - 5.0));
+    let b = DMatrix::from_fn(br, bc, |i, j| T::cast(((i * 5 + j * 2) % 13) as f64 - 6.0));
+    (a, b, DMatrix::from_element(m, n, T::cast(f64::NAN)))
+}
+
+fn assert_allocation_free<T: Scalar>() {
+    for shape in shapes() {
+        let (m, k, n, ta, tb) = shape;
+        let (a, b, mut c) = operands::<T>(shape);
+        let run = |beta: f64, c: &mut DMatrix<T>| {
+            gemm_into(T::one(), &a, ta, &b, tb, T::cast(beta), c)
+                .unwrap_or_else(|e| unreachable!("shapes fit: {e}"));
+        };
+        run(0.0, &mut c); // warm-up: a kernel may size per-thread buffers once
+        let before = allocs_on_this_thread();
+        for beta in [0.0, 1.0, 0.5, 0.0] {
+            run(beta, &mut c);
+        }
+        let allocs = allocs_on_this_thread() - before;
+        assert_eq!(
+            allocs,
+            0,
+            "{}: gemm_into allocated {allocs} times in 4 calls for m,k,n = {m},{k},{n}, \
+             op(A) {ta:?}, op(B) {tb:?}",
+            T::NAME
+        );
+        assert!(
+            c.iter().all(|x| x.finite()),
+            "{}: β = 0 must ignore NaN in C",
+            T::NAME
+        );
+    }
+}
+
+#[test]
+fn gemm_into_allocates_nothing_after_warm_up_f32() {
+    assert_allocation_free::<f32>();
+}
+
+#[test]
+fn gemm_into_allocates_nothing_after_warm_up_f64() {
+    assert_allocation_free::<f64>();
+}
+
+#[test]
+fn the_counter_sees_allocations() {
+    let before = allocs_on_this_thread();
+    let v = std::hint::black_box(vec![1u8; 64]);
+    assert_eq!(allocs_on_this_thread() - before, 1, "{}", v.len());
+    assert!(TOTAL.load(Ordering::Relaxed) > 0);
+}
