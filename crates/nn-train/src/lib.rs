@@ -69,7 +69,10 @@
 //! - [`Optimizer`]: SGD, momentum, Nesterov, RMSProp, Adam, AdamW; [`Schedule`]s, warm-up,
 //!   gradient-norm clipping.
 //! - [`Trainer`] / [`fit`]: seeded shuffling, mini-batches, validation, [`History`] (CSV),
-//!   early stopping with best-weights restore, an [`Observer`] hook, divergence detection.
+//!   early stopping with best-weights restore, an [`Observer`] hook, divergence detection,
+//!   and data-parallel steps on several threads: each thread takes a share of the batch's
+//!   columns on its own copy of the network, and the gradients are summed in a fixed order
+//!   (bit-identical results for a given thread count).
 //! - [`Perceptron`]: Rosenblatt's rule for step units.
 //! - [`metrics`]: accuracy, confusion matrix, precision/recall/F1, log-loss.
 //!
@@ -81,6 +84,8 @@
 //!   random streams, activations, tensor math.
 //! - `nalgebra`: the matrix type. `thiserror`: the error enum.
 //! - `csv`: writing the training history as CSV without hand-rolled quoting.
+//! - `rayon`: the worker threads of data-parallel steps (`FitConfig::threads` or
+//!   `NN_THREADS`); its `join` hands work to a pooled thread without allocating.
 
 mod check;
 mod dense;
@@ -91,6 +96,7 @@ mod loss;
 pub mod metrics;
 mod network;
 mod optim;
+mod parallel;
 mod perceptron;
 mod spec;
 mod train;

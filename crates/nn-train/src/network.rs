@@ -287,21 +287,20 @@ impl<T: Scalar> Network<T> {
     }
 
     /// Copies every parameter tensor into `dst`, reusing its buffers when it already holds
-    /// a snapshot of this network.
+    /// a snapshot of this network (then nothing is allocated).
     pub fn snapshot_into(&self, dst: &mut Vec<DMatrix<T>>) {
-        let params = self
-            .layers
-            .iter()
-            .flat_map(|l| l.params().into_iter().map(|(_, p)| p));
-        let count = self.layers.iter().map(|l| l.params().len()).sum::<usize>();
-        dst.resize_with(count, || DMatrix::zeros(0, 0));
-        for (d, p) in dst.iter_mut().zip(params) {
-            if d.shape() == p.shape() {
-                d.copy_from(p);
-            } else {
-                *d = p.clone();
-            }
+        let mut i = 0;
+        for layer in &self.layers {
+            layer.visit_params(&mut |_, p| {
+                match dst.get_mut(i) {
+                    Some(d) if d.shape() == p.shape() => d.copy_from(p),
+                    Some(d) => *d = p.clone(),
+                    None => dst.push(p.clone()),
+                }
+                i += 1;
+            });
         }
+        dst.truncate(i);
     }
 
     /// Restores parameters from a [`Network::snapshot`] of this network, copying into the
@@ -311,17 +310,22 @@ impl<T: Scalar> Network<T> {
     /// [`TrainError::BadShape`] if the snapshot is not of this architecture (nothing is
     /// changed then).
     pub fn restore(&mut self, snapshot: &[DMatrix<T>]) -> Result<()> {
-        let shapes: Vec<(usize, usize)> = self
-            .layers
-            .iter()
-            .flat_map(|l| l.params().into_iter().map(|(_, p)| p.shape()))
-            .collect();
-        let found: Vec<(usize, usize)> = snapshot.iter().map(|p| p.shape()).collect();
-        if shapes != found {
+        let (mut i, mut fits) = (0, true);
+        for layer in &self.layers {
+            layer.visit_params(&mut |_, p| {
+                fits &= snapshot.get(i).is_some_and(|s| s.shape() == p.shape());
+                i += 1;
+            });
+        }
+        if !fits || i != snapshot.len() {
             return Err(TrainError::BadShape {
                 what: "parameter snapshot",
-                expected: format!("{shapes:?}"),
-                found: format!("{found:?}"),
+                expected: format!("{i} tensors shaped like this network's parameters"),
+                found: format!(
+                    "{} tensors of shapes {:?}",
+                    snapshot.len(),
+                    snapshot.iter().map(|s| s.shape()).collect::<Vec<_>>()
+                ),
             });
         }
         let mut i = 0;
@@ -360,10 +364,8 @@ impl<T: Scalar> Network<T> {
         self.layers
             .last()
             .map(|l| l.output())
-            .ok_or(TrainError::InvalidArchitecture {
-                layer: 0,
-                what: "network".into(),
-                problem: "has no layers".into(),
+            .ok_or(TrainError::EmptyData {
+                what: "network (no layers)",
             })
     }
 
@@ -429,12 +431,21 @@ impl<T: Scalar> Network<T> {
         y: &DMatrix<T>,
         mode: Mode,
     ) -> Result<f64> {
+        let cost = self.backprop(x, y, mode)?;
+        Ok(cost + self.add_l2_gradient(x.ncols()))
+    }
+
+    /// Forward, the data term of the cost `(1/m) Σ L`, and backward, leaving `∂/∂θ` of
+    /// that term in every layer (no L2: data-parallel shards add it once, after summing).
+    pub(crate) fn backprop(&mut self, x: &DMatrix<T>, y: &DMatrix<T>, mode: Mode) -> Result<f64> {
         self.forward_unchecked(x, mode)?;
-        let cost = self.cost_of_last_forward(y)?;
         let n = self.layers.len();
-        let kind = self
-            .loss
-            .gradient_into(self.layers[n - 1].output(), y, &mut self.loss_grad);
+        let (cost, kind) = {
+            let last = &self.layers[n - 1];
+            let a = last.output();
+            let cost = self.loss.cost(last.pre_activation().unwrap_or(a), a, y);
+            (cost, self.loss.gradient_into(a, y, &mut self.loss_grad))
+        };
         for i in (0..n).rev() {
             let (before, rest) = self.layers.split_at_mut(i);
             let input = before.last().map_or(x, |l| l.output());
@@ -449,15 +460,22 @@ impl<T: Scalar> Network<T> {
             };
             rest[0].backward(input, upstream, grads_below.last_mut())?;
         }
-        if self.builder.l2 > 0.0 {
-            let scale = T::cast(self.builder.l2 / x.ncols() as f64);
-            self.for_each_param(&mut |p| {
-                if p.decays {
-                    p.grad.zip_apply(&*p.value, |g, w| *g += scale * w); // dW += (λ/m) W
-                }
-            });
-        }
         Ok(cost)
+    }
+
+    /// Adds the L2 term's gradient `(λ/m) W` to every weight gradient and returns the term
+    /// `λ/(2m) Σ‖W‖²` itself, for a batch of `m` examples.
+    pub(crate) fn add_l2_gradient(&mut self, m: usize) -> f64 {
+        if self.builder.l2 == 0.0 {
+            return 0.0;
+        }
+        let scale = T::cast(self.builder.l2 / m as f64);
+        self.for_each_param(&mut |p| {
+            if p.decays {
+                p.grad.zip_apply(&*p.value, |g, w| *g += scale * w); // dW += (λ/m) W
+            }
+        });
+        self.l2_term(m)
     }
 
     /// Predictions for `X: (inputs, m)` in evaluation mode (dropout off), as a new

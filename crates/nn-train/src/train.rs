@@ -12,6 +12,7 @@ use crate::layer::Mode;
 use crate::metrics::correct_count;
 use crate::network::Network;
 use crate::optim::{Optimizer, OptimizerState, Schedule, clip_gradient_norm, gradient_norm};
+use crate::parallel::{MIN_PARALLEL_WORK, StepOutcome, Workers};
 use crate::{Result, TrainError, check};
 
 /// Stop when the monitored cost (validation cost if validation data is given, else the
@@ -60,6 +61,11 @@ pub struct FitConfig {
     pub clip_norm: Option<f64>,
     /// Early stopping, if any.
     pub early_stopping: Option<EarlyStopping>,
+    /// Threads for data-parallel steps; `None` reads the `NN_THREADS` environment variable
+    /// and defaults to 1. Results are bit-identical run after run for a given count (not
+    /// across counts: the gradient sums are ordered differently). Steps too small to gain
+    /// from a second thread run on one.
+    pub threads: Option<usize>,
 }
 
 impl Default for FitConfig {
@@ -74,6 +80,7 @@ impl Default for FitConfig {
             warmup_steps: 0,
             clip_norm: None,
             early_stopping: None,
+            threads: None,
         }
     }
 }
@@ -118,7 +125,23 @@ impl FitConfig {
                 );
             }
         }
+        if self.threads == Some(0) {
+            return bad("threads", "≥ 1", "0".into());
+        }
         self.optimizer.validate()
+    }
+
+    /// The thread count: [`FitConfig::threads`], else `NN_THREADS` if it is a positive
+    /// integer, else 1.
+    pub fn thread_count(&self) -> usize {
+        self.threads
+            .or_else(|| {
+                std::env::var("NN_THREADS")
+                    .ok()
+                    .and_then(|v| v.trim().parse().ok())
+            })
+            .filter(|&n| n > 0)
+            .unwrap_or(1)
     }
 
     /// The learning rate at `epoch` and global step `step`.
@@ -245,7 +268,7 @@ pub type Data<'a, T> = (&'a DMatrix<T>, &'a DMatrix<T>);
 
 /// The mutable state of a training run: optimizer moments, shuffling stream, epoch and
 /// step counters, and the batch buffers. Resuming from the same state gives the same bits.
-#[derive(Debug, Clone)]
+#[derive(Debug)]
 pub struct Trainer<T: Scalar> {
     config: FitConfig,
     /// The optimizer's moments and step count.
@@ -257,6 +280,25 @@ pub struct Trainer<T: Scalar> {
     order: Vec<usize>,
     x_batch: DMatrix<T>,
     y_batch: DMatrix<T>,
+    /// Threads and network copies for data-parallel steps, made at the first step that
+    /// uses them.
+    workers: Option<Workers<T>>,
+}
+
+impl<T: Scalar> Clone for Trainer<T> {
+    /// A copy of the state; the copy starts its own threads when it needs them.
+    fn clone(&self) -> Self {
+        Self {
+            config: self.config,
+            optimizer: self.optimizer.clone(),
+            rng: self.rng.clone(),
+            epoch: self.epoch,
+            order: self.order.clone(),
+            x_batch: self.x_batch.clone(),
+            y_batch: self.y_batch.clone(),
+            workers: None,
+        }
+    }
 }
 
 impl<T: Scalar> Trainer<T> {
@@ -274,6 +316,7 @@ impl<T: Scalar> Trainer<T> {
             order: Vec::new(),
             x_batch: DMatrix::zeros(0, 0),
             y_batch: DMatrix::zeros(0, 0),
+            workers: None,
         })
     }
 
@@ -298,14 +341,75 @@ impl<T: Scalar> Trainer<T> {
         check::batch(x, y, net.input_shape().len(), net.output_size())?;
         net.loss().check_targets(y)?;
         net.check_trainable()?;
+        self.order.clear();
+        self.order.extend(0..x.ncols());
         let step = self.optimizer.steps as usize;
-        step_unchecked(
-            &mut self.optimizer,
-            &self.config,
-            net,
-            (x, y),
-            (self.epoch, step),
-        )
+        let order = std::mem::take(&mut self.order);
+        let result = self.step(net, (x, y), &order, (self.epoch, step));
+        self.order = order;
+        Ok(result?.cost)
+    }
+
+    /// One step on the columns `cols` of `(x, y)`: gradients (split across threads when
+    /// that pays), clipping, the divergence check, the update. On a non-finite cost or
+    /// gradient nothing is updated.
+    fn step(
+        &mut self,
+        net: &mut Network<T>,
+        (x, y): Data<'_, T>,
+        cols: &[usize],
+        (epoch, step): (usize, usize),
+    ) -> Result<StepOutcome> {
+        let threads = self.config.thread_count().min(cols.len());
+        let parallel = threads > 1 && net.param_count() * cols.len() >= MIN_PARALLEL_WORK;
+        let mut outcome = if parallel {
+            if self.workers.as_ref().is_none_or(|w| !w.fits(net, threads)) {
+                self.workers = Some(Workers::new(net, threads)?);
+            }
+            match self.workers.as_mut() {
+                Some(workers) => workers.backprop(net, (x, y), cols)?,
+                None => {
+                    return Err(TrainError::EmptyData {
+                        what: "worker threads",
+                    });
+                }
+            }
+        } else {
+            gather_columns(x, cols, &mut self.x_batch);
+            gather_columns(y, cols, &mut self.y_batch);
+            let cost = net.backprop(&self.x_batch, &self.y_batch, Mode::Train)?;
+            let (hits, counted) =
+                correct_count(net.loss().task(), net.output()?, &self.y_batch).unwrap_or((0, 0));
+            StepOutcome {
+                cost,
+                hits,
+                counted,
+            }
+        };
+        outcome.cost += net.add_l2_gradient(cols.len());
+        let norm = match self.config.clip_norm {
+            Some(max) => clip_gradient_norm(net, max),
+            None => gradient_norm(net),
+        };
+        if !outcome.cost.is_finite() {
+            return Err(TrainError::Diverged {
+                epoch,
+                step,
+                what: "cost",
+                value: outcome.cost,
+            });
+        }
+        if !norm.is_finite() {
+            return Err(TrainError::Diverged {
+                epoch,
+                step,
+                what: "gradient norm",
+                value: norm,
+            });
+        }
+        let lr = self.config.learning_rate(epoch, self.optimizer.steps);
+        self.optimizer.step(net, lr);
+        Ok(outcome)
     }
 
     /// Trains `net` on `train` until `config.epochs` epochs are complete (counting any done
@@ -347,7 +451,6 @@ impl<T: Scalar> Trainer<T> {
         let m = x.ncols();
         let batch = self.config.batch_size.min(m);
         let steps_per_epoch = m.div_ceil(batch);
-        let task = net.loss().task();
         let mut history = History::default();
         let mut epoch_start = net.snapshot();
         let mut best: Option<(f64, usize, Vec<DMatrix<T>>)> = None;
@@ -362,19 +465,12 @@ impl<T: Scalar> Trainer<T> {
             }
             let (mut cost_sum, mut hits, mut counted) = (0.0, 0usize, 0usize);
             let mut lr = self.config.learning_rate(epoch, self.optimizer.steps);
+            let order = std::mem::take(&mut self.order);
             for step in 0..steps_per_epoch {
-                let cols = &self.order[step * batch..((step + 1) * batch).min(m)];
-                gather_columns(x, cols, &mut self.x_batch);
-                gather_columns(y, cols, &mut self.y_batch);
+                let cols = &order[step * batch..((step + 1) * batch).min(m)];
                 lr = self.config.learning_rate(epoch, self.optimizer.steps);
-                let cost = match step_unchecked(
-                    &mut self.optimizer,
-                    &self.config,
-                    net,
-                    (&self.x_batch, &self.y_batch),
-                    (epoch, step),
-                ) {
-                    Ok(cost) => cost,
+                let outcome = match self.step(net, (x, y), cols, (epoch, step)) {
+                    Ok(outcome) => outcome,
                     Err(e) => {
                         if matches!(e, TrainError::Diverged { .. }) {
                             net.restore(&epoch_start)?;
@@ -382,13 +478,13 @@ impl<T: Scalar> Trainer<T> {
                         return Err(e);
                     }
                 };
-                if let Some((h, n)) = correct_count(task, net.output()?, &self.y_batch) {
-                    hits += h;
-                    counted += n;
-                }
+                let cost = outcome.cost;
+                hits += outcome.hits;
+                counted += outcome.counted;
                 cost_sum += cost * cols.len() as f64;
                 observer.on_step(epoch, step, steps_per_epoch, cost);
             }
+            self.order = order;
             let (val_cost, val_accuracy) = match validation {
                 Some((vx, vy)) => {
                     let e = net.evaluate(vx, vy)?;
@@ -443,40 +539,6 @@ impl<T: Scalar> Trainer<T> {
         }
         Ok(history)
     }
-}
-
-/// One optimisation step on a batch: gradients, clipping, the divergence check, the
-/// update. Returns the batch cost; on a non-finite cost or gradient nothing is updated.
-fn step_unchecked<T: Scalar>(
-    optimizer: &mut OptimizerState<T>,
-    config: &FitConfig,
-    net: &mut Network<T>,
-    (x, y): Data<'_, T>,
-    (epoch, step): (usize, usize),
-) -> Result<f64> {
-    let cost = net.gradients_unchecked(x, y, Mode::Train)?;
-    let norm = match config.clip_norm {
-        Some(max) => clip_gradient_norm(net, max),
-        None => gradient_norm(net),
-    };
-    if !cost.is_finite() {
-        return Err(TrainError::Diverged {
-            epoch,
-            step,
-            what: "cost",
-            value: cost,
-        });
-    }
-    if !norm.is_finite() {
-        return Err(TrainError::Diverged {
-            epoch,
-            step,
-            what: "gradient norm",
-            value: norm,
-        });
-    }
-    optimizer.step(net, config.learning_rate(epoch, optimizer.steps));
-    Ok(cost)
 }
 
 /// Copies the columns `cols` of `src` into `dst` (resized without reallocating when it

@@ -1,0 +1,189 @@
+//! Data-parallel training steps: the batch's columns are split across threads, each thread
+//! runs forward and backward on its share with its own copy of the network (and
+//! single-threaded GEMMs), and the gradients are summed in a fixed order, so that a given
+//! thread count gives bit-identical results run after run.
+//!
+//! With shares of `m_k` columns (`Σ m_k = m`), each copy's gradient is of its own mean,
+//! `g_k = (1/m_k) Σ_{i∈k} ∂L_i/∂θ`, so the batch gradient is `g = Σ_k (m_k/m) g_k`; the
+//! L2 term is added once, after the sum.
+
+use nalgebra::DMatrix;
+use nn_init::nn_activations::nn_core::Scalar;
+
+use crate::layer::Mode;
+use crate::metrics::correct_count;
+use crate::network::Network;
+use crate::train::gather_columns;
+use crate::{Result, TrainError};
+
+/// Below this many `parameters × batch columns` a step is too small to gain from a second
+/// thread (the hand-off costs a few microseconds; such a step takes about as long).
+pub(crate) const MIN_PARALLEL_WORK: usize = 1 << 20;
+
+/// One thread's share: its copy of the network, its columns, and what it computed.
+struct Shard<T: Scalar> {
+    net: Network<T>,
+    x: DMatrix<T>,
+    y: DMatrix<T>,
+    outcome: Result<f64>,
+}
+
+impl<T: Scalar> Shard<T> {
+    fn run(&mut self) {
+        self.outcome = self.net.backprop(&self.x, &self.y, Mode::Train);
+    }
+}
+
+fn run_all<T: Scalar>(shards: &mut [Shard<T>]) {
+    match shards {
+        [] => {}
+        [one] => one.run(),
+        _ => {
+            let (a, b) = shards.split_at_mut(shards.len() / 2);
+            rayon::join(|| run_all(a), || run_all(b));
+        }
+    }
+}
+
+/// The threads, the network copies and the buffers of data-parallel steps.
+pub(crate) struct Workers<T: Scalar> {
+    pool: rayon::ThreadPool,
+    /// Shard 0 is the caller's network's; shards 1.. run on copies.
+    shards: Vec<Shard<T>>,
+    main_x: DMatrix<T>,
+    main_y: DMatrix<T>,
+    params: Vec<DMatrix<T>>,
+    grads: Vec<DMatrix<T>>,
+}
+
+impl<T: Scalar> std::fmt::Debug for Workers<T> {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(f, "Workers({} threads)", self.shards.len() + 1)
+    }
+}
+
+/// What a step computed: the cost of the data term, and correct/counted predictions.
+pub(crate) struct StepOutcome {
+    pub cost: f64,
+    pub hits: usize,
+    pub counted: usize,
+}
+
+impl<T: Scalar> Workers<T> {
+    /// Threads and `threads − 1` copies of `net` (each with its own dropout stream).
+    pub(crate) fn new(net: &Network<T>, threads: usize) -> Result<Self> {
+        let pool = rayon::ThreadPoolBuilder::new()
+            .num_threads(threads)
+            .build()
+            .map_err(|e| TrainError::InvalidConfig {
+                what: "threads",
+                expected: "a count the system can start",
+                found: format!("{threads} ({e})"),
+            })?;
+        let mut shards = Vec::with_capacity(threads - 1);
+        for k in 1..threads {
+            let copy = net
+                .config()
+                .clone()
+                .seed(net.seed() ^ (0x5DEE_CE66_D000_0000 + k as u64))
+                .build()?;
+            shards.push(Shard {
+                net: copy,
+                x: DMatrix::zeros(0, 0),
+                y: DMatrix::zeros(0, 0),
+                outcome: Ok(0.0),
+            });
+        }
+        let mut grads = Vec::new();
+        if let Some(first) = shards.first_mut() {
+            first
+                .net
+                .for_each_param(&mut |p| grads.push(p.grad.clone()));
+        }
+        Ok(Self {
+            pool,
+            shards,
+            main_x: DMatrix::zeros(0, 0),
+            main_y: DMatrix::zeros(0, 0),
+            params: Vec::new(),
+            grads,
+        })
+    }
+
+    /// Number of threads.
+    pub(crate) fn threads(&self) -> usize {
+        self.shards.len() + 1
+    }
+
+    /// Whether these workers were made for `threads` threads and `net`'s architecture.
+    pub(crate) fn fits(&self, net: &Network<T>, threads: usize) -> bool {
+        self.threads() == threads
+            && self.shards.first().is_none_or(|s| {
+                s.net.specs() == net.specs()
+                    && s.net.input_shape() == net.input_shape()
+                    && s.net.loss() == net.loss()
+            })
+    }
+
+    /// Forward and backward of the columns `cols` of `(x, y)`, split across the threads;
+    /// leaves `g = Σ_k (m_k/m) g_k` (without L2) in `net`'s gradients.
+    pub(crate) fn backprop(
+        &mut self,
+        net: &mut Network<T>,
+        (x, y): (&DMatrix<T>, &DMatrix<T>),
+        cols: &[usize],
+    ) -> Result<StepOutcome> {
+        let m = cols.len();
+        let t = self.threads().min(m);
+        let share = |k: usize| &cols[k * m / t..(k + 1) * m / t];
+        net.snapshot_into(&mut self.params);
+        gather_columns(x, share(0), &mut self.main_x);
+        gather_columns(y, share(0), &mut self.main_y);
+        for (k, shard) in self.shards.iter_mut().enumerate().take(t - 1) {
+            shard.net.restore(&self.params)?;
+            gather_columns(x, share(k + 1), &mut shard.x);
+            gather_columns(y, share(k + 1), &mut shard.y);
+        }
+        let (main_x, main_y, busy) = (&self.main_x, &self.main_y, &mut self.shards[..t - 1]);
+        let main = self.pool.install(|| {
+            rayon::join(
+                || net.backprop(main_x, main_y, Mode::Train),
+                || run_all(busy),
+            )
+            .0
+        });
+        let task = net.loss().task();
+        let weight = |n: usize| n as f64 / m as f64;
+        let mut cost = main? * weight(self.main_x.ncols());
+        let (mut hits, mut counted) =
+            correct_count(task, net.output()?, &self.main_y).unwrap_or((0, 0));
+        let w0 = T::cast(weight(self.main_x.ncols()));
+        net.for_each_param(&mut |p| *p.grad *= w0);
+        for shard in &mut self.shards[..t - 1] {
+            let mk = shard.x.ncols();
+            cost += std::mem::replace(&mut shard.outcome, Ok(0.0))? * weight(mk);
+            if let Some((h, n)) = correct_count(task, shard.net.output()?, &shard.y) {
+                hits += h;
+                counted += n;
+            }
+            // Borrow the copy's gradients by swapping buffers (no copy, no allocation)…
+            let mut i = 0;
+            let grads = &mut self.grads;
+            shard.net.for_each_param(&mut |p| {
+                std::mem::swap(p.grad, &mut grads[i]);
+                i += 1;
+            });
+            // …and add them to the caller's in shard order.
+            let (wk, mut i) = (T::cast(weight(mk)), 0);
+            net.for_each_param(&mut |p| {
+                p.grad.zip_apply(&grads[i], |g, s| *g += wk * s);
+                i += 1;
+            });
+        }
+        Ok(StepOutcome {
+            cost,
+            hits,
+            counted,
+        })
+    }
+}

@@ -1,0 +1,145 @@
+//! A training step allocates nothing after the first batch of a given size: counted with
+//! a global allocator that tallies every allocation of this test binary.
+
+#![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
+
+use std::alloc::{GlobalAlloc, Layout, System};
+use std::sync::atomic::{AtomicUsize, Ordering};
+
+use nalgebra::DMatrix;
+use nn_train::*;
+
+struct Counting;
+
+static ALLOCATIONS: AtomicUsize = AtomicUsize::new(0);
+
+#[allow(unsafe_code)]
+// SAFETY: forwards to the system allocator unchanged; only counts calls.
+unsafe impl GlobalAlloc for Counting {
+    unsafe fn alloc(&self, layout: Layout) -> *mut u8 {
+        ALLOCATIONS.fetch_add(1, Ordering::Relaxed);
+        // SAFETY: same contract as the caller's.
+        unsafe { System.alloc(layout) }
+    }
+    unsafe fn dealloc(&self, ptr: *mut u8, layout: Layout) {
+        // SAFETY: same contract as the caller's.
+        unsafe { System.dealloc(ptr, layout) }
+    }
+    unsafe fn realloc(&self, ptr: *mut u8, layout: Layout, new_size: usize) -> *mut u8 {
+        ALLOCATIONS.fetch_add(1, Ordering::Relaxed);
+        // SAFETY: same contract as the caller's.
+        unsafe { System.realloc(ptr, layout, new_size) }
+    }
+}
+
+#[global_allocator]
+static GLOBAL: Counting = Counting;
+
+fn allocations_during(f: impl FnOnce()) -> usize {
+    let before = ALLOCATIONS.load(Ordering::Relaxed);
+    f();
+    ALLOCATIONS.load(Ordering::Relaxed) - before
+}
+
+fn check_no_allocation<T: Scalar>(net: Network<T>, optimizer: Optimizer, classes: usize) {
+    check_no_allocation_threads(net, optimizer, classes, 1);
+}
+
+fn check_no_allocation_threads<T: Scalar>(
+    mut net: Network<T>,
+    optimizer: Optimizer,
+    classes: usize,
+    threads: usize,
+) {
+    let inputs = net.input_shape().len();
+    let x = DMatrix::from_fn(inputs, 32, |i, j| {
+        T::cast(((i * 7 + j * 3) % 11) as f64 / 11.0 - 0.5)
+    });
+    let y = DMatrix::from_fn(classes, 32, |i, j| {
+        if j % classes == i {
+            T::one()
+        } else {
+            T::zero()
+        }
+    });
+    let x_small = x.columns(0, 5).into_owned();
+    let y_small = y.columns(0, 5).into_owned();
+    let mut trainer = Trainer::new(FitConfig {
+        optimizer,
+        clip_norm: Some(10.0),
+        threads: Some(threads),
+        ..FitConfig::default()
+    })
+    .unwrap();
+    // warm-up: the full batch, then the partial one (buffers shrink without freeing)
+    trainer.train_step(&mut net, &x, &y).unwrap();
+    trainer.train_step(&mut net, &x_small, &y_small).unwrap();
+    let n = allocations_during(|| {
+        for _ in 0..3 {
+            trainer.train_step(&mut net, &x, &y).unwrap();
+            trainer.train_step(&mut net, &x_small, &y_small).unwrap();
+        }
+    });
+    assert_eq!(
+        n, 0,
+        "{net}: {n} allocations in 6 training steps after warm-up"
+    );
+}
+
+/// The counter is global (it must see the worker threads too), so this binary has one
+/// test: nothing else runs while it counts.
+#[test]
+fn training_steps_do_not_allocate() {
+    dense_training_steps_do_not_allocate();
+    two_thread_training_steps_do_not_allocate();
+}
+
+fn dense_training_steps_do_not_allocate() {
+    let mlp = |loss: Loss, out: Activation, classes: usize| {
+        Network::<f32>::builder(6)
+            .dense(16, Activation::Relu)
+            .dropout(0.1)
+            .dense(8, Activation::Tanh)
+            .dense(classes, out)
+            .loss(loss)
+            .l2(1e-4)
+            .build()
+            .unwrap()
+    };
+    for opt in [
+        Optimizer::sgd(0.01),
+        Optimizer::nesterov(0.01),
+        Optimizer::rmsprop(0.01),
+        Optimizer::adamw(0.01),
+    ] {
+        check_no_allocation(
+            mlp(Loss::CategoricalCrossEntropy, Activation::Softmax, 3),
+            opt,
+            3,
+        );
+        check_no_allocation(
+            mlp(Loss::BinaryCrossEntropy, Activation::Sigmoid, 1),
+            opt,
+            1,
+        );
+    }
+    let f64_net = Network::<f64>::builder(6)
+        .dense(5, Activation::Gelu)
+        .dense(2, Activation::Identity)
+        .loss(Loss::Mse)
+        .build()
+        .unwrap();
+    check_no_allocation(f64_net, Optimizer::adam(1e-3), 2);
+}
+
+/// Part of the single test below.
+fn two_thread_training_steps_do_not_allocate() {
+    // Large enough (parameters × batch ≥ 2²⁰) for the step to be split across threads.
+    let net = Network::<f32>::builder(6)
+        .dense(4096, Activation::Relu)
+        .dense(3, Activation::Softmax)
+        .loss(Loss::CategoricalCrossEntropy)
+        .build()
+        .unwrap();
+    check_no_allocation_threads(net, Optimizer::adam(1e-3), 3, 2);
+}
