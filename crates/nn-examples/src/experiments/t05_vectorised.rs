@@ -101,7 +101,7 @@ fn run(ctx: &Context) -> Result<Outcome> {
         id: "T5",
         claim: CLAIM,
         measured: format!(
-            "max |vectorised − loop| = {:.1e}; vectorised is {:.0}× faster",
+            "max |vectorised − loop| = {:.1e}; vectorised is {:.1}× faster",
             m.max_abs_diff, m.speedup
         ),
         passed: m.verdict(),
