@@ -95,6 +95,63 @@ pub enum TrainError {
         /// The non-finite value.
         value: f64,
     },
+    /// A class label is not below the number of classes.
+    #[error("label {label} of example {index} is out of range: expected a class in 0..{classes}")]
+    LabelOutOfRange {
+        /// Index of the example (0-based).
+        index: usize,
+        /// The label found.
+        label: usize,
+        /// The number of classes.
+        classes: usize,
+    },
+    /// A CSV file (or reader) could not be read as a data set.
+    #[error("{}", csv_message(.file, *.line, *.column, .text, .problem))]
+    Csv {
+        /// The path, or the name given to the reader.
+        file: String,
+        /// The line (1-based) where the problem is; 0 if the file has no lines at all.
+        line: u64,
+        /// The column (1-based field number), when one field is at fault.
+        column: Option<usize>,
+        /// The offending text (the field, or a summary of the record).
+        text: String,
+        /// What was expected and what is wrong.
+        problem: String,
+    },
+    /// An IDX file (the MNIST format) is malformed.
+    #[error("{file}, byte offset {offset}: {problem}")]
+    Idx {
+        /// The path, or the name given to the bytes.
+        file: String,
+        /// Byte offset (in the decompressed stream) where the problem is.
+        offset: u64,
+        /// What was expected and what was found.
+        problem: String,
+    },
+    /// A model or checkpoint file is corrupt, truncated, or does not describe a network this
+    /// build can rebuild.
+    #[error("model file {file}: {problem}")]
+    ModelFile {
+        /// The path, or the name given to the bytes.
+        file: String,
+        /// What was expected and what was found.
+        problem: String,
+    },
+    /// Whitening needs an invertible covariance (or a regulariser `ε > 0`).
+    #[error(
+        "whitening: the covariance of the training data is singular (smallest eigenvalue \
+         {smallest:e}, largest {largest:e}, ε = {epsilon:e}); use ε > 0, e.g. 1e-5 × the \
+         largest eigenvalue, or remove linearly dependent features"
+    )]
+    SingularCovariance {
+        /// The smallest eigenvalue of the covariance.
+        smallest: f64,
+        /// The largest eigenvalue.
+        largest: f64,
+        /// The regulariser given.
+        epsilon: f64,
+    },
     /// Writing the history or another file failed.
     #[error("{context}: {message}")]
     Io {
@@ -107,3 +164,17 @@ pub enum TrainError {
 
 /// Shorthand for results of this crate.
 pub type Result<T, E = TrainError> = std::result::Result<T, E>;
+
+/// `file, line L, column C: problem: found "text"` with the parts that are known.
+fn csv_message(file: &str, line: u64, column: Option<usize>, text: &str, problem: &str) -> String {
+    let mut s = format!("{file}, line {line}");
+    if let Some(c) = column {
+        s.push_str(&format!(", column {c}"));
+    }
+    s.push_str(": ");
+    s.push_str(problem);
+    if !text.is_empty() {
+        s.push_str(&format!(": found {text:?}"));
+    }
+    s
+}

@@ -75,6 +75,11 @@
 //!   (bit-identical results for a given thread count).
 //! - [`Perceptron`]: Rosenblatt's rule for step units.
 //! - [`metrics`]: accuracy, confusion matrix, precision/recall/F1, log-loss.
+//! - [`data`]: [`data::Dataset`] (columns are examples) with one-hot labels, seeded
+//!   shuffles, stratified splits and mini-batches; [`data::synthetic`] problems (XOR,
+//!   circles, moons, spirals, blobs, triangle, parity); CSV and MNIST IDX loaders whose
+//!   errors name the line and column, or the byte offset.
+//! - [`encode`]: standardisation, min–max, PCA and ZCA whitening, fitted on training data.
 //!
 //! Everything is generic over `f32` and `f64` ([`Scalar`]); gradient checks run in `f64`.
 //!
@@ -83,13 +88,18 @@
 //! - `nn-init` (and through it `nn-activations` and `nn-core`): initializers, seeded
 //!   random streams, activations, tensor math.
 //! - `nalgebra`: the matrix type. `thiserror`: the error enum.
-//! - `csv`: writing the training history as CSV without hand-rolled quoting.
+//! - `csv`: reading data sets and writing the training history as CSV, with correct
+//!   quoting and record positions for error messages.
+//! - `flate2` (pure-Rust `miniz_oxide` backend): transparent `.gz` for CSV and IDX files,
+//!   as MNIST is distributed.
 //! - `rayon`: the worker threads of data-parallel steps (`FitConfig::threads` or
 //!   `NN_THREADS`); its `join` hands work to a pooled thread without allocating.
 
 mod check;
+pub mod data;
 mod dense;
 mod dropout;
+pub mod encode;
 mod error;
 mod layer;
 mod loss;

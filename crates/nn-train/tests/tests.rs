@@ -8,6 +8,9 @@ use nn_train::nn_core::GradCheck;
 use nn_train::*;
 use proptest::prelude::*;
 
+#[path = "suite/data.rs"]
+mod data;
+
 /// A tiny deterministic generator for test data (splitmix64), independent of the library.
 struct Gen(u64);
 

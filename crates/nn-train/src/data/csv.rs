@@ -1,0 +1,439 @@
+//! Loading a data set from CSV (plain or gzip-compressed), with every failure reported by
+//! line, column and the offending text.
+//!
+//! One row per example. One column holds the label (chosen by index or header name); every
+//! other column is a numeric feature. Labels are class names (strings or integers) for
+//! classification, or numbers for regression ([`Targets`]).
+
+use std::collections::BTreeSet;
+use std::fs::File;
+use std::io::{BufRead, BufReader, Read};
+use std::path::Path;
+
+use flate2::read::MultiGzDecoder;
+use nalgebra::DMatrix;
+use nn_init::nn_activations::nn_core::Scalar;
+
+use super::Dataset;
+use crate::{Result, TrainError};
+
+/// Which column holds the label.
+#[derive(Debug, Clone, PartialEq, Eq, Default)]
+pub enum LabelColumn {
+    /// The last column (the default).
+    #[default]
+    Last,
+    /// The first column (MNIST in CSV form).
+    First,
+    /// The column at this 0-based index.
+    Index(usize),
+    /// The column with this header name (needs [`CsvOptions::has_header`]).
+    Name(String),
+}
+
+/// How labels become targets `Y`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub enum Targets {
+    /// Class labels, one-hot: `Y` has one row per class (the default).
+    #[default]
+    OneHot,
+    /// Exactly two classes as one row of 0/1 (class 0 → 0, class 1 → 1).
+    Binary,
+    /// A number per example, as one row (regression).
+    Regression,
+}
+
+/// How to read a CSV file. Defaults: a header row, comma-separated, label in the last
+/// column, one-hot class targets, classes found in the file.
+///
+/// Class labels are mapped to indices this way: with [`CsvOptions::classes`] given, by
+/// position in that list (a label not in it is an error); otherwise, if every label is a
+/// non-negative integer, label `k` is class `k` (`0..=max`); otherwise the distinct labels
+/// sorted as strings. Pass the training file's [`Dataset::class_names`] as `classes` when
+/// loading its test file, so that both use the same mapping.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct CsvOptions {
+    /// Whether the first row names the columns.
+    pub has_header: bool,
+    /// The field separator.
+    pub delimiter: u8,
+    /// Which column holds the label.
+    pub label: LabelColumn,
+    /// How labels become targets.
+    pub targets: Targets,
+    /// The class names, in class order, if they are known in advance.
+    pub classes: Option<Vec<String>>,
+}
+
+impl Default for CsvOptions {
+    fn default() -> Self {
+        Self {
+            has_header: true,
+            delimiter: b',',
+            label: LabelColumn::Last,
+            targets: Targets::OneHot,
+            classes: None,
+        }
+    }
+}
+
+/// Loads a data set from a CSV file; a gzip-compressed file (recognised by its magic
+/// bytes, whatever its name) is decompressed on the fly.
+///
+/// ```
+/// use nn_train::data::{load_csv, CsvOptions};
+/// let path = std::env::temp_dir().join("nn-doc-iris-mini.csv");
+/// std::fs::write(&path, "length,width,species\n1.0,0.5,setosa\n3.5,1.5,virginica\n")?;
+/// let data = load_csv::<f64>(&path, &CsvOptions::default())?;
+/// assert_eq!(data.x().shape(), (2, 2));
+/// assert_eq!(data.class_names().unwrap(), ["setosa", "virginica"]);
+/// # Ok::<(), Box<dyn std::error::Error>>(())
+/// ```
+///
+/// # Errors
+/// [`TrainError::Io`] if the file cannot be opened; [`TrainError::Csv`] naming the line,
+/// column and text of the first problem: ragged rows, an empty file, a missing value, a
+/// field that is not a number or is not finite, an unknown label column or class, broken
+/// gzip data or invalid UTF-8.
+pub fn load_csv<T: Scalar>(path: &Path, options: &CsvOptions) -> Result<Dataset<T>> {
+    let file = File::open(path).map_err(|e| TrainError::Io {
+        context: format!("opening CSV file {}", path.display()),
+        message: e.to_string(),
+    })?;
+    read_csv(file, &path.display().to_string(), options)
+}
+
+/// Reads a data set from CSV text (or gzip-compressed CSV) in `reader`; `name` names the
+/// source in errors. See [`load_csv`].
+///
+/// # Errors
+/// As [`load_csv`].
+pub fn read_csv<T: Scalar, R: Read>(
+    reader: R,
+    name: &str,
+    options: &CsvOptions,
+) -> Result<Dataset<T>> {
+    let mut buffered = BufReader::new(reader);
+    let gz = buffered
+        .fill_buf()
+        .map_err(|e| csv_error(name, 0, None, "", format!("cannot read: {e}")))?
+        .starts_with(&[0x1f, 0x8b]);
+    if gz {
+        parse(MultiGzDecoder::new(buffered), name, options)
+    } else {
+        parse(buffered, name, options)
+    }
+}
+
+fn csv_error(
+    file: &str,
+    line: u64,
+    column: Option<usize>,
+    text: &str,
+    problem: String,
+) -> TrainError {
+    TrainError::Csv {
+        file: file.to_string(),
+        line,
+        column,
+        text: text.to_string(),
+        problem,
+    }
+}
+
+/// The text of a field for an error message, cut to a readable length.
+fn excerpt(text: &str) -> String {
+    const MAX: usize = 60;
+    if text.chars().count() <= MAX {
+        text.to_string()
+    } else {
+        let cut: String = text.chars().take(MAX).collect();
+        format!("{cut}…")
+    }
+}
+
+fn from_csv_crate(file: &str, e: &csv::Error) -> TrainError {
+    let line = e.position().map_or(0, |p| p.line());
+    let problem = match e.kind() {
+        csv::ErrorKind::Utf8 { err, .. } => {
+            format!("invalid UTF-8 in field {}", err.field() + 1)
+        }
+        csv::ErrorKind::Io(io) => format!("cannot read (corrupt gzip data?): {io}"),
+        other => format!("{other:?}"),
+    };
+    csv_error(file, line, None, "", problem)
+}
+
+fn parse<T: Scalar, R: Read>(reader: R, name: &str, options: &CsvOptions) -> Result<Dataset<T>> {
+    let mut rdr = csv::ReaderBuilder::new()
+        .has_headers(false)
+        .flexible(true)
+        .delimiter(options.delimiter)
+        .trim(csv::Trim::All)
+        .from_reader(reader);
+    let mut records = rdr.records();
+    let mut header: Option<(u64, Vec<String>)> = None;
+    if options.has_header {
+        match records.next() {
+            None => {
+                return Err(csv_error(
+                    name,
+                    0,
+                    None,
+                    "",
+                    "the file is empty: expected a header row and data rows".into(),
+                ));
+            }
+            Some(r) => {
+                let r = r.map_err(|e| from_csv_crate(name, &e))?;
+                let line = r.position().map_or(1, |p| p.line());
+                header = Some((line, r.iter().map(str::to_string).collect()));
+            }
+        }
+    }
+
+    let mut width: Option<usize> = header.as_ref().map(|(_, h)| h.len());
+    let mut label_col: Option<usize> = None;
+    let mut features: Vec<f64> = Vec::new();
+    let mut labels: Vec<(u64, String)> = Vec::new();
+    let mut last_line = header.as_ref().map_or(0, |(l, _)| *l);
+
+    for record in records {
+        let record = record.map_err(|e| from_csv_crate(name, &e))?;
+        let line = record.position().map_or(last_line + 1, |p| p.line());
+        last_line = line;
+        let n = *width.get_or_insert(record.len());
+        if record.len() != n {
+            let like = if header.is_some() {
+                "the header"
+            } else {
+                "the first row"
+            };
+            return Err(csv_error(
+                name,
+                line,
+                None,
+                &excerpt(&record.iter().collect::<Vec<_>>().join(",")),
+                format!("expected {n} fields (like {like}), found {}", record.len()),
+            ));
+        }
+        let lc = match label_col {
+            Some(c) => c,
+            None => {
+                let c = resolve_label(name, options, header.as_ref(), n, line)?;
+                label_col = Some(c);
+                c
+            }
+        };
+        for (c, field) in record.iter().enumerate() {
+            let column = Some(c + 1);
+            if field.is_empty() {
+                return Err(csv_error(
+                    name,
+                    line,
+                    column,
+                    "",
+                    "missing value (empty field)".into(),
+                ));
+            }
+            if c == lc {
+                labels.push((line, field.to_string()));
+                continue;
+            }
+            let v: f64 = field.parse().map_err(|_| {
+                csv_error(
+                    name,
+                    line,
+                    column,
+                    &excerpt(field),
+                    "expected a number".into(),
+                )
+            })?;
+            if !v.is_finite() || !T::cast(v).finite() {
+                return Err(csv_error(
+                    name,
+                    line,
+                    column,
+                    &excerpt(field),
+                    format!("expected a finite number (representable as {})", T::NAME),
+                ));
+            }
+            features.push(v);
+        }
+    }
+
+    let (Some(n), Some(lc)) = (width, label_col) else {
+        return Err(csv_error(
+            name,
+            last_line,
+            None,
+            "",
+            "no data rows: expected at least one example".into(),
+        ));
+    };
+    let n_features = n - 1;
+    if n_features == 0 {
+        return Err(csv_error(
+            name,
+            last_line,
+            None,
+            "",
+            "only a label column: expected at least one feature column besides it".into(),
+        ));
+    }
+    let m = labels.len();
+    let x = DMatrix::from_iterator(n_features, m, features.into_iter().map(T::cast));
+    let column = Some(lc + 1);
+    match options.targets {
+        Targets::Regression => {
+            let mut y = DMatrix::zeros(1, m);
+            for (j, (line, text)) in labels.iter().enumerate() {
+                let v: f64 = text.parse().map_err(|_| {
+                    csv_error(
+                        name,
+                        *line,
+                        column,
+                        &excerpt(text),
+                        "expected a numeric target".into(),
+                    )
+                })?;
+                if !v.is_finite() || !T::cast(v).finite() {
+                    return Err(csv_error(
+                        name,
+                        *line,
+                        column,
+                        &excerpt(text),
+                        "expected a finite target".into(),
+                    ));
+                }
+                y[(0, j)] = T::cast(v);
+            }
+            Dataset::new(x, y)
+        }
+        Targets::OneHot | Targets::Binary => {
+            let (classes, index) = class_indices(name, options, &labels, column)?;
+            let y = if options.targets == Targets::Binary {
+                if classes.len() > 2 {
+                    return Err(csv_error(
+                        name,
+                        labels.first().map_or(0, |l| l.0),
+                        column,
+                        &excerpt(&classes.join(", ")),
+                        format!(
+                            "binary targets need at most two classes, found {}",
+                            classes.len()
+                        ),
+                    ));
+                }
+                DMatrix::from_iterator(1, m, index.iter().map(|&k| T::cast(k as f64)))
+            } else {
+                super::one_hot(&index, classes.len())?
+            };
+            let mut names = classes;
+            if options.targets == Targets::Binary {
+                // A binary data set always names two classes.
+                while names.len() < 2 {
+                    names.push(names.len().to_string());
+                }
+            }
+            Dataset::new(x, y)?.with_class_names(names)
+        }
+    }
+}
+
+/// The 0-based label column, checked against the row width.
+fn resolve_label(
+    name: &str,
+    options: &CsvOptions,
+    header: Option<&(u64, Vec<String>)>,
+    width: usize,
+    line: u64,
+) -> Result<usize> {
+    let index = match &options.label {
+        LabelColumn::Last => width.saturating_sub(1),
+        LabelColumn::First => 0,
+        LabelColumn::Index(i) => *i,
+        LabelColumn::Name(wanted) => {
+            let Some((hline, cols)) = header else {
+                return Err(csv_error(
+                    name,
+                    line,
+                    None,
+                    wanted,
+                    "a label column by name needs a header row (has_header: true)".into(),
+                ));
+            };
+            return cols.iter().position(|c| c == wanted).ok_or_else(|| {
+                csv_error(
+                    name,
+                    *hline,
+                    None,
+                    wanted,
+                    format!(
+                        "no column with this name; the header has {}",
+                        excerpt(&cols.join(", "))
+                    ),
+                )
+            });
+        }
+    };
+    if index >= width {
+        return Err(csv_error(
+            name,
+            header.map_or(line, |h| h.0),
+            None,
+            &index.to_string(),
+            format!(
+                "label column index out of range: rows have {width} fields (0-based indices 0..{width})"
+            ),
+        ));
+    }
+    Ok(index)
+}
+
+/// The class names and each example's class index.
+fn class_indices(
+    name: &str,
+    options: &CsvOptions,
+    labels: &[(u64, String)],
+    column: Option<usize>,
+) -> Result<(Vec<String>, Vec<usize>)> {
+    if let Some(classes) = &options.classes {
+        let index = labels
+            .iter()
+            .map(|(line, text)| {
+                classes.iter().position(|c| c == text).ok_or_else(|| {
+                    csv_error(
+                        name,
+                        *line,
+                        column,
+                        &excerpt(text),
+                        format!(
+                            "unknown class; expected one of {}",
+                            excerpt(&classes.join(", "))
+                        ),
+                    )
+                })
+            })
+            .collect::<Result<Vec<_>>>()?;
+        return Ok((classes.clone(), index));
+    }
+    // Integer class labels map to themselves (bounded, so that a stray "1000000" cannot
+    // allocate a huge one-hot matrix).
+    const MAX_INTEGER_CLASS: usize = 65_535;
+    let ints: Option<Vec<usize>> = labels
+        .iter()
+        .map(|(_, t)| t.parse::<usize>().ok().filter(|&k| k <= MAX_INTEGER_CLASS))
+        .collect();
+    if let Some(ints) = ints {
+        let classes = ints.iter().max().map_or(0, |&k| k + 1);
+        return Ok(((0..classes).map(|k| k.to_string()).collect(), ints));
+    }
+    let distinct: BTreeSet<&str> = labels.iter().map(|(_, t)| t.as_str()).collect();
+    let classes: Vec<String> = distinct.iter().map(|s| s.to_string()).collect();
+    let index = labels
+        .iter()
+        .map(|(_, t)| classes.binary_search_by(|c| c.as_str().cmp(t)).unwrap_or(0))
+        .collect();
+    Ok((classes, index))
+}

@@ -1,0 +1,19 @@
+//! Data: [`Dataset`] in the column convention, seeded splits and mini-batches, synthetic
+//! problems, and loaders for CSV and MNIST's IDX files.
+//!
+//! ```
+//! use nn_train::data::synthetic;
+//! let moons = synthetic::two_moons(200, 0.1, 7)?;
+//! let (train, test) = moons.split_stratified(0.25, 7)?;
+//! assert_eq!((train.len(), test.len()), (150, 50));
+//! # Ok::<(), nn_train::TrainError>(())
+//! ```
+
+mod csv;
+mod dataset;
+mod idx;
+pub mod synthetic;
+
+pub use csv::{CsvOptions, LabelColumn, Targets, load_csv, read_csv};
+pub use dataset::{Batches, Dataset, Split, one_hot};
+pub use idx::{IdxArray, load_idx, load_mnist, mnist_from_idx, parse_idx};
