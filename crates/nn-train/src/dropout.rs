@@ -4,8 +4,8 @@
 use std::fmt;
 
 use nalgebra::DMatrix;
-use nn_init::SeededRng;
 use nn_init::nn_activations::nn_core::{Scalar, fit_buffer};
+use nn_init::{RngState, SeededRng};
 
 use crate::layer::{FeatureShape, Layer, Mode, ParamMut, Upstream};
 use crate::{Result, TrainError};
@@ -167,5 +167,13 @@ impl<T: Scalar> Layer<T> for Dropout<T> {
 
     fn reseed(&mut self, seed: u64) {
         self.rng = SeededRng::new(seed);
+    }
+
+    fn rng_state(&self) -> Option<RngState> {
+        Some(self.rng.state())
+    }
+
+    fn set_rng_state(&mut self, state: RngState) {
+        self.rng = SeededRng::from_state(&state);
     }
 }

@@ -6,6 +6,7 @@
 use std::fmt;
 
 use nalgebra::DMatrix;
+use nn_init::RngState;
 use nn_init::nn_activations::Activation;
 use nn_init::nn_activations::nn_core::Scalar;
 
@@ -159,4 +160,23 @@ pub trait Layer<T: Scalar>: fmt::Debug + fmt::Display + Send + Sync {
     }
     /// Reseeds any randomness the layer draws during training (dropout masks).
     fn reseed(&mut self, _seed: u64) {}
+    /// Where the layer's random stream is (dropout masks), for checkpoints; `None` for
+    /// layers that draw nothing.
+    fn rng_state(&self) -> Option<RngState> {
+        None
+    }
+    /// Puts the layer's random stream back where [`Layer::rng_state`] said it was (no-op
+    /// for layers that draw nothing).
+    fn set_rng_state(&mut self, _state: RngState) {}
+    /// The shape of the parameter `name` (a `rows × cols` matrix) in model files, whose
+    /// row-major flattening must equal the matrix's row-major order. Default: `[rows]` for
+    /// a bias column, `[rows, cols]` otherwise (PyTorch's `nn.Linear` layout); a
+    /// convolution may say `[out, in, kh, kw]`.
+    fn file_shape(&self, name: &str, rows: usize, cols: usize) -> Vec<usize> {
+        if name == "bias" && cols == 1 {
+            vec![rows]
+        } else {
+            vec![rows, cols]
+        }
+    }
 }

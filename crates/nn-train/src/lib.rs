@@ -60,6 +60,103 @@
 //! # Ok::<(), nn_train::TrainError>(())
 //! ```
 //!
+//! ## Example: load a CSV file, train, save, load back
+//!
+//! ```
+//! use nn_train::data::{load_csv, CsvOptions};
+//! use nn_train::encode::{Encoder, EncoderKind};
+//! use nn_train::persist::{load_model, save_model};
+//! use nn_train::{fit, Activation, FitConfig, Loss, Network, Optimizer, Silent};
+//!
+//! // A small CSV file: two features and a string class label per row.
+//! let dir = std::env::temp_dir();
+//! let csv_path = dir.join("nn-train-doc-example.csv");
+//! let mut text = String::from("x1,x2,class\n");
+//! for i in 0..40 {
+//!     let (a, b) = ((i % 8) as f64, (i / 8) as f64);
+//!     text += &format!("{a},{b},{}\n", if a > b { "above" } else { "below" });
+//! }
+//! std::fs::write(&csv_path, text)?;
+//!
+//! // Examples become columns: X is 2×40, Y one-hot 2×40 (classes "above", "below").
+//! let data = load_csv::<f64>(&csv_path, &CsvOptions::default())?;
+//! let (train, test) = data.split_stratified(0.25, 1)?;
+//! // Standardise with statistics of the training part only.
+//! let (encoder, x_train) = Encoder::fit_transform(EncoderKind::Standardize, train.x())?;
+//! let x_test = encoder.transform(test.x())?;
+//!
+//! let mut net = Network::<f64>::builder(2)
+//!     .dense(8, Activation::Tanh)
+//!     .dense(2, Activation::Softmax)
+//!     .loss(Loss::CategoricalCrossEntropy)
+//!     .seed(3)
+//!     .build()?;
+//! let config = FitConfig { epochs: 200, batch_size: 10, optimizer: Optimizer::adam(0.05),
+//!                          ..FitConfig::default() };
+//! fit(&mut net, (&x_train, train.y()), None, &config, &mut Silent)?;
+//! assert!(net.evaluate(&x_test, test.y())?.accuracy.unwrap() >= 0.8);
+//!
+//! // Save the network with its encoder (atomically), load it back: the same bits.
+//! let model_path = dir.join("nn-train-doc-example.safetensors");
+//! save_model(&model_path, &net, Some(&encoder))?;
+//! let model = load_model::<f64>(&model_path)?;
+//! let x_new = model.encoder.as_ref().unwrap().transform(test.x())?;
+//! assert_eq!(model.network.predict(&x_new)?, net.predict(&x_test)?);
+//! # std::fs::remove_file(&csv_path)?;
+//! # std::fs::remove_file(&model_path)?;
+//! # Ok::<(), Box<dyn std::error::Error>>(())
+//! ```
+//!
+//! ## Model files
+//!
+//! [`persist::save_model`] writes, and [`persist::load_model`] reads, this layout
+//! (format version 1).
+//!
+//! A [safetensors](https://github.com/huggingface/safetensors) file: an 8-byte
+//! little-endian header length `N`, `N` bytes of JSON header, then the tensor data.
+//!
+//! **Tensors.** For layer `i` (counting every layer, dropout included, from 0) with
+//! parameters:
+//!
+//! | name | shape | content |
+//! |---|---|---|
+//! | `layers.{i}.weight` | `[out, in]` | `W[i]`, row-major: element `(r, c)` at `r·in + c` (PyTorch's `nn.Linear.weight`) |
+//! | `layers.{i}.bias` | `[out]` | `b[i]` |
+//!
+//! The dtype is `F32` or `F64`, the network's scalar type, little-endian. nalgebra stores
+//! matrices column-major, so the bytes are those of `Wᵀ`'s storage; the loaders convert.
+//! Checkpoints add the optimizer's state, `optimizer.layers.{i}.{weight|bias}.{k}`, shaped
+//! like the parameter: slot 0 is the velocity (momentum, Nesterov), the mean square
+//! (RMSProp) or the first moment `m` (Adam, AdamW); slot 1 is Adam's second moment `v`.
+//!
+//! **Metadata** (`__metadata__`, string → string):
+//!
+//! | key | value |
+//! |---|---|
+//! | `format` | `"pt"`: the tensors follow PyTorch's layout (so tools that check this key, like `transformers`, accept the file) |
+//! | `nn.format_version` | `"1"`; a loader rejects a version it does not know |
+//! | `nn.kind` | `"model"` or `"checkpoint"` |
+//! | `nn.architecture` | JSON: `{"input": {"flat": n} \| {"image": [c, h, w]}, "layers": [LayerSpec::to_json …], "loss": "binary_cross_entropy", "l2": 0.0, "seed": 1, "dtype": "f32"}` |
+//! | `nn.encoder` | JSON of the fitted input encoder ([`encode::Encoder::to_json`]), if any |
+//! | `nn.trainer` | checkpoints only: JSON of the training configuration, epoch, optimizer step count and random-stream states (see [`persist::save_checkpoint`]) |
+//!
+//! Layer JSON: `{"type": "dense", "units": 16, "activation": "tanh", "init": null}` or
+//! `{"type": "dropout", "rate": 0.5}`; names are those of `Activation`, `Init` and `Loss`'s
+//! `Display`, which parse back exactly. Numbers are written in shortest round-trip form.
+//!
+//! Reading a model in Python:
+//!
+//! ```text
+//! import json
+//! from safetensors import safe_open
+//! from safetensors.numpy import load_file
+//! tensors = load_file("model.safetensors")            # {"layers.0.weight": array(16, 2), …}
+//! with safe_open("model.safetensors", "np") as f:
+//!     arch = json.loads(f.metadata()["nn.architecture"])
+//! # forward: a = x (examples as rows); for each dense layer i:
+//! #   a = g(a @ tensors[f"layers.{i}.weight"].T + tensors[f"layers.{i}.bias"])
+//! ```
+//!
 //! ## Pieces
 //!
 //! - [`Network`], built by [`NetworkBuilder`] from [`LayerSpec`]s; the [`Layer`] trait
@@ -80,6 +177,8 @@
 //!   circles, moons, spirals, blobs, triangle, parity); CSV and MNIST IDX loaders whose
 //!   errors name the line and column, or the byte offset.
 //! - [`encode`]: standardisation, min–max, PCA and ZCA whitening, fitted on training data.
+//! - [`persist`]: model files and checkpoints (safetensors, layout below); resuming from a
+//!   checkpoint is bit-identical to never stopping.
 //!
 //! Everything is generic over `f32` and `f64` ([`Scalar`]); gradient checks run in `f64`.
 //!
@@ -94,6 +193,10 @@
 //!   as MNIST is distributed.
 //! - `rayon`: the worker threads of data-parallel steps (`FitConfig::threads` or
 //!   `NN_THREADS`); its `join` hands work to a pooled thread without allocating.
+//! - `safetensors`: the model-file container that Python (`safetensors`, PyTorch) reads
+//!   as is; its parser validates offsets and lengths before any tensor is touched.
+//! - `serde_json` (with `float_roundtrip`): the architecture, encoder and trainer state in
+//!   the files' metadata; `float_roundtrip` makes every number read back to the same bits.
 
 mod check;
 pub mod data;
@@ -108,6 +211,7 @@ mod network;
 mod optim;
 mod parallel;
 mod perceptron;
+pub mod persist;
 mod spec;
 mod train;
 

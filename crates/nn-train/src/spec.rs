@@ -5,6 +5,8 @@
 
 use std::fmt;
 
+use serde_json::{Value, json};
+
 use nn_init::nn_activations::Activation;
 use nn_init::nn_activations::nn_core::Scalar;
 use nn_init::{Init, SeededRng, recommended_for};
@@ -97,6 +99,89 @@ impl LayerSpec {
                     .map(|d| Box::new(d) as Box<dyn Layer<T>>)
                     .map_err(|e| invalid(e.to_string()))
             }
+        }
+    }
+}
+
+impl LayerSpec {
+    /// The spec as JSON, the form model files store (see [`crate::persist`]):
+    /// `{"type": "dense", "units": 16, "activation": "tanh", "init": null | "he_normal(0)"}`
+    /// or `{"type": "dropout", "rate": 0.5}`. Activation and initializer names are their
+    /// `Display` forms, which parse back to the same value.
+    pub fn to_json(&self) -> Value {
+        match self {
+            LayerSpec::Dense {
+                units,
+                activation,
+                init,
+            } => json!({
+                "type": "dense",
+                "units": units,
+                "activation": activation.to_string(),
+                "init": init.map(|i| i.to_string()),
+            }),
+            LayerSpec::Dropout { rate } => json!({ "type": "dropout", "rate": rate }),
+        }
+    }
+
+    /// Reads a spec from [`LayerSpec::to_json`]'s form; `index` names the layer in errors.
+    /// Only the form is checked here; sizes are checked when the network is built.
+    ///
+    /// # Errors
+    /// [`TrainError::InvalidArchitecture`] for an unknown layer type, a missing or mistyped
+    /// field, or an activation or initializer name that does not parse.
+    pub fn from_json(v: &Value, index: usize) -> Result<Self> {
+        let invalid = |problem: String| TrainError::InvalidArchitecture {
+            layer: index,
+            what: v.to_string(),
+            problem,
+        };
+        let field = |key: &str| {
+            v.get(key)
+                .ok_or_else(|| invalid(format!("missing field {key:?}")))
+        };
+        let kind = field("type")?
+            .as_str()
+            .ok_or_else(|| invalid("\"type\" must be a string".into()))?;
+        match kind {
+            "dense" => {
+                let units = field("units")?
+                    .as_u64()
+                    .and_then(|u| usize::try_from(u).ok())
+                    .ok_or_else(|| invalid("\"units\" must be a non-negative integer".into()))?;
+                let name = field("activation")?
+                    .as_str()
+                    .ok_or_else(|| invalid("\"activation\" must be a string".into()))?;
+                let activation: Activation = name
+                    .parse()
+                    .map_err(|e| invalid(format!("unknown activation: {e}")))?;
+                let init = match v.get("init") {
+                    None | Some(Value::Null) => None,
+                    Some(Value::String(s)) => Some(
+                        s.parse::<Init>()
+                            .map_err(|e| invalid(format!("unknown initializer: {e}")))?,
+                    ),
+                    Some(other) => {
+                        return Err(invalid(format!(
+                            "\"init\" must be null or a string, found {other}"
+                        )));
+                    }
+                };
+                Ok(LayerSpec::Dense {
+                    units,
+                    activation,
+                    init,
+                })
+            }
+            "dropout" => {
+                let rate = field("rate")?
+                    .as_f64()
+                    .ok_or_else(|| invalid("\"rate\" must be a number".into()))?;
+                Ok(LayerSpec::Dropout { rate })
+            }
+            other => Err(invalid(format!(
+                "unknown layer type {other:?}; this build knows \"dense\" and \"dropout\""
+            ))),
         }
     }
 }

@@ -10,6 +10,8 @@ use proptest::prelude::*;
 
 #[path = "suite/data.rs"]
 mod data;
+#[path = "suite/persist.rs"]
+mod persist;
 
 /// A tiny deterministic generator for test data (splitmix64), independent of the library.
 struct Gen(u64);

@@ -15,7 +15,7 @@
 //! ```
 //! use nalgebra::DMatrix;
 //! use nn_train::encode::{Encoder, EncoderKind};
-//! let x = DMatrix::from_row_slice(2, 4, &[1.0, 2.0, 3.0, 4.0,
+//! let x = DMatrix::<f64>::from_row_slice(2, 4, &[1.0, 2.0, 3.0, 4.0,
 //!                                         10.0, 10.0, 10.0, 10.0]);
 //! let enc = Encoder::fit(EncoderKind::Standardize, &x)?;
 //! let z = enc.transform(&x)?;

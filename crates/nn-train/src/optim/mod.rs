@@ -133,7 +133,7 @@ impl Optimizer {
     }
 
     /// How many state tensors per parameter the optimizer keeps.
-    fn slots(&self) -> usize {
+    pub(crate) fn slots(&self) -> usize {
         match self {
             Optimizer::Sgd { .. } => 0,
             Optimizer::Momentum { .. } | Optimizer::Nesterov { .. } | Optimizer::RmsProp { .. } => {

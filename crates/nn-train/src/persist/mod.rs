@@ -1,0 +1,305 @@
+//! Model files and checkpoints in the safetensors format, readable from Python as they
+//! are.
+//!
+//! The file layout (format version 1) is documented in the crate docs, [Model
+//! files](crate#model-files): tensors `layers.{i}.weight` (`[out, in]`) and
+//! `layers.{i}.bias` (`[out]`), F32 or F64, and the architecture as JSON in the metadata.
+//!
+//! Writes are atomic: the bytes go to a temporary file in the same directory, which is
+//! synced and then renamed over the target, so a crash never leaves half a model.
+//! Loading validates everything: the safetensors structure, the version, the architecture
+//! (rebuilt through [`crate::NetworkBuilder`]), each tensor's dtype and shape, missing and
+//! extra tensors, non-finite values.
+
+mod checkpoint;
+mod model;
+
+use std::collections::{BTreeSet, HashMap};
+use std::io::Write;
+use std::path::Path;
+use std::sync::atomic::{AtomicU64, Ordering};
+
+use nalgebra::DMatrix;
+use nn_init::nn_activations::nn_core::Scalar;
+use safetensors::{Dtype, SafeTensors, View};
+use serde_json::Value;
+
+pub use checkpoint::{
+    Checkpoint, checkpoint_from_bytes, checkpoint_to_bytes, load_checkpoint, save_checkpoint,
+};
+pub use model::{Model, load_model, model_from_bytes, model_to_bytes, save_model};
+
+use crate::{Result, TrainError};
+
+/// The format version this build writes and the only one it reads.
+pub const FORMAT_VERSION: &str = "1";
+
+/// A tensor ready to be written.
+struct OwnedTensor {
+    dtype: Dtype,
+    shape: Vec<usize>,
+    data: Vec<u8>,
+}
+
+impl View for &OwnedTensor {
+    fn dtype(&self) -> Dtype {
+        self.dtype
+    }
+    fn shape(&self) -> &[usize] {
+        &self.shape
+    }
+    fn data(&self) -> std::borrow::Cow<'_, [u8]> {
+        std::borrow::Cow::Borrowed(&self.data)
+    }
+    fn data_len(&self) -> usize {
+        self.data.len()
+    }
+}
+
+fn dtype_of<T: Scalar>() -> Dtype {
+    if T::NAME == "f32" {
+        Dtype::F32
+    } else {
+        Dtype::F64
+    }
+}
+
+/// `m` in row-major order as little-endian bytes of `T`, with the given file shape.
+fn tensor_of<T: Scalar>(m: &DMatrix<T>, shape: Vec<usize>) -> OwnedTensor {
+    let wide = T::NAME != "f32";
+    let mut data = Vec::with_capacity(m.len() * if wide { 8 } else { 4 });
+    for r in 0..m.nrows() {
+        for c in 0..m.ncols() {
+            let v = m[(r, c)].to_f64();
+            if wide {
+                data.extend_from_slice(&v.to_le_bytes());
+            } else {
+                // Exact: v is an f32 widened to f64.
+                data.extend_from_slice(&(v as f32).to_le_bytes());
+            }
+        }
+    }
+    OwnedTensor {
+        dtype: dtype_of::<T>(),
+        shape,
+        data,
+    }
+}
+
+/// A reader of one file's tensors and metadata that remembers which tensors were used.
+struct FileReader<'a> {
+    name: String,
+    tensors: SafeTensors<'a>,
+    metadata: HashMap<String, String>,
+    used: BTreeSet<String>,
+}
+
+impl<'a> FileReader<'a> {
+    /// Parses the safetensors structure and checks the format version and kind.
+    fn open(bytes: &'a [u8], name: &str, kinds: &[&str]) -> Result<Self> {
+        let err = |problem: String| model_error(name, problem);
+        let tensors = SafeTensors::deserialize(bytes).map_err(|e| {
+            err(format!(
+                "not a valid safetensors file (corrupt or truncated): {e}"
+            ))
+        })?;
+        let (_, meta) = SafeTensors::read_metadata(bytes)
+            .map_err(|e| err(format!("not a valid safetensors file: {e}")))?;
+        let metadata = meta.metadata().clone().unwrap_or_default();
+        let version = metadata.get("nn.format_version").ok_or_else(|| {
+            err("no \"nn.format_version\" in the metadata: not a file written by nn".into())
+        })?;
+        if version != FORMAT_VERSION {
+            return Err(err(format!(
+                "format version {version:?} is not supported; this build reads version \
+                 {FORMAT_VERSION:?} (a newer nn wrote it?)"
+            )));
+        }
+        let kind = metadata.get("nn.kind").map_or("", String::as_str);
+        if !kinds.contains(&kind) {
+            return Err(err(format!(
+                "\"nn.kind\" is {kind:?}, expected one of {kinds:?}"
+            )));
+        }
+        Ok(Self {
+            name: name.to_string(),
+            tensors,
+            metadata,
+            used: BTreeSet::new(),
+        })
+    }
+
+    fn error(&self, problem: String) -> TrainError {
+        model_error(&self.name, problem)
+    }
+
+    /// A metadata entry parsed as JSON.
+    fn json(&self, key: &str) -> Result<Option<Value>> {
+        self.metadata
+            .get(key)
+            .map(|text| {
+                serde_json::from_str(text)
+                    .map_err(|e| self.error(format!("metadata {key:?} is not valid JSON: {e}")))
+            })
+            .transpose()
+    }
+
+    /// The tensor `name`, checked to be of `T`'s dtype and of `shape`, as a `rows × cols`
+    /// matrix.
+    fn matrix<T: Scalar>(
+        &mut self,
+        name: &str,
+        shape: &[usize],
+        (rows, cols): (usize, usize),
+    ) -> Result<DMatrix<T>> {
+        let view = self
+            .tensors
+            .tensor(name)
+            .map_err(|_| self.error(format!("tensor {name:?} is missing")))?;
+        if view.dtype() != dtype_of::<T>() {
+            return Err(self.error(format!(
+                "tensor {name:?} has dtype {:?}, expected {:?} (the network's scalar type)",
+                view.dtype(),
+                dtype_of::<T>()
+            )));
+        }
+        if view.shape() != shape {
+            return Err(self.error(format!(
+                "tensor {name:?} has shape {:?}, expected {shape:?}",
+                view.shape()
+            )));
+        }
+        let data = view.data();
+        let values: Vec<T> = if T::NAME == "f32" {
+            data.chunks_exact(4)
+                .map(|b| T::cast(f64::from(f32::from_le_bytes([b[0], b[1], b[2], b[3]]))))
+                .collect()
+        } else {
+            data.chunks_exact(8)
+                .map(|b| {
+                    T::cast(f64::from_le_bytes([
+                        b[0], b[1], b[2], b[3], b[4], b[5], b[6], b[7],
+                    ]))
+                })
+                .collect()
+        };
+        if values.len() != rows * cols {
+            return Err(self.error(format!(
+                "tensor {name:?} holds {} values, expected {}",
+                values.len(),
+                rows * cols
+            )));
+        }
+        if let Some(i) = values.iter().position(|v| !v.finite()) {
+            return Err(self.error(format!(
+                "tensor {name:?} has a non-finite value {} at flat index {i}",
+                values[i]
+            )));
+        }
+        self.used.insert(name.to_string());
+        Ok(DMatrix::from_row_iterator(rows, cols, values))
+    }
+
+    /// Fails if a tensor was not used (ignoring those whose name starts with `skip`).
+    fn check_all_used(&self, skip: Option<&str>) -> Result<()> {
+        let extra: Vec<String> = self
+            .tensors
+            .names()
+            .into_iter()
+            .filter(|n| !self.used.contains(*n) && !skip.is_some_and(|p| n.starts_with(p)))
+            .map(str::to_string)
+            .collect::<BTreeSet<_>>()
+            .into_iter()
+            .collect();
+        if extra.is_empty() {
+            Ok(())
+        } else {
+            Err(self.error(format!(
+                "unexpected tensors {extra:?}: the architecture has no parameters by these names"
+            )))
+        }
+    }
+}
+
+fn model_error(file: &str, problem: String) -> TrainError {
+    TrainError::ModelFile {
+        file: file.to_string(),
+        problem,
+    }
+}
+
+/// Serialises tensors and metadata into safetensors bytes, with the header's keys sorted
+/// so that the same model always gives the same bytes (the metadata map's own order is
+/// random).
+fn serialize(
+    tensors: &[(String, OwnedTensor)],
+    metadata: HashMap<String, String>,
+) -> Result<Vec<u8>> {
+    let fail = |message: String| TrainError::Io {
+        context: "serialising a model file".into(),
+        message,
+    };
+    let bytes =
+        safetensors::serialize(tensors.iter().map(|(n, t)| (n.as_str(), t)), Some(metadata))
+            .map_err(|e| fail(e.to_string()))?;
+    let n = bytes
+        .get(..8)
+        .and_then(|b| <[u8; 8]>::try_from(b).ok())
+        .and_then(|b| usize::try_from(u64::from_le_bytes(b)).ok())
+        .ok_or_else(|| fail("no header length".into()))?;
+    let header: Value = bytes
+        .get(8..8 + n)
+        .and_then(|h| serde_json::from_slice(h).ok())
+        .ok_or_else(|| fail("unreadable header".into()))?;
+    // serde_json's map is ordered by key: re-serialising sorts the header.
+    let mut text = header.to_string().into_bytes();
+    text.resize(text.len().next_multiple_of(8), b' ');
+    let mut out = Vec::with_capacity(bytes.len());
+    out.extend_from_slice(&(text.len() as u64).to_le_bytes());
+    out.extend_from_slice(&text);
+    out.extend_from_slice(&bytes[8 + n..]);
+    Ok(out)
+}
+
+/// Writes `bytes` to `path` atomically: a temporary file in the same directory, synced,
+/// then renamed over `path`.
+fn write_atomic(path: &Path, bytes: &[u8]) -> Result<()> {
+    static COUNTER: AtomicU64 = AtomicU64::new(0);
+    let io = |what: &str, e: std::io::Error| TrainError::Io {
+        context: format!("{what} {}", path.display()),
+        message: e.to_string(),
+    };
+    let file_name = path.file_name().ok_or_else(|| TrainError::Io {
+        context: format!("writing {}", path.display()),
+        message: "the path has no file name".into(),
+    })?;
+    let dir = match path.parent() {
+        Some(p) if !p.as_os_str().is_empty() => p,
+        _ => Path::new("."),
+    };
+    let tmp = dir.join(format!(
+        ".{}.{}-{}.tmp",
+        file_name.to_string_lossy(),
+        std::process::id(),
+        COUNTER.fetch_add(1, Ordering::Relaxed)
+    ));
+    let result = (|| {
+        let mut f =
+            std::fs::File::create(&tmp).map_err(|e| io("creating a temporary file for", e))?;
+        f.write_all(bytes).map_err(|e| io("writing", e))?;
+        f.sync_all().map_err(|e| io("syncing", e))?;
+        std::fs::rename(&tmp, path).map_err(|e| io("renaming the temporary file onto", e))
+    })();
+    if result.is_err() {
+        let _ = std::fs::remove_file(&tmp);
+    }
+    result
+}
+
+/// Reads a whole file, naming it in the error.
+fn read_file(path: &Path) -> Result<Vec<u8>> {
+    std::fs::read(path).map_err(|e| TrainError::Io {
+        context: format!("reading {}", path.display()),
+        message: e.to_string(),
+    })
+}

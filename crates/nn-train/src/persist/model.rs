@@ -1,0 +1,234 @@
+//! Saving and loading a trained network (with its input encoder) as a safetensors model
+//! file; the layout is documented in the parent module.
+
+use std::collections::HashMap;
+use std::path::Path;
+
+use nn_init::nn_activations::nn_core::Scalar;
+use serde_json::{Value, json};
+
+use super::{
+    FORMAT_VERSION, FileReader, OwnedTensor, read_file, serialize, tensor_of, write_atomic,
+};
+use crate::encode::Encoder;
+use crate::layer::FeatureShape;
+use crate::network::{Network, NetworkBuilder};
+use crate::spec::LayerSpec;
+use crate::{Loss, Result};
+
+/// A network loaded from a model file, with the input encoder saved beside it.
+#[derive(Debug)]
+pub struct Model<T: Scalar> {
+    /// The network, with the saved parameters.
+    pub network: Network<T>,
+    /// The fitted input encoder, if one was saved: apply it to inputs before
+    /// [`Network::predict`].
+    pub encoder: Option<Encoder>,
+}
+
+/// The architecture JSON of a network (see the module docs).
+pub(super) fn architecture_json<T: Scalar>(net: &Network<T>) -> Value {
+    let input = match net.input_shape() {
+        FeatureShape::Flat(n) => json!({ "flat": n }),
+        FeatureShape::Image {
+            channels,
+            height,
+            width,
+        } => json!({ "image": [channels, height, width] }),
+    };
+    json!({
+        "input": input,
+        "layers": net.specs().iter().map(LayerSpec::to_json).collect::<Vec<_>>(),
+        "loss": net.loss().to_string(),
+        "l2": net.l2(),
+        "seed": net.seed(),
+        "dtype": T::NAME,
+    })
+}
+
+/// Every parameter tensor, named `layers.{i}.{name}`, in the file layout.
+pub(super) fn network_tensors<T: Scalar>(net: &Network<T>) -> Vec<(String, OwnedTensor)> {
+    let mut out = Vec::new();
+    for (i, layer) in net.layers().iter().enumerate() {
+        for (name, p) in layer.params() {
+            let shape = layer.file_shape(name, p.nrows(), p.ncols());
+            out.push((format!("layers.{i}.{name}"), tensor_of(p, shape)));
+        }
+    }
+    out
+}
+
+/// The metadata every file has.
+pub(super) fn base_metadata<T: Scalar>(
+    net: &Network<T>,
+    encoder: Option<&Encoder>,
+    kind: &str,
+) -> HashMap<String, String> {
+    let mut meta = HashMap::new();
+    meta.insert("format".into(), "pt".into());
+    meta.insert("nn.format_version".into(), FORMAT_VERSION.into());
+    meta.insert("nn.kind".into(), kind.into());
+    meta.insert("nn.architecture".into(), architecture_json(net).to_string());
+    if let Some(enc) = encoder {
+        meta.insert("nn.encoder".into(), enc.to_json().to_string());
+    }
+    meta
+}
+
+/// Rebuilds the network from the architecture and reads every parameter tensor.
+pub(super) fn read_network<T: Scalar>(file: &mut FileReader<'_>) -> Result<Network<T>> {
+    let arch = file
+        .json("nn.architecture")?
+        .ok_or_else(|| file.error("no \"nn.architecture\" in the metadata".into()))?;
+    let bad = |what: &str| file.error(format!("architecture: {what}"));
+    let dtype = arch
+        .get("dtype")
+        .and_then(Value::as_str)
+        .ok_or_else(|| bad("missing \"dtype\""))?;
+    if dtype != T::NAME {
+        return Err(file.error(format!(
+            "the parameters are {dtype}, but a Network<{}> was asked for; load it as Network<{dtype}>",
+            T::NAME
+        )));
+    }
+    let dim = |v: &Value| v.as_u64().and_then(|u| usize::try_from(u).ok());
+    let input = match arch.get("input") {
+        Some(v) if v.get("flat").is_some() => FeatureShape::Flat(
+            v.get("flat")
+                .and_then(dim)
+                .ok_or_else(|| bad("\"input.flat\" must be an integer"))?,
+        ),
+        Some(v) if v.get("image").is_some() => {
+            let dims: Vec<usize> = v
+                .get("image")
+                .and_then(Value::as_array)
+                .map(|a| a.iter().filter_map(dim).collect())
+                .unwrap_or_default();
+            let &[channels, height, width] = dims.as_slice() else {
+                return Err(bad("\"input.image\" must be [channels, height, width]"));
+            };
+            FeatureShape::Image {
+                channels,
+                height,
+                width,
+            }
+        }
+        _ => {
+            return Err(bad(
+                "\"input\" must be {\"flat\": n} or {\"image\": [c, h, w]}",
+            ));
+        }
+    };
+    let layers = arch
+        .get("layers")
+        .and_then(Value::as_array)
+        .ok_or_else(|| bad("\"layers\" must be an array"))?;
+    let loss: Loss = arch
+        .get("loss")
+        .and_then(Value::as_str)
+        .ok_or_else(|| bad("missing \"loss\""))?
+        .parse()
+        .map_err(|e| file.error(format!("architecture: {e}")))?;
+    let l2 = arch
+        .get("l2")
+        .and_then(Value::as_f64)
+        .ok_or_else(|| bad("\"l2\" must be a number"))?;
+    let seed = arch
+        .get("seed")
+        .and_then(Value::as_u64)
+        .ok_or_else(|| bad("\"seed\" must be an integer"))?;
+    let mut builder = NetworkBuilder::<T>::new(input).loss(loss).l2(l2).seed(seed);
+    for (i, spec) in layers.iter().enumerate() {
+        let spec =
+            LayerSpec::from_json(spec, i).map_err(|e| file.error(format!("architecture: {e}")))?;
+        builder = builder.layer(spec);
+    }
+    let mut net = builder
+        .build()
+        .map_err(|e| file.error(format!("architecture does not build: {e}")))?;
+
+    for i in 0..net.layers().len() {
+        let wanted: Vec<(&'static str, (usize, usize), Vec<usize>)> = net.layers()[i]
+            .params()
+            .into_iter()
+            .map(|(name, p)| {
+                let shape = net.layers()[i].file_shape(name, p.nrows(), p.ncols());
+                (name, p.shape(), shape)
+            })
+            .collect();
+        for (name, dims, shape) in wanted {
+            let full = format!("layers.{i}.{name}");
+            let value = file.matrix::<T>(&full, &shape, dims)?;
+            net.layers_mut()[i]
+                .set_param(name, value)
+                .map_err(|e| file.error(format!("tensor {full:?}: {e}")))?;
+        }
+    }
+    Ok(net)
+}
+
+/// Reads the encoder, checking that it takes the network's inputs.
+pub(super) fn read_encoder<T: Scalar>(
+    file: &FileReader<'_>,
+    net: &Network<T>,
+) -> Result<Option<Encoder>> {
+    let Some(json) = file.json("nn.encoder")? else {
+        return Ok(None);
+    };
+    let enc = Encoder::from_json(&json).map_err(|e| file.error(format!("nn.encoder: {e}")))?;
+    if enc.n_features() != net.input_shape().len() {
+        return Err(file.error(format!(
+            "nn.encoder takes {} features, but the network takes {}",
+            enc.n_features(),
+            net.input_shape().len()
+        )));
+    }
+    Ok(Some(enc))
+}
+
+/// The model file's bytes (see the module docs for the layout).
+///
+/// # Errors
+/// [`crate::TrainError::Io`] if serialisation fails (it does not for a built network).
+pub fn model_to_bytes<T: Scalar>(net: &Network<T>, encoder: Option<&Encoder>) -> Result<Vec<u8>> {
+    serialize(&network_tensors(net), base_metadata(net, encoder, "model"))
+}
+
+/// Saves a network (and the encoder its inputs go through, if any) to `path`, atomically.
+///
+/// # Errors
+/// [`crate::TrainError::Io`] naming the path if it cannot be written.
+pub fn save_model<T: Scalar>(
+    path: &Path,
+    net: &Network<T>,
+    encoder: Option<&Encoder>,
+) -> Result<()> {
+    write_atomic(path, &model_to_bytes(net, encoder)?)
+}
+
+/// Reads a model from a model file's bytes (a checkpoint's bytes work too: its optimizer
+/// state is ignored); `name` names the source in errors.
+///
+/// # Errors
+/// [`crate::TrainError::ModelFile`] for anything that is not a valid model of scalar
+/// type `T`: corrupt or truncated bytes, an unknown format version, an architecture that
+/// does not parse or build (unknown activation, wrong sizes), a missing, extra, mistyped
+/// or mis-shaped tensor, a non-finite value, an encoder that does not fit.
+pub fn model_from_bytes<T: Scalar>(bytes: &[u8], name: &str) -> Result<Model<T>> {
+    let mut file = FileReader::open(bytes, name, &["model", "checkpoint"])?;
+    let network = read_network::<T>(&mut file)?;
+    let encoder = read_encoder(&file, &network)?;
+    let skip = (file.metadata.get("nn.kind").map(String::as_str) == Some("checkpoint"))
+        .then_some("optimizer.");
+    file.check_all_used(skip)?;
+    Ok(Model { network, encoder })
+}
+
+/// Loads a model file written by [`save_model`] (or a checkpoint, for its weights).
+///
+/// # Errors
+/// [`crate::TrainError::Io`] if the file cannot be read; otherwise as
+/// [`model_from_bytes`].
+pub fn load_model<T: Scalar>(path: &Path) -> Result<Model<T>> {
+    model_from_bytes(&read_file(path)?, &path.display().to_string())
+}
