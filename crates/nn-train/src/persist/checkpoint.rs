@@ -8,14 +8,17 @@
 //! ```text
 //! {"config": {"epochs", "batch_size", "shuffle", "seed", "optimizer": {"name": "adam", "lr", …},
 //!             "schedule": {"name": "constant" | "step" | …, …}, "warmup_steps",
-//!             "clip_norm": null | x, "early_stopping": null | {"patience", "min_delta", "restore_best"}},
+//!             "clip_norm": null | x, "threads": null | n,
+//!             "early_stopping": null | {"patience", "min_delta", "restore_best"}},
 //!  "epoch": 3, "optimizer_steps": 12, "optimizer_slots": true,
 //!  "rng": {"seed", "stream", "word_pos": "<decimal u128>"},
 //!  "layer_rng": [{"layer": 1, "seed", "stream", "word_pos"}]}
 //! ```
 //!
 //! Early stopping's patience count is not part of the state: a resumed run starts counting
-//! afresh.
+//! afresh. Neither are the dropout streams of the extra network copies that data-parallel
+//! steps use (`FitConfig::threads` > 1 on large steps): such a run resumes correctly but
+//! draws different masks on those threads than an uninterrupted one would.
 
 use std::path::Path;
 
@@ -94,6 +97,7 @@ fn config_json(c: &FitConfig) -> Value {
         "schedule": schedule_json(&c.schedule),
         "warmup_steps": c.warmup_steps,
         "clip_norm": c.clip_norm,
+        "threads": c.threads,
         "early_stopping": c.early_stopping.map(|e| json!({
             "patience": e.patience, "min_delta": e.min_delta, "restore_best": e.restore_best
         })),
@@ -229,7 +233,12 @@ fn config_from(v: &Value) -> std::result::Result<FitConfig, String> {
             })
         }
     };
+    let threads = match v.get("threads") {
+        None | Some(Value::Null) => None,
+        Some(_) => Some(f.usize("threads")?),
+    };
     Ok(FitConfig {
+        threads,
         epochs: f.usize("epochs")?,
         batch_size: f.usize("batch_size")?,
         shuffle: f.bool("shuffle")?,

@@ -316,6 +316,7 @@ fn resume_equivalence<T: Scalar>() {
         warmup_steps: 3,
         clip_norm: Some(5.0),
         seed: 4,
+        threads: Some(1),
         ..FitConfig::default()
     };
     // Uninterrupted: 2N = 6 epochs.
