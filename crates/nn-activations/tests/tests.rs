@@ -880,3 +880,51 @@ mod allocation {
         assert!(allocations() > before && a2.nrows() == 7);
     }
 }
+
+mod fast_tanh {
+    use nn_activations::tanh::tanh_f32;
+
+    /// Distance in units in the last place between two finite f32 of the same sign.
+    fn ulps(a: f32, b: f32) -> u32 {
+        (a.to_bits() as i64 - b.to_bits() as i64).unsigned_abs() as u32
+    }
+
+    /// The f32 tanh against the correctly rounded value (f64 tanh, rounded) on a dense grid
+    /// over [−12, 12] and on every f32 near the branch point and near zero.
+    #[test]
+    fn f32_tanh_is_within_two_ulps() {
+        let mut worst = (0u32, 0.0f32);
+        let mut check = |x: f32| {
+            let exact = (x as f64).tanh() as f32;
+            let got = tanh_f32(x);
+            if exact != 0.0 {
+                assert_eq!(
+                    got.is_sign_negative(),
+                    exact.is_sign_negative(),
+                    "sign at {x}"
+                );
+            }
+            let u = ulps(got, exact);
+            if u > worst.0 {
+                worst = (u, x);
+            }
+        };
+        for i in -1_200_000..=1_200_000 {
+            check(i as f32 * 1e-5);
+        }
+        let mut x = 0.49f32;
+        while x < 0.51 {
+            check(x);
+            check(-x);
+            x = f32::from_bits(x.to_bits() + 1);
+        }
+        for x in [1e-30f32, 1e-8, 3e-4, 9.0, 9.5, 20.0, 1e4, f32::MAX] {
+            check(x);
+            check(-x);
+        }
+        assert!(worst.0 <= 2, "{} ulps at x = {}", worst.0, worst.1);
+        assert!(tanh_f32(f32::NAN).is_nan(), "NaN must propagate");
+        assert_eq!(tanh_f32(f32::INFINITY), 1.0);
+        assert_eq!(tanh_f32(f32::NEG_INFINITY), -1.0);
+    }
+}

@@ -64,8 +64,13 @@ pub fn add_column_into<T: Scalar>(
     const OP: &str = "add_column";
     expect_shape(OP, "column vector b", (a.nrows(), 1), b.shape())?;
     expect_shape(OP, "output", a.shape(), out.shape())?;
-    for (oc, ac) in out.column_iter_mut().zip(a.column_iter()) {
-        for ((o, &x), &bias) in oc.into_iter().zip(ac.iter()).zip(b.iter()) {
+    let n = a.nrows().max(1); // no rows: no entries, and chunks need a non-zero size
+    for (oc, ac) in out
+        .as_mut_slice()
+        .chunks_exact_mut(n)
+        .zip(a.as_slice().chunks_exact(n))
+    {
+        for ((o, &x), &bias) in oc.iter_mut().zip(ac).zip(b.as_slice()) {
             *o = x + bias;
         }
     }
@@ -117,8 +122,9 @@ pub fn add_column_backward<T: Scalar>(dc: &DMatrix<T>) -> (DMatrix<T>, DMatrix<T
 
 fn sum_columns_unchecked<T: Scalar>(a: &DMatrix<T>, out: &mut DMatrix<T>) {
     out.fill(T::zero());
-    for col in a.column_iter() {
-        for (o, &x) in out.iter_mut().zip(col.iter()) {
+    let n = a.nrows().max(1); // no rows: no entries, and chunks need a non-zero size
+    for col in a.as_slice().chunks_exact(n) {
+        for (o, &x) in out.as_mut_slice().iter_mut().zip(col) {
             *o += x;
         }
     }
@@ -202,7 +208,12 @@ pub fn hadamard_into<T: Scalar>(
 ) -> Result<(), CoreError> {
     expect_shape("hadamard", "right operand", a.shape(), b.shape())?;
     expect_shape("hadamard", "output", a.shape(), out.shape())?;
-    for ((o, &x), &y) in out.iter_mut().zip(a.iter()).zip(b.iter()) {
+    for ((o, &x), &y) in out
+        .as_mut_slice()
+        .iter_mut()
+        .zip(a.as_slice())
+        .zip(b.as_slice())
+    {
         *o = x * y;
     }
     Ok(())
@@ -241,7 +252,7 @@ pub fn map_into<T: Scalar>(
     f: impl Fn(T) -> T,
 ) -> Result<(), CoreError> {
     expect_shape("map", "output", a.shape(), out.shape())?;
-    for (o, &x) in out.iter_mut().zip(a.iter()) {
+    for (o, &x) in out.as_mut_slice().iter_mut().zip(a.as_slice()) {
         *o = f(x);
     }
     Ok(())
@@ -264,7 +275,12 @@ pub fn map_backward_into<T: Scalar>(
 ) -> Result<(), CoreError> {
     expect_shape("map_backward", "dC", a.shape(), dc.shape())?;
     expect_shape("map_backward", "output", a.shape(), out.shape())?;
-    for ((o, &x), &g) in out.iter_mut().zip(a.iter()).zip(dc.iter()) {
+    for ((o, &x), &g) in out
+        .as_mut_slice()
+        .iter_mut()
+        .zip(a.as_slice())
+        .zip(dc.as_slice())
+    {
         *o = g * f_prime(x);
     }
     Ok(())
