@@ -10,6 +10,16 @@
 //! cargo run --release -p nn-examples --bin tour -- --only T3,T10 --quick --out DIR
 //! ```
 //!
+//! The `nn` binary trains, evaluates and applies networks on your own CSV files:
+//!
+//! ```text
+//! nn train   --data train.csv --label species --layers 64,32 --activation relu \
+//!            --epochs 50 --out model.safetensors      # standardised, validated, early-stopped
+//! nn eval    --model model.safetensors --data test.csv --label species
+//! nn predict --model model.safetensors --data new.csv > predictions.csv
+//! nn info    --model model.safetensors
+//! ```
+//!
 //! Every experiment's test runs the same function on its quick configuration and asserts
 //! the claim on the numbers; every experiment that trains a network first checks that
 //! network's gradient against finite differences.

@@ -138,6 +138,7 @@
 //! | `nn.kind` | `"model"` or `"checkpoint"` |
 //! | `nn.architecture` | JSON: `{"input": {"flat": n} \| {"image": [c, h, w]}, "layers": [LayerSpec::to_json …], "loss": "binary_cross_entropy", "l2": 0.0, "seed": 1, "dtype": "f32"}` |
 //! | `nn.encoder` | JSON of the fitted input encoder ([`encode::Encoder::to_json`]), if any |
+//! | `nn.classes` | JSON array of class names in output order (two for a single sigmoid output), if saved with [`persist::save_model_with_classes`] |
 //! | `nn.trainer` | checkpoints only: JSON of the training configuration, epoch, optimizer step count and random-stream states (see [`persist::save_checkpoint`]) |
 //!
 //! Layer JSON: `{"type": "dense", "units": 16, "activation": "tanh", "init": null}` or

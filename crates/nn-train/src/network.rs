@@ -537,12 +537,11 @@ impl<T: Scalar> Network<T> {
             ));
         }
         s.push_str(&format!(
-            "loss: {}, L2 λ = {}, {} scalars ({}), {} trainable parameters\n",
+            "loss: {}, L2 λ = {}, {} trainable parameters ({})\n",
             self.loss,
             self.builder.l2,
-            T::NAME,
-            std::mem::size_of::<T>() * 8,
-            self.param_count()
+            self.param_count(),
+            T::NAME
         ));
         s
     }

@@ -29,6 +29,9 @@ pub enum LabelColumn {
     Index(usize),
     /// The column with this header name (needs [`CsvOptions::has_header`]).
     Name(String),
+    /// No label column: every column is a feature. Only for [`read_csv_features`] /
+    /// [`load_csv_features`] (inputs to predict on); a [`Dataset`] needs targets.
+    None,
 }
 
 /// How labels become targets `Y`.
@@ -164,7 +167,37 @@ fn from_csv_crate(file: &str, e: &csv::Error) -> TrainError {
     csv_error(file, line, None, "", problem)
 }
 
+/// What a pass over the rows found: the feature matrix (examples as columns), the label
+/// text of each row with its line, and the label's 0-based column.
+struct Rows<T: Scalar> {
+    x: DMatrix<T>,
+    labels: Vec<(u64, String)>,
+    label_col: Option<usize>,
+}
+
 fn parse<T: Scalar, R: Read>(reader: R, name: &str, options: &CsvOptions) -> Result<Dataset<T>> {
+    if options.label == LabelColumn::None {
+        return Err(csv_error(
+            name,
+            0,
+            None,
+            "",
+            "a data set needs a label column; to read features only, use read_csv_features".into(),
+        ));
+    }
+    let Rows {
+        x,
+        labels,
+        label_col,
+    } = parse_rows(reader, name, options)?;
+    let (Some(lc), m) = (label_col, labels.len()) else {
+        return Err(csv_error(name, 0, None, "", "no label column".into()));
+    };
+    finish(name, options, x, labels, lc, m)
+}
+
+/// One pass over the rows: header, field counts, numbers, the label column's text.
+fn parse_rows<T: Scalar, R: Read>(reader: R, name: &str, options: &CsvOptions) -> Result<Rows<T>> {
     let mut rdr = csv::ReaderBuilder::new()
         .has_headers(false)
         .flexible(true)
@@ -193,7 +226,7 @@ fn parse<T: Scalar, R: Read>(reader: R, name: &str, options: &CsvOptions) -> Res
     }
 
     let mut width: Option<usize> = header.as_ref().map(|(_, h)| h.len());
-    let mut label_col: Option<usize> = None;
+    let mut label_col: Option<Option<usize>> = None;
     let mut features: Vec<f64> = Vec::new();
     let mut labels: Vec<(u64, String)> = Vec::new();
     let mut last_line = header.as_ref().map_or(0, |(l, _)| *l);
@@ -227,6 +260,7 @@ fn parse<T: Scalar, R: Read>(reader: R, name: &str, options: &CsvOptions) -> Res
         };
         for (c, field) in record.iter().enumerate() {
             let column = Some(c + 1);
+            let is_label = lc == Some(c);
             if field.is_empty() {
                 return Err(csv_error(
                     name,
@@ -236,7 +270,7 @@ fn parse<T: Scalar, R: Read>(reader: R, name: &str, options: &CsvOptions) -> Res
                     "missing value (empty field)".into(),
                 ));
             }
-            if c == lc {
+            if is_label {
                 labels.push((line, field.to_string()));
                 continue;
             }
@@ -271,7 +305,7 @@ fn parse<T: Scalar, R: Read>(reader: R, name: &str, options: &CsvOptions) -> Res
             "no data rows: expected at least one example".into(),
         ));
     };
-    let n_features = n - 1;
+    let n_features = n - usize::from(lc.is_some());
     if n_features == 0 {
         return Err(csv_error(
             name,
@@ -281,8 +315,59 @@ fn parse<T: Scalar, R: Read>(reader: R, name: &str, options: &CsvOptions) -> Res
             "only a label column: expected at least one feature column besides it".into(),
         ));
     }
-    let m = labels.len();
+    let m = features.len() / n_features;
     let x = DMatrix::from_iterator(n_features, m, features.into_iter().map(T::cast));
+    Ok(Rows {
+        x,
+        labels,
+        label_col: lc,
+    })
+}
+
+/// Reads only the features of CSV text (or gzip-compressed CSV): every column but the
+/// label column, or every column with [`LabelColumn::None`]; `name` names the source in
+/// errors. The result has one example per column.
+///
+/// # Errors
+/// As [`load_csv`], for the features.
+pub fn read_csv_features<T: Scalar, R: Read>(
+    reader: R,
+    name: &str,
+    options: &CsvOptions,
+) -> Result<DMatrix<T>> {
+    let mut buffered = BufReader::new(reader);
+    let gz = buffered
+        .fill_buf()
+        .map_err(|e| csv_error(name, 0, None, "", format!("cannot read: {e}")))?
+        .starts_with(&[0x1f, 0x8b]);
+    let rows = if gz {
+        parse_rows(MultiGzDecoder::new(buffered), name, options)?
+    } else {
+        parse_rows(buffered, name, options)?
+    };
+    Ok(rows.x)
+}
+
+/// Loads only the features of a CSV file (see [`read_csv_features`]).
+///
+/// # Errors
+/// [`TrainError::Io`] if the file cannot be opened; otherwise as [`load_csv`].
+pub fn load_csv_features<T: Scalar>(path: &Path, options: &CsvOptions) -> Result<DMatrix<T>> {
+    let file = File::open(path).map_err(|e| TrainError::Io {
+        context: format!("opening CSV file {}", path.display()),
+        message: e.to_string(),
+    })?;
+    read_csv_features(file, &path.display().to_string(), options)
+}
+
+fn finish<T: Scalar>(
+    name: &str,
+    options: &CsvOptions,
+    x: DMatrix<T>,
+    labels: Vec<(u64, String)>,
+    lc: usize,
+    m: usize,
+) -> Result<Dataset<T>> {
     let column = Some(lc + 1);
     match options.targets {
         Targets::Regression => {
@@ -348,8 +433,9 @@ fn resolve_label(
     header: Option<&(u64, Vec<String>)>,
     width: usize,
     line: u64,
-) -> Result<usize> {
+) -> Result<Option<usize>> {
     let index = match &options.label {
+        LabelColumn::None => return Ok(None),
         LabelColumn::Last => width.saturating_sub(1),
         LabelColumn::First => 0,
         LabelColumn::Index(i) => *i,
@@ -363,18 +449,22 @@ fn resolve_label(
                     "a label column by name needs a header row (has_header: true)".into(),
                 ));
             };
-            return cols.iter().position(|c| c == wanted).ok_or_else(|| {
-                csv_error(
-                    name,
-                    *hline,
-                    None,
-                    wanted,
-                    format!(
-                        "no column with this name; the header has {}",
-                        excerpt(&cols.join(", "))
-                    ),
-                )
-            });
+            return cols
+                .iter()
+                .position(|c| c == wanted)
+                .map(Some)
+                .ok_or_else(|| {
+                    csv_error(
+                        name,
+                        *hline,
+                        None,
+                        wanted,
+                        format!(
+                            "no column with this name; the header has {}",
+                            excerpt(&cols.join(", "))
+                        ),
+                    )
+                });
         }
     };
     if index >= width {
@@ -388,7 +478,7 @@ fn resolve_label(
             ),
         ));
     }
-    Ok(index)
+    Ok(Some(index))
 }
 
 /// The class names and each example's class index.

@@ -14,6 +14,8 @@ mod dataset;
 mod idx;
 pub mod synthetic;
 
-pub use csv::{CsvOptions, LabelColumn, Targets, load_csv, read_csv};
+pub use csv::{
+    CsvOptions, LabelColumn, Targets, load_csv, load_csv_features, read_csv, read_csv_features,
+};
 pub use dataset::{Batches, Dataset, Split, one_hot};
 pub use idx::{IdxArray, load_idx, load_mnist, mnist_from_idx, parse_idx};

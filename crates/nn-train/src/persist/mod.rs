@@ -27,7 +27,10 @@ use serde_json::Value;
 pub use checkpoint::{
     Checkpoint, checkpoint_from_bytes, checkpoint_to_bytes, load_checkpoint, save_checkpoint,
 };
-pub use model::{Model, load_model, model_from_bytes, model_to_bytes, save_model};
+pub use model::{
+    Model, load_model, model_dtype, model_from_bytes, model_to_bytes, model_to_bytes_with_classes,
+    save_model, save_model_with_classes,
+};
 
 use crate::{Result, TrainError};
 

@@ -14,7 +14,7 @@ use crate::encode::Encoder;
 use crate::layer::FeatureShape;
 use crate::network::{Network, NetworkBuilder};
 use crate::spec::LayerSpec;
-use crate::{Loss, Result};
+use crate::{Loss, Result, TrainError};
 
 /// A network loaded from a model file, with the input encoder saved beside it.
 #[derive(Debug)]
@@ -24,6 +24,9 @@ pub struct Model<T: Scalar> {
     /// The fitted input encoder, if one was saved: apply it to inputs before
     /// [`Network::predict`].
     pub encoder: Option<Encoder>,
+    /// The class names, in output order, if they were saved (see
+    /// [`save_model_with_classes`]).
+    pub classes: Option<Vec<String>>,
 }
 
 /// The architecture JSON of a network (see the module docs).
@@ -191,7 +194,87 @@ pub(super) fn read_encoder<T: Scalar>(
 /// # Errors
 /// [`crate::TrainError::Io`] if serialisation fails (it does not for a built network).
 pub fn model_to_bytes<T: Scalar>(net: &Network<T>, encoder: Option<&Encoder>) -> Result<Vec<u8>> {
-    serialize(&network_tensors(net), base_metadata(net, encoder, "model"))
+    model_to_bytes_with_classes(net, encoder, None)
+}
+
+/// The model file's bytes with the class names in the metadata key `nn.classes` (a JSON
+/// array of strings, in output order).
+///
+/// # Errors
+/// [`crate::TrainError::ModelFile`] if the number of names does not fit the output layer
+/// (one per output unit, or two for a single sigmoid unit).
+pub fn model_to_bytes_with_classes<T: Scalar>(
+    net: &Network<T>,
+    encoder: Option<&Encoder>,
+    classes: Option<&[String]>,
+) -> Result<Vec<u8>> {
+    let mut meta = base_metadata(net, encoder, "model");
+    if let Some(names) = classes {
+        check_class_count(net, names.len()).map_err(|problem| TrainError::ModelFile {
+            file: "(model being saved)".into(),
+            problem,
+        })?;
+        meta.insert("nn.classes".into(), json!(names).to_string());
+    }
+    serialize(&network_tensors(net), meta)
+}
+
+/// One name per output unit, or two names for a single (sigmoid) output.
+fn check_class_count<T: Scalar>(net: &Network<T>, names: usize) -> std::result::Result<(), String> {
+    let outputs = net.output_size();
+    if names == outputs || (outputs == 1 && names == 2) {
+        Ok(())
+    } else {
+        Err(format!(
+            "nn.classes has {names} names, but the network has {outputs} output unit(s) \
+             (expected {outputs}{})",
+            if outputs == 1 {
+                ", or 2 for a binary output"
+            } else {
+                ""
+            }
+        ))
+    }
+}
+
+/// Saves a classifier with the names of its classes, so that predictions can be reported
+/// as labels and test files mapped to the same classes (see [`Model::classes`]).
+///
+/// # Errors
+/// As [`model_to_bytes_with_classes`]; [`crate::TrainError::Io`] if the file cannot be
+/// written.
+pub fn save_model_with_classes<T: Scalar>(
+    path: &Path,
+    net: &Network<T>,
+    encoder: Option<&Encoder>,
+    classes: Option<&[String]>,
+) -> Result<()> {
+    write_atomic(path, &model_to_bytes_with_classes(net, encoder, classes)?)
+}
+
+/// The scalar type (`"f32"` or `"f64"`) a model file's parameters are stored in, so that
+/// it can be loaded as the right `Network<T>`.
+///
+/// # Errors
+/// [`crate::TrainError::Io`] if the file cannot be read;
+/// [`crate::TrainError::ModelFile`] if it is not a model file or names another type.
+pub fn model_dtype(path: &Path) -> Result<&'static str> {
+    let bytes = read_file(path)?;
+    let file = FileReader::open(
+        &bytes,
+        &path.display().to_string(),
+        &["model", "checkpoint"],
+    )?;
+    let arch = file
+        .json("nn.architecture")?
+        .ok_or_else(|| file.error("no \"nn.architecture\" in the metadata".into()))?;
+    match arch.get("dtype").and_then(Value::as_str) {
+        Some("f32") => Ok("f32"),
+        Some("f64") => Ok("f64"),
+        other => Err(file.error(format!(
+            "architecture: \"dtype\" must be \"f32\" or \"f64\", found {other:?}"
+        ))),
+    }
 }
 
 /// Saves a network (and the encoder its inputs go through, if any) to `path`, atomically.
@@ -218,10 +301,31 @@ pub fn model_from_bytes<T: Scalar>(bytes: &[u8], name: &str) -> Result<Model<T>>
     let mut file = FileReader::open(bytes, name, &["model", "checkpoint"])?;
     let network = read_network::<T>(&mut file)?;
     let encoder = read_encoder(&file, &network)?;
+    let classes = match file.json("nn.classes")? {
+        None => None,
+        Some(v) => {
+            let names: Option<Vec<String>> = v
+                .as_array()
+                .map(|a| {
+                    a.iter()
+                        .filter_map(|n| n.as_str().map(str::to_string))
+                        .collect()
+                })
+                .filter(|n: &Vec<String>| v.as_array().is_some_and(|a| a.len() == n.len()));
+            let names =
+                names.ok_or_else(|| file.error("nn.classes must be an array of strings".into()))?;
+            check_class_count(&network, names.len()).map_err(|p| file.error(p))?;
+            Some(names)
+        }
+    };
     let skip = (file.metadata.get("nn.kind").map(String::as_str) == Some("checkpoint"))
         .then_some("optimizer.");
     file.check_all_used(skip)?;
-    Ok(Model { network, encoder })
+    Ok(Model {
+        network,
+        encoder,
+        classes,
+    })
 }
 
 /// Loads a model file written by [`save_model`] (or a checkpoint, for its weights).

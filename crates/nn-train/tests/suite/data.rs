@@ -9,7 +9,7 @@ use std::path::PathBuf;
 use nalgebra::DMatrix;
 use nn_train::data::{
     CsvOptions, Dataset, LabelColumn, Targets, load_csv, load_mnist, one_hot, parse_idx, read_csv,
-    synthetic,
+    read_csv_features, synthetic,
 };
 use nn_train::encode::{Encoder, EncoderKind};
 use nn_train::*;
@@ -181,6 +181,52 @@ mod dataset {
         let chunks: Vec<usize> = d.chunks(4).unwrap().map(|(x, _)| x.ncols()).collect();
         assert_eq!(chunks, [4, 4, 2]);
         assert!(d.batches(0, 0).is_err() && d.chunks(0).is_err());
+    }
+}
+
+mod features_only {
+    use super::*;
+
+    #[test]
+    fn features_with_or_without_the_label_column() {
+        let text = "a,b,label\n1,2,x\n3,4,y\n";
+        let none = CsvOptions {
+            label: LabelColumn::None,
+            ..CsvOptions::default()
+        };
+        // every column is a feature: the label text is not a number
+        let err = read_csv_features::<f64, _>(text.as_bytes(), "t.csv", &none).unwrap_err();
+        assert!(
+            matches!(
+                &err,
+                TrainError::Csv {
+                    line: 2,
+                    column: Some(3),
+                    ..
+                }
+            ),
+            "{err}"
+        );
+        // the label column named is dropped
+        let named = CsvOptions {
+            label: LabelColumn::Name("label".into()),
+            ..CsvOptions::default()
+        };
+        let x = read_csv_features::<f64, _>(text.as_bytes(), "t.csv", &named).unwrap();
+        assert_eq!(x, DMatrix::from_row_slice(2, 2, &[1.0, 3.0, 2.0, 4.0]));
+        let x = read_csv_features::<f32, _>(
+            "1,2\n3,4\n".as_bytes(),
+            "u.csv",
+            &CsvOptions {
+                has_header: false,
+                ..none.clone()
+            },
+        )
+        .unwrap();
+        assert_eq!(x.shape(), (2, 2));
+        // a data set needs its labels
+        let err = read_csv::<f64, _>(text.as_bytes(), "t.csv", &none).unwrap_err();
+        assert!(err.to_string().contains("read_csv_features"), "{err}");
     }
 }
 

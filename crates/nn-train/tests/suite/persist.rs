@@ -8,8 +8,9 @@ use nalgebra::DMatrix;
 use nn_train::data::synthetic;
 use nn_train::encode::{Encoder, EncoderKind};
 use nn_train::persist::{
-    checkpoint_from_bytes, checkpoint_to_bytes, load_checkpoint, load_model, model_from_bytes,
-    model_to_bytes, save_checkpoint, save_model,
+    checkpoint_from_bytes, checkpoint_to_bytes, load_checkpoint, load_model, model_dtype,
+    model_from_bytes, model_to_bytes, model_to_bytes_with_classes, save_checkpoint, save_model,
+    save_model_with_classes,
 };
 use nn_train::*;
 use proptest::prelude::*;
@@ -182,6 +183,32 @@ fn round_trip<T: Scalar>() {
 fn save_then_load_is_bit_identical_in_f32_and_f64() {
     round_trip::<f32>();
     round_trip::<f64>();
+}
+
+#[test]
+fn class_names_and_dtype_are_kept_in_the_metadata() {
+    let (net, enc, _) = trained::<f32>();
+    let path = temp_path("classes.safetensors");
+    let names = vec!["no".to_string(), "yes".to_string()];
+    save_model_with_classes(&path, &net, Some(&enc), Some(&names)).unwrap();
+    assert_eq!(model_dtype(&path).unwrap(), "f32");
+    let model = load_model::<f32>(&path).unwrap();
+    assert_eq!(model.classes.as_deref(), Some(names.as_slice()));
+    // a plain model file has no names
+    save_model(&path, &net, None).unwrap();
+    assert_eq!(load_model::<f32>(&path).unwrap().classes, None);
+    // one sigmoid output takes two names, not three
+    let three = ["a", "b", "c"].map(String::from);
+    let err = model_to_bytes_with_classes(&net, None, Some(&three)).unwrap_err();
+    assert!(err.to_string().contains("3 names"), "{err}");
+    // names that are not strings are rejected on load
+    let bytes = model_to_bytes_with_classes(&net, None, Some(&names)).unwrap();
+    let p = problem(model_from_bytes::<f32>(
+        &patch(&bytes, "\\\"no\\\"", "123456"),
+        "patched",
+    ));
+    assert!(p.contains("nn.classes"), "{p}");
+    std::fs::remove_file(&path).unwrap();
 }
 
 #[test]
