@@ -8,6 +8,7 @@
 //! L2 term is added once, after the sum.
 
 use nalgebra::DMatrix;
+use nn_init::SeededRng;
 use nn_init::nn_activations::nn_core::Scalar;
 
 use crate::layer::Mode;
@@ -139,6 +140,17 @@ impl<T: Scalar> Workers<T> {
         net.snapshot_into(&mut self.params);
         gather_columns(x, share(0), &mut self.main_x);
         gather_columns(y, share(0), &mut self.main_y);
+        // Each copy's dropout masks come from a seed drawn from the caller's stream, so the
+        // caller's streams (which checkpoints save) determine every mask of the step.
+        for i in 0..net.layers().len() {
+            if let Some(state) = net.layers()[i].rng_state() {
+                let mut rng = SeededRng::from_state(&state);
+                for shard in self.shards.iter_mut().take(t - 1) {
+                    shard.net.layers_mut()[i].reseed(rng.next_u64());
+                }
+                net.layers_mut()[i].set_rng_state(rng.state());
+            }
+        }
         for (k, shard) in self.shards.iter_mut().enumerate().take(t - 1) {
             shard.net.restore(&self.params)?;
             gather_columns(x, share(k + 1), &mut shard.x);

@@ -16,9 +16,9 @@
 //! ```
 //!
 //! Early stopping's patience count is not part of the state: a resumed run starts counting
-//! afresh. Neither are the dropout streams of the extra network copies that data-parallel
-//! steps use (`FitConfig::threads` > 1 on large steps): such a run resumes correctly but
-//! draws different masks on those threads than an uninterrupted one would.
+//! afresh. Data-parallel steps (`FitConfig::threads` > 1) draw the dropout seeds of their
+//! extra network copies from the network's own streams at every step, so those streams are
+//! all the state there is and a multi-threaded run resumes bit-identically too.
 
 use std::path::Path;
 

@@ -320,11 +320,13 @@ impl Observer for StopAfter {
     }
 }
 
-fn resume_equivalence<T: Scalar>() {
+/// `hidden` units and `batch` decide whether steps are large enough for `threads` to
+/// split them (parameters × batch ≥ 2²⁰).
+fn resume_equivalence<T: Scalar>(threads: usize, hidden: usize, batch: usize) {
     let data = synthetic::spirals(20, 3, 0.1, 2).unwrap().cast::<T>();
     let build = || {
         Network::<T>::builder(2)
-            .dense(12, Activation::Tanh)
+            .dense(hidden, Activation::Tanh)
             .dropout(0.2)
             .dense(3, Activation::Softmax)
             .loss(Loss::CategoricalCrossEntropy)
@@ -334,7 +336,7 @@ fn resume_equivalence<T: Scalar>() {
     };
     let config = FitConfig {
         epochs: 6,
-        batch_size: 8,
+        batch_size: batch,
         optimizer: Optimizer::adam(0.02),
         schedule: Schedule::Step {
             every: 2,
@@ -343,7 +345,7 @@ fn resume_equivalence<T: Scalar>() {
         warmup_steps: 3,
         clip_norm: Some(5.0),
         seed: 4,
-        threads: Some(1),
+        threads: Some(threads),
         ..FitConfig::default()
     };
     // Uninterrupted: 2N = 6 epochs.
@@ -360,7 +362,7 @@ fn resume_equivalence<T: Scalar>() {
         .fit(&mut first, data.as_data(), None, &mut StopAfter(3))
         .unwrap();
     assert_eq!(t_first.epoch, 3);
-    let path = temp_path(&format!("ckpt-{}.safetensors", T::NAME));
+    let path = temp_path(&format!("ckpt-{}-{threads}.safetensors", T::NAME));
     save_checkpoint(&path, &first, &t_first, None).unwrap();
     let mut ck = load_checkpoint::<T>(&path).unwrap();
     std::fs::remove_file(&path).unwrap();
@@ -394,8 +396,10 @@ fn resume_equivalence<T: Scalar>() {
 
 #[test]
 fn resuming_from_a_checkpoint_is_bit_identical_to_never_stopping() {
-    resume_equivalence::<f64>();
-    resume_equivalence::<f32>();
+    resume_equivalence::<f64>(1, 12, 8);
+    resume_equivalence::<f32>(1, 12, 8);
+    // Two threads, dropout on both: 24.6k parameters × 60 columns takes the parallel path.
+    resume_equivalence::<f64>(2, 4096, 64);
 }
 
 #[test]
