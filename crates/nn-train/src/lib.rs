@@ -1,8 +1,8 @@
 //! # nn-train — layers, networks, losses, optimizers and the training loop
 //!
-//! The engine of the `nn` workspace: a sequential network of dense (and dropout) layers,
-//! trained by backpropagation in the column convention, with every gradient checkable
-//! against finite differences ([`Network::gradient_check`]).
+//! The engine of the `nn` workspace: a sequential network of dense, dropout, convolution
+//! and pooling layers, trained by backpropagation in the column convention, with every
+//! gradient checkable against finite differences ([`Network::gradient_check`]).
 //!
 //! ## The math
 //!
@@ -107,6 +107,42 @@
 //! # Ok::<(), Box<dyn std::error::Error>>(())
 //! ```
 //!
+//! ## Example: a small convolutional network
+//!
+//! An image example is one column of `C×H×W` values, channel-major (pixel `(c, y, x)` at
+//! row `c·H·W + y·W + x`). A convolution computes, per output channel `o` and position,
+//! `Z[o, y, x] = b[o] + Σ_{c,ky,kx} W[o, c, ky, kx] X[c, y·s − p + ky, x·s − p + kx]` as one
+//! GEMM over an im2col matrix; its weights are PyTorch's `[out, in, kh, kw]` tensor.
+//!
+//! ```
+//! use nalgebra::DMatrix;
+//! use nn_train::{fit, Activation, FitConfig, Loss, Network, Optimizer, Silent};
+//!
+//! // 6×6 images with a bar of three pixels somewhere: horizontal (class 0) or vertical (1).
+//! let (mut x, mut y) = (DMatrix::<f32>::zeros(36, 40), DMatrix::<f32>::zeros(2, 40));
+//! for j in 0..40 {
+//!     let (vertical, a, b) = (j % 2, (j / 2) % 4, (j / 8) % 6);
+//!     for t in 0..3 {
+//!         let (row, col) = if vertical == 1 { (a + t, b) } else { (b, a + t) };
+//!         x[(row * 6 + col, j)] = 1.0;
+//!     }
+//!     y[(vertical, j)] = 1.0;
+//! }
+//! let mut net = Network::<f32>::image_builder(1, 6, 6)
+//!     .conv2d(4, 3, Activation::Relu)   // 4×4×4
+//!     .max_pool(2)                      // 4×2×2
+//!     .flatten()                        // 16
+//!     .dense(2, Activation::Softmax)
+//!     .loss(Loss::CategoricalCrossEntropy)
+//!     .seed(3)
+//!     .build()?;
+//! let config = FitConfig { epochs: 40, batch_size: 8, optimizer: Optimizer::adam(0.03),
+//!                          ..FitConfig::default() };
+//! fit(&mut net, (&x, &y), None, &config, &mut Silent)?;
+//! assert_eq!(net.evaluate(&x, &y)?.accuracy, Some(1.0));
+//! # Ok::<(), nn_train::TrainError>(())
+//! ```
+//!
 //! ## Model files
 //!
 //! [`persist::save_model`] writes, and [`persist::load_model`] reads, this layout
@@ -161,7 +197,8 @@
 //! ## Pieces
 //!
 //! - [`Network`], built by [`NetworkBuilder`] from [`LayerSpec`]s; the [`Layer`] trait
-//!   that [`Dense`] and [`Dropout`] implement (and later layers join through).
+//!   that [`Dense`], [`Dropout`], [`Conv2d`], [`MaxPool2d`], [`AvgPool2d`] and [`Flatten`]
+//!   implement. Shapes are validated at build time, with errors naming the layer.
 //! - [`Loss`]: fused sigmoid + BCE and softmax + CE, plain BCE on probabilities, MSE,
 //!   Huber, hinge; each documented with its formula and gradient.
 //! - [`Optimizer`]: SGD, momentum, Nesterov, RMSProp, Adam, AdamW; [`Schedule`]s, warm-up,
@@ -200,11 +237,13 @@
 //!   the files' metadata; `float_roundtrip` makes every number read back to the same bits.
 
 mod check;
+mod conv;
 pub mod data;
 mod dense;
 mod dropout;
 pub mod encode;
 mod error;
+mod flatten;
 mod layer;
 mod loss;
 pub mod metrics;
@@ -213,17 +252,22 @@ mod optim;
 mod parallel;
 mod perceptron;
 pub mod persist;
+mod pool;
 mod spec;
 mod train;
+mod window;
 
+pub use conv::Conv2d;
 pub use dense::Dense;
 pub use dropout::Dropout;
 pub use error::{Result, TrainError};
+pub use flatten::Flatten;
 pub use layer::{FeatureShape, Layer, Mode, ParamMut, Upstream};
 pub use loss::{GradientOf, Loss, PROBABILITY_EPSILON, Task};
 pub use network::{Evaluation, Network, NetworkBuilder};
 pub use optim::{Optimizer, OptimizerState, Schedule, clip_gradient_norm, gradient_norm};
 pub use perceptron::{Perceptron, PerceptronConfig, PerceptronReport};
+pub use pool::{AvgPool2d, MaxPool2d};
 pub use spec::LayerSpec;
 pub use train::{
     Control, Data, EarlyStopping, EpochRecord, FitConfig, History, Observer, Silent, Trainer, fit,

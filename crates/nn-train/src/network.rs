@@ -90,6 +90,59 @@ impl<T: Scalar> NetworkBuilder<T> {
         self.layer(LayerSpec::Dropout { rate })
     }
 
+    /// Appends a 2-D convolution with `out_channels` square `kernel × kernel` filters,
+    /// stride 1, no padding, and `activation` applied to its output (PyTorch's
+    /// `Conv2d(in, out_channels, kernel)` followed by the activation). The input must be an
+    /// image.
+    pub fn conv2d(self, out_channels: usize, kernel: usize, activation: Activation) -> Self {
+        self.conv2d_strided(out_channels, kernel, 1, 0, activation)
+    }
+
+    /// Appends a 2-D convolution with square kernel, stride and zero padding
+    /// (`padding = kernel / 2` with stride 1 keeps the size for odd kernels). Rectangular
+    /// windows and explicit initializers: [`LayerSpec::Conv2d`] through
+    /// [`NetworkBuilder::layer`].
+    pub fn conv2d_strided(
+        self,
+        out_channels: usize,
+        kernel: usize,
+        stride: usize,
+        padding: usize,
+        activation: Activation,
+    ) -> Self {
+        self.layer(LayerSpec::Conv2d {
+            out_channels,
+            kernel: [kernel, kernel],
+            stride: [stride, stride],
+            padding: [padding, padding],
+            activation,
+            init: None,
+        })
+    }
+
+    /// Appends max pooling over `kernel × kernel` windows with stride `kernel`
+    /// (non-overlapping, PyTorch's default).
+    pub fn max_pool(self, kernel: usize) -> Self {
+        self.layer(LayerSpec::MaxPool2d {
+            kernel: [kernel, kernel],
+            stride: [kernel, kernel],
+        })
+    }
+
+    /// Appends average pooling over `kernel × kernel` windows with stride `kernel`.
+    pub fn avg_pool(self, kernel: usize) -> Self {
+        self.layer(LayerSpec::AvgPool2d {
+            kernel: [kernel, kernel],
+            stride: [kernel, kernel],
+        })
+    }
+
+    /// Appends a flatten layer: image examples become feature vectors (required before a
+    /// dense layer that follows image layers).
+    pub fn flatten(self) -> Self {
+        self.layer(LayerSpec::Flatten)
+    }
+
     /// Appends any layer configuration.
     pub fn layer(mut self, spec: LayerSpec) -> Self {
         self.specs.push(spec);
@@ -205,6 +258,42 @@ impl<T: Scalar> Network<T> {
     /// Starts a builder for examples that are feature vectors of length `inputs`.
     pub fn builder(inputs: usize) -> NetworkBuilder<T> {
         NetworkBuilder::new(FeatureShape::Flat(inputs))
+    }
+
+    /// Starts a builder for image examples of `channels × height × width` values, each
+    /// example one column, channel-major (pixel `(c, y, x)` at row `c·H·W + y·W + x`).
+    ///
+    /// ```
+    /// use nn_train::{Activation, Loss, Network};
+    /// // input(1×8×8) → conv(8, 3×3) → relu → maxpool(2) → flatten → dense(10)
+    /// let net = Network::<f32>::image_builder(1, 8, 8)
+    ///     .conv2d(8, 3, Activation::Relu)   // 8×6×6
+    ///     .max_pool(2)                      // 8×3×3
+    ///     .flatten()                        // 72
+    ///     .dense(10, Activation::Softmax)
+    ///     .loss(Loss::CategoricalCrossEntropy)
+    ///     .seed(1)
+    ///     .build()?;
+    /// assert_eq!(net.param_count(), (8 * 9 + 8) + (72 * 10 + 10));
+    ///
+    /// // A kernel larger than its input is a build-time error naming the layer.
+    /// let err = Network::<f32>::image_builder(1, 8, 8)
+    ///     .conv2d(8, 3, Activation::Relu)
+    ///     .conv2d(8, 7, Activation::Relu)
+    ///     .flatten()
+    ///     .dense(10, Activation::Softmax)
+    ///     .loss(Loss::CategoricalCrossEntropy)
+    ///     .build()
+    ///     .unwrap_err();
+    /// assert!(err.to_string().starts_with("layer 1 (Conv2d(8, 7×7, relu))"), "{err}");
+    /// # Ok::<(), nn_train::TrainError>(())
+    /// ```
+    pub fn image_builder(channels: usize, height: usize, width: usize) -> NetworkBuilder<T> {
+        NetworkBuilder::new(FeatureShape::Image {
+            channels,
+            height,
+            width,
+        })
     }
 
     /// The configuration the network was built from (layers, loss, λ, seed).
@@ -517,11 +606,11 @@ impl<T: Scalar> Network<T> {
     /// `summary()`.
     pub fn summary(&self) -> String {
         let mut s = format!(
-            "{:<4} {:<34} {:>12} {:>10}\n",
+            "{:<4} {:<40} {:>12} {:>10}\n",
             "#", "layer", "output", "params"
         );
         s.push_str(&format!(
-            "{:<4} {:<34} {:>12} {:>10}\n",
+            "{:<4} {:<40} {:>12} {:>10}\n",
             "",
             "input",
             self.builder.input.to_string(),
@@ -529,7 +618,7 @@ impl<T: Scalar> Network<T> {
         ));
         for (i, l) in self.layers.iter().enumerate() {
             s.push_str(&format!(
-                "{:<4} {:<34} {:>12} {:>10}\n",
+                "{:<4} {:<40} {:>12} {:>10}\n",
                 i,
                 l.to_string(),
                 l.output_shape().to_string(),

@@ -2,6 +2,10 @@
 //!
 //! A [`LayerSpec`] is plain data (sizes, activation, initializer); building it for an
 //! input shape validates the sizes and draws the parameters. Model files store the specs.
+//!
+//! Shapes are checked here, at build time, with errors that name the layer: a dense layer
+//! fed an image (add a flatten layer), a convolution or pooling fed a flat vector, a kernel
+//! larger than its (padded) input, a stride that leaves input unread.
 
 use std::fmt;
 
@@ -11,9 +15,13 @@ use nn_init::nn_activations::Activation;
 use nn_init::nn_activations::nn_core::Scalar;
 use nn_init::{Init, SeededRng, recommended_for};
 
+use crate::conv::Conv2d;
 use crate::dense::Dense;
 use crate::dropout::Dropout;
+use crate::flatten::Flatten;
 use crate::layer::{FeatureShape, Layer};
+use crate::pool::{AvgPool2d, MaxPool2d};
+use crate::window::{Pair, Window};
 use crate::{Result, TrainError};
 
 /// The configuration of one layer.
@@ -34,6 +42,39 @@ pub enum LayerSpec {
         /// The drop probability.
         rate: f64,
     },
+    /// A 2-D convolution ([`Conv2d`]) with `out_channels` filters over an image input;
+    /// `init: None` uses [`recommended_for`]`(activation)` with PyTorch's fans
+    /// (`fan_in = C_in·kh·kw`, `fan_out = C_out·kh·kw`).
+    Conv2d {
+        /// Number of filters (output channels).
+        out_channels: usize,
+        /// `[kh, kw]`.
+        kernel: [usize; 2],
+        /// `[sh, sw]` (PyTorch's default `[1, 1]`).
+        stride: [usize; 2],
+        /// Zeros added on each side, `[ph, pw]` (default `[0, 0]`).
+        padding: [usize; 2],
+        /// The activation `g` applied to every output (identity for none).
+        activation: Activation,
+        /// The weight initializer; `None` picks the recommended one for `activation`.
+        init: Option<Init>,
+    },
+    /// Max pooling ([`MaxPool2d`]) over `kernel` windows every `stride` pixels.
+    MaxPool2d {
+        /// `[kh, kw]`.
+        kernel: [usize; 2],
+        /// `[sh, sw]` (usually the kernel).
+        stride: [usize; 2],
+    },
+    /// Average pooling ([`AvgPool2d`]) over `kernel` windows every `stride` pixels.
+    AvgPool2d {
+        /// `[kh, kw]`.
+        kernel: [usize; 2],
+        /// `[sh, sw]` (usually the kernel).
+        stride: [usize; 2],
+    },
+    /// [`Flatten`]: image examples become flat feature vectors (the data is unchanged).
+    Flatten,
 }
 
 impl fmt::Display for LayerSpec {
@@ -43,6 +84,35 @@ impl fmt::Display for LayerSpec {
                 units, activation, ..
             } => write!(f, "Dense({units}, {activation})"),
             LayerSpec::Dropout { rate } => write!(f, "Dropout(p={rate})"),
+            LayerSpec::Conv2d {
+                out_channels,
+                kernel,
+                stride,
+                padding,
+                activation,
+                ..
+            } => {
+                write!(f, "Conv2d({out_channels}, {}", Pair(*kernel))?;
+                if *stride != [1, 1] {
+                    write!(f, ", stride {}", Pair(*stride))?;
+                }
+                if *padding != [0, 0] {
+                    write!(f, ", padding {}", Pair(*padding))?;
+                }
+                write!(f, ", {activation})")
+            }
+            LayerSpec::MaxPool2d { kernel, stride } | LayerSpec::AvgPool2d { kernel, stride } => {
+                let name = match self {
+                    LayerSpec::MaxPool2d { .. } => "MaxPool2d",
+                    _ => "AvgPool2d",
+                };
+                write!(f, "{name}({}", Pair(*kernel))?;
+                if stride != kernel {
+                    write!(f, ", stride {}", Pair(*stride))?;
+                }
+                write!(f, ")")
+            }
+            LayerSpec::Flatten => write!(f, "Flatten"),
         }
     }
 }
@@ -53,7 +123,9 @@ impl LayerSpec {
     ///
     /// # Errors
     /// [`TrainError::InvalidArchitecture`] if the layer cannot take this input (zero units,
-    /// an image fed to a dense layer without flattening, a bad dropout rate);
+    /// an image fed to a dense layer without flattening, a flat vector fed to a
+    /// convolution or pooling, a kernel larger than its padded input, a stride that leaves
+    /// input unread, a bad dropout rate);
     /// [`TrainError::Init`] if the initializer rejects the sizes.
     pub fn build<T: Scalar>(
         &self,
@@ -99,15 +171,69 @@ impl LayerSpec {
                     .map(|d| Box::new(d) as Box<dyn Layer<T>>)
                     .map_err(|e| invalid(e.to_string()))
             }
+            LayerSpec::Conv2d {
+                out_channels,
+                kernel,
+                stride,
+                padding,
+                activation,
+                init,
+            } => {
+                let window =
+                    image_window(input, index, kernel, stride, padding).map_err(&invalid)?;
+                if out_channels == 0 {
+                    return Err(invalid("needs at least one output channel, found 0".into()));
+                }
+                let area = window.area();
+                let fan_in = window.channels * area;
+                let init = init.unwrap_or_else(|| recommended_for(activation));
+                let mut rng = SeededRng::stream(seed, 2 * index as u64);
+                let mut w = init.weights::<T>(out_channels, fan_in, &mut rng)?;
+                if let Init::GlorotNormal | Init::GlorotUniform = init {
+                    // Glorot's fan_out of a convolution is C_out·kh·kw (PyTorch), not the
+                    // C_out rows of W_mat: rescale to that variance.
+                    let drawn = init.target_variance(out_channels, fan_in);
+                    let wanted = init.target_variance(out_channels * area, fan_in);
+                    if let (Some(d), Some(v)) = (drawn, wanted)
+                        && d > 0.0
+                    {
+                        w *= T::cast((v / d).sqrt());
+                    }
+                }
+                let b = init.bias::<T>(out_channels, &mut rng)?;
+                Ok(Box::new(Conv2d::new(
+                    input, w, b, kernel, stride, padding, activation,
+                )?))
+            }
+            LayerSpec::MaxPool2d { kernel, stride } => {
+                image_window(input, index, kernel, stride, [0, 0]).map_err(&invalid)?;
+                Ok(Box::new(MaxPool2d::new(input, kernel, stride)?))
+            }
+            LayerSpec::AvgPool2d { kernel, stride } => {
+                image_window(input, index, kernel, stride, [0, 0]).map_err(&invalid)?;
+                Ok(Box::new(AvgPool2d::new(input, kernel, stride)?))
+            }
+            LayerSpec::Flatten => Flatten::new(input)
+                .map(|l| Box::new(l) as Box<dyn Layer<T>>)
+                .map_err(|e| invalid(e.to_string())),
         }
     }
 }
 
 impl LayerSpec {
     /// The spec as JSON, the form model files store (see [`crate::persist`]):
-    /// `{"type": "dense", "units": 16, "activation": "tanh", "init": null | "he_normal(0)"}`
-    /// or `{"type": "dropout", "rate": 0.5}`. Activation and initializer names are their
-    /// `Display` forms, which parse back to the same value.
+    ///
+    /// ```text
+    /// {"type": "dense", "units": 16, "activation": "tanh", "init": null | "he_normal(0)"}
+    /// {"type": "dropout", "rate": 0.5}
+    /// {"type": "conv2d", "out_channels": 8, "kernel": [3, 3], "stride": [1, 1],
+    ///  "padding": [0, 0], "activation": "relu", "init": null}
+    /// {"type": "max_pool2d", "kernel": [2, 2], "stride": [2, 2]}     (also "avg_pool2d")
+    /// {"type": "flatten"}
+    /// ```
+    ///
+    /// Pairs are `[height, width]`. Activation and initializer names are their `Display`
+    /// forms, which parse back to the same value.
     pub fn to_json(&self) -> Value {
         match self {
             LayerSpec::Dense {
@@ -121,6 +247,29 @@ impl LayerSpec {
                 "init": init.map(|i| i.to_string()),
             }),
             LayerSpec::Dropout { rate } => json!({ "type": "dropout", "rate": rate }),
+            LayerSpec::Conv2d {
+                out_channels,
+                kernel,
+                stride,
+                padding,
+                activation,
+                init,
+            } => json!({
+                "type": "conv2d",
+                "out_channels": out_channels,
+                "kernel": kernel,
+                "stride": stride,
+                "padding": padding,
+                "activation": activation.to_string(),
+                "init": init.map(|i| i.to_string()),
+            }),
+            LayerSpec::MaxPool2d { kernel, stride } => {
+                json!({ "type": "max_pool2d", "kernel": kernel, "stride": stride })
+            }
+            LayerSpec::AvgPool2d { kernel, stride } => {
+                json!({ "type": "avg_pool2d", "kernel": kernel, "stride": stride })
+            }
+            LayerSpec::Flatten => json!({ "type": "flatten" }),
         }
     }
 
@@ -143,36 +292,73 @@ impl LayerSpec {
         let kind = field("type")?
             .as_str()
             .ok_or_else(|| invalid("\"type\" must be a string".into()))?;
-        match kind {
-            "dense" => {
-                let units = field("units")?
+        let count = |key: &str| {
+            field(key)?
+                .as_u64()
+                .and_then(|u| usize::try_from(u).ok())
+                .ok_or_else(|| invalid(format!("{key:?} must be a non-negative integer")))
+        };
+        let pair = |key: &str| -> Result<[usize; 2]> {
+            let bad = || {
+                invalid(format!(
+                    "{key:?} must be [height, width], two non-negative integers"
+                ))
+            };
+            let items = field(key)?.as_array().ok_or_else(bad)?;
+            let mut out = [0; 2];
+            if items.len() != 2 {
+                return Err(bad());
+            }
+            for (o, item) in out.iter_mut().zip(items) {
+                *o = item
                     .as_u64()
                     .and_then(|u| usize::try_from(u).ok())
-                    .ok_or_else(|| invalid("\"units\" must be a non-negative integer".into()))?;
-                let name = field("activation")?
-                    .as_str()
-                    .ok_or_else(|| invalid("\"activation\" must be a string".into()))?;
-                let activation: Activation = name
-                    .parse()
-                    .map_err(|e| invalid(format!("unknown activation: {e}")))?;
-                let init = match v.get("init") {
-                    None | Some(Value::Null) => None,
-                    Some(Value::String(s)) => Some(
-                        s.parse::<Init>()
-                            .map_err(|e| invalid(format!("unknown initializer: {e}")))?,
-                    ),
-                    Some(other) => {
-                        return Err(invalid(format!(
-                            "\"init\" must be null or a string, found {other}"
-                        )));
-                    }
-                };
-                Ok(LayerSpec::Dense {
-                    units,
-                    activation,
-                    init,
-                })
+                    .ok_or_else(bad)?;
             }
+            Ok(out)
+        };
+        let activation = || -> Result<Activation> {
+            field("activation")?
+                .as_str()
+                .ok_or_else(|| invalid("\"activation\" must be a string".into()))?
+                .parse()
+                .map_err(|e| invalid(format!("unknown activation: {e}")))
+        };
+        let init = || -> Result<Option<Init>> {
+            match v.get("init") {
+                None | Some(Value::Null) => Ok(None),
+                Some(Value::String(s)) => s
+                    .parse::<Init>()
+                    .map(Some)
+                    .map_err(|e| invalid(format!("unknown initializer: {e}"))),
+                Some(other) => Err(invalid(format!(
+                    "\"init\" must be null or a string, found {other}"
+                ))),
+            }
+        };
+        match kind {
+            "dense" => Ok(LayerSpec::Dense {
+                units: count("units")?,
+                activation: activation()?,
+                init: init()?,
+            }),
+            "conv2d" => Ok(LayerSpec::Conv2d {
+                out_channels: count("out_channels")?,
+                kernel: pair("kernel")?,
+                stride: pair("stride")?,
+                padding: pair("padding")?,
+                activation: activation()?,
+                init: init()?,
+            }),
+            "max_pool2d" => Ok(LayerSpec::MaxPool2d {
+                kernel: pair("kernel")?,
+                stride: pair("stride")?,
+            }),
+            "avg_pool2d" => Ok(LayerSpec::AvgPool2d {
+                kernel: pair("kernel")?,
+                stride: pair("stride")?,
+            }),
+            "flatten" => Ok(LayerSpec::Flatten),
             "dropout" => {
                 let rate = field("rate")?
                     .as_f64()
@@ -180,8 +366,34 @@ impl LayerSpec {
                 Ok(LayerSpec::Dropout { rate })
             }
             other => Err(invalid(format!(
-                "unknown layer type {other:?}; this build knows \"dense\" and \"dropout\""
+                "unknown layer type {other:?}; this build knows \"dense\", \"dropout\", \
+                 \"conv2d\", \"max_pool2d\", \"avg_pool2d\" and \"flatten\""
             ))),
         }
+    }
+}
+
+/// The window of a convolution or pooling layer over `input`, or what does not fit.
+fn image_window(
+    input: FeatureShape,
+    index: usize,
+    kernel: [usize; 2],
+    stride: [usize; 2],
+    padding: [usize; 2],
+) -> std::result::Result<Window, String> {
+    match input {
+        FeatureShape::Image {
+            channels,
+            height,
+            width,
+        } => Window::new([channels, height, width], kernel, stride, padding),
+        FeatureShape::Flat(n) if index == 0 => Err(format!(
+            "takes images, but the network's input is a flat vector of {n}; start it with \
+             Network::image_builder(channels, height, width)"
+        )),
+        FeatureShape::Flat(n) => Err(format!(
+            "takes images, but its input is a flat vector of {n} (after a dense or flatten \
+             layer); put image layers before them"
+        )),
     }
 }

@@ -92,6 +92,7 @@ fn check_no_allocation_threads<T: Scalar>(
 fn training_steps_do_not_allocate() {
     dense_training_steps_do_not_allocate();
     two_thread_training_steps_do_not_allocate();
+    cnn_training_steps_do_not_allocate();
 }
 
 fn dense_training_steps_do_not_allocate() {
@@ -142,4 +143,40 @@ fn two_thread_training_steps_do_not_allocate() {
         .build()
         .unwrap();
     check_no_allocation_threads(net, Optimizer::adam(1e-3), 3, 2);
+}
+
+/// Part of the single test above: every image layer, one and two threads.
+fn cnn_training_steps_do_not_allocate() {
+    let cnn = |hidden: usize| {
+        Network::<f32>::image_builder(2, 8, 6)
+            .conv2d_strided(8, 3, 1, 1, Activation::Relu)
+            .max_pool(2)
+            .layer(LayerSpec::Conv2d {
+                out_channels: 6,
+                kernel: [2, 3],
+                stride: [1, 1],
+                padding: [0, 1],
+                activation: Activation::Tanh,
+                init: None,
+            })
+            .layer(LayerSpec::AvgPool2d {
+                kernel: [3, 1],
+                stride: [1, 1],
+            })
+            .dropout(0.1)
+            .flatten()
+            .dense(hidden, Activation::Relu)
+            .dense(3, Activation::Softmax)
+            .loss(Loss::CategoricalCrossEntropy)
+            .l2(1e-4)
+            .build()
+            .unwrap()
+    };
+    for opt in [Optimizer::sgd(0.01), Optimizer::adamw(0.01)] {
+        check_no_allocation(cnn(8), opt, 3);
+    }
+    // Large enough (parameters × batch ≥ 2²⁰) for the step to be split across threads.
+    let big = cnn(2048);
+    assert!(big.param_count() * 32 >= 1 << 20);
+    check_no_allocation_threads(big, Optimizer::adam(1e-3), 3, 2);
 }

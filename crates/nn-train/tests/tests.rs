@@ -1076,3 +1076,6 @@ mod metrics_tests {
         assert_eq!(argmax_columns(&a), vec![1, 0]);
     }
 }
+
+#[path = "suite/conv.rs"]
+mod conv;

@@ -1,0 +1,379 @@
+//! Max and average pooling over `kh × kw` windows of each channel, and their backward.
+//!
+//! Images are columns of `C×H×W` values, channel-major (pixel `(c, y, x)` at row
+//! `c·H·W + y·W + x`); the output `C×H_out×W_out` has the same layout. Channel `c` of the
+//! output reads only channel `c` of the input; windows start every `(sh, sw)` pixels
+//! (no padding), with `H_out = ⌊(H − kh)/sh⌋ + 1` and a stride that leaves input unread
+//! rejected when the layer is built.
+//!
+//! ```text
+//! max pooling   A_j[c, oy, ox] = max_{ky,kx} X_j[c, oy·sh + ky, ox·sw + kx]
+//!               dX_j[c, y*, x*] += dA_j[c, oy, ox]     at the window's arg-max (y*, x*)
+//!                                                      (the first maximum on ties; the
+//!                                                      subgradient PyTorch uses)
+//! avg pooling   A_j[c, oy, ox] = (1/(kh·kw)) Σ_{ky,kx} X_j[c, oy·sh + ky, ox·sw + kx]
+//!               dX_j[c, y, x] += dA_j[c, oy, ox] / (kh·kw)   for every (y, x) in the window
+//! ```
+//!
+//! Pooling has no parameters. Max pooling caches the arg-max row of every output entry in
+//! its forward (a `Vec` reused from batch to batch); both backward passes are one scatter.
+
+use std::fmt;
+
+use nalgebra::DMatrix;
+use nn_init::nn_activations::nn_core::{Scalar, fit_buffer};
+
+use crate::layer::{FeatureShape, Layer, Mode, ParamMut, Upstream};
+use crate::window::{Pair, Window};
+use crate::{Result, TrainError};
+
+/// Which reduction a pooling window applies.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Reduce {
+    Max,
+    Avg,
+}
+
+/// The state both pooling layers share: geometry, window offsets, output buffer.
+#[derive(Debug, Clone)]
+struct Pool<T: Scalar> {
+    reduce: Reduce,
+    window: Window,
+    /// `base[o]`: the input row of the top-left pixel of output row `o`'s window.
+    base: Vec<usize>,
+    /// `offsets[ky·kw + kx] = ky·W + kx`: where each window entry is, from its top left
+    /// (no padding, so every window lies inside the image).
+    offsets: Vec<usize>,
+    out: DMatrix<T>,
+    /// Max pooling: the arg-max input row of each output entry (`o + rows_out·j`).
+    argmax: Vec<usize>,
+}
+
+impl<T: Scalar> Pool<T> {
+    fn new(
+        reduce: Reduce,
+        input: FeatureShape,
+        kernel: [usize; 2],
+        stride: [usize; 2],
+    ) -> Result<Self> {
+        let what = match reduce {
+            Reduce::Max => "max-pooling input",
+            Reduce::Avg => "average-pooling input",
+        };
+        let FeatureShape::Image {
+            channels,
+            height,
+            width,
+        } = input
+        else {
+            return Err(TrainError::BadShape {
+                what,
+                expected: "an image (channels × height × width)".into(),
+                found: format!("a flat vector of {input}"),
+            });
+        };
+        let window =
+            Window::new([channels, height, width], kernel, stride, [0, 0]).map_err(|problem| {
+                TrainError::BadShape {
+                    what,
+                    expected: "a kernel and stride that fit the input".into(),
+                    found: problem,
+                }
+            })?;
+        let mut base = Vec::with_capacity(channels * window.positions());
+        for c in 0..channels {
+            for oy in 0..window.out_height {
+                for ox in 0..window.out_width {
+                    base.push(window.input_row(c, oy, ox, 0, 0));
+                }
+            }
+        }
+        let offsets = (0..kernel[0])
+            .flat_map(|ky| (0..kernel[1]).map(move |kx| ky * width + kx))
+            .collect();
+        let out_len = channels * window.positions();
+        Ok(Self {
+            reduce,
+            window,
+            base,
+            offsets,
+            out: DMatrix::zeros(out_len, 0),
+            argmax: Vec::new(),
+        })
+    }
+
+    fn input_shape(&self) -> FeatureShape {
+        FeatureShape::Image {
+            channels: self.window.channels,
+            height: self.window.height,
+            width: self.window.width,
+        }
+    }
+
+    fn output_shape(&self) -> FeatureShape {
+        FeatureShape::Image {
+            channels: self.window.channels,
+            height: self.window.out_height,
+            width: self.window.out_width,
+        }
+    }
+
+    fn check_input(&self, input: &DMatrix<T>) -> Result<()> {
+        let n = self.input_shape().len();
+        if input.nrows() != n {
+            return Err(TrainError::BadShape {
+                what: match self.reduce {
+                    Reduce::Max => "max-pooling input",
+                    Reduce::Avg => "average-pooling input",
+                },
+                expected: format!("{n} rows ({} per example)", self.input_shape()),
+                found: format!("{} rows", input.nrows()),
+            });
+        }
+        Ok(())
+    }
+
+    /// Pools `x` into `out` (resized); records arg-maxes when `argmax` is given.
+    ///
+    /// The loops run over window entries outside and output rows inside, so that the
+    /// comparisons (or sums) of different outputs are independent and pipeline well.
+    fn pool_into(&self, x: &DMatrix<T>, out: &mut DMatrix<T>, argmax: Option<&mut Vec<usize>>) {
+        let rows_out = self.output_shape().len();
+        let (rows_in, m) = (x.nrows(), x.ncols());
+        fit_buffer(out, rows_out, m);
+        let examples = x.as_slice().chunks_exact(rows_in);
+        let outputs = out.as_mut_slice().chunks_exact_mut(rows_out);
+        let (first, rest) = self.offsets.split_at(1);
+        let first = first[0];
+        match (self.reduce, argmax) {
+            (Reduce::Max, Some(am)) => {
+                am.resize(rows_out * m, 0);
+                for ((xj, oj), aj) in examples.zip(outputs).zip(am.chunks_exact_mut(rows_out)) {
+                    for ((v, a), &b) in oj.iter_mut().zip(aj.iter_mut()).zip(&self.base) {
+                        (*v, *a) = (xj[b + first], b + first);
+                    }
+                    for &off in rest {
+                        for ((v, a), &b) in oj.iter_mut().zip(aj.iter_mut()).zip(&self.base) {
+                            let r = b + off;
+                            let (x, bigger) = (xj[r], xj[r] > *v); // strict: the first max wins
+                            // selects rather than a branch: the comparison is unpredictable
+                            *v = if bigger { x } else { *v };
+                            *a = if bigger { r } else { *a };
+                        }
+                    }
+                }
+            }
+            (Reduce::Max, None) => {
+                for (xj, oj) in examples.zip(outputs) {
+                    for (v, &b) in oj.iter_mut().zip(&self.base) {
+                        *v = xj[b + first];
+                    }
+                    for &off in rest {
+                        for (v, &b) in oj.iter_mut().zip(&self.base) {
+                            let x = xj[b + off];
+                            *v = if x > *v { x } else { *v };
+                        }
+                    }
+                }
+            }
+            (Reduce::Avg, _) => {
+                let inv_k = T::one() / T::from_count(self.offsets.len());
+                for (xj, oj) in examples.zip(outputs) {
+                    for (v, &b) in oj.iter_mut().zip(&self.base) {
+                        *v = xj[b + first];
+                    }
+                    for &off in rest {
+                        for (v, &b) in oj.iter_mut().zip(&self.base) {
+                            *v += xj[b + off];
+                        }
+                    }
+                    for v in oj.iter_mut() {
+                        *v *= inv_k;
+                    }
+                }
+            }
+        }
+    }
+
+    fn backward(
+        &self,
+        input: &DMatrix<T>,
+        upstream: Upstream<'_, T>,
+        d_input: Option<&mut DMatrix<T>>,
+    ) -> Result<()> {
+        self.check_input(input)?;
+        let Upstream::Output(da) = upstream else {
+            return Err(TrainError::InvalidConfig {
+                what: "pooling upstream gradient",
+                expected: "∂L/∂A (pooling has no activation to fuse with a loss)",
+                found: "∂L/∂Z".into(),
+            });
+        };
+        let (rows_out, m) = (self.output_shape().len(), input.ncols());
+        if da.shape() != (rows_out, m) || self.out.ncols() != m {
+            return Err(TrainError::BadShape {
+                what: "pooling upstream gradient",
+                expected: format!(
+                    "{rows_out}×{} (the output of the last forward)",
+                    self.out.ncols()
+                ),
+                found: format!("{}×{}", da.nrows(), da.ncols()),
+            });
+        }
+        let Some(dx) = d_input else {
+            return Ok(());
+        };
+        let rows_in = input.nrows();
+        fit_buffer(dx, rows_in, m);
+        dx.fill(T::zero());
+        let k = self.window.area();
+        let inv_k = T::one() / T::from_count(k);
+        let dxs = dx.as_mut_slice();
+        for (j, daj) in da.as_slice().chunks_exact(rows_out).enumerate() {
+            let dxj = &mut dxs[j * rows_in..(j + 1) * rows_in];
+            match self.reduce {
+                Reduce::Max => {
+                    let am = &self.argmax[j * rows_out..(j + 1) * rows_out];
+                    for (&g, &r) in daj.iter().zip(am) {
+                        dxj[r] += g; // dX[arg-max] += dA
+                    }
+                }
+                Reduce::Avg => {
+                    for &off in &self.offsets {
+                        for (&g, &b) in daj.iter().zip(&self.base) {
+                            dxj[b + off] += g * inv_k; // dX[window] += dA / (kh·kw)
+                        }
+                    }
+                }
+            }
+        }
+        Ok(())
+    }
+
+    fn fmt_as(&self, name: &str, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "{name}({}", Pair(self.window.kernel))?;
+        if self.window.stride != self.window.kernel {
+            write!(f, ", stride {}", Pair(self.window.stride))?;
+        }
+        write!(f, ")")
+    }
+}
+
+macro_rules! pooling_layer {
+    ($name:ident, $reduce:expr, $display:literal, $doc:literal) => {
+        #[doc = $doc]
+        #[derive(Debug, Clone)]
+        pub struct $name<T: Scalar>(Pool<T>);
+
+        impl<T: Scalar> $name<T> {
+            /// Pooling over `input` images with `kernel = [kh, kw]` windows every
+            /// `stride = [sh, sw]` pixels (PyTorch's default stride is the kernel).
+            ///
+            /// # Errors
+            /// [`TrainError::BadShape`] if the input is not an image, the kernel is larger
+            /// than it, or the stride leaves input unread.
+            pub fn new(
+                input: FeatureShape,
+                kernel: [usize; 2],
+                stride: [usize; 2],
+            ) -> Result<Self> {
+                Pool::new($reduce, input, kernel, stride).map(Self)
+            }
+
+            /// `[kh, kw]`.
+            pub fn kernel(&self) -> [usize; 2] {
+                self.0.window.kernel
+            }
+
+            /// `[sh, sw]`.
+            pub fn stride(&self) -> [usize; 2] {
+                self.0.window.stride
+            }
+        }
+
+        impl<T: Scalar> fmt::Display for $name<T> {
+            fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+                self.0.fmt_as($display, f)
+            }
+        }
+
+        impl<T: Scalar> Layer<T> for $name<T> {
+            fn input_shape(&self) -> FeatureShape {
+                self.0.input_shape()
+            }
+
+            fn output_shape(&self) -> FeatureShape {
+                self.0.output_shape()
+            }
+
+            fn forward(&mut self, input: &DMatrix<T>, _mode: Mode) -> Result<()> {
+                self.0.check_input(input)?;
+                let pool = &mut self.0;
+                let mut out = std::mem::replace(&mut pool.out, DMatrix::zeros(0, 0));
+                let mut argmax = std::mem::take(&mut pool.argmax);
+                let record = (pool.reduce == Reduce::Max).then_some(&mut argmax);
+                pool.pool_into(input, &mut out, record);
+                (pool.out, pool.argmax) = (out, argmax);
+                Ok(())
+            }
+
+            fn output(&self) -> &DMatrix<T> {
+                &self.0.out
+            }
+
+            fn backward(
+                &mut self,
+                input: &DMatrix<T>,
+                upstream: Upstream<'_, T>,
+                d_input: Option<&mut DMatrix<T>>,
+            ) -> Result<()> {
+                self.0.backward(input, upstream, d_input)
+            }
+
+            fn infer_full(&self, input: &DMatrix<T>) -> Result<(Option<DMatrix<T>>, DMatrix<T>)> {
+                self.0.check_input(input)?;
+                let mut out = DMatrix::zeros(0, 0);
+                self.0.pool_into(input, &mut out, None);
+                Ok((None, out))
+            }
+
+            fn for_each_param(&mut self, _f: &mut dyn FnMut(ParamMut<'_, T>)) {}
+
+            fn visit_params<'a>(&'a self, _f: &mut dyn FnMut(&'static str, &'a DMatrix<T>)) {}
+
+            fn set_param(&mut self, name: &str, _value: DMatrix<T>) -> Result<()> {
+                Err(TrainError::BadShape {
+                    what: "pooling parameter name",
+                    expected: "none (pooling has no parameters)".into(),
+                    found: format!("{name:?}"),
+                })
+            }
+        }
+    };
+}
+
+pooling_layer!(
+    MaxPool2d,
+    Reduce::Max,
+    "MaxPool2d",
+    "Max pooling: each output is the largest input of its `kh × kw` window in the same \
+     channel; the gradient flows to that maximum only (the first one on ties).\n\n\
+     ```text\n\
+     A_j[c, oy, ox] = max_{ky,kx} X_j[c, oy·sh + ky, ox·sw + kx]\n\
+     dX_j[c, y*, x*] += dA_j[c, oy, ox]   at the window's arg-max (y*, x*)\n\
+     ```\n\n\
+     Images are columns of `C×H×W` values, channel-major; `H_out = ⌊(H − kh)/sh⌋ + 1`."
+);
+
+pooling_layer!(
+    AvgPool2d,
+    Reduce::Avg,
+    "AvgPool2d",
+    "Average pooling: each output is the mean of its `kh × kw` window in the same channel; \
+     the gradient is shared equally by the window.\n\n\
+     ```text\n\
+     A_j[c, oy, ox] = (1/(kh·kw)) Σ_{ky,kx} X_j[c, oy·sh + ky, ox·sw + kx]\n\
+     dX_j[c, y, x] += dA_j[c, oy, ox] / (kh·kw)   for every (y, x) of the window\n\
+     ```\n\n\
+     Images are columns of `C×H×W` values, channel-major; `H_out = ⌊(H − kh)/sh⌋ + 1`."
+);

@@ -1,0 +1,148 @@
+//! The sliding-window geometry shared by convolution and pooling, and its validation.
+//!
+//! Along one axis, an input of `n` values, zero-padded by `p` on both sides, is read by
+//! windows of `k` values that start every `s` values:
+//!
+//! ```text
+//! out = ⌊(n + 2p − k) / s⌋ + 1            window o reads input rows o·s − p … o·s − p + k − 1
+//! ```
+//!
+//! The floor is PyTorch's. What PyTorch does silently is an error here: a window larger
+//! than the padded input, and a stride that leaves real input rows (or columns) that no
+//! window ever reads (`(n + 2p − k) mod s > p`), since that input would be ignored.
+//!
+//! An image example is one column of `C×H×W` values, channel-major: pixel `(c, y, x)` is
+//! row `c·H·W + y·W + x` of the batch matrix.
+
+use std::fmt;
+
+/// Sentinel in an index table: the window reads zero padding there.
+pub(crate) const PAD: usize = usize::MAX;
+
+/// An `a×b` pair, displayed as `a×b`.
+pub(crate) struct Pair(pub [usize; 2]);
+
+impl fmt::Display for Pair {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "{}×{}", self.0[0], self.0[1])
+    }
+}
+
+/// A validated window geometry over `channels × height × width` inputs.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub(crate) struct Window {
+    /// Input channels, height, width.
+    pub channels: usize,
+    pub height: usize,
+    pub width: usize,
+    /// Kernel `[kh, kw]`, stride `[sh, sw]`, zero padding `[ph, pw]`.
+    pub kernel: [usize; 2],
+    pub stride: [usize; 2],
+    pub padding: [usize; 2],
+    /// Output height and width.
+    pub out_height: usize,
+    pub out_width: usize,
+}
+
+/// The output length along one axis, or why the window does not fit.
+fn axis(axis: &str, n: usize, k: usize, s: usize, p: usize) -> Result<usize, String> {
+    if k == 0 || s == 0 {
+        return Err(format!(
+            "kernel and stride must be at least 1, found kernel {k} and stride {s} along the \
+             {axis}"
+        ));
+    }
+    let padded = n + 2 * p;
+    if k > padded {
+        return Err(format!(
+            "the kernel's {axis} {k} is larger than the input's {axis} {n} (+ 2×{p} padding \
+             = {padded}); use a kernel of at most {padded} or pad the input"
+        ));
+    }
+    let rest = (padded - k) % s;
+    if rest > p {
+        let unread = rest - p;
+        let fitting: Vec<String> = (1..s)
+            .filter(|t| (padded - k) % t <= p)
+            .map(|t| t.to_string())
+            .collect();
+        return Err(format!(
+            "stride {s} does not fit the {axis}: windows of {k} every {s} over {n} (+ 2×{p} \
+             padding) never read the last {unread} input value(s) along the {axis}; use \
+             stride {} or change the kernel or padding",
+            fitting.join(" or ")
+        ));
+    }
+    Ok((padded - k) / s + 1)
+}
+
+impl Window {
+    /// Validates a window over `[channels, height, width]` inputs; the error text says what
+    /// does not fit and what would.
+    pub fn new(
+        [channels, height, width]: [usize; 3],
+        kernel: [usize; 2],
+        stride: [usize; 2],
+        padding: [usize; 2],
+    ) -> Result<Self, String> {
+        if channels == 0 || height == 0 || width == 0 {
+            return Err(format!(
+                "needs a non-empty image input, found {channels}×{height}×{width}"
+            ));
+        }
+        let out_height = axis("height", height, kernel[0], stride[0], padding[0])?;
+        let out_width = axis("width", width, kernel[1], stride[1], padding[1])?;
+        Ok(Self {
+            channels,
+            height,
+            width,
+            kernel,
+            stride,
+            padding,
+            out_height,
+            out_width,
+        })
+    }
+
+    /// Number of output positions per channel, `P = out_h · out_w`.
+    pub fn positions(&self) -> usize {
+        self.out_height * self.out_width
+    }
+
+    /// Number of values one window reads from one channel, `kh · kw`.
+    pub fn area(&self) -> usize {
+        self.kernel[0] * self.kernel[1]
+    }
+
+    /// The row of input pixel `(c, oy·sh − ph + ky, ox·sw − pw + kx)` in an example's
+    /// column, or [`PAD`] if it lies in the zero padding.
+    pub fn input_row(&self, c: usize, oy: usize, ox: usize, ky: usize, kx: usize) -> usize {
+        let y = oy * self.stride[0] + ky;
+        let x = ox * self.stride[1] + kx;
+        if y < self.padding[0] || x < self.padding[1] {
+            return PAD;
+        }
+        let (y, x) = (y - self.padding[0], x - self.padding[1]);
+        if y >= self.height || x >= self.width {
+            return PAD;
+        }
+        c * self.height * self.width + y * self.width + x
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn output_sizes_follow_the_floor_formula() {
+        let w = Window::new([1, 8, 8], [3, 3], [1, 1], [0, 0]).unwrap();
+        assert_eq!((w.out_height, w.out_width), (6, 6));
+        // PyTorch's ResNet downsampling: 3×3, stride 2, padding 1 on an even size.
+        let w = Window::new([2, 8, 6], [3, 3], [2, 2], [1, 1]).unwrap();
+        assert_eq!((w.out_height, w.out_width), (4, 3));
+        assert!(Window::new([1, 3, 3], [2, 2], [2, 2], [0, 0]).is_err());
+        assert!(Window::new([1, 2, 2], [3, 3], [1, 1], [0, 0]).is_err());
+        assert!(Window::new([1, 4, 4], [0, 3], [1, 1], [0, 0]).is_err());
+    }
+}
