@@ -1,5 +1,6 @@
 //! A small convolutional network on the 8×8 handwritten digits (1797 images, 10 classes):
-//! a fixed, seeded, stratified 80/20 split, training with Adam, and the test accuracy.
+//! the CSV loaded with [`nn_train::data::load_csv`], a fixed, seeded, stratified 80/20
+//! split, training with Adam, and the test accuracy.
 //!
 //! ```text
 //! cargo run --release -p nn-train --example digits_cnn [-- path/to/digits.csv.gz]
@@ -15,75 +16,16 @@
 //! softmax + cross-entropy.
 
 use std::error::Error;
-use std::io::Read;
 use std::path::{Path, PathBuf};
 use std::time::Instant;
 
-use nalgebra::DMatrix;
+use nn_train::data::{CsvOptions, load_csv};
 use nn_train::{
-    Activation, Control, EpochRecord, FitConfig, Loss, Network, Observer, Optimizer, Schedule,
-    SeededRng, fit,
+    Activation, Control, EpochRecord, FitConfig, Loss, Network, Observer, Optimizer, Schedule, fit,
 };
 
-const PIXELS: usize = 64;
 const CLASSES: usize = 10;
 const SEED: u64 = 2024;
-
-/// The images (pixels scaled to [0, 1]) and their labels.
-type Digits = (Vec<[f32; PIXELS]>, Vec<usize>);
-
-/// Reads the gzip CSV.
-fn load(path: &Path) -> Result<Digits, Box<dyn Error>> {
-    let mut text = String::new();
-    flate2::read::GzDecoder::new(std::fs::File::open(path)?).read_to_string(&mut text)?;
-    let mut reader = csv::Reader::from_reader(text.as_bytes());
-    let header = reader.headers()?.clone();
-    if header.len() != PIXELS + 1 || &header[PIXELS] != "label" {
-        return Err(format!("{}: expected 64 pixel columns and `label`", path.display()).into());
-    }
-    let (mut images, mut labels) = (Vec::new(), Vec::new());
-    for (line, record) in reader.records().enumerate() {
-        let record = record?;
-        let mut image = [0.0f32; PIXELS];
-        for (p, field) in image.iter_mut().zip(record.iter()) {
-            *p = field.parse::<f32>()? / 16.0;
-        }
-        let label: usize = record[PIXELS].parse()?;
-        if label >= CLASSES {
-            return Err(format!("line {}: label {label} is not a digit", line + 2).into());
-        }
-        images.push(image);
-        labels.push(label);
-    }
-    Ok((images, labels))
-}
-
-/// A stratified split: within each class, a seeded shuffle, then the first 80% train.
-fn split(labels: &[usize], seed: u64) -> (Vec<usize>, Vec<usize>) {
-    let mut rng = SeededRng::new(seed);
-    let (mut train, mut test) = (Vec::new(), Vec::new());
-    for class in 0..CLASSES {
-        let mut members: Vec<usize> = (0..labels.len()).filter(|&i| labels[i] == class).collect();
-        rng.shuffle(&mut members);
-        let cut = (members.len() * 4).div_ceil(5);
-        train.extend_from_slice(&members[..cut]);
-        test.extend_from_slice(&members[cut..]);
-    }
-    (train, test)
-}
-
-/// Columns of images and one-hot targets for the given examples.
-fn matrices(
-    images: &[[f32; PIXELS]],
-    labels: &[usize],
-    which: &[usize],
-) -> (DMatrix<f32>, DMatrix<f32>) {
-    let x = DMatrix::from_fn(PIXELS, which.len(), |r, j| images[which[j]][r]);
-    let y = DMatrix::from_fn(CLASSES, which.len(), |r, j| {
-        f32::from(u8::from(labels[which[j]] == r))
-    });
-    (x, y)
-}
 
 /// Prints the training cost every few epochs.
 struct Progress;
@@ -118,16 +60,17 @@ fn main() -> Result<(), Box<dyn Error>> {
     let path = std::env::args_os()
         .nth(1)
         .map_or_else(default_path, PathBuf::from);
-    let (images, labels) = load(&path)?;
-    let (train, test) = split(&labels, SEED);
-    let (x, y) = matrices(&images, &labels, &train);
-    let (xt, yt) = matrices(&images, &labels, &test);
+    // 64 pixel columns then `label`: X is 64 × 1797, Y one-hot 10 × 1797.
+    let data = load_csv::<f32>(&path, &CsvOptions::default())?;
+    let (train, test) = data.split_stratified(0.2, SEED)?; // 20% of each class for testing
+    let (x, y) = (train.x().map(|p| p / 16.0), train.y());
+    let (xt, yt) = (test.x().map(|p| p / 16.0), test.y());
     println!(
         "{}: {} images, {} train / {} test (stratified, seed {SEED})",
         path.display(),
-        images.len(),
-        train.len(),
-        test.len()
+        data.len(),
+        x.ncols(),
+        xt.ncols()
     );
 
     let mut net = Network::<f32>::image_builder(1, 8, 8)
@@ -154,18 +97,18 @@ fn main() -> Result<(), Box<dyn Error>> {
         ..FitConfig::default()
     };
     let start = Instant::now();
-    fit(&mut net, (&x, &y), None, &config, &mut Progress)?;
+    fit(&mut net, (&x, y), None, &config, &mut Progress)?;
     let seconds = start.elapsed().as_secs_f64();
 
-    let train_eval = net.evaluate(&x, &y)?;
-    let test_eval = net.evaluate(&xt, &yt)?;
+    let train_eval = net.evaluate(&x, y)?;
+    let test_eval = net.evaluate(&xt, yt)?;
     println!(
         "trained {} epochs in {seconds:.2} s; train accuracy {:.4}; test accuracy {:.4} \
          ({} test images), test cost {:.4}",
         config.epochs,
         train_eval.accuracy.unwrap_or(f64::NAN),
         test_eval.accuracy.unwrap_or(f64::NAN),
-        test.len(),
+        xt.ncols(),
         test_eval.cost
     );
     Ok(())

@@ -8,7 +8,7 @@
 //! layers stack. The weights `W[o, c, ky, kx]` are stored as the matrix
 //! `W_mat: (C_out, C·kh·kw)` with `W_mat[(o, c·kh·kw + ky·kw + kx)] = W[o, c, ky, kx]`:
 //! reading `W_mat` row by row gives exactly PyTorch's `[out, in, kh, kw]` tensor (that is
-//! how model files should store it, see [`Conv2d::weight_shape`]). The bias has one entry per output
+//! how model files store it, see [`Layer::file_shape`]). The bias has one entry per output
 //! channel.
 //!
 //! ## Math
@@ -82,6 +82,7 @@ use crate::{Result, TrainError};
 /// conv.forward(&x, Mode::Eval)?;
 /// assert_eq!(conv.output().as_slice(), &[12.0, 16.0, 24.0, 28.0]);
 /// assert_eq!(conv.weight_shape(), [1, 1, 2, 2]); // PyTorch's [out, in, kh, kw]
+/// assert_eq!(conv.file_shape("weight", 1, 4), [1, 1, 2, 2]); // as model files store it
 /// # Ok::<(), nn_train::TrainError>(())
 /// ```
 #[derive(Debug, Clone)]
@@ -506,6 +507,14 @@ impl<T: Scalar> Layer<T> for Conv2d<T> {
     fn visit_params<'a>(&'a self, f: &mut dyn FnMut(&'static str, &'a DMatrix<T>)) {
         f("weight", &self.w);
         f("bias", &self.b);
+    }
+
+    fn file_shape(&self, name: &str, rows: usize, cols: usize) -> Vec<usize> {
+        match name {
+            "weight" if (rows, cols) == self.w.shape() => self.weight_shape().to_vec(),
+            "bias" if cols == 1 => vec![rows],
+            _ => vec![rows, cols],
+        }
     }
 
     fn set_param(&mut self, name: &str, value: DMatrix<T>) -> Result<()> {

@@ -136,6 +136,7 @@
 //!     .loss(Loss::CategoricalCrossEntropy)
 //!     .seed(3)
 //!     .build()?;
+//! assert_eq!(net.layers()[0].file_shape("weight", 4, 9), [4, 1, 3, 3]); // PyTorch's layout
 //! let config = FitConfig { epochs: 40, batch_size: 8, optimizer: Optimizer::adam(0.03),
 //!                          ..FitConfig::default() };
 //! fit(&mut net, (&x, &y), None, &config, &mut Silent)?;
@@ -157,7 +158,10 @@
 //! | name | shape | content |
 //! |---|---|---|
 //! | `layers.{i}.weight` | `[out, in]` | `W[i]`, row-major: element `(r, c)` at `r·in + c` (PyTorch's `nn.Linear.weight`) |
-//! | `layers.{i}.bias` | `[out]` | `b[i]` |
+//! | `layers.{i}.weight` (convolution) | `[out, in, kh, kw]` | `W[o, c, ky, kx]` at `((o·in + c)·kh + ky)·kw + kx` (PyTorch's `nn.Conv2d.weight`; the row-major reading of [`Conv2d`]'s `(out, in·kh·kw)` matrix) |
+//! | `layers.{i}.bias` | `[out]` | `b[i]` (one per output channel for a convolution) |
+//!
+//! Pooling, flatten and dropout layers have no tensors.
 //!
 //! The dtype is `F32` or `F64`, the network's scalar type, little-endian. nalgebra stores
 //! matrices column-major, so the bytes are those of `Wᵀ`'s storage; the loaders convert.
@@ -177,9 +181,14 @@
 //! | `nn.classes` | JSON array of class names in output order (two for a single sigmoid output), if saved with [`persist::save_model_with_classes`] |
 //! | `nn.trainer` | checkpoints only: JSON of the training configuration, epoch, optimizer step count and random-stream states (see [`persist::save_checkpoint`]) |
 //!
-//! Layer JSON: `{"type": "dense", "units": 16, "activation": "tanh", "init": null}` or
-//! `{"type": "dropout", "rate": 0.5}`; names are those of `Activation`, `Init` and `Loss`'s
-//! `Display`, which parse back exactly. Numbers are written in shortest round-trip form.
+//! Layer JSON ([`LayerSpec::to_json`]): `{"type": "dense", "units": 16, "activation":
+//! "tanh", "init": null}`, `{"type": "dropout", "rate": 0.5}`, `{"type": "conv2d",
+//! "out_channels": 8, "kernel": [3, 3], "stride": [1, 1], "padding": [0, 0], "activation":
+//! "relu", "init": null}`, `{"type": "max_pool2d" | "avg_pool2d", "kernel": [2, 2],
+//! "stride": [2, 2]}`, `{"type": "flatten"}` (pairs are `[height, width]`); names are those
+//! of `Activation`, `Init` and `Loss`'s `Display`, which parse back exactly. Numbers are
+//! written in shortest round-trip form. An image input is `{"image": [c, h, w]}`, each
+//! example's `C×H×W` values channel-major, as PyTorch's `N×C×H×W` tensors.
 //!
 //! Reading a model in Python:
 //!
@@ -192,6 +201,8 @@
 //!     arch = json.loads(f.metadata()["nn.architecture"])
 //! # forward: a = x (examples as rows); for each dense layer i:
 //! #   a = g(a @ tensors[f"layers.{i}.weight"].T + tensors[f"layers.{i}.bias"])
+//! # a conv2d layer's tensors load as they are into torch.nn.Conv2d(in, out, kernel,
+//! # stride, padding): conv.weight.data = torch.from_numpy(tensors[f"layers.{i}.weight"])
 //! ```
 //!
 //! ## Pieces

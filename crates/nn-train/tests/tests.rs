@@ -8,6 +8,8 @@ use nn_train::nn_core::GradCheck;
 use nn_train::*;
 use proptest::prelude::*;
 
+#[path = "suite/conv.rs"]
+mod conv;
 #[path = "suite/data.rs"]
 mod data;
 #[path = "suite/persist.rs"]
@@ -1076,6 +1078,3 @@ mod metrics_tests {
         assert_eq!(argmax_columns(&a), vec![1, 0]);
     }
 }
-
-#[path = "suite/conv.rs"]
-mod conv;

@@ -2,8 +2,9 @@
 //! are.
 //!
 //! The file layout (format version 1) is documented in the crate docs, [Model
-//! files](crate#model-files): tensors `layers.{i}.weight` (`[out, in]`) and
-//! `layers.{i}.bias` (`[out]`), F32 or F64, and the architecture as JSON in the metadata.
+//! files](crate#model-files): tensors `layers.{i}.weight` (`[out, in]`, or
+//! `[out, in, kh, kw]` for a convolution, as in PyTorch) and `layers.{i}.bias` (`[out]`),
+//! F32 or F64, and the architecture as JSON in the metadata.
 //!
 //! Writes are atomic: the bytes go to a temporary file in the same directory, which is
 //! synced and then renamed over the target, so a crash never leaves half a model.

@@ -1,7 +1,8 @@
 //! Convolution, pooling and flatten: each backward against finite differences (f64), the
 //! forward against a direct loop-based convolution, translation equivariance and invariance
-//! (T12's core property), build-time shape errors, training with every optimizer, and
-//! allocation-free training steps.
+//! (T12's core property), build-time shape errors, training with every optimizer,
+//! allocation-free training steps, and CNNs in model files and checkpoints (4-D conv
+//! weights in PyTorch's layout).
 
 #![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
 
@@ -425,6 +426,8 @@ mod forward {
             let inferred = conv.infer(&x).unwrap();
             prop_assert!((inferred - &expected).amax() <= 1e-12);
             prop_assert_eq!(conv.weight_shape(), [out, c, kh, kw]);
+            prop_assert_eq!(conv.file_shape("weight", out, c * kh * kw), vec![out, c, kh, kw]);
+            prop_assert_eq!(conv.file_shape("bias", out, 1), vec![out]);
             prop_assert_eq!(conv.weight(out - 1, c - 1, kh - 1, kw - 1), Some(*w4.last().unwrap()));
         }
     }
@@ -599,6 +602,8 @@ mod building {
             "Network(input 1×8×8 → Conv2d(1→8, 3×3, relu) → MaxPool2d(2×2) → Flatten(8×3×3→72) \
              → Dense(72→10, softmax); loss categorical_cross_entropy)"
         );
+        assert_eq!(net.layers()[0].file_shape("weight", 8, 9), [8, 1, 3, 3]);
+        assert_eq!(net.layers()[3].file_shape("weight", 10, 72), [10, 72]);
         let summary = net.summary();
         assert!(summary.contains("Conv2d(1→8, 3×3, relu)") && summary.contains("8×6×6"));
         let spec = LayerSpec::Conv2d {
@@ -895,6 +900,265 @@ mod threads {
             .fold(0.0, f64::max);
         assert!(diff < 1e-12, "one vs two threads differ by {diff:e}");
         assert!(diff > 0.0, "the two-thread path did not run");
+    }
+}
+
+mod persistence {
+    use super::*;
+    use nn_train::persist::{
+        load_checkpoint, load_model, model_from_bytes, model_to_bytes, save_checkpoint, save_model,
+    };
+
+    use crate::data::temp_path;
+
+    fn bits<T: Scalar>(m: &DMatrix<T>) -> Vec<u64> {
+        m.iter().map(|v| v.to_f64().to_bits()).collect()
+    }
+
+    fn same_params<T: Scalar>(a: &Network<T>, b: &Network<T>) -> bool {
+        let (pa, pb) = (a.named_params(), b.named_params());
+        pa.len() == pb.len()
+            && pa.iter().zip(&pb).all(|((na, ta), (nb, tb))| {
+                na == nb && ta.shape() == tb.shape() && bits(ta) == bits(tb)
+            })
+    }
+
+    /// Every image layer kind, a rectangular strided padded kernel, an explicit
+    /// initializer, dropout between them.
+    fn cnn<T: Scalar>(seed: u64) -> Network<T> {
+        Network::<T>::image_builder(2, 7, 7)
+            .layer(LayerSpec::Conv2d {
+                out_channels: 3,
+                kernel: [3, 2],
+                stride: [2, 1],
+                padding: [1, 0],
+                activation: Activation::Tanh,
+                init: Some(Init::GlorotUniform),
+            })
+            .max_pool(2)
+            .dropout(0.2)
+            .conv2d(4, 1, Activation::Relu)
+            .layer(LayerSpec::AvgPool2d {
+                kernel: [2, 1],
+                stride: [1, 1],
+            })
+            .flatten()
+            .dense(3, Activation::Softmax)
+            .loss(Loss::CategoricalCrossEntropy)
+            .seed(seed)
+            .build()
+            .unwrap()
+    }
+
+    fn data<T: Scalar>(m: usize) -> (DMatrix<T>, DMatrix<T>) {
+        let mut g = Gen(17);
+        let x = DMatrix::from_fn(98, m, |_, _| T::cast(g.uniform(-1.0, 1.0)));
+        let y = DMatrix::from_fn(3, m, |i, j| T::cast((j % 3 == i) as u8 as f64));
+        (x, y)
+    }
+
+    fn round_trip<T: Scalar>() {
+        let (x, y) = data::<T>(24);
+        let mut net = cnn::<T>(6);
+        let config = FitConfig {
+            epochs: 2,
+            batch_size: 8,
+            optimizer: Optimizer::adam(0.01),
+            ..FitConfig::default()
+        };
+        fit(&mut net, (&x, &y), None, &config, &mut Silent).unwrap();
+        let path = temp_path(&format!("cnn-{}.safetensors", T::NAME));
+        save_model(&path, &net, None).unwrap();
+        let loaded = load_model::<T>(&path).unwrap().network;
+        std::fs::remove_file(&path).unwrap();
+        assert_eq!(loaded.specs(), net.specs());
+        assert_eq!(loaded.input_shape(), net.input_shape());
+        assert!(same_params(&net, &loaded), "{}: parameters differ", T::NAME);
+        assert_eq!(
+            bits(&net.predict(&x).unwrap()),
+            bits(&loaded.predict(&x).unwrap())
+        );
+        assert_eq!(
+            model_to_bytes(&net, None).unwrap(),
+            model_to_bytes(&loaded, None).unwrap()
+        );
+    }
+
+    /// A CNN saved and loaded has bit-identical parameters and predictions, in f32 and f64.
+    #[test]
+    fn cnn_save_then_load_is_bit_identical() {
+        round_trip::<f32>();
+        round_trip::<f64>();
+    }
+
+    /// Conv weights are stored as 4-D `[out, in, kh, kw]` tensors in row-major order —
+    /// PyTorch's `nn.Conv2d.weight` — and biases as `[out]`; pooling and flatten store
+    /// nothing; the architecture JSON names every layer.
+    #[test]
+    fn conv_weights_are_pytorch_tensors_in_the_file() {
+        let mut net = Network::<f32>::image_builder(2, 3, 3)
+            .conv2d(2, 2, Activation::Identity)
+            .max_pool(2)
+            .flatten()
+            .dense(1, Activation::Identity)
+            .loss(Loss::Mse)
+            .build()
+            .unwrap();
+        // W[o, c, ky, kx] = 1000 o + 100 c + 10 ky + kx: its row-major order is increasing.
+        let w4: Vec<f32> = (0..2)
+            .flat_map(|o| {
+                (0..2).flat_map(move |c| {
+                    (0..2).flat_map(move |ky| {
+                        (0..2).map(move |kx| (1000 * o + 100 * c + 10 * ky + kx) as f32)
+                    })
+                })
+            })
+            .collect();
+        net.layers_mut()[0]
+            .set_param("weight", DMatrix::from_row_slice(2, 8, &w4))
+            .unwrap();
+        net.layers_mut()[0]
+            .set_param("bias", DMatrix::from_column_slice(2, 1, &[0.5, -0.5]))
+            .unwrap();
+        let bytes = model_to_bytes(&net, None).unwrap();
+        let n = u64::from_le_bytes(bytes[..8].try_into().unwrap()) as usize;
+        let h: serde_json::Value = serde_json::from_slice(&bytes[8..8 + n]).unwrap();
+        assert_eq!(
+            h["layers.0.weight"]["shape"],
+            serde_json::json!([2, 2, 2, 2])
+        );
+        assert_eq!(h["layers.0.bias"]["shape"], serde_json::json!([2]));
+        assert_eq!(h["layers.3.weight"]["shape"], serde_json::json!([1, 2]));
+        assert!(h.get("layers.1.weight").is_none() && h.get("layers.2.weight").is_none());
+        let [start, end] = [0, 1]
+            .map(|k| 8 + n + h["layers.0.weight"]["data_offsets"][k].as_u64().unwrap() as usize);
+        let stored: Vec<f32> = bytes[start..end]
+            .chunks_exact(4)
+            .map(|b| f32::from_le_bytes(b.try_into().unwrap()))
+            .collect();
+        assert_eq!(stored, w4, "row-major [out, in, kh, kw]");
+        let conv = &net.layers()[0];
+        assert_eq!(conv.file_shape("weight", 2, 8), [2, 2, 2, 2]);
+        let arch: serde_json::Value =
+            serde_json::from_str(h["__metadata__"]["nn.architecture"].as_str().unwrap()).unwrap();
+        assert_eq!(arch["input"], serde_json::json!({"image": [2, 3, 3]}));
+        assert_eq!(
+            arch["layers"],
+            serde_json::json!([
+                {"type": "conv2d", "out_channels": 2, "kernel": [2, 2], "stride": [1, 1],
+                 "padding": [0, 0], "activation": "identity", "init": null},
+                {"type": "max_pool2d", "kernel": [2, 2], "stride": [2, 2]},
+                {"type": "flatten"},
+                {"type": "dense", "units": 1, "activation": "identity", "init": null},
+            ])
+        );
+        let back = model_from_bytes::<f32>(&bytes, "cnn").unwrap().network;
+        assert_eq!(
+            back.layers()[0].params()[0].1,
+            net.layers()[0].params()[0].1
+        );
+    }
+
+    /// Every image layer spec survives JSON, and malformed image-layer JSON is an error
+    /// naming the field.
+    #[test]
+    fn image_layer_specs_round_trip_through_json() {
+        let specs = [
+            LayerSpec::Conv2d {
+                out_channels: 5,
+                kernel: [3, 1],
+                stride: [2, 1],
+                padding: [1, 0],
+                activation: Activation::LeakyRelu { slope: 0.2 },
+                init: Some(Init::HeUniform { slope: 0.2 }),
+            },
+            LayerSpec::MaxPool2d {
+                kernel: [2, 3],
+                stride: [1, 3],
+            },
+            LayerSpec::AvgPool2d {
+                kernel: [2, 2],
+                stride: [2, 2],
+            },
+            LayerSpec::Flatten,
+        ];
+        for spec in specs {
+            assert_eq!(LayerSpec::from_json(&spec.to_json(), 0).unwrap(), spec);
+        }
+        let bad = [
+            (
+                serde_json::json!({"type": "conv2d", "out_channels": 2, "kernel": [3],
+                "stride": [1, 1], "padding": [0, 0], "activation": "relu"}),
+                "\"kernel\"",
+            ),
+            (
+                serde_json::json!({"type": "max_pool2d", "kernel": [2, 2]}),
+                "\"stride\"",
+            ),
+            (
+                serde_json::json!({"type": "avg_pool2d", "kernel": [2, -1], "stride": [1, 1]}),
+                "\"kernel\"",
+            ),
+            (
+                serde_json::json!({"type": "conv2d", "out_channels": 2, "kernel": [3, 3],
+                "stride": [1, 1], "padding": [0, 0], "activation": "nope"}),
+                "activation",
+            ),
+            (serde_json::json!({"type": "pool"}), "unknown layer type"),
+        ];
+        for (v, needle) in bad {
+            match LayerSpec::from_json(&v, 4) {
+                Err(TrainError::InvalidArchitecture {
+                    layer: 4, problem, ..
+                }) => {
+                    assert!(problem.contains(needle), "{problem:?} lacks {needle:?}");
+                }
+                other => panic!("{v}: expected an error naming layer 4, found {other:?}"),
+            }
+        }
+    }
+
+    /// Training a CNN (with dropout) for 2 epochs, checkpointing, and 2 more from the loaded
+    /// checkpoint equals 4 epochs without stopping, bit for bit.
+    #[test]
+    fn cnn_resumes_from_a_checkpoint_bit_identically() {
+        let (x, y) = data::<f64>(20);
+        let config = FitConfig {
+            epochs: 4,
+            batch_size: 6,
+            optimizer: Optimizer::adamw(0.01),
+            seed: 3,
+            ..FitConfig::default()
+        };
+        let mut full = cnn::<f64>(2);
+        Trainer::new(config)
+            .unwrap()
+            .fit(&mut full, (&x, &y), None, &mut Silent)
+            .unwrap();
+
+        struct StopAfter2;
+        impl Observer for StopAfter2 {
+            fn on_epoch(&mut self, record: &EpochRecord) -> Control {
+                if record.epoch == 1 {
+                    Control::Stop
+                } else {
+                    Control::Continue
+                }
+            }
+        }
+        let mut first = cnn::<f64>(2);
+        let mut trainer = Trainer::new(config).unwrap();
+        trainer
+            .fit(&mut first, (&x, &y), None, &mut StopAfter2)
+            .unwrap();
+        let path = temp_path("cnn-checkpoint.safetensors");
+        save_checkpoint(&path, &first, &trainer, None).unwrap();
+        let mut ck = load_checkpoint::<f64>(&path).unwrap();
+        std::fs::remove_file(&path).unwrap();
+        ck.trainer
+            .fit(&mut ck.network, (&x, &y), None, &mut Silent)
+            .unwrap();
+        assert!(same_params(&full, &ck.network), "resumed CNN differs");
     }
 }
 
