@@ -42,6 +42,7 @@
 //! - `indicatif`: the tour's progress bar. `clap`: the `nn` command line.
 //! - `nalgebra`: matrices in the experiments; `thiserror`: the error type.
 
+pub mod datasets;
 mod error;
 pub mod experiments;
 pub mod plot;

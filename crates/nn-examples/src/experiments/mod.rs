@@ -1,5 +1,6 @@
 //! The experiments, one module per claim, and the registry the tour runs.
 
+pub mod t01_logistic;
 pub mod t04_activations;
 pub mod t05_vectorised;
 pub mod t06_backprop;
@@ -14,6 +15,7 @@ use crate::Experiment;
 /// Every experiment, in claim order.
 pub fn all() -> Vec<Experiment> {
     vec![
+        t01_logistic::EXPERIMENT,
         t04_activations::EXPERIMENT,
         t05_vectorised::EXPERIMENT,
         t06_backprop::EXPERIMENT,
