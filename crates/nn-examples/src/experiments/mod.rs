@@ -1,6 +1,7 @@
 //! The experiments, one module per claim, and the registry the tour runs.
 
 pub mod t01_logistic;
+pub mod t02_depth_collapse;
 pub mod t04_activations;
 pub mod t05_vectorised;
 pub mod t06_backprop;
@@ -16,6 +17,7 @@ use crate::Experiment;
 pub fn all() -> Vec<Experiment> {
     vec![
         t01_logistic::EXPERIMENT,
+        t02_depth_collapse::EXPERIMENT,
         t04_activations::EXPERIMENT,
         t05_vectorised::EXPERIMENT,
         t06_backprop::EXPERIMENT,
