@@ -2,6 +2,7 @@
 
 pub mod t01_logistic;
 pub mod t02_depth_collapse;
+pub mod t03_perceptrons;
 pub mod t04_activations;
 pub mod t05_vectorised;
 pub mod t06_backprop;
@@ -18,6 +19,7 @@ pub fn all() -> Vec<Experiment> {
     vec![
         t01_logistic::EXPERIMENT,
         t02_depth_collapse::EXPERIMENT,
+        t03_perceptrons::EXPERIMENT,
         t04_activations::EXPERIMENT,
         t05_vectorised::EXPERIMENT,
         t06_backprop::EXPERIMENT,

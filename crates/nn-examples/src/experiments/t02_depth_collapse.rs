@@ -336,8 +336,18 @@ mod tests {
         let m = measure(&Config::new(Size::Quick)).unwrap();
         assert!(m.collapse_error <= 1e-12, "{:e}", m.collapse_error);
         for t in &m.tasks {
-            assert!(t.linear.gradcheck <= 1e-6, "{}: {:e}", t.name, t.linear.gradcheck);
-            assert!(t.tanh.gradcheck <= 1e-6, "{}: {:e}", t.name, t.tanh.gradcheck);
+            assert!(
+                t.linear.gradcheck <= 1e-6,
+                "{}: {:e}",
+                t.name,
+                t.linear.gradcheck
+            );
+            assert!(
+                t.tanh.gradcheck <= 1e-6,
+                "{}: {:e}",
+                t.name,
+                t.tanh.gradcheck
+            );
             assert!(
                 t.linear.accuracy <= CHANCE + MARGIN && t.linear.accuracy <= t.best_line + 0.02,
                 "{}: deep linear {} (best line {})",
@@ -345,7 +355,12 @@ mod tests {
                 t.linear.accuracy,
                 t.best_line
             );
-            assert!(t.tanh.accuracy >= 0.99, "{}: tanh {}", t.name, t.tanh.accuracy);
+            assert!(
+                t.tanh.accuracy >= 0.99,
+                "{}: tanh {}",
+                t.name,
+                t.tanh.accuracy
+            );
         }
     }
 
