@@ -11,6 +11,7 @@ pub mod t08_deep_linear;
 pub mod t09_saturation;
 pub mod t10_init_variance;
 pub mod t11_gradient_descent;
+pub mod t13_parity;
 
 use crate::Experiment;
 
@@ -28,5 +29,6 @@ pub fn all() -> Vec<Experiment> {
         t09_saturation::EXPERIMENT,
         t10_init_variance::EXPERIMENT,
         t11_gradient_descent::EXPERIMENT,
+        t13_parity::EXPERIMENT,
     ]
 }
