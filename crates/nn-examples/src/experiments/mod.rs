@@ -12,6 +12,7 @@ pub mod t09_saturation;
 pub mod t10_init_variance;
 pub mod t11_gradient_descent;
 pub mod t13_parity;
+pub mod t14_whitening;
 
 use crate::Experiment;
 
@@ -30,5 +31,6 @@ pub fn all() -> Vec<Experiment> {
         t10_init_variance::EXPERIMENT,
         t11_gradient_descent::EXPERIMENT,
         t13_parity::EXPERIMENT,
+        t14_whitening::EXPERIMENT,
     ]
 }
