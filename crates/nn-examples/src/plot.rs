@@ -595,3 +595,98 @@ pub fn line_chart_with(
         Ok(())
     })
 }
+
+/// A confusion matrix `counts[actual][predicted]` as a grid of shaded cells: actual
+/// classes down the side (the first at the top), predicted classes along the bottom, each
+/// axis tick under its cell's centre and each count centred in its cell. The diagonal
+/// (correct) is shaded blue, off-diagonal cells (mistakes) red.
+///
+/// # Errors
+/// [`ExampleError::Figure`] if the file cannot be drawn or written.
+pub fn confusion_matrix(
+    path: &Path,
+    labels: Labels<'_>,
+    class_names: &[String],
+    counts: &[Vec<usize>],
+) -> Result<()> {
+    let n = counts.len();
+    let max = counts.iter().flatten().copied().max().unwrap_or(0).max(1) as f64;
+    let name = |i: i32| -> String {
+        usize::try_from(i)
+            .ok()
+            .and_then(|i| class_names.get(i))
+            .cloned()
+            .unwrap_or_default()
+    };
+    with_root(path, |root| {
+        let e = |e| fig_err(path, e);
+        let side = n as i32;
+        let mut chart = ChartBuilder::on(root)
+            .caption(labels.title, ("sans-serif", 20))
+            .margin(12)
+            .x_label_area_size(45)
+            .y_label_area_size(55)
+            .build_cartesian_2d((0..side - 1).into_segmented(), (0..side - 1).into_segmented())
+            .map_err(e)?;
+        chart
+            .configure_mesh()
+            .disable_mesh()
+            .x_desc(labels.x)
+            .y_desc(labels.y)
+            .x_labels(n + 1)
+            .y_labels(n + 1)
+            .x_label_formatter(&|v| match v {
+                SegmentValue::CenterOf(i) => name(*i),
+                _ => String::new(),
+            })
+            .y_label_formatter(&|v| match v {
+                // row 0 at the top, as a matrix is read
+                SegmentValue::CenterOf(i) => name(side - 1 - *i),
+                _ => String::new(),
+            })
+            .draw()
+            .map_err(e)?;
+        let centre = ("sans-serif", 15).into_font().into_text_style(root).pos(
+            plotters::style::text_anchor::Pos::new(
+                plotters::style::text_anchor::HPos::Center,
+                plotters::style::text_anchor::VPos::Center,
+            ),
+        );
+        for (r, row) in counts.iter().enumerate() {
+            for (c, &v) in row.iter().enumerate() {
+                let (x, y) = (c as i32, side - 1 - r as i32);
+                let t = v as f64 / max;
+                let fill = if r == c {
+                    RGBColor((255.0 - 200.0 * t) as u8, (255.0 - 150.0 * t) as u8, 255)
+                } else if v > 0 {
+                    RGBColor(
+                        255,
+                        (225.0 - 150.0 * t.sqrt()) as u8,
+                        (225.0 - 150.0 * t.sqrt()) as u8,
+                    )
+                } else {
+                    WHITE
+                };
+                chart
+                    .draw_series(std::iter::once(Rectangle::new(
+                        [
+                            (SegmentValue::Exact(x), SegmentValue::Exact(y)),
+                            (SegmentValue::Exact(x + 1), SegmentValue::Exact(y + 1)),
+                        ],
+                        fill.filled(),
+                    )))
+                    .map_err(e)?;
+                if v > 0 {
+                    chart
+                        .draw_series(std::iter::once(Text::new(
+                            v.to_string(),
+                            (SegmentValue::CenterOf(x), SegmentValue::CenterOf(y)),
+                            centre.clone(),
+                        )))
+                        .map_err(e)?;
+                }
+            }
+        }
+        Ok(())
+    })
+}

@@ -13,6 +13,7 @@ pub mod t10_init_variance;
 pub mod t11_gradient_descent;
 pub mod t13_parity;
 pub mod t14_whitening;
+pub mod t15_digits;
 
 use crate::Experiment;
 
@@ -32,5 +33,6 @@ pub fn all() -> Vec<Experiment> {
         t11_gradient_descent::EXPERIMENT,
         t13_parity::EXPERIMENT,
         t14_whitening::EXPERIMENT,
+        t15_digits::EXPERIMENT,
     ]
 }
