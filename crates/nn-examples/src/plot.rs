@@ -626,7 +626,10 @@ pub fn confusion_matrix(
             .margin(12)
             .x_label_area_size(45)
             .y_label_area_size(55)
-            .build_cartesian_2d((0..side - 1).into_segmented(), (0..side - 1).into_segmented())
+            .build_cartesian_2d(
+                (0..side - 1).into_segmented(),
+                (0..side - 1).into_segmented(),
+            )
             .map_err(e)?;
         chart
             .configure_mesh()

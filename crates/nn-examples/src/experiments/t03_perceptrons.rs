@@ -42,7 +42,7 @@ pub const EXPERIMENT: Experiment = Experiment {
 };
 
 /// Training points closer than this to an edge's line are left out (the margin γ).
-pub const MARGIN: f64 = 0.01;
+pub const MARGIN: f64 = 0.005;
 
 /// Sizes of the run.
 #[derive(Debug, Clone, Copy)]
@@ -60,7 +60,7 @@ impl Config {
     pub fn new(size: Size) -> Self {
         match size {
             Size::Quick => Self {
-                train: 1500,
+                train: 3000,
                 test: 2000,
                 max_epochs: 500,
             },
