@@ -609,26 +609,81 @@ pub fn confusion_matrix(
     class_names: &[String],
     counts: &[Vec<usize>],
 ) -> Result<()> {
-    let n = counts.len();
     let max = counts.iter().flatten().copied().max().unwrap_or(0).max(1) as f64;
-    let name = |i: i32| -> String {
+    let values: Vec<Vec<f64>> = counts
+        .iter()
+        .map(|row| row.iter().map(|&c| c as f64).collect())
+        .collect();
+    let shade = |r: usize, c: usize, v: f64| {
+        let t = v / max;
+        if r == c {
+            RGBColor((255.0 - 200.0 * t) as u8, (255.0 - 150.0 * t) as u8, 255)
+        } else if v > 0.0 {
+            let s = (225.0 - 150.0 * t.sqrt()) as u8;
+            RGBColor(255, s, s)
+        } else {
+            WHITE
+        }
+    };
+    grid(
+        path,
+        labels,
+        (class_names, class_names),
+        &values,
+        &shade,
+        true,
+    )
+}
+
+/// A grid of values `values[row][col]` (e.g. an accuracy per position), row 0 at the top,
+/// each value rounded to an integer and centred in its cell, cells shaded from white
+/// (`low`) to blue (`high`); rows and columns are numbered from 0 under their centres.
+///
+/// # Errors
+/// [`ExampleError::Figure`] if the file cannot be drawn or written.
+pub fn value_grid(
+    path: &Path,
+    labels: Labels<'_>,
+    values: &[Vec<f64>],
+    (low, high): (f64, f64),
+) -> Result<()> {
+    let rows: Vec<String> = (0..values.len()).map(|i| i.to_string()).collect();
+    let cols = values.iter().map(Vec::len).max().unwrap_or(0);
+    let cols: Vec<String> = (0..cols).map(|i| i.to_string()).collect();
+    let shade = |_: usize, _: usize, v: f64| {
+        let t = ((v - low) / (high - low).max(1e-300)).clamp(0.0, 1.0);
+        RGBColor((255.0 - 200.0 * t) as u8, (255.0 - 150.0 * t) as u8, 255)
+    };
+    grid(path, labels, (&rows, &cols), values, &shade, false)
+}
+
+/// Shaded cells with centred values and per-cell tick labels, row 0 at the top.
+fn grid(
+    path: &Path,
+    labels: Labels<'_>,
+    (row_names, col_names): (&[String], &[String]),
+    values: &[Vec<f64>],
+    shade: &dyn Fn(usize, usize, f64) -> RGBColor,
+    skip_zeros: bool,
+) -> Result<()> {
+    let (rows, cols) = (row_names.len().max(1) as i32, col_names.len().max(1) as i32);
+    let name = |names: &[String], i: i32| -> String {
         usize::try_from(i)
             .ok()
-            .and_then(|i| class_names.get(i))
+            .and_then(|i| names.get(i))
             .cloned()
             .unwrap_or_default()
     };
     with_root(path, |root| {
         let e = |e| fig_err(path, e);
-        let side = n as i32;
         let mut chart = ChartBuilder::on(root)
             .caption(labels.title, ("sans-serif", 20))
             .margin(12)
             .x_label_area_size(45)
             .y_label_area_size(55)
             .build_cartesian_2d(
-                (0..side - 1).into_segmented(),
-                (0..side - 1).into_segmented(),
+                (0..cols - 1).into_segmented(),
+                (0..rows - 1).into_segmented(),
             )
             .map_err(e)?;
         chart
@@ -636,15 +691,15 @@ pub fn confusion_matrix(
             .disable_mesh()
             .x_desc(labels.x)
             .y_desc(labels.y)
-            .x_labels(n + 1)
-            .y_labels(n + 1)
+            .x_labels(col_names.len() + 1)
+            .y_labels(row_names.len() + 1)
             .x_label_formatter(&|v| match v {
-                SegmentValue::CenterOf(i) => name(*i),
+                SegmentValue::CenterOf(i) => name(col_names, *i),
                 _ => String::new(),
             })
             .y_label_formatter(&|v| match v {
                 // row 0 at the top, as a matrix is read
-                SegmentValue::CenterOf(i) => name(side - 1 - *i),
+                SegmentValue::CenterOf(i) => name(row_names, rows - 1 - *i),
                 _ => String::new(),
             })
             .draw()
@@ -655,34 +710,22 @@ pub fn confusion_matrix(
                 plotters::style::text_anchor::VPos::Center,
             ),
         );
-        for (r, row) in counts.iter().enumerate() {
+        for (r, row) in values.iter().enumerate() {
             for (c, &v) in row.iter().enumerate() {
-                let (x, y) = (c as i32, side - 1 - r as i32);
-                let t = v as f64 / max;
-                let fill = if r == c {
-                    RGBColor((255.0 - 200.0 * t) as u8, (255.0 - 150.0 * t) as u8, 255)
-                } else if v > 0 {
-                    RGBColor(
-                        255,
-                        (225.0 - 150.0 * t.sqrt()) as u8,
-                        (225.0 - 150.0 * t.sqrt()) as u8,
-                    )
-                } else {
-                    WHITE
-                };
+                let (x, y) = (c as i32, rows - 1 - r as i32);
                 chart
                     .draw_series(std::iter::once(Rectangle::new(
                         [
                             (SegmentValue::Exact(x), SegmentValue::Exact(y)),
                             (SegmentValue::Exact(x + 1), SegmentValue::Exact(y + 1)),
                         ],
-                        fill.filled(),
+                        shade(r, c, v).filled(),
                     )))
                     .map_err(e)?;
-                if v > 0 {
+                if !(skip_zeros && v == 0.0) {
                     chart
                         .draw_series(std::iter::once(Text::new(
-                            v.to_string(),
+                            format!("{v:.0}"),
                             (SegmentValue::CenterOf(x), SegmentValue::CenterOf(y)),
                             centre.clone(),
                         )))

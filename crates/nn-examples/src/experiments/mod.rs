@@ -11,6 +11,7 @@ pub mod t08_deep_linear;
 pub mod t09_saturation;
 pub mod t10_init_variance;
 pub mod t11_gradient_descent;
+pub mod t12_parameter_sharing;
 pub mod t13_parity;
 pub mod t14_whitening;
 pub mod t15_digits;
@@ -31,6 +32,7 @@ pub fn all() -> Vec<Experiment> {
         t09_saturation::EXPERIMENT,
         t10_init_variance::EXPERIMENT,
         t11_gradient_descent::EXPERIMENT,
+        t12_parameter_sharing::EXPERIMENT,
         t13_parity::EXPERIMENT,
         t14_whitening::EXPERIMENT,
         t15_digits::EXPERIMENT,
