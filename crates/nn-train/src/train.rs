@@ -280,6 +280,8 @@ pub struct Trainer<T: Scalar> {
     order: Vec<usize>,
     x_batch: DMatrix<T>,
     y_batch: DMatrix<T>,
+    /// Thread count, resolved once from the configuration and `NN_THREADS`.
+    threads: usize,
     /// Threads and network copies for data-parallel steps, made at the first step that
     /// uses them.
     workers: Option<Workers<T>>,
@@ -296,6 +298,7 @@ impl<T: Scalar> Clone for Trainer<T> {
             order: self.order.clone(),
             x_batch: self.x_batch.clone(),
             y_batch: self.y_batch.clone(),
+            threads: self.threads,
             workers: None,
         }
     }
@@ -316,8 +319,15 @@ impl<T: Scalar> Trainer<T> {
             order: Vec::new(),
             x_batch: DMatrix::zeros(0, 0),
             y_batch: DMatrix::zeros(0, 0),
+            threads: config.thread_count(),
             workers: None,
         })
+    }
+
+    /// The number of threads steps may use: [`FitConfig::thread_count`] when the trainer
+    /// was made (so `NN_THREADS` is read once, not at every step).
+    pub fn threads(&self) -> usize {
+        self.threads
     }
 
     /// The configuration.
@@ -360,7 +370,7 @@ impl<T: Scalar> Trainer<T> {
         cols: &[usize],
         (epoch, step): (usize, usize),
     ) -> Result<StepOutcome> {
-        let threads = self.config.thread_count().min(cols.len());
+        let threads = self.threads.min(cols.len());
         let parallel = threads > 1 && net.param_count() * cols.len() >= MIN_PARALLEL_WORK;
         let mut outcome = if parallel {
             if self.workers.as_ref().is_none_or(|w| !w.fits(net, threads)) {
