@@ -673,10 +673,8 @@ impl Network<f64> {
         let original = self.snapshot();
         let mut reports = Vec::with_capacity(names.len());
         for (k, name) in names.into_iter().enumerate() {
-            let mut trial = original.clone();
             let mut cost_at = |theta: &DMatrix<f64>| -> f64 {
-                trial[k].copy_from(theta);
-                self.cost_at(&trial, x, y).unwrap_or(f64::NAN)
+                self.cost_with_param(k, theta, x, y).unwrap_or(f64::NAN)
             };
             let report = config.check(&mut cost_at, &original[k], &analytic[k]);
             self.restore(&original)?;
@@ -684,17 +682,24 @@ impl Network<f64> {
         }
         Ok(reports)
     }
-}
 
-impl Network<f64> {
-    /// `J` with the parameters set to `params` (evaluation mode), for finite differences.
-    fn cost_at(
+    /// `J` (evaluation mode) with parameter tensor `k` (in [`Network::for_each_param`]
+    /// order) set to `theta`: only that tensor is copied, so finite differences over a
+    /// large network stay cheap.
+    fn cost_with_param(
         &mut self,
-        params: &[DMatrix<f64>],
+        k: usize,
+        theta: &DMatrix<f64>,
         x: &DMatrix<f64>,
         y: &DMatrix<f64>,
     ) -> Result<f64> {
-        self.restore(params)?;
+        let mut i = 0;
+        self.for_each_param(&mut |p| {
+            if i == k && p.value.shape() == theta.shape() {
+                p.value.copy_from(theta);
+            }
+            i += 1;
+        });
         self.forward_unchecked(x, Mode::Eval)?;
         self.cost_of_last_forward(y)
     }
