@@ -13,7 +13,7 @@ use crate::gelu::{gelu, gelu_slope, gelu_tanh, gelu_tanh_slope};
 use crate::relu::{DEFAULT_LEAKY_SLOPE, leaky_relu, leaky_relu_slope, relu, relu_slope};
 use crate::sigmoid::{sigmoid, sigmoid_slope, sigmoid_slope_from_output};
 use crate::silu::{silu, silu_slope};
-use crate::softmax::{softmax_backward_columns, softmax_columns};
+use crate::softmax::{softmax_backward_columns, softmax_columns, softmax_columns_in_place};
 use crate::softplus::{softplus, softplus_slope};
 use crate::step::step;
 use crate::tanh::{tanh, tanh_slope, tanh_slope_from_output};
@@ -329,6 +329,19 @@ impl Activation {
         expect_shape("Activation::forward_into", "output a", z.shape(), a.shape())?;
         self.forward_unchecked(z, a);
         Ok(())
+    }
+
+    /// `z ← g(z)` in place: the forward pass without a second buffer, for inference,
+    /// where the pre-activation is not needed afterwards. Allocates nothing.
+    pub fn forward_in_place<T: Scalar>(&self, z: &mut DMatrix<T>) {
+        match *self {
+            Activation::Identity => {}
+            Activation::Softmax => softmax_columns_in_place(z),
+            _ => z
+                .as_mut_slice()
+                .iter_mut()
+                .for_each(|v| *v = self.value(*v)),
+        }
     }
 
     fn forward_unchecked<T: Scalar>(&self, z: &DMatrix<T>, a: &mut DMatrix<T>) {

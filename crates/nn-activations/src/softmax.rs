@@ -68,6 +68,27 @@ pub(crate) fn softmax_columns<T: Scalar>(z: &DMatrix<T>, a: &mut DMatrix<T>) {
     }
 }
 
+/// `z ← softmax(z)` column by column, in place.
+pub(crate) fn softmax_columns_in_place<T: Scalar>(z: &mut DMatrix<T>) {
+    let n = z.nrows();
+    if n == 0 {
+        return;
+    }
+    for col in z.as_mut_slice().chunks_exact_mut(n) {
+        let c = col
+            .iter()
+            .copied()
+            .fold(col[0], |m, x| if x > m { x } else { m });
+        let mut sum = T::zero();
+        for v in col.iter_mut() {
+            *v = (*v - c).exp();
+            sum += *v;
+        }
+        let inv = T::one() / sum;
+        col.iter_mut().for_each(|v| *v *= inv);
+    }
+}
+
 /// `dz ← a ∘ (da − ⟨a, da⟩)` column by column. The caller checked the shapes.
 pub(crate) fn softmax_backward_columns<T: Scalar>(
     a: &DMatrix<T>,

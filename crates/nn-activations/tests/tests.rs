@@ -928,3 +928,23 @@ mod fast_tanh {
         assert_eq!(tanh_f32(f32::NEG_INFINITY), -1.0);
     }
 }
+
+mod in_place {
+    use nn_activations::Activation;
+    use nn_activations::nn_core::nalgebra::DMatrix;
+
+    /// The in-place forward (inference) gives the same values as the two-buffer forward.
+    #[test]
+    fn in_place_forward_equals_forward() {
+        let z = DMatrix::from_fn(5, 7, |i, j| (i as f64 - 2.0) * 1.7 + j as f64 * 0.3 - 1.0);
+        for act in Activation::ALL {
+            let mut a = z.clone();
+            act.forward_in_place(&mut a);
+            assert_eq!(a, act.forward(&z), "{act}");
+            let z32 = z.clone().cast::<f32>();
+            let mut a32 = z32.clone();
+            act.forward_in_place(&mut a32);
+            assert_eq!(a32, act.forward(&z32), "{act} f32");
+        }
+    }
+}

@@ -209,6 +209,24 @@ impl<T: Scalar> Layer<T> for Dense<T> {
         Ok(())
     }
 
+    fn infer(&self, input: &DMatrix<T>) -> Result<DMatrix<T>> {
+        self.check_input(input)?;
+        // One buffer: Z, then A = g(Z) over it (fresh large buffers cost page faults).
+        let mut z = DMatrix::zeros(self.w.nrows(), input.ncols());
+        broadcast_column_into(&self.b, &mut z)?;
+        gemm_into(
+            T::one(),
+            &self.w,
+            Trans::No,
+            input,
+            Trans::No,
+            T::one(),
+            &mut z,
+        )?;
+        self.activation.forward_in_place(&mut z);
+        Ok(z)
+    }
+
     fn infer_full(&self, input: &DMatrix<T>) -> Result<(Option<DMatrix<T>>, DMatrix<T>)> {
         self.check_input(input)?;
         let mut z = DMatrix::zeros(self.w.nrows(), input.ncols());
