@@ -50,3 +50,8 @@ mod report;
 
 pub use error::{ExampleError, Result};
 pub use report::{Context, Experiment, Outcome, Size, table, write_index};
+
+/// The README's Rust examples, compiled and run as doc tests so that they stay true.
+#[cfg(doctest)]
+#[doc = include_str!("../../../README.md")]
+struct ReadmeExamples;
