@@ -3,6 +3,12 @@
 //! `cargo xtask check` runs, in order, stopping at the first failure:
 //! formatting, clippy with warnings denied, every test, and the docs with rustdoc
 //! warnings denied. CI runs exactly this command.
+//!
+//! `cargo xtask bench [--compare [--with-torch]] [--write]` measures the reference
+//! workloads and prints a table (see `xtask/src/bench.rs`); it is never part of `check`.
+
+mod bench;
+mod json;
 
 use std::process::{Command, ExitCode};
 use std::time::Instant;
@@ -88,9 +94,11 @@ fn main() -> ExitCode {
     let args: Vec<String> = std::env::args().skip(1).collect();
     match args.first().map(String::as_str) {
         Some("check") => run(CHECK),
+        Some("bench") => bench::run(&args[1..]),
         _ => {
             eprintln!(
-                "usage: cargo xtask check\n\n  check   fmt, clippy -D warnings, tests, docs (what CI runs)"
+                "usage: cargo xtask check | bench [options]\n\n  check   fmt, clippy -D warnings, tests, docs (what CI runs)\n{}",
+                bench::USAGE
             );
             ExitCode::FAILURE
         }

@@ -1,0 +1,487 @@
+//! Throughput of the reference workloads W1–W4 of the performance issue: f32, synthetic
+//! N(0, 1) inputs from a fixed seed, random labels, plain SGD with learning rate 0.01,
+//! examples as columns.
+//!
+//! | id | layers         | hidden | output + loss  | batch | samples per epoch |
+//! |----|----------------|--------|----------------|-------|-------------------|
+//! | W1 | 2-16-16-1      | tanh   | sigmoid + BCE  | 32    | 4096              |
+//! | W2 | 64-32-10       | ReLU   | softmax + CE   | 64    | 1797              |
+//! | W3 | 784-128-10     | ReLU   | softmax + CE   | 64    | 60000             |
+//! | W4 | 784-512-512-10 | ReLU   | softmax + CE   | 256   | 10240             |
+//! | C1 | 1×8×8 → conv 16 3×3 → pool 2 → 10 | ReLU | softmax + CE | 64 | 1797   |
+//!
+//! C1 is the digits-sized CNN; it is measured for nn only (the peers run the MLPs).
+//! Training throughput is samples per second of full epochs of [`Trainer::fit`] (seeded
+//! shuffle, batch gathering, forward, cost, backward, update); inference is
+//! [`Network::predict`] on batches of 1024 columns.
+//!
+//! One bench target, two modes:
+//!
+//! - `cargo bench -p nn-train --bench workloads` runs criterion: one group per workload
+//!   with a training-epoch and an inference benchmark, `Throughput::Elements(samples)`.
+//! - `cargo bench -p nn-train --bench workloads -- --table FILE` skips criterion and
+//!   writes JSON lines to `FILE`: one `workload` line per workload (its full
+//!   specification, which the Python peers in `bench/peers/` read, so both sides run the
+//!   same thing) and one `result` line per workload and phase. `cargo xtask bench` runs
+//!   this mode and prints the table. Protocol, the same in the peers: two warm-up epochs
+//!   (or passes); the last one estimates how many measured runs fill [`TARGET_SECONDS`],
+//!   clamped to [`MIN_RUNS`]..=[`MAX_RUNS`]; the figure is the median run.
+//!
+//! The thread count is the `NN_THREADS` environment variable (default 1), read by
+//! [`engine_threads`]; every result is labelled with it. `cargo xtask bench` runs this
+//! binary once per thread count.
+
+// A benchmark whose fixed, valid networks and data fail to build has nothing to measure;
+// stopping with the error's message is the right response.
+#![allow(clippy::expect_used)]
+
+use std::error::Error;
+use std::fmt::Write as _;
+use std::hint::black_box;
+use std::time::{Duration, Instant};
+
+use criterion::{BenchmarkId, Criterion, SamplingMode, Throughput};
+use nalgebra::DMatrix;
+use nn_train::{
+    Activation, Control, EpochRecord, FitConfig, Loss, Network, Observer, Optimizer, SeededRng,
+    Trainer, gather_columns,
+};
+
+/// The seed of every workload's data, initial weights and shuffling.
+const SEED: u64 = 9;
+/// The SGD learning rate of every workload.
+const LEARNING_RATE: f64 = 0.01;
+/// Columns per inference batch.
+const INFER_BATCH: usize = 1024;
+/// Measured time aimed at per workload and phase (table mode).
+const TARGET_SECONDS: f64 = 1.5;
+/// Fewest measured epochs (or inference passes) per figure.
+const MIN_RUNS: usize = 5;
+/// Most measured epochs (or inference passes) per figure.
+const MAX_RUNS: usize = 51;
+
+/// What the network between input and output is.
+#[derive(Debug, Clone, Copy)]
+enum Arch {
+    /// Dense layers of these sizes (input first), `hidden` between them; the output is
+    /// sigmoid + BCE for one unit, softmax + CE otherwise.
+    Mlp {
+        sizes: &'static [usize],
+        hidden: Activation,
+    },
+    /// The digits-sized CNN: 1×8×8 → conv 16 3×3 → ReLU → max-pool 2 → dense 10 softmax.
+    /// See [`digits_cnn`]; nn only (the peers run the MLPs).
+    DigitsCnn,
+}
+
+/// One reference workload.
+#[derive(Debug, Clone, Copy)]
+struct Workload {
+    id: &'static str,
+    arch: Arch,
+    batch: usize,
+    samples: usize,
+}
+
+const WORKLOADS: &[Workload] = &[
+    Workload {
+        id: "W1",
+        arch: Arch::Mlp {
+            sizes: &[2, 16, 16, 1],
+            hidden: Activation::Tanh,
+        },
+        batch: 32,
+        samples: 4096,
+    },
+    Workload {
+        id: "W2",
+        arch: Arch::Mlp {
+            sizes: &[64, 32, 10],
+            hidden: Activation::Relu,
+        },
+        batch: 64,
+        samples: 1797,
+    },
+    Workload {
+        id: "W3",
+        arch: Arch::Mlp {
+            sizes: &[784, 128, 10],
+            hidden: Activation::Relu,
+        },
+        batch: 64,
+        samples: 60000,
+    },
+    Workload {
+        id: "W4",
+        arch: Arch::Mlp {
+            sizes: &[784, 512, 512, 10],
+            hidden: Activation::Relu,
+        },
+        batch: 256,
+        samples: 10240,
+    },
+    Workload {
+        id: "C1",
+        arch: Arch::DigitsCnn,
+        batch: 64,
+        samples: 1797,
+    },
+];
+
+impl Workload {
+    fn inputs(&self) -> usize {
+        match self.arch {
+            Arch::Mlp { sizes, .. } => sizes[0],
+            Arch::DigitsCnn => 64,
+        }
+    }
+
+    fn classes(&self) -> usize {
+        match self.arch {
+            Arch::Mlp { sizes, .. } => sizes[sizes.len() - 1],
+            Arch::DigitsCnn => 10,
+        }
+    }
+
+    /// Multiply-adds per sample in the forward pass: the number of weights for an MLP.
+    /// A training step costs about 3× the forward pass, so effective FLOP/s are
+    /// `6 × macs × samples/s` for training and `2 × macs × samples/s` for inference.
+    fn macs(&self) -> usize {
+        match self.arch {
+            Arch::Mlp { sizes, .. } => sizes.windows(2).map(|w| w[0] * w[1]).sum(),
+            // conv: 16 filters × 9 taps × 6×6 positions; dense: 10 × (16×3×3)
+            Arch::DigitsCnn => 16 * 9 * 36 + 10 * 144,
+        }
+    }
+
+    /// Passes of `predict` on one 1024-column batch that cover at least an epoch's samples.
+    fn infer_reps(&self) -> usize {
+        self.samples.div_ceil(INFER_BATCH)
+    }
+
+    fn label(&self) -> String {
+        match self.arch {
+            Arch::Mlp { sizes, hidden } => {
+                let sizes: Vec<String> = sizes.iter().map(ToString::to_string).collect();
+                format!("{} {} {hidden}", self.id, sizes.join("-"))
+            }
+            Arch::DigitsCnn => format!("{} 1x8x8 conv16-3x3 pool2 10 relu", self.id),
+        }
+    }
+
+    fn network(&self) -> Result<Network<f32>, Box<dyn Error>> {
+        match self.arch {
+            Arch::Mlp { sizes, hidden } => {
+                let mut builder = Network::<f32>::builder(sizes[0]);
+                for &units in &sizes[1..sizes.len() - 1] {
+                    builder = builder.dense(units, hidden);
+                }
+                let (out, loss) = if self.classes() == 1 {
+                    (Activation::Sigmoid, Loss::BinaryCrossEntropy)
+                } else {
+                    (Activation::Softmax, Loss::CategoricalCrossEntropy)
+                };
+                Ok(builder
+                    .dense(self.classes(), out)
+                    .loss(loss)
+                    .seed(SEED)
+                    .build()?)
+            }
+            Arch::DigitsCnn => digits_cnn(),
+        }
+    }
+
+    /// `X: (inputs, samples)` of N(0, 1) entries (stream 0) and `Y` of uniform random
+    /// labels (stream 1): 0/1 for one output, one-hot columns otherwise.
+    fn data(&self) -> (DMatrix<f32>, DMatrix<f32>) {
+        let mut normals = vec![0.0f64; self.inputs() * self.samples];
+        SeededRng::stream(SEED, 0).fill_standard_normal(&mut normals);
+        let x = DMatrix::from_iterator(
+            self.inputs(),
+            self.samples,
+            normals.iter().map(|&v| v as f32),
+        );
+        let mut labels = SeededRng::stream(SEED, 1);
+        let classes = self.classes();
+        let y = if classes == 1 {
+            DMatrix::from_fn(1, self.samples, |_, _| labels.below(2) as f32)
+        } else {
+            let mut y = DMatrix::zeros(classes, self.samples);
+            for j in 0..self.samples {
+                y[(labels.below(classes), j)] = 1.0;
+            }
+            y
+        };
+        (x, y)
+    }
+
+    /// The specification line the peers read (flat JSON).
+    fn spec_json(&self) -> String {
+        let (kind, sizes, hidden, output) = match self.arch {
+            Arch::Mlp { sizes, hidden } => {
+                let out = if self.classes() == 1 {
+                    "sigmoid"
+                } else {
+                    "softmax"
+                };
+                ("mlp", sizes.to_vec(), hidden.to_string(), out.to_string())
+            }
+            Arch::DigitsCnn => ("cnn", vec![64, 10], "relu".into(), "softmax".into()),
+        };
+        let sizes: Vec<String> = sizes.iter().map(ToString::to_string).collect();
+        format!(
+            "{{\"kind\":\"workload\",\"id\":\"{}\",\"arch\":\"{kind}\",\"sizes\":[{}],\
+             \"hidden\":\"{hidden}\",\"output\":\"{output}\",\"batch\":{},\"samples\":{},\
+             \"macs\":{},\"lr\":{LEARNING_RATE},\"seed\":{SEED},\"infer_batch\":{INFER_BATCH},\
+             \"infer_reps\":{},\"warmup\":2,\"min_runs\":{MIN_RUNS},\"max_runs\":{MAX_RUNS},\
+             \"target_s\":{TARGET_SECONDS},\"label\":\"{}\"}}",
+            self.id,
+            sizes.join(","),
+            self.batch,
+            self.samples,
+            self.macs(),
+            self.infer_reps(),
+            self.label(),
+        )
+    }
+}
+
+/// The digits-sized CNN of the performance issue (batch 64):
+/// 1×8×8 → conv 16 3×3 (stride 1, no padding) → ReLU → max-pool 2 → flatten → dense 10
+/// softmax + CE.
+fn digits_cnn() -> Result<Network<f32>, Box<dyn Error>> {
+    Ok(Network::<f32>::image_builder(1, 8, 8)
+        .conv2d(16, 3, Activation::Relu)
+        .max_pool(2)
+        .flatten()
+        .dense(10, Activation::Softmax)
+        .loss(Loss::CategoricalCrossEntropy)
+        .seed(SEED)
+        .build()?)
+}
+
+/// The engine's thread count for training steps: `NN_THREADS` (default 1), read by
+/// [`FitConfig::thread_count`]; every result is labelled with it and [`TrainRun`] passes
+/// it to the trainer explicitly. Inference (`predict`) runs on one thread.
+fn engine_threads() -> usize {
+    FitConfig::default().thread_count()
+}
+
+/// An observer that records when each epoch ends and stops `fit` after `epochs` of them,
+/// so one [`Trainer`] (configured for unlimited epochs) can be driven call by call.
+struct EpochClock {
+    epochs: usize,
+    ends: Vec<Instant>,
+}
+
+impl Observer for EpochClock {
+    fn on_epoch(&mut self, _record: &EpochRecord) -> Control {
+        self.ends.push(Instant::now());
+        if self.ends.len() >= self.epochs {
+            Control::Stop
+        } else {
+            Control::Continue
+        }
+    }
+}
+
+/// A training run of a workload: network, data and a trainer that keeps going.
+struct TrainRun {
+    net: Network<f32>,
+    x: DMatrix<f32>,
+    y: DMatrix<f32>,
+    trainer: Trainer<f32>,
+}
+
+impl TrainRun {
+    fn new(w: &Workload) -> Result<Self, Box<dyn Error>> {
+        let (x, y) = w.data();
+        let config = FitConfig {
+            epochs: usize::MAX,
+            batch_size: w.batch,
+            shuffle: true,
+            seed: SEED,
+            optimizer: Optimizer::sgd(LEARNING_RATE),
+            threads: Some(engine_threads()),
+            ..FitConfig::default()
+        };
+        Ok(Self {
+            net: w.network()?,
+            x,
+            y,
+            trainer: Trainer::new(config)?,
+        })
+    }
+
+    /// Runs `n + 1` epochs in one `fit` call and returns the durations of the last `n`
+    /// (the first one also pays `fit`'s up-front data validation, so it is not counted).
+    fn epochs(&mut self, n: usize) -> Result<Vec<Duration>, Box<dyn Error>> {
+        let mut clock = EpochClock {
+            epochs: n + 1,
+            ends: Vec::with_capacity(n + 1),
+        };
+        self.trainer
+            .fit(&mut self.net, (&self.x, &self.y), None, &mut clock)?;
+        Ok(clock.ends.windows(2).map(|w| w[1] - w[0]).collect())
+    }
+}
+
+/// The first `INFER_BATCH` columns of `x`.
+fn infer_batch(x: &DMatrix<f32>) -> DMatrix<f32> {
+    let cols: Vec<usize> = (0..INFER_BATCH.min(x.ncols())).collect();
+    let mut batch = DMatrix::zeros(0, 0);
+    gather_columns(x, &cols, &mut batch);
+    batch
+}
+
+/// One inference pass: `reps` predictions of the batch.
+fn infer_pass(net: &Network<f32>, batch: &DMatrix<f32>, reps: usize) -> Result<(), Box<dyn Error>> {
+    for _ in 0..reps {
+        black_box(net.predict(black_box(batch))?);
+    }
+    Ok(())
+}
+
+fn median(durations: &mut [Duration]) -> Duration {
+    durations.sort_unstable();
+    let n = durations.len();
+    if n % 2 == 1 {
+        durations[n / 2]
+    } else {
+        (durations[n / 2 - 1] + durations[n / 2]) / 2
+    }
+}
+
+/// How many measured runs fill the target time, judging by one run's duration.
+fn runs_for(estimate: Duration) -> usize {
+    let runs = (TARGET_SECONDS / estimate.as_secs_f64().max(1e-9)).ceil();
+    (runs as usize).clamp(MIN_RUNS, MAX_RUNS)
+}
+
+fn result_json(w: &Workload, threads: usize, phase: &str, runs: &[Duration]) -> String {
+    let mut sorted = runs.to_vec();
+    let med = median(&mut sorted);
+    let samples = match phase {
+        "train" => w.samples,
+        _ => w.infer_reps() * INFER_BATCH,
+    };
+    let rate = samples as f64 / med.as_secs_f64();
+    let min = sorted.first().copied().unwrap_or(med);
+    let max = sorted.last().copied().unwrap_or(med);
+    format!(
+        "{{\"kind\":\"result\",\"impl\":\"nn\",\"workload\":\"{}\",\"threads\":{threads},\
+         \"phase\":\"{phase}\",\"runs\":{},\"samples\":{samples},\"median_s\":{:.9},\
+         \"min_s\":{:.9},\"max_s\":{:.9},\"samples_per_s\":{rate:.1}}}",
+        w.id,
+        runs.len(),
+        med.as_secs_f64(),
+        min.as_secs_f64(),
+        max.as_secs_f64(),
+    )
+}
+
+/// Table mode: measures the workloads (all, or those whose ids `only` lists, comma
+/// separated) and writes the JSON lines to `path`.
+fn table(path: &str, only: &str) -> Result<(), Box<dyn Error>> {
+    let wanted: Vec<&str> = only.split(',').filter(|s| !s.is_empty()).collect();
+    let selected: Vec<&Workload> = WORKLOADS
+        .iter()
+        .filter(|w| wanted.is_empty() || wanted.contains(&w.id))
+        .collect();
+    if selected.is_empty() {
+        return Err(format!("no workload matches --only {only:?}").into());
+    }
+    let threads = engine_threads();
+    let mut out = String::new();
+    writeln!(
+        out,
+        "{{\"kind\":\"info\",\"impl\":\"nn\",\"threads\":{threads},\"version\":\"{}\",\
+         \"detail\":\"nn-train {}, f32, NN_THREADS={threads}\"}}",
+        env!("CARGO_PKG_VERSION"),
+        env!("CARGO_PKG_VERSION"),
+    )?;
+    for w in &selected {
+        writeln!(out, "{}", w.spec_json())?;
+    }
+    for w in &selected {
+        eprintln!("nn {}t: {}", threads, w.label());
+        let mut run = TrainRun::new(w)?;
+        let warm = run.epochs(2)?;
+        let estimate = warm.last().copied().unwrap_or_default();
+        let epochs = run.epochs(runs_for(estimate))?;
+        writeln!(out, "{}", result_json(w, threads, "train", &epochs))?;
+
+        let batch = infer_batch(&run.x);
+        let reps = w.infer_reps();
+        let timed = |n: usize| -> Result<Vec<Duration>, Box<dyn Error>> {
+            (0..n)
+                .map(|_| {
+                    let start = Instant::now();
+                    infer_pass(&run.net, &batch, reps)?;
+                    Ok(start.elapsed())
+                })
+                .collect()
+        };
+        let warm = timed(2)?;
+        let estimate = warm.last().copied().unwrap_or_default();
+        let passes = timed(runs_for(estimate))?;
+        writeln!(out, "{}", result_json(w, threads, "infer", &passes))?;
+    }
+    if let Some(dir) = std::path::Path::new(path).parent() {
+        std::fs::create_dir_all(dir)?;
+    }
+    std::fs::write(path, out).map_err(|e| format!("writing {path}: {e}"))?;
+    Ok(())
+}
+
+/// Criterion mode: one group per workload, a training epoch and an inference pass.
+fn criterion_benches(c: &mut Criterion) {
+    let threads = engine_threads();
+    for w in WORKLOADS {
+        let mut group = c.benchmark_group(w.label());
+        group
+            .sample_size(10)
+            .sampling_mode(SamplingMode::Flat)
+            .warm_up_time(Duration::from_secs(1))
+            .measurement_time(Duration::from_secs(5));
+        let mut run = TrainRun::new(w).expect("the workload builds");
+
+        group.throughput(Throughput::Elements(w.samples as u64));
+        group.bench_function(
+            BenchmarkId::new("train_epoch", format!("{threads}t")),
+            |b| {
+                b.iter_custom(|iters| {
+                    let epochs = run.epochs(iters as usize).expect("training runs");
+                    epochs.iter().sum()
+                });
+            },
+        );
+
+        let batch = infer_batch(&run.x);
+        group.throughput(Throughput::Elements(INFER_BATCH as u64));
+        group.bench_function(
+            BenchmarkId::new(format!("infer_b{INFER_BATCH}"), format!("{threads}t")),
+            |b| b.iter(|| infer_pass(&run.net, &batch, 1).expect("inference runs")),
+        );
+        group.finish();
+    }
+}
+
+fn main() -> Result<(), Box<dyn Error>> {
+    let args: Vec<String> = std::env::args().collect();
+    if let Some(i) = args.iter().position(|a| a == "--table") {
+        let path = args
+            .get(i + 1)
+            .ok_or("--table needs the path of the JSON-lines file to write")?;
+        let only = args
+            .iter()
+            .position(|a| a == "--only")
+            .and_then(|j| args.get(j + 1))
+            .map_or("", String::as_str);
+        return table(path, only);
+    }
+    let mut c = Criterion::default().configure_from_args();
+    criterion_benches(&mut c);
+    c.final_summary();
+    Ok(())
+}
