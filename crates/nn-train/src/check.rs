@@ -58,3 +58,59 @@ pub(crate) fn inputs_only<T: Scalar>(x: &DMatrix<T>, inputs: usize) -> Result<()
     }
     finite("inputs X", x)
 }
+
+/// Replaces a layer's `"weight"` or `"bias"` tensor with `value` (for loading): the name
+/// must be one of the two, the shape must match, the values must be finite. `layer` names
+/// the layer kind in errors.
+pub(crate) fn set_weight_or_bias<T: Scalar>(
+    layer: &'static str,
+    (w, b): (&mut DMatrix<T>, &mut DMatrix<T>),
+    name: &str,
+    value: DMatrix<T>,
+) -> Result<()> {
+    let target = match name {
+        "weight" => w,
+        "bias" => b,
+        _ => {
+            return Err(TrainError::BadShape {
+                what: layer,
+                expected: "parameter \"weight\" or \"bias\"".into(),
+                found: format!("{name:?}"),
+            });
+        }
+    };
+    if value.shape() != target.shape() {
+        return Err(TrainError::BadShape {
+            what: layer,
+            expected: format!("{name} of shape {}×{}", target.nrows(), target.ncols()),
+            found: format!("{}×{}", value.nrows(), value.ncols()),
+        });
+    }
+    finite(layer, &value)?;
+    *target = value;
+    Ok(())
+}
+
+/// The `∂L/∂A` a layer without an activation receives, checked to be `rows × cols`: such a
+/// layer cannot take a loss's fused `∂L/∂Z`. `what` names the layer's gradient in errors.
+pub(crate) fn upstream_output<'a, T: Scalar>(
+    what: &'static str,
+    upstream: crate::layer::Upstream<'a, T>,
+    (rows, cols): (usize, usize),
+) -> Result<&'a DMatrix<T>> {
+    let crate::layer::Upstream::Output(da) = upstream else {
+        return Err(TrainError::InvalidConfig {
+            what,
+            expected: "∂L/∂A (this layer has no activation to fuse with a loss)",
+            found: "∂L/∂Z".into(),
+        });
+    };
+    if da.shape() != (rows, cols) {
+        return Err(TrainError::BadShape {
+            what,
+            expected: format!("{rows}×{cols} (the shape of the layer's output)"),
+            found: format!("{}×{}", da.nrows(), da.ncols()),
+        });
+    }
+    Ok(da)
+}

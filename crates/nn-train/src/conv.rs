@@ -518,27 +518,7 @@ impl<T: Scalar> Layer<T> for Conv2d<T> {
     }
 
     fn set_param(&mut self, name: &str, value: DMatrix<T>) -> Result<()> {
-        let target = match name {
-            "weight" => &mut self.w,
-            "bias" => &mut self.b,
-            _ => {
-                return Err(TrainError::BadShape {
-                    what: "conv2d parameter name",
-                    expected: "\"weight\" or \"bias\"".into(),
-                    found: format!("{name:?}"),
-                });
-            }
-        };
-        if value.shape() != target.shape() {
-            return Err(TrainError::BadShape {
-                what: "conv2d parameter",
-                expected: format!("{name} of shape {}×{}", target.nrows(), target.ncols()),
-                found: format!("{}×{}", value.nrows(), value.ncols()),
-            });
-        }
-        crate::check::finite("conv2d parameter", &value)?;
-        *target = value;
-        Ok(())
+        crate::check::set_weight_or_bias("conv2d layer", (&mut self.w, &mut self.b), name, value)
     }
 
     fn is_differentiable(&self) -> bool {

@@ -97,6 +97,23 @@ impl<T: Scalar> Dense<T> {
         self.w.nrows()
     }
 
+    /// `Z = W A_prev + b` into a new matrix (evaluation: nothing cached).
+    fn logits(&self, input: &DMatrix<T>) -> Result<DMatrix<T>> {
+        self.check_input(input)?;
+        let mut z = DMatrix::zeros(self.w.nrows(), input.ncols());
+        broadcast_column_into(&self.b, &mut z)?;
+        gemm_into(
+            T::one(),
+            &self.w,
+            Trans::No,
+            input,
+            Trans::No,
+            T::one(),
+            &mut z,
+        )?;
+        Ok(z)
+    }
+
     fn check_input(&self, input: &DMatrix<T>) -> Result<()> {
         if input.nrows() != self.w.ncols() {
             return Err(TrainError::BadShape {
@@ -210,38 +227,15 @@ impl<T: Scalar> Layer<T> for Dense<T> {
     }
 
     fn infer(&self, input: &DMatrix<T>) -> Result<DMatrix<T>> {
-        self.check_input(input)?;
         // One buffer: Z, then A = g(Z) over it (fresh large buffers cost page faults).
-        let mut z = DMatrix::zeros(self.w.nrows(), input.ncols());
-        broadcast_column_into(&self.b, &mut z)?;
-        gemm_into(
-            T::one(),
-            &self.w,
-            Trans::No,
-            input,
-            Trans::No,
-            T::one(),
-            &mut z,
-        )?;
+        let mut z = self.logits(input)?;
         self.activation.forward_in_place(&mut z);
         Ok(z)
     }
 
     fn infer_full(&self, input: &DMatrix<T>) -> Result<(Option<DMatrix<T>>, DMatrix<T>)> {
-        self.check_input(input)?;
-        let mut z = DMatrix::zeros(self.w.nrows(), input.ncols());
-        broadcast_column_into(&self.b, &mut z)?;
-        gemm_into(
-            T::one(),
-            &self.w,
-            Trans::No,
-            input,
-            Trans::No,
-            T::one(),
-            &mut z,
-        )?;
-        let mut a = DMatrix::zeros(z.nrows(), z.ncols());
-        self.activation.forward_into(&z, &mut a)?;
+        let z = self.logits(input)?;
+        let a = self.activation.forward(&z);
         Ok((Some(z), a))
     }
 
@@ -266,27 +260,7 @@ impl<T: Scalar> Layer<T> for Dense<T> {
     }
 
     fn set_param(&mut self, name: &str, value: DMatrix<T>) -> Result<()> {
-        let target = match name {
-            "weight" => &mut self.w,
-            "bias" => &mut self.b,
-            _ => {
-                return Err(TrainError::BadShape {
-                    what: "dense parameter name",
-                    expected: "\"weight\" or \"bias\"".into(),
-                    found: format!("{name:?}"),
-                });
-            }
-        };
-        if value.shape() != target.shape() {
-            return Err(TrainError::BadShape {
-                what: "dense parameter",
-                expected: format!("{name} of shape {}×{}", target.nrows(), target.ncols()),
-                found: format!("{}×{}", value.nrows(), value.ncols()),
-            });
-        }
-        crate::check::finite("dense parameter", &value)?;
-        *target = value;
-        Ok(())
+        crate::check::set_weight_or_bias("dense layer", (&mut self.w, &mut self.b), name, value)
     }
 
     fn is_differentiable(&self) -> bool {

@@ -121,20 +121,8 @@ impl<T: Scalar> Layer<T> for Dropout<T> {
         d_input: Option<&mut DMatrix<T>>,
     ) -> Result<()> {
         self.check_input(input)?;
-        let Upstream::Output(da) = upstream else {
-            return Err(TrainError::InvalidConfig {
-                what: "dropout upstream gradient",
-                expected: "∂L/∂A (dropout has no activation to fuse with a loss)",
-                found: "∂L/∂Z".into(),
-            });
-        };
-        if da.shape() != input.shape() {
-            return Err(TrainError::BadShape {
-                what: "dropout upstream gradient",
-                expected: format!("{}×{}", input.nrows(), input.ncols()),
-                found: format!("{}×{}", da.nrows(), da.ncols()),
-            });
-        }
+        let da =
+            crate::check::upstream_output("dropout upstream gradient", upstream, input.shape())?;
         if let Some(d_in) = d_input {
             fit_buffer(d_in, input.nrows(), input.ncols());
             if self.train_mode {

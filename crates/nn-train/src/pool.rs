@@ -202,24 +202,19 @@ impl<T: Scalar> Pool<T> {
         d_input: Option<&mut DMatrix<T>>,
     ) -> Result<()> {
         self.check_input(input)?;
-        let Upstream::Output(da) = upstream else {
-            return Err(TrainError::InvalidConfig {
-                what: "pooling upstream gradient",
-                expected: "∂L/∂A (pooling has no activation to fuse with a loss)",
-                found: "∂L/∂Z".into(),
-            });
-        };
         let (rows_out, m) = (self.output_shape().len(), input.ncols());
-        if da.shape() != (rows_out, m) || self.out.ncols() != m {
+        if self.out.ncols() != m {
             return Err(TrainError::BadShape {
-                what: "pooling upstream gradient",
+                what: "pooling backward input",
                 expected: format!(
-                    "{rows_out}×{} (the output of the last forward)",
+                    "{} columns (the batch of the last forward)",
                     self.out.ncols()
                 ),
-                found: format!("{}×{}", da.nrows(), da.ncols()),
+                found: format!("{m} columns"),
             });
         }
+        let da =
+            crate::check::upstream_output("pooling upstream gradient", upstream, (rows_out, m))?;
         let Some(dx) = d_input else {
             return Ok(());
         };
