@@ -81,6 +81,71 @@ fn expect_shape(
     }
 }
 
+/// `z ← f(z)` element by element.
+#[inline]
+fn map_in_place<T: Scalar>(z: &mut DMatrix<T>, f: impl Fn(T) -> T) {
+    for v in z.as_mut_slice() {
+        *v = f(*v);
+    }
+}
+
+/// Evaluates `$body` with `$f` bound to the element-wise function of an activation, so
+/// that each loop is specialised to one function and vectorises (a `match` inside the
+/// loop does not). Identity and softmax are handled by the caller.
+macro_rules! elementwise {
+    ($act:expr, $f:ident => $body:expr) => {{
+        match *$act {
+            Activation::Step => {
+                let $f = step;
+                $body
+            }
+            Activation::Sigmoid => {
+                let $f = sigmoid;
+                $body
+            }
+            Activation::Tanh => {
+                let $f = tanh;
+                $body
+            }
+            Activation::Relu => {
+                let $f = relu;
+                $body
+            }
+            Activation::LeakyRelu { slope } => {
+                let s = T::cast(slope);
+                let $f = move |x| leaky_relu(x, s);
+                $body
+            }
+            Activation::Elu { alpha } => {
+                let al = T::cast(alpha);
+                let $f = move |x| elu(x, al);
+                $body
+            }
+            Activation::Selu => {
+                let $f = selu;
+                $body
+            }
+            Activation::Gelu => {
+                let $f = gelu;
+                $body
+            }
+            Activation::GeluTanh => {
+                let $f = gelu_tanh;
+                $body
+            }
+            Activation::Silu => {
+                let $f = silu;
+                $body
+            }
+            Activation::Softplus => {
+                let $f = softplus;
+                $body
+            }
+            Activation::Identity | Activation::Softmax => {}
+        }
+    }};
+}
+
 /// `out ← f(z)` element by element (shapes already checked).
 #[inline]
 fn map_into<T: Scalar>(z: &DMatrix<T>, out: &mut DMatrix<T>, f: impl Fn(T) -> T) {
@@ -337,34 +402,15 @@ impl Activation {
         match *self {
             Activation::Identity => {}
             Activation::Softmax => softmax_columns_in_place(z),
-            _ => z
-                .as_mut_slice()
-                .iter_mut()
-                .for_each(|v| *v = self.value(*v)),
+            _ => elementwise!(self, f => map_in_place(z, f)),
         }
     }
 
     fn forward_unchecked<T: Scalar>(&self, z: &DMatrix<T>, a: &mut DMatrix<T>) {
         match *self {
             Activation::Identity => a.copy_from(z),
-            Activation::Step => map_into(z, a, step),
-            Activation::Sigmoid => map_into(z, a, sigmoid),
-            Activation::Tanh => map_into(z, a, tanh),
-            Activation::Relu => map_into(z, a, relu),
-            Activation::LeakyRelu { slope } => {
-                let s = T::cast(slope);
-                map_into(z, a, |x| leaky_relu(x, s));
-            }
             Activation::Softmax => softmax_columns(z, a),
-            Activation::Elu { alpha } => {
-                let al = T::cast(alpha);
-                map_into(z, a, |x| elu(x, al));
-            }
-            Activation::Selu => map_into(z, a, selu),
-            Activation::Gelu => map_into(z, a, gelu),
-            Activation::GeluTanh => map_into(z, a, gelu_tanh),
-            Activation::Silu => map_into(z, a, silu),
-            Activation::Softplus => map_into(z, a, softplus),
+            _ => elementwise!(self, f => map_into(z, a, f)),
         }
     }
 
