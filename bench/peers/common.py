@@ -19,6 +19,17 @@ import sys
 import time
 
 
+def setup(peer):
+    """Parses the arguments and confines the process to `--threads` CPUs. Call it before
+    importing numpy, JAX or PyTorch: XLA sizes its thread pools from the CPUs it may run
+    on, and its flags alone do not keep it to one thread."""
+    args = parse_args(peer)
+    allowed = sorted(os.sched_getaffinity(0))
+    if args.threads < len(allowed):
+        os.sched_setaffinity(0, allowed[: args.threads])
+    return args
+
+
 def parse_args(peer):
     parser = argparse.ArgumentParser(description=f"{peer} peer of nn's workload bench")
     parser.add_argument("--spec", required=True, help="JSON lines written by nn's bench")
@@ -181,4 +192,5 @@ def blas_detail():
 
 def thread_env():
     keys = ("OMP_NUM_THREADS", "OPENBLAS_NUM_THREADS", "MKL_NUM_THREADS", "XLA_FLAGS")
-    return ", ".join(f"{k}={os.environ[k]}" for k in keys if k in os.environ)
+    env = [f"{k}={os.environ[k]}" for k in keys if k in os.environ]
+    return ", ".join(env + [f"on {len(os.sched_getaffinity(0))} CPU(s)"])

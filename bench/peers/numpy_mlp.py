@@ -1,5 +1,5 @@
 """numpy peer: a from-scratch MLP in the tutorial's equations, examples as columns,
-float32, plain SGD. Measures training throughput (samples/s of full epochs: shuffle,
+float32 (stored column-major, like nn's matrices), plain SGD. Measures training throughput (samples/s of full epochs: shuffle,
 gather, forward, cost, backward, update) and inference throughput (forward passes on
 1024-column batches) of nn's reference workloads, with nn's protocol.
 
@@ -15,6 +15,9 @@ import sys
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 
 import common  # noqa: E402
+
+ARGS = common.setup("numpy")  # before the imports below: it pins the CPUs
+
 import numpy as np  # noqa: E402
 from threadpoolctl import threadpool_limits  # noqa: E402
 
@@ -80,12 +83,15 @@ class Mlp:
 
 
 def main():
-    args = common.parse_args("numpy")
+    args = ARGS
     report = common.Report("numpy", args)
     with threadpool_limits(limits=args.threads, user_api="blas"):
         report.info(np.__version__, f"numpy {np.__version__}, {common.blas_detail()}")
         for spec in common.workloads(args):
             x, y, _ = common.data(spec, np)
+            # Column-major, as nn stores matrices: an example (a column) is contiguous, so
+            # gathering a batch's columns copies whole runs instead of strided scalars.
+            x, y = np.asfortranarray(x), np.asfortranarray(y)
             net = Mlp(spec)
             rng = np.random.default_rng(spec["seed"] + 2)
             m = spec["samples"]

@@ -11,6 +11,9 @@ import sys
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 
 import common  # noqa: E402
+
+ARGS = common.setup("torch")  # before the imports below: it pins the CPUs
+
 import numpy as np  # noqa: E402
 import torch  # noqa: E402
 
@@ -33,7 +36,7 @@ def model(spec):
 
 
 def main():
-    args = common.parse_args("torch")
+    args = ARGS
     torch.set_num_threads(args.threads)
     torch.manual_seed(0)
     report = common.Report("torch", args)

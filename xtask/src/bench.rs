@@ -388,7 +388,9 @@ impl Machine {
             rustc,
             commit,
             date: today(),
-            load: format!("{} before, {} after", fmt(before), fmt(after)),
+            // The bench's own threads raise the figure after the run; it is shown for
+            // completeness, the one before is what tells of other work.
+            load: format!("{} before the run ({} after it)", fmt(before), fmt(after)),
         }
     }
 }
@@ -724,7 +726,7 @@ mod tests {
             rustc: "rustc".into(),
             commit: "abc".into(),
             date: "2024-01-01".into(),
-            load: "0 before, 0 after".into(),
+            load: "0 before the run (0 after it)".into(),
         };
         let text = report(&records, &statuses, &o, &m)?;
         // 6 × 304 × 2e6 = 3.6 GFLOP/s; ratio 2.00; inference missing everywhere.
