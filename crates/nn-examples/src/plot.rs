@@ -93,68 +93,15 @@ fn with_root(
 /// # Errors
 /// [`ExampleError::Figure`] if the file cannot be drawn or written.
 pub fn line_chart(path: &Path, labels: Labels<'_>, series: &[Series], log_y: bool) -> Result<()> {
-    let keep = |&(_, y): &(f64, f64)| y.is_finite() && (!log_y || y > 0.0);
-    let (x0, x1) = bounds(series.iter().flat_map(|s| s.points.iter().map(|p| p.0)));
-    let (y0, y1) = bounds(
-        series
-            .iter()
-            .flat_map(|s| s.points.iter().filter(|p| keep(p)).map(|p| p.1)),
-    );
-    with_root(path, |root| {
-        let mut builder = ChartBuilder::on(root);
-        builder
-            .caption(labels.title, ("sans-serif", 20))
-            .margin(12)
-            .x_label_area_size(40)
-            .y_label_area_size(70);
-        let e = |e| fig_err(path, e);
-        macro_rules! draw {
-            ($chart:expr) => {{
-                let mut chart = $chart;
-                chart
-                    .configure_mesh()
-                    .x_desc(labels.x)
-                    .y_desc(labels.y)
-                    .draw()
-                    .map_err(e)?;
-                for (i, s) in series.iter().enumerate() {
-                    let c = color(i);
-                    chart
-                        .draw_series(LineSeries::new(
-                            s.points.iter().copied().filter(keep),
-                            c.stroke_width(2),
-                        ))
-                        .map_err(e)?
-                        .label(s.name.as_str())
-                        .legend(move |(x, y)| {
-                            PathElement::new(vec![(x, y), (x + 20, y)], c.stroke_width(2))
-                        });
-                }
-                chart
-                    .configure_series_labels()
-                    .background_style(WHITE.mix(0.85))
-                    .border_style(BLACK)
-                    .position(SeriesLabelPosition::UpperRight)
-                    .draw()
-                    .map_err(e)?;
-            }};
-        }
-        if log_y {
-            draw!(
-                builder
-                    .build_cartesian_2d(x0..x1, (y0 * 0.8..y1 * 1.25).log_scale())
-                    .map_err(e)?
-            );
-        } else {
-            let pad = 0.05 * (y1 - y0);
-            draw!(
-                builder
-                    .build_cartesian_2d(x0..x1, (y0 - pad)..(y1 + pad))
-                    .map_err(e)?
-            );
-        }
-        Ok(())
-    })
+    line_chart_with(
+        path,
+        labels,
+        series,
+        &ChartOptions {
+            log_y,
+            ..ChartOptions::default()
+        },
+    )
 }
 
 /// Labelled 2-D points for [`decision_regions`].
