@@ -38,6 +38,9 @@ pub fn ensure_finite<T: Scalar>(
     operand: &'static str,
     m: &DMatrix<T>,
 ) -> Result<(), CoreError> {
+    if all_finite(m.as_slice()) {
+        return Ok(());
+    }
     match m.iter().position(|v| !v.finite()) {
         None => Ok(()),
         Some(i) => Err(CoreError::NonFinite {
@@ -48,6 +51,46 @@ pub fn ensure_finite<T: Scalar>(
             value: m[i].to_f64(),
         }),
     }
+}
+
+/// `true` if no entry is NaN or ±∞.
+///
+/// Branch-free within blocks of [`FINITE_BLOCK`] entries (an `and` over the block, which
+/// the compiler vectorises), where a search for the first bad entry is a branch per element
+/// and runs several times slower: this is the divergence check of every training step.
+pub fn all_finite<T: Scalar>(values: &[T]) -> bool {
+    values
+        .chunks(FINITE_BLOCK)
+        .all(|block| block.iter().fold(true, |ok, x| ok & x.finite()))
+}
+
+/// Entries [`all_finite`] checks between early exits.
+const FINITE_BLOCK: usize = 4096;
+
+/// Independent partial sums in [`sum_squares`]: enough for the compiler to keep them in
+/// vector registers and overlap the adds' latency.
+const LANES: usize = 8;
+
+/// `Σ xᵢ²`, accumulated in `f64` (so that `f32` data neither overflows nor loses small
+/// terms); NaN if any entry is NaN, `+∞` if any is infinite.
+///
+/// The sum runs in [`LANES`] independent partial sums, which vectorises; the result is
+/// deterministic for a given length but not the left-to-right sum.
+pub fn sum_squares<T: Scalar>(values: &[T]) -> f64 {
+    let mut acc = [0.0f64; LANES];
+    let chunks = values.chunks_exact(LANES);
+    let tail = chunks.remainder();
+    for chunk in chunks {
+        for (a, &x) in acc.iter_mut().zip(chunk) {
+            let x = x.to_f64();
+            *a += x * x;
+        }
+    }
+    for (a, &x) in acc.iter_mut().zip(tail) {
+        let x = x.to_f64();
+        *a += x * x;
+    }
+    acc.iter().sum()
 }
 
 /// `out ← A + b 1ᵀ`: adds the column vector `b` (n×1) to every column of `A` (n×m).

@@ -194,6 +194,41 @@ proptest! {
         gemm_into(1.0, &a, Trans::No, &b, Trans::Yes, 0.0, &mut c).unwrap();
         prop_assert!(c.iter().all(|v| v.is_finite()));
     }
+
+    /// The lane-parallel scans agree with the plain element-by-element ones, for every
+    /// length (full lanes and a tail) and wherever a NaN or an infinity sits.
+    #[test]
+    fn all_finite_and_sum_squares_match_plain_scans(
+        values in prop::collection::vec(-1e30f64..1e30, 0..70),
+        bad in prop::option::of((any::<prop::sample::Index>(), 0usize..3)),
+    ) {
+        let mut values = values;
+        if let (Some((at, kind)), false) = (bad, values.is_empty()) {
+            let at = at.index(values.len());
+            values[at] = [f64::NAN, f64::INFINITY, f64::NEG_INFINITY][kind];
+        }
+        prop_assert_eq!(all_finite(&values), values.iter().all(|v| v.is_finite()));
+        let as_f32: Vec<f32> = values.iter().map(|&v| v as f32).collect();
+        prop_assert_eq!(all_finite(&as_f32), as_f32.iter().all(|v| v.is_finite()));
+
+        let plain: f64 = values.iter().map(|v| v * v).sum();
+        let fast = sum_squares(&values);
+        if plain.is_nan() {
+            prop_assert!(fast.is_nan());
+        } else if plain.is_infinite() {
+            prop_assert_eq!(fast, plain);
+        } else {
+            prop_assert!((fast - plain).abs() <= 1e-14 * plain, "{fast} vs {plain}");
+        }
+        // f32 entries are squared in f64: 1e30² does not overflow
+        let plain32: f64 = as_f32.iter().map(|&v| f64::from(v) * f64::from(v)).sum();
+        let fast32 = sum_squares(&as_f32);
+        prop_assert!(
+            (fast32 - plain32).abs() <= 1e-14 * plain32 || fast32.to_bits() == plain32.to_bits()
+                || (fast32.is_nan() && plain32.is_nan()),
+            "{fast32} vs {plain32}"
+        );
+    }
 }
 
 /// A wrong transpose in a backward is caught: for square operands the shapes still fit,

@@ -1,12 +1,15 @@
 //! Validation of user data at the library's boundary, with errors that name the place.
 
 use nalgebra::DMatrix;
-use nn_init::nn_activations::nn_core::Scalar;
+use nn_init::nn_activations::nn_core::{Scalar, all_finite};
 
 use crate::{Result, TrainError};
 
 /// Fails with [`TrainError::NonFiniteData`] at the first NaN or ±∞ in `m`.
 pub(crate) fn finite<T: Scalar>(what: &'static str, m: &DMatrix<T>) -> Result<()> {
+    if all_finite(m.as_slice()) {
+        return Ok(());
+    }
     match m.iter().position(|v| !v.finite()) {
         None => Ok(()),
         Some(i) => Err(TrainError::NonFiniteData {

@@ -276,7 +276,9 @@ pub use flatten::Flatten;
 pub use layer::{FeatureShape, Layer, Mode, ParamMut, Upstream};
 pub use loss::{GradientOf, Loss, PROBABILITY_EPSILON, Task};
 pub use network::{Evaluation, Network, NetworkBuilder};
-pub use optim::{Optimizer, OptimizerState, Schedule, clip_gradient_norm, gradient_norm};
+pub use optim::{
+    Optimizer, OptimizerState, Schedule, clip_gradient_norm, gradient_norm, gradients_finite,
+};
 pub use perceptron::{Perceptron, PerceptronConfig, PerceptronReport};
 pub use pool::{AvgPool2d, MaxPool2d};
 pub use spec::LayerSpec;

@@ -11,7 +11,9 @@ use nn_init::nn_activations::nn_core::{Scalar, fit_buffer};
 use crate::layer::Mode;
 use crate::metrics::correct_count;
 use crate::network::Network;
-use crate::optim::{Optimizer, OptimizerState, Schedule, clip_gradient_norm, gradient_norm};
+use crate::optim::{
+    Optimizer, OptimizerState, Schedule, clip_gradient_norm, gradient_norm, gradients_finite,
+};
 use crate::parallel::{MIN_PARALLEL_WORK, StepOutcome, Workers};
 use crate::{Result, TrainError, check};
 
@@ -397,9 +399,9 @@ impl<T: Scalar> Trainer<T> {
             }
         };
         outcome.cost += net.add_l2_gradient(cols.len());
-        let norm = match self.config.clip_norm {
-            Some(max) => clip_gradient_norm(net, max),
-            None => gradient_norm(net),
+        let gradients_finite = match self.config.clip_norm {
+            Some(max) => clip_gradient_norm(net, max).is_finite(),
+            None => gradients_finite(net),
         };
         if !outcome.cost.is_finite() {
             return Err(TrainError::Diverged {
@@ -409,12 +411,12 @@ impl<T: Scalar> Trainer<T> {
                 value: outcome.cost,
             });
         }
-        if !norm.is_finite() {
+        if !gradients_finite {
             return Err(TrainError::Diverged {
                 epoch,
                 step,
                 what: "gradient norm",
-                value: norm,
+                value: gradient_norm(net),
             });
         }
         let lr = self.config.learning_rate(epoch, self.optimizer.steps);

@@ -530,6 +530,36 @@ mod optimizers {
         assert!(before > 0.5);
         assert!((gradient_norm(&mut net) - 0.5).abs() < 1e-12);
     }
+
+    #[test]
+    fn gradients_finite_sees_one_bad_entry_in_any_tensor() {
+        let (x, y) = linear_data();
+        let mut net = Network::<f64>::builder(2)
+            .dense(3, Activation::Tanh)
+            .dense(1, Activation::Identity)
+            .loss(Loss::Mse)
+            .build()
+            .unwrap();
+        net.compute_gradients(&x, &y, Mode::Train).unwrap();
+        assert!(gradients_finite(&mut net));
+        let mut tensors = 0;
+        net.for_each_param(&mut |_| tensors += 1);
+        for target in 0..tensors {
+            for bad in [f64::NAN, f64::INFINITY] {
+                net.compute_gradients(&x, &y, Mode::Train).unwrap();
+                let mut index = 0;
+                net.for_each_param(&mut |p| {
+                    if index == target {
+                        let last = p.grad.len() - 1;
+                        p.grad[last] = bad;
+                    }
+                    index += 1;
+                });
+                assert!(!gradients_finite(&mut net), "tensor {target}, {bad}");
+                assert!(!gradient_norm(&mut net).is_finite());
+            }
+        }
+    }
 }
 
 mod training {

@@ -13,7 +13,7 @@ mod sgd;
 use std::fmt;
 
 use nalgebra::DMatrix;
-use nn_init::nn_activations::nn_core::Scalar;
+use nn_init::nn_activations::nn_core::{Scalar, all_finite, sum_squares};
 
 pub use schedule::Schedule;
 
@@ -330,10 +330,16 @@ impl<T: Scalar> OptimizerState<T> {
 /// The global L2 norm `√(Σ_θ ‖∂J/∂θ‖²)` of all gradients of `net` (NaN if any is NaN).
 pub fn gradient_norm<T: Scalar>(net: &mut Network<T>) -> f64 {
     let mut sum = 0.0;
-    net.for_each_param(&mut |p| {
-        sum += p.grad.iter().map(|g| g.to_f64() * g.to_f64()).sum::<f64>();
-    });
+    net.for_each_param(&mut |p| sum += sum_squares(p.grad.as_slice()));
     sum.sqrt()
+}
+
+/// `true` if every gradient of `net` is finite: the divergence check of a step without
+/// clipping, at the cost of reading the gradients once in `T` (no norm is needed).
+pub fn gradients_finite<T: Scalar>(net: &mut Network<T>) -> bool {
+    let mut finite = true;
+    net.for_each_param(&mut |p| finite &= all_finite(p.grad.as_slice()));
+    finite
 }
 
 /// Scales all gradients by `max_norm / norm` if their global norm exceeds `max_norm`
