@@ -213,18 +213,15 @@ impl Loss {
                     .sum::<f64>()
                     / k
             }
-            Loss::CategoricalCrossEntropy => z
-                .column_iter()
-                .zip(y.column_iter())
-                .map(|(zc, yc)| {
-                    let max = zc.iter().fold(f64::NEG_INFINITY, |m, &v| m.max(f(v)));
-                    let lse = max + zc.iter().map(|&v| (f(v) - max).exp()).sum::<f64>().ln();
-                    zc.iter()
-                        .zip(yc.iter())
-                        .map(|(&z, &y)| f(y) * (lse - f(z)))
-                        .sum::<f64>()
-                })
-                .sum(),
+            Loss::CategoricalCrossEntropy => {
+                let rows = z.nrows().max(1);
+                z.as_slice()
+                    .chunks_exact(rows)
+                    .zip(a.as_slice().chunks_exact(rows))
+                    .zip(y.as_slice().chunks_exact(rows))
+                    .map(|((zc, ac), yc)| cross_entropy_column(zc, ac, yc))
+                    .sum()
+            }
             Loss::BceProbabilities => {
                 let eps = PROBABILITY_EPSILON;
                 a.iter()
@@ -309,6 +306,41 @@ impl Loss {
         }
         self.gradient_of()
     }
+}
+
+/// Smallest softmax output whose logarithm [`cross_entropy_column`] trusts: below it, an
+/// `f32` output may have lost digits (or underflowed to 0), so the column is recomputed
+/// from the logits.
+const LN_SAFE_PROBABILITY: f64 = 1e-30;
+
+/// One column's `Σ_k y_k (logsumexp(z) − z_k)`, for softmax outputs `a = softmax(z)`.
+///
+/// `logsumexp(z) − z_k = −ln a_k`, so with one-hot targets this is one logarithm per
+/// column instead of an exponential per entry — the cost is computed at every training
+/// step. Where a target's probability is tiny, the log-sum-exp of the logits is used, which
+/// stays exact however confident the wrong answer.
+fn cross_entropy_column<T: Scalar>(z: &[T], a: &[T], y: &[T]) -> f64 {
+    let mut total = 0.0;
+    for (&a_k, &y_k) in a.iter().zip(y) {
+        if y_k != T::zero() {
+            let a_k = a_k.to_f64();
+            if a_k.is_nan() || a_k < LN_SAFE_PROBABILITY {
+                let max = z.iter().fold(f64::NEG_INFINITY, |m, &v| m.max(v.to_f64()));
+                let lse = max
+                    + z.iter()
+                        .map(|&v| (v.to_f64() - max).exp())
+                        .sum::<f64>()
+                        .ln();
+                return z
+                    .iter()
+                    .zip(y)
+                    .map(|(&z, &y)| y.to_f64() * (lse - z.to_f64()))
+                    .sum();
+            }
+            total -= y_k.to_f64() * a_k.ln();
+        }
+    }
+    total
 }
 
 /// Hinge targets: 1 stays 1, 0 and −1 become −1.

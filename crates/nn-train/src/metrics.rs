@@ -14,11 +14,15 @@ pub fn argmax_columns<T: Scalar>(a: &DMatrix<T>) -> Vec<usize> {
     a.column_iter().map(|c| argmax(c.as_slice())).collect()
 }
 
+/// Index of the largest entry; NaN loses to any number, ties go to the first.
 fn argmax<T: Scalar>(c: &[T]) -> usize {
     let mut best = 0;
-    for (i, &v) in c.iter().enumerate() {
-        if v > c[best] || (c[best].to_f64().is_nan() && !v.to_f64().is_nan()) {
+    let Some(&first) = c.first() else { return 0 };
+    let mut best_value = first;
+    for (i, &v) in c.iter().enumerate().skip(1) {
+        if v > best_value || (best_value.to_f64().is_nan() && !v.to_f64().is_nan()) {
             best = i;
+            best_value = v;
         }
     }
     best
@@ -36,10 +40,12 @@ pub fn correct_count<T: Scalar>(
         Task::Regression => None,
         Task::Multiclass => {
             // Column by column, without allocating: this runs in every training step.
+            let rows = a.nrows().max(1);
             let hits = a
-                .column_iter()
-                .zip(y.column_iter())
-                .filter(|(p, t)| argmax(p.as_slice()) == argmax(t.as_slice()))
+                .as_slice()
+                .chunks_exact(rows)
+                .zip(y.as_slice().chunks_exact(rows))
+                .filter(|(p, t)| argmax(p) == argmax(t))
                 .count();
             Some((hits, a.ncols()))
         }

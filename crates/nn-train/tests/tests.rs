@@ -798,6 +798,41 @@ mod training {
         let a = Activation::Softmax.forward(&z);
         assert!((Loss::CategoricalCrossEntropy.cost(&z, &a, &y) - 2e4).abs() < 1e-9);
     }
+
+    proptest! {
+        /// The cross-entropy read off the softmax outputs (`−Σ y ln a`) equals the
+        /// log-sum-exp of the logits, in f64 and in f32, with one-hot or soft targets and
+        /// with logits far enough apart that some probabilities underflow.
+        #[test]
+        fn cross_entropy_matches_log_sum_exp(
+            (k, m) in (2usize..6, 1usize..5),
+            seed in any::<u64>(),
+            spread in prop_oneof![Just(1.0), Just(30.0), Just(200.0)],
+            soft in any::<bool>(),
+        ) {
+            let mut rng = SeededRng::new(seed);
+            let z = DMatrix::from_fn(k, m, |_, _| rng.uniform(-spread, spread));
+            let y = DMatrix::from_fn(k, m, |i, j| {
+                if soft { 1.0 / k as f64 } else { f64::from(u8::from(i == j % k)) }
+            });
+            let lse_cost = |z: &DMatrix<f64>| -> f64 {
+                z.column_iter().zip(y.column_iter()).map(|(zc, yc)| {
+                    let max = zc.max();
+                    let lse = max + zc.iter().map(|v| (v - max).exp()).sum::<f64>().ln();
+                    zc.iter().zip(yc.iter()).map(|(z, y)| y * (lse - z)).sum::<f64>()
+                }).sum::<f64>() / m as f64
+            };
+            let expected = lse_cost(&z);
+            let a = Activation::Softmax.forward(&z);
+            let c64 = Loss::CategoricalCrossEntropy.cost(&z, &a, &y);
+            prop_assert!((c64 - expected).abs() <= 1e-12 * expected.max(1.0), "{c64} vs {expected}");
+            let (z32, y32) = (z.map(|v| v as f32), y.map(|v| v as f32));
+            let expected = lse_cost(&z32.map(f64::from));
+            let a32 = Activation::Softmax.forward(&z32);
+            let c32 = Loss::CategoricalCrossEntropy.cost(&z32, &a32, &y32);
+            prop_assert!((c32 - expected).abs() <= 1e-6 * expected.max(1.0), "{c32} vs {expected}");
+        }
+    }
 }
 
 mod errors {
