@@ -44,7 +44,7 @@ use criterion::{BenchmarkId, Criterion, SamplingMode, Throughput};
 use nalgebra::DMatrix;
 use nn_train::{
     Activation, Control, EpochRecord, FitConfig, Loss, Network, Observer, Optimizer, SeededRng,
-    Trainer, gather_columns,
+    Trainer,
 };
 
 /// The seed of every workload's data, initial weights and shuffling.
@@ -260,9 +260,9 @@ fn digits_cnn() -> Result<Network<f32>, Box<dyn Error>> {
         .build()?)
 }
 
-/// The engine's thread count for training steps: `NN_THREADS` (default 1), read by
-/// [`FitConfig::thread_count`]; every result is labelled with it and [`TrainRun`] passes
-/// it to the trainer explicitly. Inference (`predict`) runs on one thread.
+/// The engine's thread count: `NN_THREADS` (default 1), read by
+/// [`FitConfig::thread_count`]; every result is labelled with it. [`TrainRun`] passes it to
+/// the trainer explicitly and sets it on the network for `predict`.
 fn engine_threads() -> usize {
     FitConfig::default().thread_count()
 }
@@ -305,8 +305,10 @@ impl TrainRun {
             threads: Some(engine_threads()),
             ..FitConfig::default()
         };
+        let mut net = w.network()?;
+        net.set_threads(engine_threads());
         Ok(Self {
-            net: w.network()?,
+            net,
             x,
             y,
             trainer: Trainer::new(config)?,
@@ -328,10 +330,7 @@ impl TrainRun {
 
 /// The first `INFER_BATCH` columns of `x`.
 fn infer_batch(x: &DMatrix<f32>) -> DMatrix<f32> {
-    let cols: Vec<usize> = (0..INFER_BATCH.min(x.ncols())).collect();
-    let mut batch = DMatrix::zeros(0, 0);
-    gather_columns(x, &cols, &mut batch);
-    batch
+    x.columns(0, INFER_BATCH.min(x.ncols())).into_owned()
 }
 
 /// One inference pass: `reps` predictions of the batch.

@@ -241,7 +241,8 @@
 //! - `flate2` (pure-Rust `miniz_oxide` backend): transparent `.gz` for CSV and IDX files,
 //!   as MNIST is distributed.
 //! - `rayon`: the worker threads of data-parallel steps (`FitConfig::threads` or
-//!   `NN_THREADS`); its `join` hands work to a pooled thread without allocating.
+//!   `NN_THREADS`), whose `join` hands work to a pooled thread without allocating, and of
+//!   column-split `Network::predict` on large batches (`Network::set_threads`).
 //! - `safetensors`: the model-file container that Python (`safetensors`, PyTorch) reads
 //!   as is; its parser validates offsets and lengths before any tensor is touched.
 //! - `serde_json` (with `float_roundtrip`): the architecture, encoder and trainer state in
@@ -284,7 +285,6 @@ pub use pool::{AvgPool2d, MaxPool2d};
 pub use spec::LayerSpec;
 pub use train::{
     Control, Data, EarlyStopping, EpochRecord, FitConfig, History, Observer, Silent, Trainer, fit,
-    gather_columns,
 };
 
 pub use nn_init::nn_activations::Activation;

@@ -8,10 +8,12 @@ use nalgebra::DMatrix;
 use nn_init::Init;
 use nn_init::nn_activations::Activation;
 use nn_init::nn_activations::nn_core::{GradCheck, GradCheckReport, Scalar};
+use rayon::iter::{IntoParallelIterator, ParallelIterator};
 
 use crate::layer::{FeatureShape, Layer, Mode, ParamMut, Upstream};
 use crate::loss::{GradientOf, Loss};
 use crate::metrics::accuracy;
+use crate::parallel::{MIN_PARALLEL_PREDICT_WORK, threads_from_env};
 use crate::spec::LayerSpec;
 use crate::{Result, TrainError, check};
 
@@ -225,6 +227,7 @@ impl<T: Scalar> NetworkBuilder<T> {
             loss,
             grads,
             loss_grad: DMatrix::zeros(0, 0),
+            threads: threads_from_env().unwrap_or(1),
         })
     }
 }
@@ -243,6 +246,8 @@ pub struct Network<T: Scalar> {
     grads: Vec<DMatrix<T>>,
     /// The loss's gradient for the last layer (`dA`, or `dZ` when fused).
     loss_grad: DMatrix<T>,
+    /// Threads [`Network::predict`] may split a large batch across.
+    threads: usize,
 }
 
 /// Cost and accuracy of a network on a data set.
@@ -572,10 +577,55 @@ impl<T: Scalar> Network<T> {
     ///
     /// # Errors
     /// [`TrainError::BadShape`], [`TrainError::EmptyData`] or [`TrainError::NonFiniteData`].
+    ///
+    /// A batch large enough to gain (at least 2²³ parameters × columns, e.g. 784-128-10 on
+    /// 83 columns) is split by columns across [`Network::threads`] threads, each running
+    /// the whole network on its share; every column's result is the one-thread result, to
+    /// rounding.
     pub fn predict(&self, x: &DMatrix<T>) -> Result<DMatrix<T>> {
         check::inputs_only(x, self.builder.input.len())?;
+        let m = x.ncols();
+        let parts = self.threads.min(m);
+        if parts < 2 || self.param_count().saturating_mul(m) < MIN_PARALLEL_PREDICT_WORK {
+            return self.predict_unchecked(x);
+        }
+        let share = |k: usize| (k * m / parts, (k + 1) * m / parts - k * m / parts);
+        let outputs: Vec<Result<DMatrix<T>>> = (0..parts)
+            .into_par_iter()
+            .map(|k| {
+                let (start, len) = share(k);
+                let rows = x.nrows();
+                // A copy of contiguous columns (a `memcpy`; `into_owned` goes entry by entry).
+                let columns = &x.as_slice()[start * rows..(start + len) * rows];
+                self.predict_unchecked(&DMatrix::from_column_slice(rows, len, columns))
+            })
+            .collect();
+        let mut out = DMatrix::zeros(self.output_size(), m);
+        for (k, part) in outputs.into_iter().enumerate() {
+            let (start, len) = share(k);
+            out.columns_mut(start, len).copy_from(&part?);
+        }
+        Ok(out)
+    }
+
+    /// [`Network::predict`] of validated inputs, on the calling thread.
+    fn predict_unchecked(&self, x: &DMatrix<T>) -> Result<DMatrix<T>> {
         let (last, hidden) = self.split_last()?;
         last.infer(infer_through(hidden, x)?.as_ref().unwrap_or(x))
+    }
+
+    /// How many threads [`Network::predict`] may split a large batch across: `NN_THREADS`
+    /// when the network was built or loaded (1 if unset), or what
+    /// [`Network::set_threads`] said. Training takes its count from
+    /// [`crate::FitConfig::threads`].
+    pub fn threads(&self) -> usize {
+        self.threads
+    }
+
+    /// Sets the thread count of [`Network::predict`] (0 counts as 1). The threads are
+    /// rayon's global pool; a batch is split into at most this many shares.
+    pub fn set_threads(&mut self, threads: usize) {
+        self.threads = threads.max(1);
     }
 
     /// The output layer and the layers before it.

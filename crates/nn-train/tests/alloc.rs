@@ -52,10 +52,11 @@ fn check_no_allocation_threads<T: Scalar>(
     threads: usize,
 ) {
     let inputs = net.input_shape().len();
-    let x = DMatrix::from_fn(inputs, 32, |i, j| {
+    // 128 columns: two shares of 64, the narrowest a data-parallel step splits into.
+    let x = DMatrix::from_fn(inputs, 128, |i, j| {
         T::cast(((i * 7 + j * 3) % 11) as f64 / 11.0 - 0.5)
     });
-    let y = DMatrix::from_fn(classes, 32, |i, j| {
+    let y = DMatrix::from_fn(classes, 128, |i, j| {
         if j % classes == i {
             T::one()
         } else {
@@ -178,6 +179,6 @@ fn cnn_training_steps_do_not_allocate() {
     }
     // Large enough (parameters × batch ≥ 2²⁰) for the step to be split across threads.
     let big = cnn(2048);
-    assert!(big.param_count() * 32 >= 1 << 20);
+    assert!(big.param_count() * 128 >= 1 << 20);
     check_no_allocation_threads(big, Optimizer::adam(1e-3), 3, 2);
 }

@@ -610,13 +610,44 @@ mod training {
         assert_ne!(net.snapshot(), a);
     }
 
+    /// `predict` splits a large batch's columns across threads; each column's output is
+    /// the one-thread output (to rounding: the products' blocking depends on the width).
+    #[test]
+    fn predict_on_several_threads_matches_one_thread() {
+        let mut g = Gen(23);
+        let x = g.matrix(64, 601, -1.0, 1.0);
+        let mut net = Network::<f64>::builder(64)
+            .dense(256, Activation::Relu)
+            .dense(5, Activation::Softmax)
+            .loss(Loss::CategoricalCrossEntropy)
+            .seed(4)
+            .build()
+            .unwrap();
+        assert!(
+            net.param_count() * 601 >= 1 << 23,
+            "too small to run in parallel"
+        );
+        net.set_threads(1);
+        let one = net.predict(&x).unwrap();
+        for threads in [2, 3, 7] {
+            net.set_threads(threads);
+            assert_eq!(net.threads(), threads);
+            let split = net.predict(&x).unwrap();
+            assert_eq!(split.shape(), (5, 601));
+            let diff = (&split - &one).amax();
+            assert!(diff < 1e-14, "{threads} threads differ by {diff:e}");
+        }
+        net.set_threads(0);
+        assert_eq!(net.threads(), 1);
+    }
+
     /// Two threads split each batch's columns; the summed gradient is the batch gradient,
     /// so training matches one thread to rounding, and repeats bit for bit.
     #[test]
     fn two_threads_match_one_thread_and_repeat_exactly() {
         let mut g = Gen(17);
-        let x = g.matrix(64, 96, -1.0, 1.0);
-        let y = DMatrix::from_fn(4, 96, |i, j| (j % 4 == i) as u8 as f64);
+        let x = g.matrix(64, 192, -1.0, 1.0);
+        let y = DMatrix::from_fn(4, 192, |i, j| (j % 4 == i) as u8 as f64);
         let run = |threads: usize| {
             let mut net = Network::<f64>::builder(64)
                 .dense(256, Activation::Tanh)
@@ -627,12 +658,13 @@ mod training {
                 .build()
                 .unwrap();
             assert!(
-                net.param_count() * 64 >= 1 << 20,
+                net.param_count() * 128 >= 1 << 20,
                 "too small to run in parallel"
             );
             let config = FitConfig {
                 epochs: 3,
-                batch_size: 64, // 96 = 64 + a partial batch of 32
+                // 192 = 128 (two shares of 64) + a partial batch of 64 (one thread)
+                batch_size: 128,
                 optimizer: Optimizer::sgd(0.1),
                 threads: Some(threads),
                 ..FitConfig::default()

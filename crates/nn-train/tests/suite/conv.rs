@@ -864,8 +864,8 @@ mod threads {
     #[test]
     fn a_cnn_trains_the_same_on_two_threads() {
         let mut g = Gen(23);
-        let x = g.matrix(64, 80, 0.0, 1.0);
-        let y = DMatrix::from_fn(3, 80, |i, j| (j % 3 == i) as u8 as f64);
+        let x = g.matrix(64, 176, 0.0, 1.0);
+        let y = DMatrix::from_fn(3, 176, |i, j| (j % 3 == i) as u8 as f64);
         let run = |threads: usize| {
             let mut net = Network::<f64>::image_builder(1, 8, 8)
                 .conv2d_strided(8, 3, 1, 1, Activation::Relu)
@@ -878,12 +878,13 @@ mod threads {
                 .build()
                 .unwrap();
             assert!(
-                net.param_count() * 48 >= 1 << 20,
+                net.param_count() * 128 >= 1 << 20,
                 "too small to run in parallel"
             );
             let config = FitConfig {
                 epochs: 2,
-                batch_size: 48, // 80 = 48 + a partial batch of 32
+                // 176 = 128 (two shares of 64) + a partial batch of 48 (one thread)
+                batch_size: 128,
                 optimizer: Optimizer::sgd(0.1),
                 threads: Some(threads),
                 ..FitConfig::default()
