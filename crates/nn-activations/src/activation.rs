@@ -2,7 +2,7 @@
 //! passes over whole matrices, dispatched once per call (not once per entry).
 
 use nalgebra::DMatrix;
-use nn_core::{CoreError, Scalar};
+use nn_core::{CoreError, Scalar, widest_simd};
 
 use crate::ActivationError;
 use crate::elu::{
@@ -84,9 +84,11 @@ fn expect_shape(
 /// `z ← f(z)` element by element.
 #[inline]
 fn map_in_place<T: Scalar>(z: &mut DMatrix<T>, f: impl Fn(T) -> T) {
-    for v in z.as_mut_slice() {
-        *v = f(*v);
-    }
+    widest_simd(|| {
+        for v in z.as_mut_slice() {
+            *v = f(*v);
+        }
+    });
 }
 
 /// Evaluates `$body` with `$f` bound to the element-wise function of an activation, so
@@ -149,9 +151,11 @@ macro_rules! elementwise {
 /// `out ← f(z)` element by element (shapes already checked).
 #[inline]
 fn map_into<T: Scalar>(z: &DMatrix<T>, out: &mut DMatrix<T>, f: impl Fn(T) -> T) {
-    for (o, &x) in out.as_mut_slice().iter_mut().zip(z.as_slice()) {
-        *o = f(x);
-    }
+    widest_simd(|| {
+        for (o, &x) in out.as_mut_slice().iter_mut().zip(z.as_slice()) {
+            *o = f(x);
+        }
+    });
 }
 
 /// `dz ← da ∘ f(src)` element by element (shapes already checked).
@@ -163,9 +167,11 @@ fn scale_into<T: Scalar>(
     f: impl Fn(T) -> T,
 ) {
     let pairs = src.as_slice().iter().zip(da.as_slice());
-    for (o, (&x, &d)) in dz.as_mut_slice().iter_mut().zip(pairs) {
-        *o = d * f(x);
-    }
+    widest_simd(|| {
+        for (o, (&x, &d)) in dz.as_mut_slice().iter_mut().zip(pairs) {
+            *o = d * f(x);
+        }
+    });
 }
 
 /// `dz ← da ∘ f(z, a)` element by element (shapes already checked).
@@ -178,9 +184,11 @@ fn scale2_into<T: Scalar>(
     f: impl Fn(T, T) -> T,
 ) {
     let triples = z.as_slice().iter().zip(a.as_slice()).zip(da.as_slice());
-    for (o, ((&x, &y), &d)) in dz.as_mut_slice().iter_mut().zip(triples) {
-        *o = d * f(x, y);
-    }
+    widest_simd(|| {
+        for (o, ((&x, &y), &d)) in dz.as_mut_slice().iter_mut().zip(triples) {
+            *o = d * f(x, y);
+        }
+    });
 }
 
 impl Activation {

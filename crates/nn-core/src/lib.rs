@@ -78,7 +78,8 @@
 //! - `faer` (without default features): the matrix-product kernel behind [`gemm_into`],
 //!   fast on the narrow shapes of small networks and allocation-free once a thread has
 //!   made its first product (measured figures in the docs of `src/gemm.rs`).
-//! - `pulp` (already under faer): a safe `vzeroupper` after each product on x86-64. faer's
+//! - `pulp` (already under faer): [`widest_simd`], the run-time choice of AVX2 + FMA for
+//!   element-wise loops, and a safe `vzeroupper` after each product on x86-64. faer's
 //!   AVX-512 kernels return with the upper halves of the vector registers dirty, and until
 //!   they are cleared every SSE instruction that follows (all of the element-wise code
 //!   built for baseline x86-64) runs several times slower: 50 µs instead of 10 µs for a
@@ -90,6 +91,7 @@ mod gemm;
 mod gradcheck;
 mod ops;
 mod scalar;
+mod simd;
 
 pub use error::{CoreError, Shape};
 pub use gemm::{Trans, gemm_into, matmul, matmul_backward};
@@ -101,6 +103,7 @@ pub use ops::{
     mean_columns_into, sum_columns, sum_columns_into, sum_squares,
 };
 pub use scalar::Scalar;
+pub use simd::widest_simd;
 
 /// Re-export of nalgebra, so that downstream crates use the same version.
 pub use nalgebra;

