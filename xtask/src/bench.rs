@@ -24,6 +24,9 @@ const END: &str = "<!-- bench:end -->";
 /// The Python peers: file stem under `bench/peers/` and the name in the table.
 const PEERS: &[(&str, &str)] = &[("numpy", "numpy"), ("jax", "JAX"), ("torch", "PyTorch")];
 
+/// The workload whose training run's peak memory is measured (in a process of its own).
+const MEMORY_WORKLOAD: &str = "W3";
+
 /// XLA's flags for one CPU thread.
 const XLA_ONE_THREAD: &str = "--xla_cpu_multi_thread_eigen=false intra_op_parallelism_threads=1";
 
@@ -162,6 +165,24 @@ fn bench(o: &Options) -> Result<(), String> {
             .map_err(|e| format!("could not start cargo: {e}"))?;
         if !status.success() {
             return Err(format!("the nn bench failed ({status})"));
+        }
+    }
+
+    if o.only
+        .as_deref()
+        .is_none_or(|only| only.split(',').any(|w| w == MEMORY_WORKLOAD))
+    {
+        println!("==> nn, peak memory of a {MEMORY_WORKLOAD} training epoch (1 thread)");
+        let status = Command::new(&cargo)
+            .current_dir(&paths.root)
+            .args(["bench", "-p", "nn-train", "--bench", "workloads", "--"])
+            .args(["--memory", MEMORY_WORKLOAD])
+            .arg(paths.out.join("nn-memory.jsonl"))
+            .env("NN_THREADS", "1")
+            .status()
+            .map_err(|e| format!("could not start cargo: {e}"))?;
+        if !status.success() {
+            return Err(format!("the nn memory run failed ({status})"));
         }
     }
 
@@ -573,8 +594,9 @@ fn report(
         }
         let _ = writeln!(
             w,
-            "\nGFLOP/s = 6 × weights × samples/s (a training step costs about three forward passes)."
+            "\nGFLOP/s = 6 × weights × samples/s (a training step costs about three forward passes).\n"
         );
+        extras(w, records, &specs, &rates, o);
         return Ok(s);
     }
 
@@ -614,7 +636,46 @@ fn report(
         }
         let _ = writeln!(w);
     }
+    extras(w, records, &specs, &rates, o);
     Ok(s)
+}
+
+/// Below the tables: nn's f64/f32 training-time ratio and the peak memory of a training
+/// run, where they were measured.
+fn extras(w: &mut String, records: &[Record], specs: &[Spec], rates: &Rates, o: &Options) {
+    let mut ratios = Vec::new();
+    for sp in specs {
+        for &t in &o.threads {
+            let key = |phase: &str| ("nn".to_string(), sp.id.clone(), t, phase.to_string());
+            if let (Some(f32_rate), Some(f64_rate)) =
+                (rates.get(&key("train")), rates.get(&key("train_f64")))
+            {
+                ratios.push(format!("{} {t}t {:.2}×", sp.id, f32_rate / f64_rate));
+            }
+        }
+    }
+    if !ratios.is_empty() {
+        let _ = writeln!(
+            w,
+            "**f64 training time / f32 training time** (nn): {}.\n",
+            ratios.join(", ")
+        );
+    }
+    for r in records.iter().filter(|r| r.str("kind") == Some("memory")) {
+        if let (Some(id), Some(peak), Some(inputs), Some(targets)) = (
+            r.str("workload"),
+            r.num("peak_rss_mib"),
+            r.num("inputs_mib"),
+            r.num("targets_mib"),
+        ) {
+            let _ = writeln!(
+                w,
+                "**Peak memory of a {id} training epoch** (nn, f32, one thread, a process of its \
+                 own): {peak:.0} MiB resident at most, of which the data set is {inputs:.0} MiB \
+                 of inputs and {targets:.1} MiB of targets.\n"
+            );
+        }
+    }
 }
 
 /// Replaces the text between the bench markers of `path` with `report`.
@@ -702,6 +763,8 @@ mod tests {
             r#"{"kind":"workload","id":"W1","label":"W1 2-16-16-1 tanh","macs":304}"#,
             r#"{"kind":"result","impl":"nn","workload":"W1","threads":1,"phase":"train","samples_per_s":2000000}"#,
             r#"{"kind":"result","impl":"numpy","workload":"W1","threads":1,"phase":"train","samples_per_s":1000000}"#,
+            r#"{"kind":"result","impl":"nn","workload":"W1","threads":1,"phase":"train_f64","samples_per_s":1250000}"#,
+            r#"{"kind":"memory","impl":"nn","workload":"W1","threads":1,"peak_rss_mib":212.4,"inputs_mib":179.4,"targets_mib":2.3}"#,
         ];
         let records: Vec<Record> = lines
             .iter()
@@ -736,6 +799,12 @@ mod tests {
         );
         assert!(
             text.contains("- PyTorch: not run (add --with-torch)"),
+            "{text}"
+        );
+        // f64 at 1.25M samples/s against f32's 2M: 1.6× the time.
+        assert!(text.contains("(nn): W1 1t 1.60×."), "{text}");
+        assert!(
+            text.contains("212 MiB resident at most, of which the data set is 179 MiB"),
             "{text}"
         );
         Ok(())

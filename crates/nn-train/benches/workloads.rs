@@ -27,6 +27,12 @@
 //!   (or passes); the last one estimates how many measured runs fill [`TARGET_SECONDS`],
 //!   clamped to [`MIN_RUNS`]..=[`MAX_RUNS`]; the figure is the median run.
 //!
+//! - `… -- --memory W3 FILE` trains one epoch of a workload in a fresh process and writes
+//!   its peak resident memory and the size of its data as a `memory` line.
+//!
+//! In table mode W3 and W4 are also trained in `f64` (phase `train_f64`), for the f64/f32
+//! time ratio.
+//!
 //! The thread count is the `NN_THREADS` environment variable (default 1), read by
 //! [`engine_threads`]; every result is labelled with it. `cargo xtask bench` runs this
 //! binary once per thread count.
@@ -43,8 +49,8 @@ use std::time::{Duration, Instant};
 use criterion::{BenchmarkId, Criterion, SamplingMode, Throughput};
 use nalgebra::DMatrix;
 use nn_train::{
-    Activation, Control, EpochRecord, FitConfig, Loss, Network, Observer, Optimizer, SeededRng,
-    Trainer,
+    Activation, Control, EpochRecord, FitConfig, Loss, Network, Observer, Optimizer, Scalar,
+    SeededRng, Trainer,
 };
 
 /// The seed of every workload's data, initial weights and shuffling.
@@ -53,6 +59,9 @@ const SEED: u64 = 9;
 const LEARNING_RATE: f64 = 0.01;
 /// Columns per inference batch.
 const INFER_BATCH: usize = 1024;
+/// Workloads also trained in `f64` (table mode, phase `train_f64`), for the f64/f32 time
+/// ratio.
+const F64_WORKLOADS: &[&str] = &["W3", "W4"];
 /// Measured time aimed at per workload and phase (table mode).
 const TARGET_SECONDS: f64 = 1.5;
 /// Fewest measured epochs (or inference passes) per figure.
@@ -169,10 +178,10 @@ impl Workload {
         }
     }
 
-    fn network(&self) -> Result<Network<f32>, Box<dyn Error>> {
+    fn network<T: Scalar>(&self) -> Result<Network<T>, Box<dyn Error>> {
         match self.arch {
             Arch::Mlp { sizes, hidden } => {
-                let mut builder = Network::<f32>::builder(sizes[0]);
+                let mut builder = Network::<T>::builder(sizes[0]);
                 for &units in &sizes[1..sizes.len() - 1] {
                     builder = builder.dense(units, hidden);
                 }
@@ -192,23 +201,27 @@ impl Workload {
     }
 
     /// `X: (inputs, samples)` of N(0, 1) entries (stream 0) and `Y` of uniform random
-    /// labels (stream 1): 0/1 for one output, one-hot columns otherwise.
-    fn data(&self) -> (DMatrix<f32>, DMatrix<f32>) {
-        let mut normals = vec![0.0f64; self.inputs() * self.samples];
-        SeededRng::stream(SEED, 0).fill_standard_normal(&mut normals);
-        let x = DMatrix::from_iterator(
-            self.inputs(),
-            self.samples,
-            normals.iter().map(|&v| v as f32),
-        );
+    /// labels (stream 1): 0/1 for one output, one-hot columns otherwise. Generated a
+    /// column at a time, so that nothing but `X` and `Y` is held (the memory mode measures
+    /// a training run's peak).
+    fn data<T: Scalar>(&self) -> (DMatrix<T>, DMatrix<T>) {
+        let mut normals = SeededRng::stream(SEED, 0);
+        let mut column = vec![0.0f64; self.inputs()];
+        let mut x = DMatrix::zeros(self.inputs(), self.samples);
+        for mut col in x.column_iter_mut() {
+            normals.fill_standard_normal(&mut column);
+            col.iter_mut()
+                .zip(&column)
+                .for_each(|(o, &v)| *o = T::cast(v));
+        }
         let mut labels = SeededRng::stream(SEED, 1);
         let classes = self.classes();
         let y = if classes == 1 {
-            DMatrix::from_fn(1, self.samples, |_, _| labels.below(2) as f32)
+            DMatrix::from_fn(1, self.samples, |_, _| T::from_count(labels.below(2)))
         } else {
             let mut y = DMatrix::zeros(classes, self.samples);
             for j in 0..self.samples {
-                y[(labels.below(classes), j)] = 1.0;
+                y[(labels.below(classes), j)] = T::one();
             }
             y
         };
@@ -249,8 +262,8 @@ impl Workload {
 /// The digits-sized CNN of the performance issue (batch 64):
 /// 1×8×8 → conv 16 3×3 (stride 1, no padding) → ReLU → max-pool 2 → flatten → dense 10
 /// softmax + CE.
-fn digits_cnn() -> Result<Network<f32>, Box<dyn Error>> {
-    Ok(Network::<f32>::image_builder(1, 8, 8)
+fn digits_cnn<T: Scalar>() -> Result<Network<T>, Box<dyn Error>> {
+    Ok(Network::<T>::image_builder(1, 8, 8)
         .conv2d(16, 3, Activation::Relu)
         .max_pool(2)
         .flatten()
@@ -286,14 +299,14 @@ impl Observer for EpochClock {
 }
 
 /// A training run of a workload: network, data and a trainer that keeps going.
-struct TrainRun {
-    net: Network<f32>,
-    x: DMatrix<f32>,
-    y: DMatrix<f32>,
-    trainer: Trainer<f32>,
+struct TrainRun<T: Scalar> {
+    net: Network<T>,
+    x: DMatrix<T>,
+    y: DMatrix<T>,
+    trainer: Trainer<T>,
 }
 
-impl TrainRun {
+impl<T: Scalar> TrainRun<T> {
     fn new(w: &Workload) -> Result<Self, Box<dyn Error>> {
         let (x, y) = w.data();
         let config = FitConfig {
@@ -315,6 +328,14 @@ impl TrainRun {
         })
     }
 
+    /// The protocol's training figures: two warm-up epochs, then as many as fill
+    /// [`TARGET_SECONDS`] by the last one's duration.
+    fn measured_epochs(&mut self) -> Result<Vec<Duration>, Box<dyn Error>> {
+        let warm = self.epochs(2)?;
+        let estimate = warm.last().copied().unwrap_or_default();
+        self.epochs(runs_for(estimate))
+    }
+
     /// Runs `n + 1` epochs in one `fit` call and returns the durations of the last `n`
     /// (the first one also pays `fit`'s up-front data validation, so it is not counted).
     fn epochs(&mut self, n: usize) -> Result<Vec<Duration>, Box<dyn Error>> {
@@ -329,12 +350,16 @@ impl TrainRun {
 }
 
 /// The first `INFER_BATCH` columns of `x`.
-fn infer_batch(x: &DMatrix<f32>) -> DMatrix<f32> {
+fn infer_batch<T: Scalar>(x: &DMatrix<T>) -> DMatrix<T> {
     x.columns(0, INFER_BATCH.min(x.ncols())).into_owned()
 }
 
 /// One inference pass: `reps` predictions of the batch.
-fn infer_pass(net: &Network<f32>, batch: &DMatrix<f32>, reps: usize) -> Result<(), Box<dyn Error>> {
+fn infer_pass<T: Scalar>(
+    net: &Network<T>,
+    batch: &DMatrix<T>,
+    reps: usize,
+) -> Result<(), Box<dyn Error>> {
     for _ in 0..reps {
         black_box(net.predict(black_box(batch))?);
     }
@@ -361,8 +386,8 @@ fn result_json(w: &Workload, threads: usize, phase: &str, runs: &[Duration]) -> 
     let mut sorted = runs.to_vec();
     let med = median(&mut sorted);
     let samples = match phase {
-        "train" => w.samples,
-        _ => w.infer_reps() * INFER_BATCH,
+        "infer" => w.infer_reps() * INFER_BATCH,
+        _ => w.samples,
     };
     let rate = samples as f64 / med.as_secs_f64();
     let min = sorted.first().copied().unwrap_or(med);
@@ -404,11 +429,13 @@ fn table(path: &str, only: &str) -> Result<(), Box<dyn Error>> {
     }
     for w in &selected {
         eprintln!("nn {}t: {}", threads, w.label());
-        let mut run = TrainRun::new(w)?;
-        let warm = run.epochs(2)?;
-        let estimate = warm.last().copied().unwrap_or_default();
-        let epochs = run.epochs(runs_for(estimate))?;
+        let mut run = TrainRun::<f32>::new(w)?;
+        let epochs = run.measured_epochs()?;
         writeln!(out, "{}", result_json(w, threads, "train", &epochs))?;
+        if F64_WORKLOADS.contains(&w.id) {
+            let epochs = TrainRun::<f64>::new(w)?.measured_epochs()?;
+            writeln!(out, "{}", result_json(w, threads, "train_f64", &epochs))?;
+        }
 
         let batch = infer_batch(&run.x);
         let reps = w.infer_reps();
@@ -433,6 +460,39 @@ fn table(path: &str, only: &str) -> Result<(), Box<dyn Error>> {
     Ok(())
 }
 
+/// Memory mode: one epoch of `fit` on the workload `id` in a fresh process (f32, the
+/// engine's thread count), then the process's peak resident memory (Linux's `VmHWM`)
+/// and the size of the data, as one `memory` JSON line in `path`.
+fn memory(path: &str, id: &str) -> Result<(), Box<dyn Error>> {
+    let w = WORKLOADS
+        .iter()
+        .find(|w| w.id == id)
+        .ok_or_else(|| format!("no workload {id:?}"))?;
+    let mut run = TrainRun::<f32>::new(w)?;
+    run.epochs(0)?;
+    let status = std::fs::read_to_string("/proc/self/status")
+        .map_err(|e| format!("peak memory needs Linux's /proc/self/status: {e}"))?;
+    let kib: f64 = status
+        .lines()
+        .find_map(|l| l.strip_prefix("VmHWM:"))
+        .and_then(|v| v.trim().trim_end_matches("kB").trim().parse().ok())
+        .ok_or("no VmHWM line in /proc/self/status")?;
+    let mib = |bytes: usize| bytes as f64 / (1024.0 * 1024.0);
+    let line = format!(
+        "{{\"kind\":\"memory\",\"impl\":\"nn\",\"workload\":\"{id}\",\"threads\":{},\
+         \"peak_rss_mib\":{:.1},\"inputs_mib\":{:.1},\"targets_mib\":{:.1}}}\n",
+        engine_threads(),
+        kib / 1024.0,
+        mib(run.x.len() * size_of::<f32>()),
+        mib(run.y.len() * size_of::<f32>()),
+    );
+    if let Some(dir) = std::path::Path::new(path).parent() {
+        std::fs::create_dir_all(dir)?;
+    }
+    std::fs::write(path, line).map_err(|e| format!("writing {path}: {e}"))?;
+    Ok(())
+}
+
 /// Criterion mode: one group per workload, a training epoch and an inference pass.
 fn criterion_benches(c: &mut Criterion) {
     let threads = engine_threads();
@@ -443,7 +503,7 @@ fn criterion_benches(c: &mut Criterion) {
             .sampling_mode(SamplingMode::Flat)
             .warm_up_time(Duration::from_secs(1))
             .measurement_time(Duration::from_secs(5));
-        let mut run = TrainRun::new(w).expect("the workload builds");
+        let mut run = TrainRun::<f32>::new(w).expect("the workload builds");
 
         group.throughput(Throughput::Elements(w.samples as u64));
         group.bench_function(
@@ -468,6 +528,12 @@ fn criterion_benches(c: &mut Criterion) {
 
 fn main() -> Result<(), Box<dyn Error>> {
     let args: Vec<String> = std::env::args().collect();
+    if let Some(i) = args.iter().position(|a| a == "--memory") {
+        let (Some(id), Some(path)) = (args.get(i + 1), args.get(i + 2)) else {
+            return Err("--memory needs a workload id and the path of the JSON file".into());
+        };
+        return memory(path, id);
+    }
     if let Some(i) = args.iter().position(|a| a == "--table") {
         let path = args
             .get(i + 1)
