@@ -55,7 +55,7 @@ pub fn ensure_finite<T: Scalar>(
 
 /// `true` if no entry is NaN or ±∞.
 ///
-/// Branch-free within blocks of [`FINITE_BLOCK`] entries (an `and` over the block, which
+/// Branch-free within blocks of 4096 entries (an `and` over the block, which
 /// the compiler vectorises), where a search for the first bad entry is a branch per element
 /// and runs several times slower: this is the divergence check of every training step.
 pub fn all_finite<T: Scalar>(values: &[T]) -> bool {
@@ -74,7 +74,7 @@ const LANES: usize = 8;
 /// `Σ xᵢ²`, accumulated in `f64` (so that `f32` data neither overflows nor loses small
 /// terms); NaN if any entry is NaN, `+∞` if any is infinite.
 ///
-/// The sum runs in [`LANES`] independent partial sums, which vectorises; the result is
+/// The sum runs in 8 independent partial sums, which vectorises; the result is
 /// deterministic for a given length but not the left-to-right sum.
 pub fn sum_squares<T: Scalar>(values: &[T]) -> f64 {
     let mut acc = [0.0f64; LANES];
