@@ -387,7 +387,9 @@ impl<T: Scalar> Network<T> {
         for layer in &self.layers {
             layer.visit_params(&mut |_, p| {
                 match dst.get_mut(i) {
-                    Some(d) if d.shape() == p.shape() => d.copy_from(p),
+                    Some(d) if d.shape() == p.shape() => {
+                        d.as_mut_slice().copy_from_slice(p.as_slice());
+                    }
                     Some(d) => *d = p.clone(),
                     None => dst.push(p.clone()),
                 }
@@ -424,7 +426,9 @@ impl<T: Scalar> Network<T> {
         }
         let mut i = 0;
         self.for_each_param(&mut |p| {
-            p.value.copy_from(&snapshot[i]);
+            p.value
+                .as_mut_slice()
+                .copy_from_slice(snapshot[i].as_slice());
             i += 1;
         });
         Ok(())

@@ -49,19 +49,49 @@ struct Shard<T: Scalar> {
     outcome: Result<f64>,
 }
 
-impl<T: Scalar> Shard<T> {
-    fn run(&mut self) {
-        self.outcome = self.net.backprop(&self.x, &self.y, Mode::Train);
+/// What every share of a step reads: the parameters, the data and the batch's columns.
+struct StepInput<'a, T: Scalar> {
+    params: &'a [DMatrix<T>],
+    x: &'a DMatrix<T>,
+    y: &'a DMatrix<T>,
+    cols: &'a [usize],
+    /// Number of shares the columns are split into.
+    shares: usize,
+}
+
+impl<T: Scalar> StepInput<'_, T> {
+    /// The columns of share `k` (0 is the caller's; copy `i` takes share `i + 1`).
+    fn share(&self, k: usize) -> &[usize] {
+        let (m, t) = (self.cols.len(), self.shares);
+        &self.cols[k * m / t..(k + 1) * m / t]
     }
 }
 
-fn run_all<T: Scalar>(shards: &mut [Shard<T>]) {
+impl<T: Scalar> Shard<T> {
+    /// Takes the step's parameters and the columns of share `k`, then forward and backward
+    /// on them. The copies run on the shard's thread, beside the caller's own share.
+    fn run(&mut self, input: &StepInput<'_, T>, k: usize) {
+        gather_columns(input.x, input.share(k), &mut self.x);
+        gather_columns(input.y, input.share(k), &mut self.y);
+        self.outcome = self
+            .net
+            .restore(input.params)
+            .and_then(|()| self.net.backprop(&self.x, &self.y, Mode::Train));
+    }
+}
+
+/// Runs `shards` on the pool, halving recursively; `shards[i]` takes share `first + i`.
+fn run_all<T: Scalar>(shards: &mut [Shard<T>], input: &StepInput<'_, T>, first: usize) {
     match shards {
         [] => {}
-        [one] => one.run(),
+        [one] => one.run(input, first),
         _ => {
-            let (a, b) = shards.split_at_mut(shards.len() / 2);
-            rayon::join(|| run_all(a), || run_all(b));
+            let half = shards.len() / 2;
+            let (a, b) = shards.split_at_mut(half);
+            rayon::join(
+                || run_all(a, input, first),
+                || run_all(b, input, first + half),
+            );
         }
     }
 }
@@ -157,10 +187,7 @@ impl<T: Scalar> Workers<T> {
     ) -> Result<StepOutcome> {
         let m = cols.len();
         let t = shares.min(self.threads()).min(m).max(1);
-        let share = |k: usize| &cols[k * m / t..(k + 1) * m / t];
         net.snapshot_into(&mut self.params);
-        gather_columns(x, share(0), &mut self.main_x);
-        gather_columns(y, share(0), &mut self.main_y);
         // Each copy's dropout masks come from a seed drawn from the caller's stream, so the
         // caller's streams (which checkpoints save) determine every mask of the step.
         for i in 0..net.layers().len() {
@@ -172,16 +199,23 @@ impl<T: Scalar> Workers<T> {
                 net.layers_mut()[i].set_rng_state(rng.state());
             }
         }
-        for (k, shard) in self.shards.iter_mut().enumerate().take(t - 1) {
-            shard.net.restore(&self.params)?;
-            gather_columns(x, share(k + 1), &mut shard.x);
-            gather_columns(y, share(k + 1), &mut shard.y);
-        }
-        let (main_x, main_y, busy) = (&self.main_x, &self.main_y, &mut self.shards[..t - 1]);
+        let input = StepInput {
+            params: &self.params,
+            x,
+            y,
+            cols,
+            shares: t,
+        };
+        let (main_x, main_y) = (&mut self.main_x, &mut self.main_y);
+        let busy = &mut self.shards[..t - 1];
         let main = self.pool.install(|| {
             rayon::join(
-                || net.backprop(main_x, main_y, Mode::Train),
-                || run_all(busy),
+                || {
+                    gather_columns(x, input.share(0), main_x);
+                    gather_columns(y, input.share(0), main_y);
+                    net.backprop(main_x, main_y, Mode::Train)
+                },
+                || run_all(busy, &input, 1),
             )
             .0
         });
@@ -191,8 +225,7 @@ impl<T: Scalar> Workers<T> {
         let (mut hits, mut counted) =
             correct_count(task, net.output()?, &self.main_y).unwrap_or((0, 0));
         let w0 = T::cast(weight(self.main_x.ncols()));
-        net.for_each_param(&mut |p| *p.grad *= w0);
-        for shard in &mut self.shards[..t - 1] {
+        for (k, shard) in self.shards[..t - 1].iter_mut().enumerate() {
             let mk = shard.x.ncols();
             cost += std::mem::replace(&mut shard.outcome, Ok(0.0))? * weight(mk);
             if let Some((h, n)) = correct_count(task, shard.net.output()?, &shard.y) {
@@ -206,10 +239,16 @@ impl<T: Scalar> Workers<T> {
                 std::mem::swap(p.grad, &mut grads[i]);
                 i += 1;
             });
-            // …and add them to the caller's in shard order.
+            // …and add them to the caller's in shard order, the caller's own share weighted
+            // in the same pass as the first copy's (one read of each, one write).
             let (wk, mut i) = (T::cast(weight(mk)), 0);
             net.for_each_param(&mut |p| {
-                p.grad.zip_apply(&grads[i], |g, s| *g += wk * s);
+                let pairs = p.grad.as_mut_slice().iter_mut().zip(grads[i].as_slice());
+                if k == 0 {
+                    pairs.for_each(|(g, &s)| *g = w0 * *g + wk * s);
+                } else {
+                    pairs.for_each(|(g, &s)| *g += wk * s);
+                }
                 i += 1;
             });
         }
