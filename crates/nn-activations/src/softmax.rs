@@ -43,50 +43,37 @@
 //! ```
 
 use nalgebra::DMatrix;
-use nn_core::Scalar;
+use nn_core::{Scalar, widest_simd};
+
+use crate::exp::exp;
 
 /// `a ← softmax(z)` column by column. The caller checked that the shapes are equal.
 pub(crate) fn softmax_columns<T: Scalar>(z: &DMatrix<T>, a: &mut DMatrix<T>) {
-    let n = z.nrows();
-    if n == 0 {
-        return;
-    }
-    let zs = z.as_slice().chunks_exact(n);
-    for (zc, ac) in zs.zip(a.as_mut_slice().chunks_exact_mut(n)) {
-        let mut it = zc.iter().copied();
-        let Some(first) = it.next() else { continue };
-        let c = it.fold(first, |m, x| if x > m { x } else { m });
-        let mut sum = T::zero();
-        for (o, &x) in ac.iter_mut().zip(zc) {
-            *o = (x - c).exp();
-            sum += *o;
-        }
-        let inv = T::one() / sum;
-        for o in ac.iter_mut() {
-            *o *= inv;
-        }
-    }
+    a.as_mut_slice().copy_from_slice(z.as_slice());
+    softmax_columns_in_place(a);
 }
 
 /// `z ← softmax(z)` column by column, in place.
+///
+/// Three passes, so that the exponentials run over the whole matrix as one vectorised loop
+/// (branch-free in `f32`) rather than over columns of a few rows: subtract each column's
+/// maximum `c`, `v ← e^v` everywhere, then divide each column by its sum (in a fixed order).
 pub(crate) fn softmax_columns_in_place<T: Scalar>(z: &mut DMatrix<T>) {
     let n = z.nrows();
     if n == 0 {
         return;
     }
-    for col in z.as_mut_slice().chunks_exact_mut(n) {
-        let c = col
-            .iter()
-            .copied()
-            .fold(col[0], |m, x| if x > m { x } else { m });
-        let mut sum = T::zero();
-        for v in col.iter_mut() {
-            *v = (*v - c).exp();
-            sum += *v;
+    widest_simd(|| {
+        for col in z.as_mut_slice().chunks_exact_mut(n) {
+            let c = col.iter().fold(col[0], |m, &x| if x > m { x } else { m });
+            col.iter_mut().for_each(|v| *v -= c);
         }
-        let inv = T::one() / sum;
-        col.iter_mut().for_each(|v| *v *= inv);
-    }
+        z.as_mut_slice().iter_mut().for_each(|v| *v = exp(*v));
+        for col in z.as_mut_slice().chunks_exact_mut(n) {
+            let inv = T::one() / col.iter().fold(T::zero(), |s, &v| s + v);
+            col.iter_mut().for_each(|v| *v *= inv);
+        }
+    });
 }
 
 /// `dz ← a ∘ (da − ⟨a, da⟩)` column by column. The caller checked the shapes.

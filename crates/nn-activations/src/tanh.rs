@@ -25,6 +25,8 @@
 
 use nn_core::Scalar;
 
+use crate::exp::exp_f32;
+
 /// `tanh(z)`; [`tanh_f32`] for `f32`.
 #[inline]
 pub fn tanh<T: Scalar>(z: T) -> T {
@@ -65,28 +67,6 @@ pub fn tanh_f32(x: f32) -> f32 {
     let large = (1.0 - 2.0 / (e + 1.0)).copysign(x);
     // Written so that NaN takes the polynomial branch and stays NaN.
     if ax >= 0.5 { large } else { small }
-}
-
-/// `e^y` for `y ∈ [0, 20]`, branch-free (see [`tanh_f32`]).
-#[inline]
-fn exp_f32(y: f32) -> f32 {
-    const LN2_HI: f32 = 0.693_145_75; // ln 2 split so that k·LN2_HI is exact
-    const LN2_LO: f32 = 1.428_606_8e-6;
-    // Round y/ln 2 to the nearest integer k by adding 1.5·2²³: the sum's last mantissa
-    // bits are then k (no call to `floor`, which is a library call without SSE4.1).
-    const SHIFT: f32 = 12_582_912.0;
-    let shifted = y * std::f32::consts::LOG2_E + SHIFT;
-    let k = shifted - SHIFT;
-    let r = (y - k * LN2_HI) - k * LN2_LO;
-    let p = 1.0
-        + r * (1.0
-            + r * (1.0 / 2.0
-                + r * (1.0 / 6.0
-                    + r * (1.0 / 24.0
-                        + r * (1.0 / 120.0 + r * (1.0 / 720.0 + r * (1.0 / 5040.0)))))));
-    // 2^k by building the exponent field; k ∈ [0, 29] here.
-    let k_bits = shifted.to_bits().wrapping_sub(SHIFT.to_bits());
-    p * f32::from_bits((k_bits + 127) << 23)
 }
 
 /// `tanh'(z) = 1 − tanh²(z)`.

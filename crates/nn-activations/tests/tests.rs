@@ -882,11 +882,33 @@ mod allocation {
 }
 
 mod fast_tanh {
+    use nn_activations::exp::{EXP_F32_MIN, exp_f32};
     use nn_activations::tanh::tanh_f32;
 
     /// Distance in units in the last place between two finite f32 of the same sign.
     fn ulps(a: f32, b: f32) -> u32 {
         (a.to_bits() as i64 - b.to_bits() as i64).unsigned_abs() as u32
+    }
+
+    /// The f32 exponential against the correctly rounded value (f64 exp, rounded) on a
+    /// dense grid over its normal range, 0 below it, and the special values.
+    #[test]
+    fn f32_exp_is_within_two_ulps() {
+        let mut worst = (0u32, 0.0f32);
+        let steps = 2_000_000;
+        for i in 0..=steps {
+            let x = EXP_F32_MIN + (88.0 - EXP_F32_MIN) * (i as f32 / steps as f32);
+            let exact = (x as f64).exp() as f32;
+            let u = ulps(exp_f32(x), exact);
+            if u > worst.0 {
+                worst = (u, x);
+            }
+        }
+        assert!(worst.0 <= 2, "{} ulps at x = {}", worst.0, worst.1);
+        assert_eq!(exp_f32(0.0), 1.0);
+        assert_eq!(exp_f32(EXP_F32_MIN - 0.01), 0.0);
+        assert_eq!(exp_f32(f32::NEG_INFINITY), 0.0);
+        assert!(exp_f32(f32::NAN).is_nan(), "NaN must propagate");
     }
 
     /// The f32 tanh against the correctly rounded value (f64 tanh, rounded) on a dense grid

@@ -276,7 +276,11 @@ impl Loss {
     ) -> GradientOf {
         fit_buffer(out, a.nrows(), a.ncols());
         let k = T::from_count(a.nrows().max(1));
-        let pairs = out.iter_mut().zip(a.iter().zip(y.iter()));
+        // Contiguous slices (nalgebra's iterators are strided and do not vectorise).
+        let pairs = out
+            .as_mut_slice()
+            .iter_mut()
+            .zip(a.as_slice().iter().zip(y.as_slice()));
         match *self {
             Loss::CategoricalCrossEntropy => {
                 pairs.for_each(|(o, (&a, &y))| *o = a - y);

@@ -14,18 +14,25 @@ pub fn argmax_columns<T: Scalar>(a: &DMatrix<T>) -> Vec<usize> {
     a.column_iter().map(|c| argmax(c.as_slice())).collect()
 }
 
-/// Index of the largest entry; NaN loses to any number, ties go to the first.
+/// Index of the largest entry; NaN loses to any number, ties go to the first (0 if every
+/// entry is NaN).
+///
+/// Two branch-free passes: the maximum (comparisons with NaN are false, so NaN never
+/// becomes it), then the first index holding it, found by selects. Deciding "new maximum?"
+/// or "found it?" with branches mispredicts on a training step's random-looking outputs,
+/// which made this one of the costliest parts of a small network's step.
 fn argmax<T: Scalar>(c: &[T]) -> usize {
-    let mut best = 0;
-    let Some(&first) = c.first() else { return 0 };
-    let mut best_value = first;
-    for (i, &v) in c.iter().enumerate().skip(1) {
-        if v > best_value || (best_value.to_f64().is_nan() && !v.to_f64().is_nan()) {
-            best = i;
-            best_value = v;
-        }
+    let max = c.iter().fold(
+        T::cast(f64::NEG_INFINITY),
+        |m, &v| if v > m { v } else { m },
+    );
+    let (mut index, mut found) = (0, false);
+    for (i, &v) in c.iter().enumerate() {
+        let hit = v == max;
+        index = if hit & !found { i } else { index };
+        found |= hit;
     }
-    best
+    index
 }
 
 /// Counts correct predictions and the number of predictions for a task: examples for

@@ -1174,4 +1174,33 @@ mod metrics_tests {
         assert_eq!(accuracy(Task::Regression, &a, &y), None);
         assert_eq!(argmax_columns(&a), vec![1, 0]);
     }
+
+    proptest! {
+        /// argmax: the first largest entry, NaN losing to any number (0 if all are NaN),
+        /// checked against a plain scan on columns with ties, NaN and infinities.
+        #[test]
+        fn argmax_is_the_first_largest_number(
+            column in prop::collection::vec(
+                prop_oneof![
+                    4 => (-3i32..3).prop_map(f64::from),
+                    1 => Just(f64::NAN),
+                    1 => Just(f64::INFINITY),
+                    1 => Just(f64::NEG_INFINITY),
+                ],
+                1..12,
+            )
+        ) {
+            let numbers = column.iter().enumerate().filter(|(_, v)| !v.is_nan());
+            let expected = numbers
+                .fold(None::<(usize, f64)>, |best, (i, &v)| match best {
+                    Some((_, b)) if v <= b => best,
+                    _ => Some((i, v)),
+                })
+                .map_or(0, |(i, _)| i);
+            let a = DMatrix::from_column_slice(column.len(), 1, &column);
+            prop_assert_eq!(argmax_columns(&a), vec![expected]);
+            let a32 = a.map(|v| v as f32);
+            prop_assert_eq!(argmax_columns(&a32), vec![expected]);
+        }
+    }
 }
