@@ -100,8 +100,12 @@ impl<T: Scalar> Dense<T> {
     /// `Z = W A_prev + b` into a new matrix (evaluation: nothing cached).
     fn logits(&self, input: &DMatrix<T>) -> Result<DMatrix<T>> {
         self.check_input(input)?;
-        let mut z = DMatrix::zeros(self.w.nrows(), input.ncols());
-        broadcast_column_into(&self.b, &mut z)?;
+        // Z = b 1ᵀ, written once (not zeroed first)
+        let mut z = DMatrix::from_vec(
+            self.w.nrows(),
+            input.ncols(),
+            self.b.as_slice().repeat(input.ncols()),
+        );
         gemm_into(
             T::one(),
             &self.w,
