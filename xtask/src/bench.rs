@@ -182,7 +182,8 @@ fn bench(o: &Options) -> Result<(), String> {
             .status()
             .map_err(|e| format!("could not start cargo: {e}"))?;
         if !status.success() {
-            return Err(format!("the nn memory run failed ({status})"));
+            // Peak memory is read from Linux's /proc; elsewhere the table goes without it.
+            eprintln!("==> note: no peak-memory figure ({status}); the tables are unaffected");
         }
     }
 

@@ -6,7 +6,8 @@
 //! Taylor polynomial of degree 7 (truncation error below 6e-9 relative) and `2^k` is built
 //! in the exponent field. Within 2 units in the last place of the correctly rounded value
 //! (asserted on a dense grid in the tests); 0 below `−87.33`, where `2^k` would not be a
-//! normal `f32` (the C library's result there is below `1.2e-38`); NaN stays NaN.
+//! normal `f32` (the C library's result there is below `1.2e-38`), `+∞` above `ln f32::MAX`;
+//! NaN stays NaN.
 //!
 //! Used by the `f32` forms of tanh and softmax; `f64` keeps the C library's `exp`.
 //!
@@ -16,6 +17,7 @@
 //! assert!((exp_f32(1.0) - std::f32::consts::E).abs() <= f32::EPSILON * 3.0);
 //! assert_eq!(exp_f32(0.0), 1.0);
 //! assert_eq!(exp_f32(-100.0), 0.0);
+//! assert_eq!(exp_f32(100.0), f32::INFINITY);
 //! assert!(exp_f32(f32::NAN).is_nan());
 //! ```
 
@@ -35,7 +37,12 @@ pub fn exp<T: Scalar>(x: T) -> T {
 /// Smallest argument whose result is a normal `f32`: below it [`exp_f32`] returns 0.
 pub const EXP_F32_MIN: f32 = -87.33;
 
-/// `e^y` for `y ≤ 88`, branch-free (see the module docs); 0 for `y < EXP_F32_MIN`.
+/// Largest argument whose result is finite (`ln f32::MAX`): above it [`exp_f32`] returns
+/// `+∞`.
+pub const EXP_F32_MAX: f32 = 88.722_83;
+
+/// `e^y`, branch-free (see the module docs): 0 below [`EXP_F32_MIN`], `+∞` above
+/// [`EXP_F32_MAX`], NaN for NaN.
 #[inline]
 pub fn exp_f32(y: f32) -> f32 {
     const LN2_HI: f32 = 0.693_145_75; // ln 2 split so that k·LN2_HI is exact
@@ -43,7 +50,7 @@ pub fn exp_f32(y: f32) -> f32 {
     // Round y/ln 2 to the nearest integer k by adding 1.5·2²³: the sum's last mantissa
     // bits are then k (no call to `floor`, which is a library call without SSE4.1).
     const SHIFT: f32 = 12_582_912.0;
-    let clamped = y.max(EXP_F32_MIN);
+    let clamped = y.clamp(EXP_F32_MIN, EXP_F32_MAX);
     let shifted = clamped * std::f32::consts::LOG2_E + SHIFT;
     let k = shifted - SHIFT;
     let r = (clamped - k * LN2_HI) - k * LN2_LO;
@@ -53,14 +60,18 @@ pub fn exp_f32(y: f32) -> f32 {
                 + r * (1.0 / 6.0
                     + r * (1.0 / 24.0
                         + r * (1.0 / 120.0 + r * (1.0 / 720.0 + r * (1.0 / 5040.0)))))));
-    // 2^k by building the exponent field; k ∈ [−126, 127] after the clamp.
-    let k_bits = shifted.to_bits().wrapping_sub(SHIFT.to_bits());
-    let e = p * f32::from_bits(k_bits.wrapping_add(127) << 23);
-    // `max` drops NaN, so NaN is carried by `y` itself.
+    // 2^k as two powers of two built in the exponent field, 2^⌊k/2⌋ · 2^(k − ⌊k/2⌋), so that
+    // each stays a normal number for every k ∈ [−126, 128] the clamp allows (exact
+    // scalings, so the result is the same as one multiplication by 2^k).
+    let k = shifted.to_bits().wrapping_sub(SHIFT.to_bits()) as i32;
+    let half = k >> 1;
+    let scale = |e: i32| f32::from_bits(((e + 127) as u32) << 23);
+    let e = p * scale(half) * scale(k - half);
+    // `clamp` keeps NaN, which goes through the arithmetic as NaN.
     if y < EXP_F32_MIN {
         0.0
-    } else if y.is_nan() {
-        y
+    } else if y > EXP_F32_MAX {
+        f32::INFINITY
     } else {
         e
     }

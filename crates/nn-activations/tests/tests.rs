@@ -882,7 +882,7 @@ mod allocation {
 }
 
 mod fast_tanh {
-    use nn_activations::exp::{EXP_F32_MIN, exp_f32};
+    use nn_activations::exp::{EXP_F32_MAX, EXP_F32_MIN, exp_f32};
     use nn_activations::tanh::tanh_f32;
 
     /// Distance in units in the last place between two finite f32 of the same sign.
@@ -897,7 +897,7 @@ mod fast_tanh {
         let mut worst = (0u32, 0.0f32);
         let steps = 2_000_000;
         for i in 0..=steps {
-            let x = EXP_F32_MIN + (88.0 - EXP_F32_MIN) * (i as f32 / steps as f32);
+            let x = EXP_F32_MIN + (EXP_F32_MAX - EXP_F32_MIN) * (i as f32 / steps as f32);
             let exact = (x as f64).exp() as f32;
             let u = ulps(exp_f32(x), exact);
             if u > worst.0 {
@@ -908,6 +908,10 @@ mod fast_tanh {
         assert_eq!(exp_f32(0.0), 1.0);
         assert_eq!(exp_f32(EXP_F32_MIN - 0.01), 0.0);
         assert_eq!(exp_f32(f32::NEG_INFINITY), 0.0);
+        assert!(exp_f32(EXP_F32_MAX).is_finite());
+        for big in [88.8, 100.0, f32::MAX, f32::INFINITY] {
+            assert_eq!(exp_f32(big), f32::INFINITY, "exp({big})");
+        }
         assert!(exp_f32(f32::NAN).is_nan(), "NaN must propagate");
     }
 

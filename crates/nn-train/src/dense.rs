@@ -100,6 +100,13 @@ impl<T: Scalar> Dense<T> {
     /// `Z = W A_prev + b` into a new matrix (evaluation: nothing cached).
     fn logits(&self, input: &DMatrix<T>) -> Result<DMatrix<T>> {
         self.check_input(input)?;
+        if self.b.shape() != (self.w.nrows(), 1) {
+            return Err(TrainError::BadShape {
+                what: "dense layer bias",
+                expected: format!("{}×1 (one per unit)", self.w.nrows()),
+                found: format!("{}×{}", self.b.nrows(), self.b.ncols()),
+            });
+        }
         // Z = b 1ᵀ, written once (not zeroed first)
         let mut z = DMatrix::from_vec(
             self.w.nrows(),

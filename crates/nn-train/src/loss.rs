@@ -1,10 +1,11 @@
 //! Loss functions: the per-example loss `L(ŷ, y)`, the cost `J = (1/m) Σ L`, and the
 //! gradient that starts backpropagation.
 //!
-//! Sigmoid + binary cross-entropy and softmax + categorical cross-entropy are fused: they
-//! are computed from the logits `Z` in a form that is finite for any `Z`, and hand the
-//! output layer `dZ = A − Y` directly instead of going through `g'(Z)`, which would divide
-//! by a saturated `A(1 − A)`.
+//! Sigmoid + binary cross-entropy and softmax + categorical cross-entropy are fused: their
+//! cost is finite for any logits `Z` (binary: computed from `Z`; categorical: `−ln a` read
+//! off the softmax output, from `Z`'s log-sum-exp where `a` is too small to trust), and they
+//! hand the output layer `dZ = A − Y` directly instead of going through `g'(Z)`, which would
+//! divide by a saturated `A(1 − A)`.
 
 use std::fmt;
 use std::str::FromStr;
@@ -197,7 +198,8 @@ impl Loss {
     }
 
     /// The cost `J = (1/m) Σ_examples L`, accumulated in `f64`. `z` is the output layer's
-    /// pre-activation (needed by the fused losses), `a` its output.
+    /// pre-activation (needed by the fused losses), `a` its output: for categorical
+    /// cross-entropy `a` must be `softmax(z)`, as the network's forward pass makes it.
     pub fn cost<T: Scalar>(&self, z: &DMatrix<T>, a: &DMatrix<T>, y: &DMatrix<T>) -> f64 {
         let m = a.ncols().max(1) as f64;
         let k = a.nrows().max(1) as f64;

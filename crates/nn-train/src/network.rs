@@ -13,7 +13,7 @@ use rayon::iter::{IntoParallelIterator, ParallelIterator};
 use crate::layer::{FeatureShape, Layer, Mode, ParamMut, Upstream};
 use crate::loss::{GradientOf, Loss};
 use crate::metrics::accuracy;
-use crate::parallel::{MIN_PARALLEL_PREDICT_WORK, threads_from_env};
+use crate::parallel::{MIN_PARALLEL_PREDICT_WORK, MIN_SHARD_COLUMNS, threads_from_env};
 use crate::spec::LayerSpec;
 use crate::{Result, TrainError, check};
 
@@ -583,13 +583,13 @@ impl<T: Scalar> Network<T> {
     /// [`TrainError::BadShape`], [`TrainError::EmptyData`] or [`TrainError::NonFiniteData`].
     ///
     /// A batch large enough to gain (at least 2²³ parameters × columns, e.g. 784-128-10 on
-    /// 83 columns) is split by columns across [`Network::threads`] threads, each running
-    /// the whole network on its share; every column's result is the one-thread result, to
-    /// rounding.
+    /// 83 columns) is split by columns across up to [`Network::threads`] threads, in shares
+    /// of at least 64 columns, each running the whole network on its share; every column's
+    /// result is the one-thread result, to rounding.
     pub fn predict(&self, x: &DMatrix<T>) -> Result<DMatrix<T>> {
         check::inputs_only(x, self.builder.input.len())?;
         let m = x.ncols();
-        let parts = self.threads.min(m);
+        let parts = self.threads.min(m / MIN_SHARD_COLUMNS);
         if parts < 2 || self.param_count().saturating_mul(m) < MIN_PARALLEL_PREDICT_WORK {
             return self.predict_unchecked(x);
         }

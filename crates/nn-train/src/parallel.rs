@@ -6,6 +6,13 @@
 //! With shares of `m_k` columns (`Σ m_k = m`), each copy's gradient is of its own mean,
 //! `g_k = (1/m_k) Σ_{i∈k} ∂L_i/∂θ`, so the batch gradient is `g = Σ_k (m_k/m) g_k`; the
 //! L2 term is added once, after the sum.
+//!
+//! The copies run on threads of their own, started with the workers and woken for each step
+//! through a mutex and two condition variables: unlike handing each step to a thread pool
+//! (whose job queue allocates a block every few dozen submissions), a step allocates nothing.
+
+use std::sync::{Arc, Condvar, Mutex, MutexGuard, RwLock};
+use std::thread::JoinHandle;
 
 use nalgebra::DMatrix;
 use nn_init::SeededRng;
@@ -30,7 +37,8 @@ pub(crate) const MIN_SHARD_COLUMNS: usize = 64;
 
 /// Below this many `parameters × columns` a prediction stays on the calling thread: waking
 /// pooled threads and copying the shares costs tens of microseconds. Measured, W2's
-/// 1024-column batch (2.5M) ran twice as slow split in two, W3's (104M) faster.
+/// 1024-column batch (2.5M) ran twice as slow split in two, W3's (104M) faster. Shares of a
+/// prediction are at least [`MIN_SHARD_COLUMNS`] wide too.
 pub(crate) const MIN_PARALLEL_PREDICT_WORK: usize = 1 << 23;
 
 /// `NN_THREADS`, if it is set to a positive integer.
@@ -41,7 +49,7 @@ pub(crate) fn threads_from_env() -> Option<usize> {
         .filter(|&n| n > 0)
 }
 
-/// One thread's share: its copy of the network, its columns, and what it computed.
+/// One copy's share: its network, its columns, and what it computed.
 struct Shard<T: Scalar> {
     net: Network<T>,
     x: DMatrix<T>,
@@ -49,67 +57,126 @@ struct Shard<T: Scalar> {
     outcome: Result<f64>,
 }
 
-/// What every share of a step reads: the parameters, the data and the batch's columns.
-struct StepInput<'a, T: Scalar> {
-    params: &'a [DMatrix<T>],
-    x: &'a DMatrix<T>,
-    y: &'a DMatrix<T>,
-    cols: &'a [usize],
-    /// Number of shares the columns are split into.
-    shares: usize,
+/// The state the caller and the worker threads share, under [`Meeting::round`].
+#[derive(Debug, Default)]
+struct Round {
+    /// Bumped by the caller to start a step.
+    generation: u64,
+    /// Copies taking part in the current step: copy `i` does if `i < active`.
+    active: usize,
+    /// Copies of the current step still running.
+    pending: usize,
+    /// Set when the workers are dropped: the threads return.
+    shutdown: bool,
 }
 
-impl<T: Scalar> StepInput<'_, T> {
-    /// The columns of share `k` (0 is the caller's; copy `i` takes share `i + 1`).
-    fn share(&self, k: usize) -> &[usize] {
-        let (m, t) = (self.cols.len(), self.shares);
-        &self.cols[k * m / t..(k + 1) * m / t]
+/// A round's state and the two signals around it: "start" (caller → threads) and "done"
+/// (the last thread → caller).
+#[derive(Debug, Default)]
+struct Meeting {
+    round: Mutex<Round>,
+    start: Condvar,
+    done: Condvar,
+}
+
+/// The error of a worker thread that panicked (a bug; its locks are poisoned).
+fn worker_failed<E>(_: E) -> TrainError {
+    TrainError::InvalidConfig {
+        what: "worker threads",
+        expected: "threads that finish their share of a step",
+        found: "a worker thread panicked".into(),
     }
 }
 
-impl<T: Scalar> Shard<T> {
-    /// Takes the step's parameters and the columns of share `k`, then forward and backward
-    /// on them. The copies run on the shard's thread, beside the caller's own share.
-    fn run(&mut self, input: &StepInput<'_, T>, k: usize) {
-        gather_columns(input.x, input.share(k), &mut self.x);
-        gather_columns(input.y, input.share(k), &mut self.y);
-        self.outcome = self
-            .net
-            .restore(input.params)
-            .and_then(|()| self.net.backprop(&self.x, &self.y, Mode::Train));
+impl Meeting {
+    fn lock(&self) -> Result<MutexGuard<'_, Round>> {
+        self.round.lock().map_err(worker_failed)
     }
 }
 
-/// Runs `shards` on the pool, halving recursively; `shards[i]` takes share `first + i`.
-fn run_all<T: Scalar>(shards: &mut [Shard<T>], input: &StepInput<'_, T>, first: usize) {
-    match shards {
-        [] => {}
-        [one] => one.run(input, first),
-        _ => {
-            let half = shards.len() / 2;
-            let (a, b) = shards.split_at_mut(half);
-            rayon::join(
-                || run_all(a, input, first),
-                || run_all(b, input, first + half),
-            );
+/// Counts a copy's share as done when dropped, also if its computation panicked, so that
+/// the caller never waits for a thread that is gone (the poisoned shard then reports it).
+struct Done<'a>(&'a Meeting);
+
+impl Drop for Done<'_> {
+    fn drop(&mut self) {
+        if let Ok(mut round) = self.0.round.lock() {
+            round.pending = round.pending.saturating_sub(1);
+            if round.pending == 0 {
+                self.0.done.notify_all();
+            }
+        }
+    }
+}
+
+/// The loop of the thread that runs copy `index`: wait for a round, run the share if the
+/// copy takes part, report, until shutdown.
+fn work<T: Scalar>(
+    index: usize,
+    shard: &Mutex<Shard<T>>,
+    params: &RwLock<Vec<DMatrix<T>>>,
+    meeting: &Meeting,
+) {
+    let mut seen = 0;
+    loop {
+        let active = {
+            let Ok(mut round) = meeting.round.lock() else {
+                return;
+            };
+            while round.generation == seen && !round.shutdown {
+                round = match meeting.start.wait(round) {
+                    Ok(round) => round,
+                    Err(_) => return,
+                };
+            }
+            if round.shutdown {
+                return;
+            }
+            seen = round.generation;
+            round.active
+        };
+        if index < active {
+            let _done = Done(meeting);
+            if let (Ok(mut shard), Ok(params)) = (shard.lock(), params.read()) {
+                let Shard { net, x, y, outcome } = &mut *shard;
+                *outcome = net
+                    .restore(&params)
+                    .and_then(|()| net.backprop(x, y, Mode::Train));
+            }
         }
     }
 }
 
 /// The threads, the network copies and the buffers of data-parallel steps.
 pub(crate) struct Workers<T: Scalar> {
-    pool: rayon::ThreadPool,
-    /// Shard 0 is the caller's network's; shards 1.. run on copies.
-    shards: Vec<Shard<T>>,
+    /// Copy `i` takes share `i + 1` of a step (share 0 is the caller's network's); its
+    /// thread holds the lock while it runs.
+    shards: Vec<Arc<Mutex<Shard<T>>>>,
+    /// The step's parameters: written by the caller, then read by every copy.
+    params: Arc<RwLock<Vec<DMatrix<T>>>>,
+    meeting: Arc<Meeting>,
+    handles: Vec<JoinHandle<()>>,
     main_x: DMatrix<T>,
     main_y: DMatrix<T>,
-    params: Vec<DMatrix<T>>,
     grads: Vec<DMatrix<T>>,
 }
 
 impl<T: Scalar> std::fmt::Debug for Workers<T> {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        write!(f, "Workers({} threads)", self.shards.len() + 1)
+        write!(f, "Workers({} threads)", self.threads())
+    }
+}
+
+impl<T: Scalar> Drop for Workers<T> {
+    fn drop(&mut self) {
+        if let Ok(mut round) = self.meeting.round.lock() {
+            round.shutdown = true;
+        }
+        self.meeting.start.notify_all();
+        for handle in self.handles.drain(..) {
+            // A thread that panicked has nothing left to clean up.
+            let _ = handle.join();
+        }
     }
 }
 
@@ -121,58 +188,65 @@ pub(crate) struct StepOutcome {
 }
 
 impl<T: Scalar> Workers<T> {
-    /// Threads and `threads − 1` copies of `net` (each with its own dropout stream).
+    /// `threads − 1` copies of `net` (each with its own dropout stream), each with a thread.
     pub(crate) fn new(net: &Network<T>, threads: usize) -> Result<Self> {
-        let pool = rayon::ThreadPoolBuilder::new()
-            .num_threads(threads)
-            .build()
-            .map_err(|e| TrainError::InvalidConfig {
-                what: "threads",
-                expected: "a count the system can start",
-                found: format!("{threads} ({e})"),
-            })?;
-        let mut shards = Vec::with_capacity(threads - 1);
+        let meeting = Arc::new(Meeting::default());
+        let params = Arc::new(RwLock::new(Vec::new()));
+        let (mut shards, mut handles) = (Vec::new(), Vec::new());
+        let mut grads = Vec::new();
         for k in 1..threads {
-            let copy = net
+            let mut copy = net
                 .config()
                 .clone()
                 .seed(net.seed() ^ (0x5DEE_CE66_D000_0000 + k as u64))
                 .build()?;
-            shards.push(Shard {
+            if k == 1 {
+                copy.for_each_param(&mut |p| grads.push(p.grad.clone()));
+            }
+            let shard = Arc::new(Mutex::new(Shard {
                 net: copy,
                 x: DMatrix::zeros(0, 0),
                 y: DMatrix::zeros(0, 0),
                 outcome: Ok(0.0),
-            });
-        }
-        let mut grads = Vec::new();
-        if let Some(first) = shards.first_mut() {
-            first
-                .net
-                .for_each_param(&mut |p| grads.push(p.grad.clone()));
+            }));
+            let (mine, params, meeting) = (shard.clone(), params.clone(), meeting.clone());
+            let handle = std::thread::Builder::new()
+                .name(format!("nn-worker-{k}"))
+                .spawn(move || work(k - 1, &mine, &params, &meeting))
+                .map_err(|e| TrainError::InvalidConfig {
+                    what: "threads",
+                    expected: "a count the system can start",
+                    found: format!("{threads} ({e})"),
+                })?;
+            shards.push(shard);
+            handles.push(handle);
         }
         Ok(Self {
-            pool,
             shards,
+            params,
+            meeting,
+            handles,
             main_x: DMatrix::zeros(0, 0),
             main_y: DMatrix::zeros(0, 0),
-            params: Vec::new(),
             grads,
         })
     }
 
-    /// Number of threads.
+    /// Number of threads, the caller's included.
     pub(crate) fn threads(&self) -> usize {
         self.shards.len() + 1
     }
 
-    /// Whether these workers were made for `threads` threads and `net`'s architecture.
-    pub(crate) fn fits(&self, net: &Network<T>, threads: usize) -> bool {
-        self.threads() == threads
+    /// Whether these workers can run `shares` shares of a step of `net`: enough threads,
+    /// and copies of `net`'s architecture.
+    pub(crate) fn fits(&self, net: &Network<T>, shares: usize) -> bool {
+        self.threads() >= shares
             && self.shards.first().is_none_or(|s| {
-                s.net.specs() == net.specs()
-                    && s.net.input_shape() == net.input_shape()
-                    && s.net.loss() == net.loss()
+                s.lock().is_ok_and(|s| {
+                    s.net.specs() == net.specs()
+                        && s.net.input_shape() == net.input_shape()
+                        && s.net.loss() == net.loss()
+                })
             })
     }
 
@@ -187,45 +261,51 @@ impl<T: Scalar> Workers<T> {
     ) -> Result<StepOutcome> {
         let m = cols.len();
         let t = shares.min(self.threads()).min(m).max(1);
-        net.snapshot_into(&mut self.params);
+        let share = |k: usize| &cols[k * m / t..(k + 1) * m / t];
+        net.snapshot_into(&mut *self.params.write().map_err(worker_failed)?);
+        for (k, shard) in self.shards[..t - 1].iter().enumerate() {
+            let mut shard = shard.lock().map_err(worker_failed)?;
+            let Shard { x: sx, y: sy, .. } = &mut *shard;
+            gather_columns(x, share(k + 1), sx);
+            gather_columns(y, share(k + 1), sy);
+        }
         // Each copy's dropout masks come from a seed drawn from the caller's stream, so the
         // caller's streams (which checkpoints save) determine every mask of the step.
         for i in 0..net.layers().len() {
             if let Some(state) = net.layers()[i].rng_state() {
                 let mut rng = SeededRng::from_state(&state);
-                for shard in self.shards.iter_mut().take(t - 1) {
+                for shard in &self.shards[..t - 1] {
+                    let mut shard = shard.lock().map_err(worker_failed)?;
                     shard.net.layers_mut()[i].reseed(rng.next_u64());
                 }
                 net.layers_mut()[i].set_rng_state(rng.state());
             }
         }
-        let input = StepInput {
-            params: &self.params,
-            x,
-            y,
-            cols,
-            shares: t,
-        };
-        let (main_x, main_y) = (&mut self.main_x, &mut self.main_y);
-        let busy = &mut self.shards[..t - 1];
-        let main = self.pool.install(|| {
-            rayon::join(
-                || {
-                    gather_columns(x, input.share(0), main_x);
-                    gather_columns(y, input.share(0), main_y);
-                    net.backprop(main_x, main_y, Mode::Train)
-                },
-                || run_all(busy, &input, 1),
-            )
-            .0
-        });
+        {
+            let mut round = self.meeting.lock()?;
+            round.generation += 1;
+            round.active = t - 1;
+            round.pending = t - 1;
+        }
+        self.meeting.start.notify_all();
+        // The caller's own share, while the copies run theirs.
+        gather_columns(x, share(0), &mut self.main_x);
+        gather_columns(y, share(0), &mut self.main_y);
+        let main = net.backprop(&self.main_x, &self.main_y, Mode::Train);
+        {
+            let mut round = self.meeting.lock()?;
+            while round.pending > 0 {
+                round = self.meeting.done.wait(round).map_err(worker_failed)?;
+            }
+        }
         let task = net.loss().task();
         let weight = |n: usize| n as f64 / m as f64;
         let mut cost = main? * weight(self.main_x.ncols());
         let (mut hits, mut counted) =
             correct_count(task, net.output()?, &self.main_y).unwrap_or((0, 0));
         let w0 = T::cast(weight(self.main_x.ncols()));
-        for (k, shard) in self.shards[..t - 1].iter_mut().enumerate() {
+        for (k, shard) in self.shards[..t - 1].iter().enumerate() {
+            let mut shard = shard.lock().map_err(worker_failed)?;
             let mk = shard.x.ncols();
             cost += std::mem::replace(&mut shard.outcome, Ok(0.0))? * weight(mk);
             if let Some((h, n)) = correct_count(task, shard.net.output()?, &shard.y) {

@@ -373,12 +373,8 @@ impl<T: Scalar> Trainer<T> {
         let shares = self.threads.min(cols.len() / MIN_SHARD_COLUMNS);
         let parallel = shares > 1 && net.param_count() * cols.len() >= MIN_PARALLEL_WORK;
         let mut outcome = if parallel {
-            if self
-                .workers
-                .as_ref()
-                .is_none_or(|w| !w.fits(net, self.threads))
-            {
-                self.workers = Some(Workers::new(net, self.threads)?);
+            if self.workers.as_ref().is_none_or(|w| !w.fits(net, shares)) {
+                self.workers = Some(Workers::new(net, shares)?);
             }
             match self.workers.as_mut() {
                 Some(workers) => workers.backprop(net, (x, y), cols, shares)?,
@@ -401,7 +397,7 @@ impl<T: Scalar> Trainer<T> {
             }
         };
         outcome.cost += net.add_l2_gradient(cols.len());
-        let gradients_finite = match self.config.clip_norm {
+        let finite = match self.config.clip_norm {
             Some(max) => clip_gradient_norm(net, max).is_finite(),
             None => gradients_finite(net),
         };
@@ -413,7 +409,7 @@ impl<T: Scalar> Trainer<T> {
                 value: outcome.cost,
             });
         }
-        if !gradients_finite {
+        if !finite {
             return Err(TrainError::Diverged {
                 epoch,
                 step,
