@@ -240,9 +240,10 @@
 //!   quoting and record positions for error messages.
 //! - `flate2` (pure-Rust `miniz_oxide` backend): transparent `.gz` for CSV and IDX files,
 //!   as MNIST is distributed.
-//! - `rayon`: the worker threads of data-parallel steps (`FitConfig::threads` or
-//!   `NN_THREADS`), whose `join` hands work to a pooled thread without allocating, and of
-//!   column-split `Network::predict` on large batches (`Network::set_threads`).
+//! - `rayon`: its global pool runs the shares of a column-split `Network::predict` on
+//!   large batches (`Network::set_threads`). Data-parallel training steps
+//!   (`FitConfig::threads` or `NN_THREADS`) use threads of their own instead, woken per step
+//!   by a condition variable: a pool's job queue allocates every few dozen submissions.
 //! - `safetensors`: the model-file container that Python (`safetensors`, PyTorch) reads
 //!   as is; its parser validates offsets and lengths before any tensor is touched.
 //! - `serde_json` (with `float_roundtrip`): the architecture, encoder and trainer state in

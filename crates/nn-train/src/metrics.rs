@@ -47,11 +47,10 @@ pub fn correct_count<T: Scalar>(
         Task::Regression => None,
         Task::Multiclass => {
             // Column by column, without allocating: this runs in every training step.
-            let rows = a.nrows().max(1);
             let hits = a
                 .as_slice()
-                .chunks_exact(rows)
-                .zip(y.as_slice().chunks_exact(rows))
+                .chunks_exact(a.nrows().max(1))
+                .zip(y.as_slice().chunks_exact(y.nrows().max(1)))
                 .filter(|(p, t)| argmax(p) == argmax(t))
                 .count();
             Some((hits, a.ncols()))

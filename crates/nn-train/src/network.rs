@@ -579,13 +579,13 @@ impl<T: Scalar> Network<T> {
     /// Predictions for `X: (inputs, m)` in evaluation mode (dropout off), as a new
     /// `(outputs, m)` matrix. Leaves the network untouched.
     ///
-    /// # Errors
-    /// [`TrainError::BadShape`], [`TrainError::EmptyData`] or [`TrainError::NonFiniteData`].
-    ///
     /// A batch large enough to gain (at least 2²³ parameters × columns, e.g. 784-128-10 on
     /// 83 columns) is split by columns across up to [`Network::threads`] threads, in shares
     /// of at least 64 columns, each running the whole network on its share; every column's
     /// result is the one-thread result, to rounding.
+    ///
+    /// # Errors
+    /// [`TrainError::BadShape`], [`TrainError::EmptyData`] or [`TrainError::NonFiniteData`].
     pub fn predict(&self, x: &DMatrix<T>) -> Result<DMatrix<T>> {
         check::inputs_only(x, self.builder.input.len())?;
         let m = x.ncols();
