@@ -78,7 +78,7 @@
 //! - `faer` (without default features): the matrix-product kernel behind [`gemm_into`],
 //!   fast on the narrow shapes of small networks and allocation-free once a thread has
 //!   made its first product (measured figures in the docs of `src/gemm.rs`).
-//! - `pulp` (already under faer): [`widest_simd`], the run-time choice of AVX2 + FMA for
+//! - `pulp` (already under faer): [`widest_simd`], the run-time choice of AVX-512 or AVX2 for
 //!   element-wise loops, and a safe `vzeroupper` after each product on x86-64. faer's
 //!   AVX-512 kernels return with the upper halves of the vector registers dirty, and until
 //!   they are cleared every SSE instruction that follows (all of the element-wise code
