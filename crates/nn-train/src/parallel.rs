@@ -190,10 +190,17 @@ pub(crate) struct StepOutcome {
 impl<T: Scalar> Workers<T> {
     /// `threads − 1` copies of `net` (each with its own dropout stream), each with a thread.
     pub(crate) fn new(net: &Network<T>, threads: usize) -> Result<Self> {
-        let meeting = Arc::new(Meeting::default());
-        let params = Arc::new(RwLock::new(Vec::new()));
-        let (mut shards, mut handles) = (Vec::new(), Vec::new());
-        let mut grads = Vec::new();
+        // Built up in place, so that if a copy or a thread fails, dropping it stops the
+        // threads already started.
+        let mut workers = Self {
+            shards: Vec::new(),
+            params: Arc::new(RwLock::new(Vec::new())),
+            meeting: Arc::new(Meeting::default()),
+            handles: Vec::new(),
+            main_x: DMatrix::zeros(0, 0),
+            main_y: DMatrix::zeros(0, 0),
+            grads: Vec::new(),
+        };
         for k in 1..threads {
             let mut copy = net
                 .config()
@@ -201,7 +208,7 @@ impl<T: Scalar> Workers<T> {
                 .seed(net.seed() ^ (0x5DEE_CE66_D000_0000 + k as u64))
                 .build()?;
             if k == 1 {
-                copy.for_each_param(&mut |p| grads.push(p.grad.clone()));
+                copy.for_each_param(&mut |p| workers.grads.push(p.grad.clone()));
             }
             let shard = Arc::new(Mutex::new(Shard {
                 net: copy,
@@ -209,7 +216,8 @@ impl<T: Scalar> Workers<T> {
                 y: DMatrix::zeros(0, 0),
                 outcome: Ok(0.0),
             }));
-            let (mine, params, meeting) = (shard.clone(), params.clone(), meeting.clone());
+            let (mine, params) = (shard.clone(), workers.params.clone());
+            let meeting = workers.meeting.clone();
             let handle = std::thread::Builder::new()
                 .name(format!("nn-worker-{k}"))
                 .spawn(move || work(k - 1, &mine, &params, &meeting))
@@ -218,18 +226,10 @@ impl<T: Scalar> Workers<T> {
                     expected: "a count the system can start",
                     found: format!("{threads} ({e})"),
                 })?;
-            shards.push(shard);
-            handles.push(handle);
+            workers.shards.push(shard);
+            workers.handles.push(handle);
         }
-        Ok(Self {
-            shards,
-            params,
-            meeting,
-            handles,
-            main_x: DMatrix::zeros(0, 0),
-            main_y: DMatrix::zeros(0, 0),
-            grads,
-        })
+        Ok(workers)
     }
 
     /// Number of threads, the caller's included.
