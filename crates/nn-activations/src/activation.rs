@@ -2,7 +2,7 @@
 //! passes over whole matrices, dispatched once per call (not once per entry).
 
 use nalgebra::DMatrix;
-use nn_core::{CoreError, Scalar, widest_simd};
+use nn_core::{CoreError, Scalar, map_backward_into, widest_simd};
 
 use crate::ActivationError;
 use crate::elu::{
@@ -154,22 +154,6 @@ fn map_into<T: Scalar>(z: &DMatrix<T>, out: &mut DMatrix<T>, f: impl Fn(T) -> T)
     widest_simd(|| {
         for (o, &x) in out.as_mut_slice().iter_mut().zip(z.as_slice()) {
             *o = f(x);
-        }
-    });
-}
-
-/// `dz ← da ∘ f(src)` element by element (shapes already checked).
-#[inline]
-fn scale_into<T: Scalar>(
-    src: &DMatrix<T>,
-    da: &DMatrix<T>,
-    dz: &mut DMatrix<T>,
-    f: impl Fn(T) -> T,
-) {
-    let pairs = src.as_slice().iter().zip(da.as_slice());
-    widest_simd(|| {
-        for (o, (&x, &d)) in dz.as_mut_slice().iter_mut().zip(pairs) {
-            *o = d * f(x);
         }
     });
 }
@@ -465,12 +449,12 @@ impl Activation {
         match *self {
             Activation::Identity => dz.copy_from(da),
             Activation::Step => dz.fill(T::zero()),
-            Activation::Sigmoid => scale_into(a, da, dz, sigmoid_slope_from_output),
-            Activation::Tanh => scale_into(a, da, dz, tanh_slope_from_output),
-            Activation::Relu => scale_into(z, da, dz, relu_slope),
+            Activation::Sigmoid => map_backward_into(a, da, dz, sigmoid_slope_from_output)?,
+            Activation::Tanh => map_backward_into(a, da, dz, tanh_slope_from_output)?,
+            Activation::Relu => map_backward_into(z, da, dz, relu_slope)?,
             Activation::LeakyRelu { slope } => {
                 let s = T::cast(slope);
-                scale_into(z, da, dz, |x| leaky_relu_slope(x, s));
+                map_backward_into(z, da, dz, |x| leaky_relu_slope(x, s))?;
             }
             Activation::Softmax => softmax_backward_columns(a, da, dz),
             Activation::Elu { alpha } => {
@@ -478,10 +462,10 @@ impl Activation {
                 scale2_into(z, a, da, dz, |x, y| elu_slope_from_output(x, y, al));
             }
             Activation::Selu => scale2_into(z, a, da, dz, selu_slope_from_output),
-            Activation::Gelu => scale_into(z, da, dz, gelu_slope),
-            Activation::GeluTanh => scale_into(z, da, dz, gelu_tanh_slope),
-            Activation::Silu => scale_into(z, da, dz, silu_slope),
-            Activation::Softplus => scale_into(z, da, dz, softplus_slope),
+            Activation::Gelu => map_backward_into(z, da, dz, gelu_slope)?,
+            Activation::GeluTanh => map_backward_into(z, da, dz, gelu_tanh_slope)?,
+            Activation::Silu => map_backward_into(z, da, dz, silu_slope)?,
+            Activation::Softplus => map_backward_into(z, da, dz, softplus_slope)?,
         }
         Ok(())
     }
