@@ -1,24 +1,25 @@
 //! Validation of user data at the library's boundary, with errors that name the place.
 
 use nalgebra::DMatrix;
-use nn_init::nn_activations::nn_core::{Scalar, all_finite};
+use nn_init::nn_activations::Activation;
+use nn_init::nn_activations::nn_core::{CoreError, Scalar, ensure_finite, fit_buffer};
 
 use crate::{Result, TrainError};
 
-/// Fails with [`TrainError::NonFiniteData`] at the first NaN or ±∞ in `m`.
+/// Fails with [`TrainError::NonFiniteData`] at the first NaN or ±∞ in `m` (found by
+/// nn-core's [`ensure_finite`], which names its place).
 pub(crate) fn finite<T: Scalar>(what: &'static str, m: &DMatrix<T>) -> Result<()> {
-    if all_finite(m.as_slice()) {
-        return Ok(());
-    }
-    match m.iter().position(|v| !v.finite()) {
-        None => Ok(()),
-        Some(i) => Err(TrainError::NonFiniteData {
+    ensure_finite("finiteness check", what, m).map_err(|e| match e {
+        CoreError::NonFinite {
+            row, col, value, ..
+        } => TrainError::NonFiniteData {
             what,
-            row: i % m.nrows(),
-            col: i / m.nrows(),
-            value: m[i].to_f64(),
-        }),
-    }
+            row,
+            col,
+            value,
+        },
+        other => other.into(),
+    })
 }
 
 /// Checks a batch of inputs and targets against the network's sizes: same number of
@@ -116,4 +117,32 @@ pub(crate) fn upstream_output<'a, T: Scalar>(
         });
     }
     Ok(da)
+}
+
+/// The `dZ` a layer with an activation backpropagates from: `dA ∘ g'(Z)` computed into
+/// `buf` for an [`Upstream::Output`](crate::layer::Upstream::Output), or the loss's fused
+/// `dZ`, checked to have `z`'s shape. `what` names the layer's gradient in errors.
+pub(crate) fn upstream_pre_activation<'a, T: Scalar>(
+    what: &'static str,
+    upstream: crate::layer::Upstream<'a, T>,
+    (activation, z, a): (Activation, &DMatrix<T>, &DMatrix<T>),
+    buf: &'a mut DMatrix<T>,
+) -> Result<&'a DMatrix<T>> {
+    match upstream {
+        crate::layer::Upstream::Output(da) => {
+            fit_buffer(buf, z.nrows(), z.ncols());
+            activation.backward_into(z, a, da, buf)?; // dZ = dA ∘ g'(Z)
+            Ok(buf)
+        }
+        crate::layer::Upstream::PreActivation(dz) => {
+            if dz.shape() != z.shape() {
+                return Err(TrainError::BadShape {
+                    what,
+                    expected: format!("{}×{}", z.nrows(), z.ncols()),
+                    found: format!("{}×{}", dz.nrows(), dz.ncols()),
+                });
+            }
+            Ok(dz)
+        }
+    }
 }

@@ -122,26 +122,8 @@ impl<T: Scalar> Conv2d<T> {
         padding: [usize; 2],
         activation: Activation,
     ) -> Result<Self> {
-        let FeatureShape::Image {
-            channels,
-            height,
-            width,
-        } = input
-        else {
-            return Err(TrainError::BadShape {
-                what: "conv2d input",
-                expected: "an image (channels × height × width)".into(),
-                found: format!("a flat vector of {input}"),
-            });
-        };
-        let window =
-            Window::new([channels, height, width], kernel, stride, padding).map_err(|problem| {
-                TrainError::BadShape {
-                    what: "conv2d window",
-                    expected: "a kernel, stride and padding that fit the input".into(),
-                    found: problem,
-                }
-            })?;
+        let window = Window::of_layer("conv2d input", input, kernel, stride, padding)?;
+        let channels = window.channels;
         let k = channels * window.area();
         if w.nrows() == 0 || w.ncols() != k {
             return Err(TrainError::BadShape {
@@ -352,19 +334,11 @@ impl<T: Scalar> fmt::Display for Conv2d<T> {
 
 impl<T: Scalar> Layer<T> for Conv2d<T> {
     fn input_shape(&self) -> FeatureShape {
-        FeatureShape::Image {
-            channels: self.window.channels,
-            height: self.window.height,
-            width: self.window.width,
-        }
+        self.window.input_shape()
     }
 
     fn output_shape(&self) -> FeatureShape {
-        FeatureShape::Image {
-            channels: self.w.nrows(),
-            height: self.window.out_height,
-            width: self.window.out_width,
-        }
+        self.window.output_shape(self.w.nrows())
     }
 
     fn activation(&self) -> Option<Activation> {
@@ -413,24 +387,12 @@ impl<T: Scalar> Layer<T> for Conv2d<T> {
                 found: format!("{m} columns"),
             });
         }
-        let dz = match upstream {
-            Upstream::Output(da) => {
-                fit_buffer(&mut self.dz, out * p, m);
-                self.activation
-                    .backward_into(&self.z, &self.a, da, &mut self.dz)?; // dZ = dA ∘ g'(Z)
-                &self.dz
-            }
-            Upstream::PreActivation(dz) => {
-                if dz.shape() != (out * p, m) {
-                    return Err(TrainError::BadShape {
-                        what: "conv2d upstream gradient dZ",
-                        expected: format!("{}×{m}", out * p),
-                        found: format!("{}×{}", dz.nrows(), dz.ncols()),
-                    });
-                }
-                dz
-            }
-        };
+        let dz = crate::check::upstream_pre_activation(
+            "conv2d upstream gradient dZ",
+            upstream,
+            (self.activation, &self.z, &self.a),
+            &mut self.dz,
+        )?;
         // dY[(o, j·P + q)] = dZ[(o·P + q, j)], into the forward's Y buffer (same shape).
         let inv_m = T::one() / T::from_count(m);
         let dzs = dz.as_slice();

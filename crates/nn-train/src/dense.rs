@@ -202,15 +202,12 @@ impl<T: Scalar> Layer<T> for Dense<T> {
                 what: "dense layer backward batch",
             });
         }
-        let dz = match upstream {
-            Upstream::Output(da) => {
-                fit_buffer(&mut self.dz, self.w.nrows(), m);
-                self.activation
-                    .backward_into(&self.z, &self.a, da, &mut self.dz)?; // dZ = dA ∘ g'(Z)
-                &self.dz
-            }
-            Upstream::PreActivation(dz) => dz,
-        };
+        let dz = crate::check::upstream_pre_activation(
+            "dense layer upstream gradient dZ",
+            upstream,
+            (self.activation, &self.z, &self.a),
+            &mut self.dz,
+        )?;
         let inv_m = T::one() / T::from_count(m);
         gemm_into(
             inv_m,

@@ -13,7 +13,7 @@ use rayon::iter::{IntoParallelIterator, ParallelIterator};
 use crate::layer::{FeatureShape, Layer, Mode, ParamMut, Upstream};
 use crate::loss::{GradientOf, Loss};
 use crate::metrics::accuracy;
-use crate::parallel::{MIN_PARALLEL_PREDICT_WORK, MIN_SHARD_COLUMNS, threads_from_env};
+use crate::parallel::{MIN_PARALLEL_PREDICT_WORK, MIN_SHARD_COLUMNS, share, threads_from_env};
 use crate::spec::LayerSpec;
 use crate::{Result, TrainError, check};
 
@@ -593,21 +593,20 @@ impl<T: Scalar> Network<T> {
         if parts < 2 || self.param_count().saturating_mul(m) < MIN_PARALLEL_PREDICT_WORK {
             return self.predict_unchecked(x);
         }
-        let share = |k: usize| (k * m / parts, (k + 1) * m / parts - k * m / parts);
         let outputs: Vec<Result<DMatrix<T>>> = (0..parts)
             .into_par_iter()
             .map(|k| {
-                let (start, len) = share(k);
+                let cols = share(m, parts, k);
                 let rows = x.nrows();
                 // A copy of contiguous columns (a `memcpy`; `into_owned` goes entry by entry).
-                let columns = &x.as_slice()[start * rows..(start + len) * rows];
-                self.predict_unchecked(&DMatrix::from_column_slice(rows, len, columns))
+                let columns = &x.as_slice()[cols.start * rows..cols.end * rows];
+                self.predict_unchecked(&DMatrix::from_column_slice(rows, cols.len(), columns))
             })
             .collect();
         let mut out = DMatrix::zeros(self.output_size(), m);
         for (k, part) in outputs.into_iter().enumerate() {
-            let (start, len) = share(k);
-            out.columns_mut(start, len).copy_from(&part?);
+            let cols = share(m, parts, k);
+            out.columns_mut(cols.start, cols.len()).copy_from(&part?);
         }
         Ok(out)
     }

@@ -41,6 +41,12 @@ pub(crate) const MIN_SHARD_COLUMNS: usize = 64;
 /// prediction are at least [`MIN_SHARD_COLUMNS`] wide too.
 pub(crate) const MIN_PARALLEL_PREDICT_WORK: usize = 1 << 23;
 
+/// The positions of share `k` when `m` columns are split into `t` shares as evenly as
+/// they go, in order (share sizes differ by at most one).
+pub(crate) fn share(m: usize, t: usize, k: usize) -> std::ops::Range<usize> {
+    k * m / t..(k + 1) * m / t
+}
+
 /// `NN_THREADS`, if it is set to a positive integer.
 pub(crate) fn threads_from_env() -> Option<usize> {
     std::env::var("NN_THREADS")
@@ -261,7 +267,7 @@ impl<T: Scalar> Workers<T> {
     ) -> Result<StepOutcome> {
         let m = cols.len();
         let t = shares.min(self.threads()).min(m).max(1);
-        let share = |k: usize| &cols[k * m / t..(k + 1) * m / t];
+        let share = |k: usize| &cols[share(m, t, k)];
         net.snapshot_into(&mut *self.params.write().map_err(worker_failed)?);
         for (k, shard) in self.shards[..t - 1].iter().enumerate() {
             let mut shard = shard.lock().map_err(worker_failed)?;

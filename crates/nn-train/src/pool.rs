@@ -60,26 +60,8 @@ impl<T: Scalar> Pool<T> {
             Reduce::Max => "max-pooling input",
             Reduce::Avg => "average-pooling input",
         };
-        let FeatureShape::Image {
-            channels,
-            height,
-            width,
-        } = input
-        else {
-            return Err(TrainError::BadShape {
-                what,
-                expected: "an image (channels × height × width)".into(),
-                found: format!("a flat vector of {input}"),
-            });
-        };
-        let window =
-            Window::new([channels, height, width], kernel, stride, [0, 0]).map_err(|problem| {
-                TrainError::BadShape {
-                    what,
-                    expected: "a kernel and stride that fit the input".into(),
-                    found: problem,
-                }
-            })?;
+        let window = Window::of_layer(what, input, kernel, stride, [0, 0])?;
+        let (channels, width) = (window.channels, window.width);
         let mut base = Vec::with_capacity(channels * window.positions());
         for c in 0..channels {
             for oy in 0..window.out_height {
@@ -103,19 +85,11 @@ impl<T: Scalar> Pool<T> {
     }
 
     fn input_shape(&self) -> FeatureShape {
-        FeatureShape::Image {
-            channels: self.window.channels,
-            height: self.window.height,
-            width: self.window.width,
-        }
+        self.window.input_shape()
     }
 
     fn output_shape(&self) -> FeatureShape {
-        FeatureShape::Image {
-            channels: self.window.channels,
-            height: self.window.out_height,
-            width: self.window.out_width,
-        }
+        self.window.output_shape(self.window.channels)
     }
 
     fn check_input(&self, input: &DMatrix<T>) -> Result<()> {

@@ -16,6 +16,9 @@
 
 use std::fmt;
 
+use crate::TrainError;
+use crate::layer::FeatureShape;
+
 /// Sentinel in an index table: the window reads zero padding there.
 pub(crate) const PAD: usize = usize::MAX;
 
@@ -102,6 +105,57 @@ impl Window {
             out_height,
             out_width,
         })
+    }
+
+    /// The window of the image layer `what` (a convolution or pooling) over `input`.
+    ///
+    /// # Errors
+    /// [`TrainError::BadShape`] naming `what` if `input` is not an image or the kernel,
+    /// stride and padding do not fit it.
+    pub fn of_layer(
+        what: &'static str,
+        input: FeatureShape,
+        kernel: [usize; 2],
+        stride: [usize; 2],
+        padding: [usize; 2],
+    ) -> crate::Result<Self> {
+        let FeatureShape::Image {
+            channels,
+            height,
+            width,
+        } = input
+        else {
+            return Err(TrainError::BadShape {
+                what,
+                expected: "an image (channels × height × width)".into(),
+                found: format!("a flat vector of {input}"),
+            });
+        };
+        Self::new([channels, height, width], kernel, stride, padding).map_err(|problem| {
+            TrainError::BadShape {
+                what,
+                expected: "a kernel, stride and padding that fit the input".into(),
+                found: problem,
+            }
+        })
+    }
+
+    /// The shape of one input example.
+    pub fn input_shape(&self) -> FeatureShape {
+        FeatureShape::Image {
+            channels: self.channels,
+            height: self.height,
+            width: self.width,
+        }
+    }
+
+    /// The shape of one output example with `channels` output channels.
+    pub fn output_shape(&self, channels: usize) -> FeatureShape {
+        FeatureShape::Image {
+            channels,
+            height: self.out_height,
+            width: self.out_width,
+        }
     }
 
     /// Number of output positions per channel, `P = out_h · out_w`.
