@@ -17,6 +17,18 @@ pub enum InitError {
         /// The shape requested, as `(rows, columns)`.
         shape: (usize, usize),
     },
+    /// A requested shape whose number of entries, or whose size in bytes, does not fit in
+    /// memory's address range (`rows·cols·size_of::<T>() > isize::MAX`): nothing is
+    /// allocated.
+    #[error("{init}: a {}×{} matrix of {bytes_per_entry}-byte entries is too large to allocate", shape.0, shape.1)]
+    TooLarge {
+        /// The initializer (its name as in [`crate::Init`]'s `Display`).
+        init: &'static str,
+        /// The shape requested, as `(rows, columns)`.
+        shape: (usize, usize),
+        /// The size of one entry in bytes (4 for `f32`, 8 for `f64`).
+        bytes_per_entry: usize,
+    },
     /// A parameter outside its valid range: a negative or non-finite standard deviation,
     /// `low ≥ high`, a non-finite constant, slope or gain.
     #[error("{init}: {what} must be {expected}, found {found}")]

@@ -187,8 +187,9 @@ impl Init {
     /// [`Init::Constant`] consume no randomness.
     ///
     /// # Errors
-    /// [`InitError::ZeroSize`] if a fan is 0; [`InitError::InvalidArgument`] for a bad
-    /// parameter (see [`Init::validate`]).
+    /// [`InitError::ZeroSize`] if a fan is 0; [`InitError::TooLarge`] if the matrix's size
+    /// in bytes overflows `isize` (nothing is allocated); [`InitError::InvalidArgument`]
+    /// for a bad parameter (see [`Init::validate`]).
     pub fn weights<T: Scalar>(
         &self,
         fan_out: usize,
@@ -206,6 +207,7 @@ impl Init {
             }
         }
         self.validate()?;
+        self.check_size::<T>(shape)?;
         let (r, c) = shape;
         Ok(match *self {
             Init::Zeros => constant(0.0, r, c),
@@ -227,6 +229,21 @@ impl Init {
         })
     }
 
+    /// Fails if a `rows × cols` matrix of `T` cannot be addressed (its byte size
+    /// overflows `isize`), before anything is allocated.
+    fn check_size<T: Scalar>(&self, (rows, cols): (usize, usize)) -> Result<(), InitError> {
+        let bytes_per_entry = std::mem::size_of::<T>();
+        rows.checked_mul(cols)
+            .and_then(|n| n.checked_mul(bytes_per_entry))
+            .filter(|&b| isize::try_from(b).is_ok())
+            .map(|_| ())
+            .ok_or(InitError::TooLarge {
+                init: self.name(),
+                shape: (rows, cols),
+                bytes_per_entry,
+            })
+    }
+
     /// A bias column of shape `(n, 1)` (allocates).
     ///
     /// [`Init::Zeros`], [`Init::Constant`], [`Init::Uniform`] and [`Init::Normal`] fill it
@@ -236,8 +253,8 @@ impl Init {
     /// variance argument of those initializers untouched. Those consume no randomness.
     ///
     /// # Errors
-    /// [`InitError::ZeroSize`] if `n = 0`; [`InitError::InvalidArgument`] for a bad
-    /// parameter.
+    /// [`InitError::ZeroSize`] if `n = 0`; [`InitError::TooLarge`] if `n` entries of `T`
+    /// overflow `isize` bytes; [`InitError::InvalidArgument`] for a bad parameter.
     pub fn bias<T: Scalar>(&self, n: usize, rng: &mut SeededRng) -> Result<DMatrix<T>, InitError> {
         if n == 0 {
             return Err(InitError::ZeroSize {
@@ -247,6 +264,7 @@ impl Init {
             });
         }
         self.validate()?;
+        self.check_size::<T>((n, 1))?;
         Ok(match *self {
             Init::Constant(v) => constant(v, n, 1),
             Init::Uniform { low, high } => uniform(low, high, n, 1, rng),

@@ -494,6 +494,31 @@ mod determinism {
 mod errors {
     use super::*;
 
+    /// `rows · cols` that wraps (2 × (2⁶³ + 1)) or whose bytes overflow `isize` is refused
+    /// for every initializer before anything is allocated (it once wrapped to a 2-entry
+    /// buffer behind a 2 × (2⁶³ + 1) matrix).
+    #[test]
+    fn sizes_that_overflow_are_refused_before_allocating() {
+        for init in all_inits() {
+            let mut rng = SeededRng::new(0);
+            for (rows, cols) in [(2, (1 << 63) + 1), (1 << 40, 1 << 40), (1, usize::MAX)] {
+                match init.weights::<f64>(rows, cols, &mut rng) {
+                    Err(InitError::TooLarge { shape, .. }) => assert_eq!(shape, (rows, cols)),
+                    other => unreachable!("{init} {rows}×{cols}: {other:?}"),
+                }
+            }
+            // 2⁶¹ f32 entries are 2⁶³ bytes: over isize::MAX, though the count fits.
+            assert!(matches!(
+                init.weights::<f32>(1 << 31, 1 << 30, &mut rng),
+                Err(InitError::TooLarge { .. })
+            ));
+            assert!(matches!(
+                init.bias::<f64>(usize::MAX / 4, &mut rng),
+                Err(InitError::TooLarge { .. })
+            ));
+        }
+    }
+
     #[test]
     fn bad_arguments_are_errors_naming_the_argument() {
         let mut rng = SeededRng::new(0);

@@ -145,7 +145,20 @@ impl<T: Scalar> Conv2d<T> {
         crate::check::finite("conv2d weights W", &w)?;
         crate::check::finite("conv2d bias b", &b)?;
         let p = window.positions();
-        let mut table = Vec::with_capacity(p * k);
+        let too_large = |what: &str, n: usize| TrainError::TooLarge {
+            what: format!("conv2d {what}"),
+            found: format!("{n} values"),
+            limit: "what this machine can allocate".into(),
+            raise: "",
+        };
+        let out_len = w
+            .nrows()
+            .checked_mul(p)
+            .ok_or_else(|| too_large("output per example", usize::MAX))?;
+        let mut table = Vec::new();
+        table
+            .try_reserve_exact(window.unfolded_len())
+            .map_err(|_| too_large("index table", window.unfolded_len()))?;
         for oy in 0..window.out_height {
             for ox in 0..window.out_width {
                 for c in 0..channels {
@@ -157,7 +170,7 @@ impl<T: Scalar> Conv2d<T> {
                 }
             }
         }
-        let (out, out_len) = (w.nrows(), w.nrows() * p);
+        let out = w.nrows();
         Ok(Self {
             window,
             table,

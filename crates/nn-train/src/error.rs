@@ -152,6 +152,20 @@ pub enum TrainError {
         /// The regulariser given.
         epsilon: f64,
     },
+    /// A size is beyond what this build can address, or beyond a documented limit
+    /// ([`crate::Limits`]); nothing was allocated for it.
+    #[error("{what} is {found}, more than the limit of {limit}{}", raise_hint(.raise))]
+    TooLarge {
+        /// The quantity, and where it is (e.g. `"layer 0 (Dense(20000, relu)): parameters"`).
+        what: String,
+        /// Its size, as computed (or "more than usize::MAX" when the arithmetic overflows).
+        found: String,
+        /// The limit it exceeds.
+        limit: String,
+        /// How to raise the limit, when it is a setting (e.g. `"Limits::max_parameters"`);
+        /// empty when it is the address space itself.
+        raise: &'static str,
+    },
     /// Writing the history or another file failed.
     #[error("{context}: {message}")]
     Io {
@@ -164,6 +178,15 @@ pub enum TrainError {
 
 /// Shorthand for results of this crate.
 pub type Result<T, E = TrainError> = std::result::Result<T, E>;
+
+/// `"; raise it with …"` when the limit is a setting.
+fn raise_hint(raise: &str) -> String {
+    if raise.is_empty() {
+        String::new()
+    } else {
+        format!("; if this is intended, raise it with {raise}")
+    }
+}
 
 /// `file, line L, column C: problem: found "text"` with the parts that are known.
 fn csv_message(file: &str, line: u64, column: Option<usize>, text: &str, problem: &str) -> String {

@@ -31,15 +31,22 @@ pub enum FeatureShape {
 }
 
 impl FeatureShape {
-    /// The number of rows an example takes in a batch matrix.
+    /// The number of rows an example takes in a batch matrix, `C·H·W` for an image;
+    /// `usize::MAX` if that product overflows (a network never has such a shape: its
+    /// builder refuses it, see [`FeatureShape::checked_len`]).
     pub fn len(&self) -> usize {
+        self.checked_len().unwrap_or(usize::MAX)
+    }
+
+    /// The number of rows an example takes, or `None` if `C·H·W` overflows `usize`.
+    pub fn checked_len(&self) -> Option<usize> {
         match *self {
-            FeatureShape::Flat(n) => n,
+            FeatureShape::Flat(n) => Some(n),
             FeatureShape::Image {
                 channels,
                 height,
                 width,
-            } => channels * height * width,
+            } => channels.checked_mul(height)?.checked_mul(width),
         }
     }
 

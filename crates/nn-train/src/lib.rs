@@ -246,6 +246,8 @@
 //!   by a condition variable: a pool's job queue allocates every few dozen submissions.
 //! - `safetensors`: the model-file container that Python (`safetensors`, PyTorch) reads
 //!   as is; its parser validates offsets and lengths before any tensor is touched.
+//! - `serde` (derive): the encoder's stored form is parsed straight into typed fields,
+//!   8 bytes a number, instead of a JSON tree several times the header's size.
 //! - `serde_json` (with `float_roundtrip`): the architecture, encoder and trainer state in
 //!   the files' metadata; `float_roundtrip` makes every number read back to the same bits.
 
@@ -258,6 +260,7 @@ pub mod encode;
 mod error;
 mod flatten;
 mod layer;
+pub mod limits;
 mod loss;
 pub mod metrics;
 mod network;
@@ -276,14 +279,15 @@ pub use dropout::Dropout;
 pub use error::{Result, TrainError};
 pub use flatten::Flatten;
 pub use layer::{FeatureShape, Layer, Mode, ParamMut, Upstream};
+pub use limits::Limits;
 pub use loss::{GradientOf, Loss, PROBABILITY_EPSILON, Task};
-pub use network::{Evaluation, Network, NetworkBuilder};
+pub use network::{Evaluation, Network, NetworkBuilder, NetworkPlan};
 pub use optim::{
     Optimizer, OptimizerState, Schedule, clip_gradient_norm, gradient_norm, gradients_finite,
 };
 pub use perceptron::{Perceptron, PerceptronConfig, PerceptronReport};
 pub use pool::{AvgPool2d, MaxPool2d};
-pub use spec::LayerSpec;
+pub use spec::{LayerPlan, LayerSpec, ParamShape};
 pub use train::{
     Control, Data, EarlyStopping, EpochRecord, FitConfig, History, Observer, Silent, Trainer, fit,
 };

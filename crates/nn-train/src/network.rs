@@ -11,10 +11,11 @@ use nn_init::nn_activations::nn_core::{GradCheck, GradCheckReport, Scalar};
 use rayon::iter::{IntoParallelIterator, ParallelIterator};
 
 use crate::layer::{FeatureShape, Layer, Mode, ParamMut, Upstream};
+use crate::limits::{Limits, within};
 use crate::loss::{GradientOf, Loss};
 use crate::metrics::accuracy;
 use crate::parallel::{MIN_PARALLEL_PREDICT_WORK, MIN_SHARD_COLUMNS, share, threads_from_env};
-use crate::spec::LayerSpec;
+use crate::spec::{LayerPlan, LayerSpec, ParamShape, ParamSource};
 use crate::{Result, TrainError, check};
 
 /// Describes a network layer by layer; [`NetworkBuilder::build`] validates every size and
@@ -38,7 +39,21 @@ pub struct NetworkBuilder<T: Scalar> {
     loss: Option<Loss>,
     l2: f64,
     seed: u64,
+    limits: Limits,
     scalar: PhantomData<fn() -> T>,
+}
+
+/// Reads layer `i`'s parameter of the given shape (from a model file).
+pub(crate) type LoadParam<'a, T> = dyn FnMut(usize, &ParamShape) -> Result<DMatrix<T>> + 'a;
+
+/// What [`NetworkBuilder::build`] will make, worked out without allocating: every layer's
+/// output shape and parameter tensors, and the total, checked against [`Limits`].
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct NetworkPlan {
+    /// One plan per layer, in order.
+    pub layers: Vec<LayerPlan>,
+    /// Trainable scalars in all.
+    pub parameters: usize,
 }
 
 impl<T: Scalar> NetworkBuilder<T> {
@@ -50,6 +65,7 @@ impl<T: Scalar> NetworkBuilder<T> {
             loss: None,
             l2: 0.0,
             seed: 0,
+            limits: Limits::default(),
             scalar: PhantomData,
         }
     }
@@ -170,21 +186,82 @@ impl<T: Scalar> NetworkBuilder<T> {
         self
     }
 
-    /// Builds the network, checking that each layer fits the one before and that the loss
-    /// fits the output layer.
+    /// Sets the sizes the network may have ([`Limits::max_parameters`],
+    /// [`Limits::max_example_values`]); default [`Limits::default`].
+    pub fn limits(mut self, limits: Limits) -> Self {
+        self.limits = limits;
+        self
+    }
+
+    /// Works out every layer's shapes and parameter tensors, with overflow-checked
+    /// arithmetic, without allocating them.
     ///
     /// # Errors
-    /// [`TrainError::InvalidArchitecture`] naming the first layer that does not fit (or
-    /// layer = number of layers for a missing loss); [`TrainError::InvalidConfig`] for a
-    /// bad `λ`.
-    pub fn build(&self) -> Result<Network<T>> {
-        if self.input.is_empty() {
+    /// [`TrainError::InvalidConfig`] for an empty input; [`TrainError::TooLarge`] if the
+    /// input, a layer or the whole network exceeds the [`Limits`] (or `usize`);
+    /// otherwise as [`LayerSpec::plan`] for the first layer that does not fit.
+    pub fn plan(&self) -> Result<NetworkPlan> {
+        let inputs = self
+            .input
+            .checked_len()
+            .ok_or_else(|| TrainError::TooLarge {
+                what: "the network's input values per example".into(),
+                found: format!("{} (more than usize::MAX)", self.input),
+                limit: usize::MAX.to_string(),
+                raise: "",
+            })?;
+        if inputs == 0 {
             return Err(TrainError::InvalidConfig {
                 what: "network input size",
                 expected: "at least 1",
                 found: self.input.to_string(),
             });
         }
+        within(
+            || "the network's input values per example".into(),
+            inputs,
+            self.limits.max_example_values,
+            "Limits::max_example_values",
+        )?;
+        let mut layers = Vec::with_capacity(self.specs.len());
+        let mut shape = self.input;
+        let mut parameters = 0usize;
+        for (i, spec) in self.specs.iter().enumerate() {
+            let plan = spec.plan(shape, i, &self.limits)?;
+            parameters = parameters.saturating_add(plan.parameters);
+            within(
+                || format!("the parameters of layers 0..={i}"),
+                parameters,
+                self.limits.max_parameters,
+                "Limits::max_parameters",
+            )?;
+            shape = plan.output;
+            layers.push(plan);
+        }
+        Ok(NetworkPlan { layers, parameters })
+    }
+
+    /// Builds the network, checking that each layer fits the one before and that the loss
+    /// fits the output layer. Every size is checked ([`NetworkBuilder::plan`]) before
+    /// anything is allocated.
+    ///
+    /// # Errors
+    /// [`TrainError::InvalidArchitecture`] naming the first layer that does not fit (or
+    /// layer = number of layers for a missing loss); [`TrainError::TooLarge`] for sizes
+    /// beyond the [`Limits`]; [`TrainError::InvalidConfig`] for a bad `λ`.
+    pub fn build(&self) -> Result<Network<T>> {
+        let plan = self.plan()?;
+        self.build_from(&plan, None)
+    }
+
+    /// Builds the network `plan` (this builder's [`NetworkBuilder::plan`]) describes:
+    /// with `given`, every parameter tensor comes from it (by layer index and shape, e.g.
+    /// read from a model file) and nothing is drawn; without, the initializers draw them.
+    pub(crate) fn build_from(
+        &self,
+        plan: &NetworkPlan,
+        mut given: Option<&mut LoadParam<'_, T>>,
+    ) -> Result<Network<T>> {
         if !(self.l2.is_finite() && self.l2 >= 0.0) {
             return Err(TrainError::InvalidConfig {
                 what: "L2 penalty λ",
@@ -194,8 +271,12 @@ impl<T: Scalar> NetworkBuilder<T> {
         }
         let mut layers: Vec<Box<dyn Layer<T>>> = Vec::with_capacity(self.specs.len());
         let mut shape = self.input;
-        for (i, spec) in self.specs.iter().enumerate() {
-            let layer = spec.build::<T>(shape, i, self.seed)?;
+        for (i, (spec, layer_plan)) in self.specs.iter().zip(&plan.layers).enumerate() {
+            let source = match given.as_mut() {
+                Some(load) => ParamSource::Given(&mut |p: &ParamShape| load(i, p)),
+                None => ParamSource::Drawn,
+            };
+            let layer = spec.build_with(layer_plan, shape, i, self.seed, source)?;
             shape = layer.output_shape();
             layers.push(layer);
         }

@@ -62,7 +62,15 @@ impl<T: Scalar> Pool<T> {
         };
         let window = Window::of_layer(what, input, kernel, stride, [0, 0])?;
         let (channels, width) = (window.channels, window.width);
-        let mut base = Vec::with_capacity(channels * window.positions());
+        let out_len = channels * window.positions();
+        let mut base = Vec::new();
+        base.try_reserve_exact(out_len)
+            .map_err(|_| TrainError::TooLarge {
+                what: format!("{what}: the pooling table"),
+                found: format!("{out_len} entries"),
+                limit: "what this machine can allocate".into(),
+                raise: "",
+            })?;
         for c in 0..channels {
             for oy in 0..window.out_height {
                 for ox in 0..window.out_width {
@@ -73,7 +81,6 @@ impl<T: Scalar> Pool<T> {
         let offsets = (0..kernel[0])
             .flat_map(|ky| (0..kernel[1]).map(move |kx| ky * width + kx))
             .collect();
-        let out_len = channels * window.positions();
         Ok(Self {
             reduce,
             window,

@@ -9,6 +9,7 @@
 
 use std::fmt;
 
+use nalgebra::DMatrix;
 use serde_json::{Value, json};
 
 use nn_init::nn_activations::Activation;
@@ -20,6 +21,7 @@ use crate::dense::Dense;
 use crate::dropout::Dropout;
 use crate::flatten::Flatten;
 use crate::layer::{FeatureShape, Layer};
+use crate::limits::{Limits, checked_product, within};
 use crate::pool::{AvgPool2d, MaxPool2d};
 use crate::window::{Pair, Window};
 use crate::{Result, TrainError};
@@ -117,33 +119,100 @@ impl fmt::Display for LayerSpec {
     }
 }
 
+/// One parameter tensor a layer will have: its matrix shape, and its shape in model files
+/// (`[rows]` for a bias, `[rows, cols]`, or `[out, in, kh, kw]` for a convolution's
+/// weights, PyTorch's layouts).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ParamShape {
+    /// Its name within the layer (`"weight"`, `"bias"`).
+    pub name: &'static str,
+    /// Rows of the matrix.
+    pub rows: usize,
+    /// Columns of the matrix.
+    pub cols: usize,
+    /// Its shape in model files; its row-major flattening is the matrix's row-major order.
+    pub file_shape: Vec<usize>,
+}
+
+/// What building a [`LayerSpec`] for a given input will make, worked out without
+/// allocating anything the size of the layer: every size is overflow-checked and
+/// compared with [`Limits`].
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct LayerPlan {
+    /// The shape of one output example.
+    pub output: FeatureShape,
+    /// The parameter tensors, in [`Layer::visit_params`] order.
+    pub params: Vec<ParamShape>,
+    /// The number of trainable scalars (the sum of `rows · cols` over `params`).
+    pub parameters: usize,
+}
+
+/// Where [`LayerSpec::build_with`] takes a layer's parameters from.
+pub(crate) enum ParamSource<'a, T: Scalar> {
+    /// Drawn by the layer's initializer from the network's seed.
+    Drawn,
+    /// Given, already checked against the plan (a model file's tensors).
+    Given(&'a mut dyn FnMut(&ParamShape) -> Result<DMatrix<T>>),
+}
+
 impl LayerSpec {
-    /// Builds the layer for inputs of `input` shape; `index` names it in errors and
-    /// `seed` derives its random stream (weights, dropout masks).
+    /// Works out what this layer would be for inputs of `input` shape (its output shape
+    /// and parameter tensors) without building it; `index` names it in errors.
     ///
     /// # Errors
-    /// [`TrainError::InvalidArchitecture`] if the layer cannot take this input (zero units,
-    /// an image fed to a dense layer without flattening, a flat vector fed to a
-    /// convolution or pooling, a kernel larger than its padded input, a stride that leaves
-    /// input unread, a bad dropout rate);
-    /// [`TrainError::Init`] if the initializer rejects the sizes.
-    pub fn build<T: Scalar>(
-        &self,
-        input: FeatureShape,
-        index: usize,
-        seed: u64,
-    ) -> Result<Box<dyn Layer<T>>> {
+    /// [`TrainError::InvalidArchitecture`] if the layer cannot take this input (zero units
+    /// or channels, an image fed to a dense layer without flattening, a flat vector fed to
+    /// a convolution or pooling, a kernel larger than its padded input, a stride that
+    /// leaves input unread); [`TrainError::TooLarge`] if a size overflows or exceeds
+    /// `limits` (parameters, or values per example, including a convolution's unfolded
+    /// input).
+    pub fn plan(&self, input: FeatureShape, index: usize, limits: &Limits) -> Result<LayerPlan> {
         let invalid = |problem: String| TrainError::InvalidArchitecture {
             layer: index,
             what: self.to_string(),
             problem,
         };
+        let named = |quantity: &'static str| move || format!("layer {index} ({self}): {quantity}");
+        let per_example = |quantity: &'static str, factors: &[usize]| {
+            let n = checked_product(named(quantity), factors)?;
+            within(
+                named(quantity),
+                n,
+                limits.max_example_values,
+                "Limits::max_example_values",
+            )
+        };
+        let weighted = |out: usize, fan_in: usize, file_shape: Vec<usize>| -> Result<LayerPlan> {
+            // out·(fan_in + 1): the weights and one bias per output.
+            let parameters =
+                checked_product(named("parameters"), &[out, fan_in.saturating_add(1)])?;
+            within(
+                named("parameters"),
+                parameters,
+                limits.max_parameters,
+                "Limits::max_parameters",
+            )?;
+            Ok(LayerPlan {
+                output: FeatureShape::Flat(0),
+                params: vec![
+                    ParamShape {
+                        name: "weight",
+                        rows: out,
+                        cols: fan_in,
+                        file_shape,
+                    },
+                    ParamShape {
+                        name: "bias",
+                        rows: out,
+                        cols: 1,
+                        file_shape: vec![out],
+                    },
+                ],
+                parameters,
+            })
+        };
         match *self {
-            LayerSpec::Dense {
-                units,
-                activation,
-                init,
-            } => {
+            LayerSpec::Dense { units, .. } => {
                 let inputs = match input {
                     FeatureShape::Flat(n) => n,
                     FeatureShape::Image { .. } => {
@@ -159,10 +228,123 @@ impl LayerSpec {
                          {inputs} inputs"
                     )));
                 }
-                let init = init.unwrap_or_else(|| recommended_for(activation));
-                let mut rng = SeededRng::stream(seed, 2 * index as u64);
-                let w = init.weights::<T>(units, inputs, &mut rng)?;
-                let b = init.bias::<T>(units, &mut rng)?;
+                per_example("outputs per example", &[units])?;
+                let plan = weighted(units, inputs, vec![units, inputs])?;
+                Ok(LayerPlan {
+                    output: FeatureShape::Flat(units),
+                    ..plan
+                })
+            }
+            LayerSpec::Dropout { .. } | LayerSpec::Flatten => Ok(LayerPlan {
+                output: match self {
+                    LayerSpec::Flatten => FeatureShape::Flat(input.len()),
+                    _ => input,
+                },
+                params: Vec::new(),
+                parameters: 0,
+            }),
+            LayerSpec::Conv2d {
+                out_channels,
+                kernel,
+                stride,
+                padding,
+                ..
+            } => {
+                let window =
+                    image_window(input, index, kernel, stride, padding).map_err(&invalid)?;
+                if out_channels == 0 {
+                    return Err(invalid("needs at least one output channel, found 0".into()));
+                }
+                let p = window.positions();
+                per_example(
+                    "unfolded input per example (C_in·kh·kw·positions)",
+                    &[window.unfolded_len()],
+                )?;
+                per_example("outputs per example", &[out_channels, p])?;
+                let fan_in = window.channels * window.area();
+                let plan = weighted(
+                    out_channels,
+                    fan_in,
+                    vec![out_channels, window.channels, kernel[0], kernel[1]],
+                )?;
+                Ok(LayerPlan {
+                    output: window.output_shape(out_channels),
+                    ..plan
+                })
+            }
+            LayerSpec::MaxPool2d { kernel, stride } | LayerSpec::AvgPool2d { kernel, stride } => {
+                let window =
+                    image_window(input, index, kernel, stride, [0, 0]).map_err(&invalid)?;
+                per_example(
+                    "outputs per example",
+                    &[window.channels, window.positions()],
+                )?;
+                Ok(LayerPlan {
+                    output: window.output_shape(window.channels),
+                    params: Vec::new(),
+                    parameters: 0,
+                })
+            }
+        }
+    }
+
+    /// Builds the layer for inputs of `input` shape; `index` names it in errors and
+    /// `seed` derives its random stream (weights, dropout masks).
+    ///
+    /// # Errors
+    /// As [`LayerSpec::plan`] with the default [`Limits`]; a bad dropout rate is
+    /// [`TrainError::InvalidArchitecture`]; [`TrainError::Init`] if the initializer
+    /// rejects the sizes.
+    pub fn build<T: Scalar>(
+        &self,
+        input: FeatureShape,
+        index: usize,
+        seed: u64,
+    ) -> Result<Box<dyn Layer<T>>> {
+        let plan = self.plan(input, index, &Limits::default())?;
+        self.build_with(&plan, input, index, seed, ParamSource::Drawn)
+    }
+
+    /// Builds the layer that `plan` (from [`LayerSpec::plan`] for this `input`) describes,
+    /// with its parameters from `source`.
+    pub(crate) fn build_with<T: Scalar>(
+        &self,
+        plan: &LayerPlan,
+        input: FeatureShape,
+        index: usize,
+        seed: u64,
+        source: ParamSource<'_, T>,
+    ) -> Result<Box<dyn Layer<T>>> {
+        let invalid = |problem: String| TrainError::InvalidArchitecture {
+            layer: index,
+            what: self.to_string(),
+            problem,
+        };
+        // The weight and bias of a dense or convolution layer: given, or drawn by `init`
+        // (from the layer's own stream), with `adjust` applied to drawn weights.
+        let params = |init: Option<Init>,
+                      activation: Activation,
+                      adjust: &dyn Fn(Init, &mut DMatrix<T>)|
+         -> Result<(DMatrix<T>, DMatrix<T>)> {
+            let [w, b] = &plan.params[..] else {
+                return Err(invalid("a weighted layer's plan has two tensors".into()));
+            };
+            match source {
+                ParamSource::Given(load) => Ok((load(w)?, load(b)?)),
+                ParamSource::Drawn => {
+                    let init = init.unwrap_or_else(|| recommended_for(activation));
+                    let mut rng = SeededRng::stream(seed, 2 * index as u64);
+                    let mut weights = init.weights::<T>(w.rows, w.cols, &mut rng)?;
+                    adjust(init, &mut weights);
+                    Ok((weights, init.bias::<T>(b.rows, &mut rng)?))
+                }
+            }
+        };
+        match *self {
+            LayerSpec::Dense {
+                activation, init, ..
+            } => {
+                let (w, b) = params(init, activation, &|_, _| {})?;
                 Ok(Box::new(Dense::new(w, b, activation)?))
             }
             LayerSpec::Dropout { rate } => {
@@ -179,38 +361,30 @@ impl LayerSpec {
                 activation,
                 init,
             } => {
-                let window =
-                    image_window(input, index, kernel, stride, padding).map_err(&invalid)?;
-                if out_channels == 0 {
-                    return Err(invalid("needs at least one output channel, found 0".into()));
-                }
-                let area = window.area();
-                let fan_in = window.channels * area;
-                let init = init.unwrap_or_else(|| recommended_for(activation));
-                let mut rng = SeededRng::stream(seed, 2 * index as u64);
-                let mut w = init.weights::<T>(out_channels, fan_in, &mut rng)?;
-                if let Init::GlorotNormal | Init::GlorotUniform = init {
-                    // Glorot's fan_out of a convolution is C_out·kh·kw (PyTorch), not the
-                    // C_out rows of W_mat: rescale to that variance.
-                    let drawn = init.target_variance(out_channels, fan_in);
-                    let wanted = init.target_variance(out_channels * area, fan_in);
-                    if let (Some(d), Some(v)) = (drawn, wanted)
-                        && d > 0.0
-                    {
-                        w *= T::cast((v / d).sqrt());
+                let area = kernel[0] * kernel[1];
+                let fan_in = plan.params.first().map_or(0, |w| w.cols);
+                let rescale = |init: Init, w: &mut DMatrix<T>| {
+                    if let Init::GlorotNormal | Init::GlorotUniform = init {
+                        // Glorot's fan_out of a convolution is C_out·kh·kw (PyTorch), not
+                        // the C_out rows of W_mat: rescale to that variance.
+                        let drawn = init.target_variance(out_channels, fan_in);
+                        let wanted = init.target_variance(out_channels * area, fan_in);
+                        if let (Some(d), Some(v)) = (drawn, wanted)
+                            && d > 0.0
+                        {
+                            *w *= T::cast((v / d).sqrt());
+                        }
                     }
-                }
-                let b = init.bias::<T>(out_channels, &mut rng)?;
+                };
+                let (w, b) = params(init, activation, &rescale)?;
                 Ok(Box::new(Conv2d::new(
                     input, w, b, kernel, stride, padding, activation,
                 )?))
             }
             LayerSpec::MaxPool2d { kernel, stride } => {
-                image_window(input, index, kernel, stride, [0, 0]).map_err(&invalid)?;
                 Ok(Box::new(MaxPool2d::new(input, kernel, stride)?))
             }
             LayerSpec::AvgPool2d { kernel, stride } => {
-                image_window(input, index, kernel, stride, [0, 0]).map_err(&invalid)?;
                 Ok(Box::new(AvgPool2d::new(input, kernel, stride)?))
             }
             LayerSpec::Flatten => Flatten::new(input)

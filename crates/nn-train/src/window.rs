@@ -55,7 +55,12 @@ fn axis(axis: &str, n: usize, k: usize, s: usize, p: usize) -> Result<usize, Str
              {axis}"
         ));
     }
-    let padded = n + 2 * p;
+    let Some(padded) = p.checked_mul(2).and_then(|p2| n.checked_add(p2)) else {
+        return Err(format!(
+            "the padded {axis} {n} + 2×{p} is more than usize::MAX; use a padding below the \
+             kernel's {axis} {k}"
+        ));
+    };
     if k > padded {
         return Err(format!(
             "the kernel's {axis} {k} is larger than the input's {axis} {n} (+ 2×{p} padding \
@@ -95,6 +100,48 @@ impl Window {
         }
         let out_height = axis("height", height, kernel[0], stride[0], padding[0])?;
         let out_width = axis("width", width, kernel[1], stride[1], padding[1])?;
+        // Every index a layer computes from the window is below one of these products:
+        // checking them once makes all later arithmetic on the window overflow-free.
+        let products = [
+            (
+                "the input's values per example",
+                [channels, height, width, 1],
+            ),
+            (
+                "the output positions per channel",
+                [out_height, out_width, 1, 1],
+            ),
+            (
+                "the unfolded input's values per example (channels·kh·kw·positions)",
+                [
+                    channels,
+                    kernel[0],
+                    kernel[1],
+                    out_height.saturating_mul(out_width),
+                ],
+            ),
+            (
+                "the padded input's values per channel",
+                [
+                    height.saturating_add(padding[0].saturating_mul(2)),
+                    width.saturating_add(padding[1].saturating_mul(2)),
+                    1,
+                    1,
+                ],
+            ),
+        ];
+        for (what, factors) in products {
+            if factors
+                .iter()
+                .try_fold(1usize, |a, &f| a.checked_mul(f))
+                .is_none()
+            {
+                return Err(format!(
+                    "{what}, {}, is more than usize::MAX",
+                    factors.map(|f| f.to_string()).join("·")
+                ));
+            }
+        }
         Ok(Self {
             channels,
             height,
@@ -158,6 +205,12 @@ impl Window {
         }
     }
 
+    /// Number of values one example has once unfolded for a convolution,
+    /// `C_in·kh·kw·P` (checked to fit `usize` when the window was made).
+    pub fn unfolded_len(&self) -> usize {
+        self.channels * self.area() * self.positions()
+    }
+
     /// Number of output positions per channel, `P = out_h · out_w`.
     pub fn positions(&self) -> usize {
         self.out_height * self.out_width
@@ -198,5 +251,19 @@ mod tests {
         assert!(Window::new([1, 3, 3], [2, 2], [2, 2], [0, 0]).is_err());
         assert!(Window::new([1, 2, 2], [3, 3], [1, 1], [0, 0]).is_err());
         assert!(Window::new([1, 4, 4], [0, 3], [1, 1], [0, 0]).is_err());
+    }
+
+    #[test]
+    fn sizes_that_overflow_are_errors_not_wrapped_values() {
+        // The padded height 28 + 2·2⁶³ wraps; 2⁶² padding leaves ~2¹²⁶ positions.
+        for (input, padding) in [
+            ([1, 28, 28], [1 << 63, 0]),
+            ([1, 28, 28], [1 << 62, 1 << 62]),
+            ([1 << 40, 1 << 40, 1 << 40], [0, 0]),
+            ([usize::MAX, 3, 3], [0, 0]),
+        ] {
+            let err = Window::new(input, [3, 3], [1, 1], padding).unwrap_err();
+            assert!(err.contains("usize::MAX"), "{input:?} {padding:?}: {err}");
+        }
     }
 }

@@ -14,6 +14,8 @@ mod conv;
 mod data;
 #[path = "suite/persist.rs"]
 mod persist;
+#[path = "suite/trust.rs"]
+mod trust;
 
 /// A tiny deterministic generator for test data (splitmix64), independent of the library.
 struct Gen(u64);

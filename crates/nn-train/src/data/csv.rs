@@ -15,6 +15,7 @@ use nalgebra::DMatrix;
 use nn_init::nn_activations::nn_core::Scalar;
 
 use super::Dataset;
+use crate::limits::DEFAULT_MAX_DATA_VALUES;
 use crate::{Result, TrainError};
 
 /// Which column holds the label.
@@ -52,7 +53,11 @@ pub enum Targets {
 /// Class labels are mapped to indices this way: with [`CsvOptions::classes`] given, by
 /// position in that list (a label not in it is an error); otherwise, if every label is a
 /// non-negative integer, label `k` is class `k` (`0..=max`); otherwise the distinct labels
-/// sorted as strings. Pass the training file's [`Dataset::class_names`] as `classes` when
+/// sorted as strings. Numeric labels that are not integers, or that take more distinct
+/// values than [`MAX_CLASS_SHARE`] of the rows (in files of at least
+/// [`MIN_ROWS_FOR_CLASS_SHARE`] rows), are refused as a likely regression target; integer
+/// labels whose one-hot matrix would exceed [`crate::limits::DEFAULT_MAX_DATA_VALUES`] are
+/// refused naming the label. Pass the training file's [`Dataset::class_names`] as `classes` when
 /// loading its test file, so that both use the same mapping.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct CsvOptions {
@@ -481,6 +486,12 @@ fn resolve_label(
     Ok(Some(index))
 }
 
+/// Numeric class labels are refused (as a likely regression target) when they take more
+/// distinct values than this share of the rows…
+pub const MAX_CLASS_SHARE: f64 = 0.5;
+/// …in a file of at least this many rows.
+pub const MIN_ROWS_FOR_CLASS_SHARE: usize = 20;
+
 /// The class names and each example's class index.
 fn class_indices(
     name: &str,
@@ -508,18 +519,80 @@ fn class_indices(
             .collect::<Result<Vec<_>>>()?;
         return Ok((classes.clone(), index));
     }
-    // Integer class labels map to themselves (bounded, so that a stray "1000000" cannot
-    // allocate a huge one-hot matrix).
-    const MAX_INTEGER_CLASS: usize = 65_535;
+    let distinct: BTreeSet<&str> = labels.iter().map(|(_, t)| t.as_str()).collect();
+    let numbers: Option<Vec<f64>> = labels
+        .iter()
+        .map(|(_, t)| t.trim().parse::<f64>().ok().filter(|v| v.is_finite()))
+        .collect();
+    if let Some(numbers) = &numbers {
+        // Numbers as class labels must look like class indices, not like measurements.
+        let regress = "; for a numeric target use regression (Targets::Regression, \
+                       `--task regress` on the command line)";
+        if let Some(j) = numbers.iter().position(|v| v.fract() != 0.0) {
+            let (line, text) = &labels[j];
+            return Err(csv_error(
+                name,
+                *line,
+                column,
+                &excerpt(text),
+                format!(
+                    "a class label with a fractional part: numeric class labels must be \
+                     integers{regress}"
+                ),
+            ));
+        }
+        if labels.len() >= MIN_ROWS_FOR_CLASS_SHARE
+            && distinct.len() as f64 > MAX_CLASS_SHARE * labels.len() as f64
+        {
+            return Err(csv_error(
+                name,
+                labels.first().map_or(0, |l| l.0),
+                column,
+                "",
+                format!(
+                    "{} distinct numeric labels in {} rows (more than {}% of the rows): this \
+                     looks like a continuous target, not classes{regress}; or give the \
+                     classes (CsvOptions::classes)",
+                    distinct.len(),
+                    labels.len(),
+                    MAX_CLASS_SHARE * 100.0
+                ),
+            ));
+        }
+    }
+    // Integer class labels map to themselves; the one-hot matrix they imply is bounded
+    // before it is allocated, so that one stray "65535" among digits is a clear error.
     let ints: Option<Vec<usize>> = labels
         .iter()
-        .map(|(_, t)| t.parse::<usize>().ok().filter(|&k| k <= MAX_INTEGER_CLASS))
+        .map(|(_, t)| t.trim().parse::<usize>().ok())
         .collect();
-    if let Some(ints) = ints {
-        let classes = ints.iter().max().map_or(0, |&k| k + 1);
-        return Ok(((0..classes).map(|k| k.to_string()).collect(), ints));
+    if let Some(ints) = ints
+        && let Some((j, &top)) = ints.iter().enumerate().max_by_key(|(_, k)| **k)
+    {
+        let values = top
+            .checked_add(1)
+            .and_then(|classes| classes.checked_mul(ints.len()));
+        if values.is_none_or(|v| v > DEFAULT_MAX_DATA_VALUES) {
+            return Err(csv_error(
+                name,
+                labels[j].0,
+                column,
+                &excerpt(&labels[j].1),
+                format!(
+                    "integer labels are class indices, and this one makes {} classes × {} \
+                     examples, more than the {DEFAULT_MAX_DATA_VALUES} one-hot values allowed \
+                     (Limits::max_data_values), though only {} distinct labels occur; \
+                     renumber the labels 0..{} or give the classes (CsvOptions::classes)",
+                    top.saturating_add(1),
+                    ints.len(),
+                    distinct.len(),
+                    distinct.len().saturating_sub(1)
+                ),
+            ));
+        }
+        return Ok(((0..=top).map(|k| k.to_string()).collect(), ints));
     }
-    let distinct: BTreeSet<&str> = labels.iter().map(|(_, t)| t.as_str()).collect();
+
     let classes: Vec<String> = distinct.iter().map(|s| s.to_string()).collect();
     let index = labels
         .iter()

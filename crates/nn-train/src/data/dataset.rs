@@ -5,6 +5,7 @@ use nalgebra::{DMatrix, DMatrixView};
 use nn_init::SeededRng;
 use nn_init::nn_activations::nn_core::Scalar;
 
+use crate::limits::{DEFAULT_MAX_DATA_VALUES, checked_product, within};
 use crate::train::{Data, gather_columns};
 use crate::{Result, TrainError, check};
 
@@ -54,7 +55,8 @@ pub struct Split<T: Scalar> {
 ///
 /// # Errors
 /// [`TrainError::LabelOutOfRange`] naming the first example whose label is `≥ classes`;
-/// [`TrainError::InvalidConfig`] for `classes = 0`.
+/// [`TrainError::InvalidConfig`] for `classes = 0`; [`TrainError::TooLarge`] if
+/// `classes × labels.len()` exceeds [`DEFAULT_MAX_DATA_VALUES`] (checked before allocating).
 pub fn one_hot<T: Scalar>(labels: &[usize], classes: usize) -> Result<DMatrix<T>> {
     if classes == 0 {
         return Err(TrainError::InvalidConfig {
@@ -63,15 +65,23 @@ pub fn one_hot<T: Scalar>(labels: &[usize], classes: usize) -> Result<DMatrix<T>
             found: "0".into(),
         });
     }
+    if let Some((j, &label)) = labels.iter().enumerate().find(|(_, l)| **l >= classes) {
+        return Err(TrainError::LabelOutOfRange {
+            index: j,
+            label,
+            classes,
+        });
+    }
+    let what = || "one-hot targets (classes × examples)".to_string();
+    let values = checked_product(what, &[classes, labels.len()])?;
+    within(
+        what,
+        values,
+        DEFAULT_MAX_DATA_VALUES,
+        "fewer classes (are the labels class indices 0..k?)",
+    )?;
     let mut y = DMatrix::zeros(classes, labels.len());
     for (j, &label) in labels.iter().enumerate() {
-        if label >= classes {
-            return Err(TrainError::LabelOutOfRange {
-                index: j,
-                label,
-                classes,
-            });
-        }
         y[(label, j)] = T::one();
     }
     Ok(y)

@@ -14,7 +14,7 @@
 //! image of `rows·columns` pixels per column of `X` (row-major within the image), one-hot
 //! labels of 10 classes.
 
-use std::io::Read;
+use std::io::{BufRead, BufReader, Read};
 use std::path::Path;
 
 use flate2::read::MultiGzDecoder;
@@ -41,58 +41,40 @@ fn idx_error(file: &str, offset: u64, problem: String) -> TrainError {
     }
 }
 
-/// The bytes of a file, decompressed if they start with gzip's magic `1f 8b`.
-fn read_bytes(path: &Path) -> Result<Vec<u8>> {
-    let raw = std::fs::read(path).map_err(|e| TrainError::Io {
-        context: format!("reading IDX file {}", path.display()),
-        message: e.to_string(),
-    })?;
-    decompress(raw, &path.display().to_string())
-}
-
-fn decompress(raw: Vec<u8>, name: &str) -> Result<Vec<u8>> {
-    if !raw.starts_with(&[0x1f, 0x8b]) {
-        return Ok(raw);
+/// Reads into `buf` until it is full or the stream ends; the number of bytes read.
+fn read_up_to(reader: &mut dyn Read, buf: &mut [u8]) -> std::io::Result<usize> {
+    let mut got = 0;
+    while got < buf.len() {
+        match reader.read(&mut buf[got..]) {
+            Ok(0) => break,
+            Ok(n) => got += n,
+            Err(e) if e.kind() == std::io::ErrorKind::Interrupted => {}
+            Err(e) => return Err(e),
+        }
     }
-    let mut out = Vec::new();
-    MultiGzDecoder::new(raw.as_slice())
-        .read_to_end(&mut out)
-        .map_err(|e| {
-            idx_error(
-                name,
-                out.len() as u64,
-                format!("corrupt or truncated gzip data: {e}"),
-            )
-        })?;
-    Ok(out)
+    Ok(got)
 }
 
-/// Parses an IDX array of unsigned bytes from the bytes of a file (raw or gzip), checking
-/// the magic number, the dimensions and that the data is exactly `∏ dims` bytes long;
-/// `name` names the source in errors.
-///
-/// # Errors
-/// [`TrainError::Idx`] with the byte offset of the first problem: a header cut short, a
-/// magic number that is not `00 00 08 d`, an element type other than unsigned byte, a
-/// size that overflows, data shorter or longer than the dimensions say.
-pub fn parse_idx(bytes: &[u8], name: &str) -> Result<IdxArray> {
-    let owned;
-    let bytes = if bytes.starts_with(&[0x1f, 0x8b]) {
-        owned = decompress(bytes.to_vec(), name)?;
-        owned.as_slice()
-    } else {
-        bytes
+/// Parses an IDX array from a stream (already decompressed), reading the header first and
+/// then exactly the bytes it declares: nothing beyond the declared size is read into
+/// memory, and a size above `max_values` is refused before anything is allocated.
+fn parse_stream(reader: &mut dyn Read, name: &str, max_values: usize) -> Result<IdxArray> {
+    let gzip = |at: usize, e: std::io::Error| {
+        idx_error(
+            name,
+            at as u64,
+            format!("corrupt or truncated data (gzip or I/O): {e}"),
+        )
     };
-    let Some(magic) = bytes.get(..4) else {
+    let mut magic = [0u8; 4];
+    let got = read_up_to(reader, &mut magic).map_err(|e| gzip(0, e))?;
+    if got < 4 {
         return Err(idx_error(
             name,
-            bytes.len() as u64,
-            format!(
-                "file ends after {} bytes: expected a 4-byte magic number",
-                bytes.len()
-            ),
+            got as u64,
+            format!("file ends after {got} bytes: expected a 4-byte magic number"),
         ));
-    };
+    }
     if magic[0] != 0 || magic[1] != 0 {
         return Err(idx_error(
             name,
@@ -122,53 +104,110 @@ pub fn parse_idx(bytes: &[u8], name: &str) -> Result<IdxArray> {
         ));
     }
     let header = 4 + 4 * d;
-    let mut dims = Vec::with_capacity(d);
-    for k in 0..d {
-        let at = 4 + 4 * k;
-        let Some(b) = bytes.get(at..at + 4) else {
-            return Err(idx_error(
-                name,
-                bytes.len() as u64,
-                format!(
-                    "file ends inside the header: expected {d} dimensions ({header} header bytes), found {} bytes",
-                    bytes.len()
-                ),
-            ));
-        };
-        dims.push(u32::from_be_bytes([b[0], b[1], b[2], b[3]]) as usize);
+    let mut raw_dims = vec![0u8; 4 * d];
+    let got = read_up_to(reader, &mut raw_dims).map_err(|e| gzip(4, e))?;
+    if got < raw_dims.len() {
+        return Err(idx_error(
+            name,
+            (4 + got) as u64,
+            format!(
+                "file ends inside the header: expected {d} dimensions ({header} header bytes), found {} bytes",
+                4 + got
+            ),
+        ));
     }
+    let dims: Vec<usize> = raw_dims
+        .chunks_exact(4)
+        .map(|b| u32::from_be_bytes([b[0], b[1], b[2], b[3]]) as usize)
+        .collect();
     let len = dims
         .iter()
         .try_fold(1usize, |acc, &n| acc.checked_mul(n))
         .ok_or_else(|| idx_error(name, 4, format!("dimensions {dims:?} overflow")))?;
-    let found = bytes.len() - header;
-    if found != len {
-        let what = if found < len {
-            "truncated"
-        } else {
-            "trailing bytes"
-        };
+    if len > max_values {
         return Err(idx_error(
             name,
-            (header + found.min(len)) as u64,
+            4,
             format!(
-                "{what}: dimensions {dims:?} need {len} data bytes after the {header}-byte header, found {found}"
+                "dimensions {dims:?} declare {len} values, more than the limit of {max_values} \
+                 (Limits::max_data_values)"
             ),
         ));
     }
-    Ok(IdxArray {
-        dims,
-        data: bytes[header..].to_vec(),
-    })
+    let mut data = Vec::new();
+    data.try_reserve_exact(len).map_err(|e| {
+        idx_error(
+            name,
+            4,
+            format!("dimensions {dims:?} need {len} bytes, which cannot be allocated: {e}"),
+        )
+    })?;
+    reader
+        .take(len as u64)
+        .read_to_end(&mut data)
+        .map_err(|e| gzip(header + data.len(), e))?;
+    let found = data.len();
+    if found < len {
+        return Err(idx_error(
+            name,
+            (header + found) as u64,
+            format!(
+                "truncated: dimensions {dims:?} need {len} data bytes after the {header}-byte header, found {found}"
+            ),
+        ));
+    }
+    let mut next = [0u8; 1];
+    if read_up_to(reader, &mut next).map_err(|e| gzip(header + len, e))? > 0 {
+        return Err(idx_error(
+            name,
+            (header + len) as u64,
+            format!(
+                "trailing bytes: dimensions {dims:?} need {len} data bytes after the {header}-byte header, but the file goes on"
+            ),
+        ));
+    }
+    Ok(IdxArray { dims, data })
 }
 
-/// Reads an IDX file of unsigned bytes (raw or `.gz`). See [`parse_idx`].
+/// Parses an IDX array of unsigned bytes from the bytes of a file (raw or gzip), checking
+/// the magic number, the dimensions and that the data is exactly `∏ dims` bytes long;
+/// `name` names the source in errors. Compressed data is inflated only up to the size the
+/// header declares (at most [`crate::limits::DEFAULT_MAX_DATA_VALUES`]), so a small file
+/// cannot expand into a huge allocation.
+///
+/// # Errors
+/// [`TrainError::Idx`] with the byte offset (in the decompressed stream) of the first
+/// problem: a header cut short, a magic number that is not `00 00 08 d`, an element type
+/// other than unsigned byte, a size that overflows or exceeds the limit, data shorter or
+/// longer than the dimensions say, corrupt gzip data.
+pub fn parse_idx(bytes: &[u8], name: &str) -> Result<IdxArray> {
+    let max = crate::limits::DEFAULT_MAX_DATA_VALUES;
+    if bytes.starts_with(&[0x1f, 0x8b]) {
+        parse_stream(&mut MultiGzDecoder::new(bytes), name, max)
+    } else {
+        parse_stream(&mut { bytes }, name, max)
+    }
+}
+
+/// Reads an IDX file of unsigned bytes (raw or `.gz`), streaming: the file is read (and
+/// inflated) once, straight into the returned array. See [`parse_idx`].
 ///
 /// # Errors
 /// [`TrainError::Io`] if the file cannot be read; [`TrainError::Idx`] as [`parse_idx`].
 pub fn load_idx(path: &Path) -> Result<IdxArray> {
-    let bytes = read_bytes(path)?;
-    parse_idx(&bytes, &path.display().to_string())
+    let io = |e: std::io::Error| TrainError::Io {
+        context: format!("reading IDX file {}", path.display()),
+        message: e.to_string(),
+    };
+    let name = path.display().to_string();
+    let mut file = BufReader::new(std::fs::File::open(path).map_err(io)?);
+    let gz = file.fill_buf().map_err(io)?.starts_with(&[0x1f, 0x8b]);
+    let max = crate::limits::DEFAULT_MAX_DATA_VALUES;
+    if gz {
+        parse_stream(&mut MultiGzDecoder::new(file), &name, max)
+    } else {
+        parse_stream(&mut file, &name, max)
+    }
 }
 
 /// MNIST (or Fashion-MNIST, or any IDX pair of the same layout) from parsed arrays: images

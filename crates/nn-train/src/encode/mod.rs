@@ -33,6 +33,7 @@ use std::fmt;
 
 use nalgebra::DMatrix;
 use nn_init::nn_activations::nn_core::Scalar;
+use serde::Deserialize;
 use serde_json::{Value, json};
 
 use crate::{Result, TrainError, check};
@@ -198,17 +199,19 @@ impl Encoder {
     pub fn transform<T: Scalar>(&self, x: &DMatrix<T>) -> Result<DMatrix<T>> {
         self.check_rows("encoder input", x)?;
         let mut xc = f64_matrix(x);
-        for (mut row, s) in xc.row_iter_mut().zip(&self.shift) {
-            row.add_scalar_mut(-s);
-        }
         let out = match &self.map {
             Map::Scale(scale) => {
-                for (mut row, s) in xc.row_iter_mut().zip(scale) {
-                    row /= *s;
+                for ((mut row, shift), s) in xc.row_iter_mut().zip(&self.shift).zip(scale) {
+                    row.apply(|v| *v = scale::centre_and_scale(*v, *shift, *s));
                 }
                 xc
             }
-            Map::Linear { w, .. } => w * xc,
+            Map::Linear { w, .. } => {
+                for (mut row, s) in xc.row_iter_mut().zip(&self.shift) {
+                    row.add_scalar_mut(-s);
+                }
+                w * xc
+            }
         };
         Ok(out.map(T::cast))
     }
@@ -268,47 +271,53 @@ impl Encoder {
     /// [`TrainError::InvalidConfig`] naming the first missing, mistyped, mis-sized or
     /// non-finite field, or an unknown kind.
     pub fn from_json(v: &Value) -> Result<Self> {
+        Self::from_form(EncoderForm::deserialize(v).map_err(form_error)?)
+    }
+
+    /// Reads an encoder from the text of [`Encoder::to_json`]'s form (as stored in model
+    /// files). The arrays are parsed straight into `f64`s, 8 bytes a number, so a hostile
+    /// header costs little more memory than its own length.
+    ///
+    /// # Errors
+    /// As [`Encoder::from_json`].
+    pub fn from_json_str(text: &str) -> Result<Self> {
+        Self::from_form(serde_json::from_str(text).map_err(form_error)?)
+    }
+
+    fn from_form(form: EncoderForm) -> Result<Self> {
         let bad = |expected: &'static str, found: String| TrainError::InvalidConfig {
             what: "encoder JSON",
             expected,
             found,
         };
-        let numbers = |key: &str| -> Result<Vec<f64>> {
-            let arr = v.get(key).and_then(Value::as_array).ok_or_else(|| {
+        let numbers = |key: &str, values: Option<Vec<f64>>| -> Result<Vec<f64>> {
+            let values = values.ok_or_else(|| {
                 bad(
                     "fields shift, scale (standardize, min_max) or matrix, inverse (whitening) as arrays of numbers",
                     format!("no array {key:?}"),
                 )
             })?;
-            arr.iter()
-                .map(|x| {
-                    x.as_f64()
-                        .filter(|f| f.is_finite())
-                        .ok_or_else(|| bad("finite numbers", format!("{key}: {x}")))
-                })
-                .collect()
+            match values.iter().find(|x| !x.is_finite()) {
+                Some(x) => Err(bad("finite numbers", format!("{key}: {x}"))),
+                None => Ok(values),
+            }
         };
-        let kind_name = v
-            .get("kind")
-            .and_then(Value::as_str)
-            .ok_or_else(|| bad("a string field \"kind\"", v.to_string()))?;
-        let shift = numbers("shift")?;
+        let shift = numbers("shift", Some(form.shift))?;
         let n = shift.len();
         if n == 0 {
             return Err(bad("at least one feature", "empty shift".into()));
         }
         let epsilon = || -> Result<f64> {
-            v.get("epsilon")
-                .and_then(Value::as_f64)
+            form.epsilon
                 .filter(|e| e.is_finite() && *e >= 0.0)
                 .ok_or_else(|| {
                     bad(
                         "a finite epsilon ≥ 0 for whitening",
-                        v.get("epsilon").map_or("none".into(), Value::to_string),
+                        form.epsilon.map_or("none".into(), |e| e.to_string()),
                     )
                 })
         };
-        let kind = match kind_name {
+        let kind = match form.kind.as_str() {
             "standardize" => EncoderKind::Standardize,
             "min_max" => EncoderKind::MinMax,
             "pca_whitening" => EncoderKind::PcaWhitening {
@@ -326,7 +335,7 @@ impl Encoder {
         };
         let map = match kind {
             EncoderKind::Standardize | EncoderKind::MinMax => {
-                let scale = numbers("scale")?;
+                let scale = numbers("scale", form.scale)?;
                 if scale.len() != n || scale.iter().any(|s| *s <= 0.0) {
                     return Err(bad(
                         "as many positive scales as shifts",
@@ -336,9 +345,11 @@ impl Encoder {
                 Map::Scale(scale)
             }
             _ => {
-                let square = |key: &str| -> Result<DMatrix<f64>> {
-                    let vals = numbers(key)?;
-                    if vals.len() != n * n {
+                let square = |key: &str, values: Option<Vec<f64>>| -> Result<DMatrix<f64>> {
+                    let vals = numbers(key, values)?;
+                    // n ≤ the header's length, so n·n cannot overflow on 64-bit targets;
+                    // checked anyway for 32-bit ones.
+                    if Some(vals.len()) != n.checked_mul(n) {
                         return Err(bad(
                             "an n × n matrix, row-major, for n features",
                             format!("{key}: {} numbers for {n} features", vals.len()),
@@ -347,12 +358,57 @@ impl Encoder {
                     Ok(DMatrix::from_row_slice(n, n, &vals))
                 };
                 Map::Linear {
-                    w: square("matrix")?,
-                    inverse: square("inverse")?,
+                    w: square("matrix", form.matrix)?,
+                    inverse: square("inverse", form.inverse)?,
                 }
             }
         };
         Ok(Self { kind, shift, map })
+    }
+
+    /// Fails if a fitted value is not finite, naming it (such an encoder could not be
+    /// read back from a model file: JSON has no infinity).
+    ///
+    /// # Errors
+    /// [`TrainError::InvalidConfig`] naming the field and feature.
+    pub fn check_finite(&self) -> Result<()> {
+        let fields: [(&str, &[f64]); 3] = match &self.map {
+            Map::Scale(scale) => [("shift", &self.shift), ("scale", scale), ("scale", &[])],
+            Map::Linear { w, inverse } => [
+                ("shift", &self.shift),
+                ("matrix", w.as_slice()),
+                ("inverse", inverse.as_slice()),
+            ],
+        };
+        for (name, values) in fields {
+            if let Some(i) = values.iter().position(|v| !v.is_finite()) {
+                return Err(TrainError::InvalidConfig {
+                    what: "encoder",
+                    expected: "finite fitted values",
+                    found: format!("{name}[{i}] = {}", values[i]),
+                });
+            }
+        }
+        Ok(())
+    }
+}
+
+/// The stored form of an encoder, parsed without an intermediate JSON tree.
+#[derive(serde::Deserialize)]
+struct EncoderForm {
+    kind: String,
+    shift: Vec<f64>,
+    scale: Option<Vec<f64>>,
+    matrix: Option<Vec<f64>>,
+    inverse: Option<Vec<f64>>,
+    epsilon: Option<f64>,
+}
+
+fn form_error(e: serde_json::Error) -> TrainError {
+    TrainError::InvalidConfig {
+        what: "encoder JSON",
+        expected: "{\"kind\": …, \"shift\": [numbers], …} as written by Encoder::to_json",
+        found: e.to_string(),
     }
 }
 

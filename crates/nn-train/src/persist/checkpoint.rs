@@ -32,7 +32,7 @@ use crate::encode::Encoder;
 use crate::network::Network;
 use crate::optim::{Optimizer, Schedule};
 use crate::train::{EarlyStopping, FitConfig, Trainer};
-use crate::{Result, TrainError};
+use crate::{Limits, Result, TrainError};
 
 /// A network and the trainer state to resume training it.
 #[derive(Debug)]
@@ -339,8 +339,21 @@ pub fn save_checkpoint<T: Scalar>(
 /// or does not fit the network (optimizer tensors missing, extra or mis-shaped, a dropout
 /// layer without its stream state).
 pub fn checkpoint_from_bytes<T: Scalar>(bytes: &[u8], name: &str) -> Result<Checkpoint<T>> {
-    let mut file = FileReader::open(bytes, name, &["checkpoint"])?;
-    let mut network = read_network::<T>(&mut file)?;
+    checkpoint_from_bytes_with(bytes, name, &Limits::default())
+}
+
+/// [`checkpoint_from_bytes`] with explicit [`Limits`] (as
+/// [`super::model_from_bytes_with`]).
+///
+/// # Errors
+/// As [`checkpoint_from_bytes`].
+pub fn checkpoint_from_bytes_with<T: Scalar>(
+    bytes: &[u8],
+    name: &str,
+    limits: &Limits,
+) -> Result<Checkpoint<T>> {
+    let mut file = FileReader::open(bytes, name, &["checkpoint"], limits)?;
+    let mut network = read_network::<T>(&mut file, limits)?;
     let encoder = read_encoder(&file, &network)?;
     let state = file
         .json("nn.trainer")?
@@ -443,5 +456,17 @@ pub fn checkpoint_from_bytes<T: Scalar>(bytes: &[u8], name: &str) -> Result<Chec
 /// # Errors
 /// [`TrainError::Io`] if the file cannot be read; otherwise as [`checkpoint_from_bytes`].
 pub fn load_checkpoint<T: Scalar>(path: &Path) -> Result<Checkpoint<T>> {
-    checkpoint_from_bytes(&read_file(path)?, &path.display().to_string())
+    load_checkpoint_with(path, &Limits::default())
+}
+
+/// [`load_checkpoint`] with explicit [`Limits`].
+///
+/// # Errors
+/// As [`load_checkpoint`].
+pub fn load_checkpoint_with<T: Scalar>(path: &Path, limits: &Limits) -> Result<Checkpoint<T>> {
+    checkpoint_from_bytes_with(
+        &read_file(path, limits)?,
+        &path.display().to_string(),
+        limits,
+    )
 }

@@ -26,14 +26,15 @@ use safetensors::{Dtype, SafeTensors, View};
 use serde_json::Value;
 
 pub use checkpoint::{
-    Checkpoint, checkpoint_from_bytes, checkpoint_to_bytes, load_checkpoint, save_checkpoint,
+    Checkpoint, checkpoint_from_bytes, checkpoint_from_bytes_with, checkpoint_to_bytes,
+    load_checkpoint, load_checkpoint_with, save_checkpoint,
 };
 pub use model::{
-    Model, load_model, model_dtype, model_from_bytes, model_to_bytes, model_to_bytes_with_classes,
-    save_model, save_model_with_classes,
+    Model, load_model, load_model_with, model_dtype, model_from_bytes, model_from_bytes_with,
+    model_to_bytes, model_to_bytes_with_classes, save_model, save_model_with_classes,
 };
 
-use crate::{Result, TrainError};
+use crate::{Limits, Result, TrainError};
 
 /// The format version this build writes and the only one it reads.
 pub const FORMAT_VERSION: &str = "1";
@@ -99,9 +100,28 @@ struct FileReader<'a> {
 }
 
 impl<'a> FileReader<'a> {
-    /// Parses the safetensors structure and checks the format version and kind.
-    fn open(bytes: &'a [u8], name: &str, kinds: &[&str]) -> Result<Self> {
+    /// Parses the safetensors structure and checks the format version and kind; a header
+    /// longer than [`Limits::max_header_bytes`] is refused before it is parsed.
+    fn open(bytes: &'a [u8], name: &str, kinds: &[&str], limits: &Limits) -> Result<Self> {
         let err = |problem: String| model_error(name, problem);
+        let header_len = bytes
+            .get(..8)
+            .and_then(|b| <[u8; 8]>::try_from(b).ok())
+            .map(u64::from_le_bytes)
+            .ok_or_else(|| {
+                err(format!(
+                    "not a valid safetensors file: {} bytes, fewer than the 8 of the header \
+                     length",
+                    bytes.len()
+                ))
+            })?;
+        if header_len > limits.max_header_bytes as u64 {
+            return Err(err(format!(
+                "the header is {header_len} bytes long, more than the limit of {} \
+                 (Limits::max_header_bytes)",
+                limits.max_header_bytes
+            )));
+        }
         let tensors = SafeTensors::deserialize(bytes).map_err(|e| {
             err(format!(
                 "not a valid safetensors file (corrupt or truncated): {e}"
@@ -148,14 +168,9 @@ impl<'a> FileReader<'a> {
             .transpose()
     }
 
-    /// The tensor `name`, checked to be of `T`'s dtype and of `shape`, as a `rows × cols`
-    /// matrix.
-    fn matrix<T: Scalar>(
-        &mut self,
-        name: &str,
-        shape: &[usize],
-        (rows, cols): (usize, usize),
-    ) -> Result<DMatrix<T>> {
+    /// Fails unless the header lists a tensor `name` of `T`'s dtype and of `shape` (reads
+    /// no data).
+    fn check_tensor<T: Scalar>(&self, name: &str, shape: &[usize]) -> Result<()> {
         let view = self
             .tensors
             .tensor(name)
@@ -173,6 +188,22 @@ impl<'a> FileReader<'a> {
                 view.shape()
             )));
         }
+        Ok(())
+    }
+
+    /// The tensor `name`, checked to be of `T`'s dtype and of `shape`, as a `rows × cols`
+    /// matrix.
+    fn matrix<T: Scalar>(
+        &mut self,
+        name: &str,
+        shape: &[usize],
+        (rows, cols): (usize, usize),
+    ) -> Result<DMatrix<T>> {
+        self.check_tensor::<T>(name, shape)?;
+        let view = self
+            .tensors
+            .tensor(name)
+            .map_err(|_| self.error(format!("tensor {name:?} is missing")))?;
         let data = view.data();
         let values: Vec<T> = if T::NAME == "f32" {
             data.chunks_exact(4)
@@ -187,7 +218,7 @@ impl<'a> FileReader<'a> {
                 })
                 .collect()
         };
-        if values.len() != rows * cols {
+        if Some(values.len()) != rows.checked_mul(cols) {
             return Err(self.error(format!(
                 "tensor {name:?} holds {} values, expected {}",
                 values.len(),
@@ -300,10 +331,32 @@ fn write_atomic(path: &Path, bytes: &[u8]) -> Result<()> {
     result
 }
 
-/// Reads a whole file, naming it in the error.
-fn read_file(path: &Path) -> Result<Vec<u8>> {
-    std::fs::read(path).map_err(|e| TrainError::Io {
+/// Reads a whole model or checkpoint file, naming it in errors; a file longer than any
+/// file within `limits` can be (the header, then the parameters and up to three optimizer
+/// slots per parameter in `f64`) is refused before it is read.
+fn read_file(path: &Path, limits: &Limits) -> Result<Vec<u8>> {
+    let io = |e: std::io::Error| TrainError::Io {
         context: format!("reading {}", path.display()),
         message: e.to_string(),
-    })
+    };
+    let mut file = std::fs::File::open(path).map_err(io)?;
+    let len = file.metadata().map_err(io)?.len();
+    let most = (limits.max_parameters as u64)
+        .saturating_mul(4 * 8)
+        .saturating_add(limits.max_header_bytes as u64 + 8);
+    if len > most {
+        return Err(model_error(
+            &path.display().to_string(),
+            format!(
+                "the file is {len} bytes, more than a model within the limits can be \
+                 ({most} bytes: Limits::max_header_bytes and Limits::max_parameters)"
+            ),
+        ));
+    }
+    let mut bytes = Vec::new();
+    bytes
+        .try_reserve_exact(usize::try_from(len).unwrap_or(usize::MAX))
+        .map_err(|e| io(std::io::Error::other(e.to_string())))?;
+    std::io::Read::read_to_end(&mut file, &mut bytes).map_err(io)?;
+    Ok(bytes)
 }

@@ -13,8 +13,8 @@ use super::{
 use crate::encode::Encoder;
 use crate::layer::FeatureShape;
 use crate::network::{Network, NetworkBuilder};
-use crate::spec::LayerSpec;
-use crate::{Loss, Result, TrainError};
+use crate::spec::{LayerSpec, ParamShape};
+use crate::{Limits, Loss, Result, TrainError};
 
 /// A network loaded from a model file, with the input encoder saved beside it.
 #[derive(Debug)]
@@ -79,7 +79,10 @@ pub(super) fn base_metadata<T: Scalar>(
 }
 
 /// Rebuilds the network from the architecture and reads every parameter tensor.
-pub(super) fn read_network<T: Scalar>(file: &mut FileReader<'_>) -> Result<Network<T>> {
+pub(super) fn read_network<T: Scalar>(
+    file: &mut FileReader<'_>,
+    limits: &Limits,
+) -> Result<Network<T>> {
     let arch = file
         .json("nn.architecture")?
         .ok_or_else(|| file.error("no \"nn.architecture\" in the metadata".into()))?;
@@ -140,34 +143,40 @@ pub(super) fn read_network<T: Scalar>(file: &mut FileReader<'_>) -> Result<Netwo
         .get("seed")
         .and_then(Value::as_u64)
         .ok_or_else(|| bad("\"seed\" must be an integer"))?;
-    let mut builder = NetworkBuilder::<T>::new(input).loss(loss).l2(l2).seed(seed);
+    let mut builder = NetworkBuilder::<T>::new(input)
+        .loss(loss)
+        .l2(l2)
+        .seed(seed)
+        .limits(*limits);
     for (i, spec) in layers.iter().enumerate() {
         let spec =
             LayerSpec::from_json(spec, i).map_err(|e| file.error(format!("architecture: {e}")))?;
         builder = builder.layer(spec);
     }
-    let mut net = builder
-        .build()
+    // Sizes first, with overflow-checked arithmetic and the limits; then every tensor the
+    // architecture needs is compared with the header (name, dtype, shape) before anything
+    // is built, so a file that declares a huge network costs nothing to reject.
+    let plan = builder
+        .plan()
         .map_err(|e| file.error(format!("architecture does not build: {e}")))?;
-
-    for i in 0..net.layers().len() {
-        let wanted: Vec<(&'static str, (usize, usize), Vec<usize>)> = net.layers()[i]
-            .params()
-            .into_iter()
-            .map(|(name, p)| {
-                let shape = net.layers()[i].file_shape(name, p.nrows(), p.ncols());
-                (name, p.shape(), shape)
-            })
-            .collect();
-        for (name, dims, shape) in wanted {
-            let full = format!("layers.{i}.{name}");
-            let value = file.matrix::<T>(&full, &shape, dims)?;
-            net.layers_mut()[i]
-                .set_param(name, value)
-                .map_err(|e| file.error(format!("tensor {full:?}: {e}")))?;
+    for (i, layer) in plan.layers.iter().enumerate() {
+        for p in &layer.params {
+            file.check_tensor::<T>(&format!("layers.{i}.{}", p.name), &p.file_shape)?;
         }
     }
-    Ok(net)
+    let mut load = |i: usize, p: &ParamShape| {
+        file.matrix::<T>(
+            &format!("layers.{i}.{}", p.name),
+            &p.file_shape,
+            (p.rows, p.cols),
+        )
+    };
+    builder
+        .build_from(&plan, Some(&mut load))
+        .map_err(|e| match e {
+            e @ TrainError::ModelFile { .. } => e,
+            e => file.error(format!("architecture does not build: {e}")),
+        })
 }
 
 /// Reads the encoder, checking that it takes the network's inputs.
@@ -175,10 +184,10 @@ pub(super) fn read_encoder<T: Scalar>(
     file: &FileReader<'_>,
     net: &Network<T>,
 ) -> Result<Option<Encoder>> {
-    let Some(json) = file.json("nn.encoder")? else {
+    let Some(text) = file.metadata.get("nn.encoder") else {
         return Ok(None);
     };
-    let enc = Encoder::from_json(&json).map_err(|e| file.error(format!("nn.encoder: {e}")))?;
+    let enc = Encoder::from_json_str(text).map_err(|e| file.error(format!("nn.encoder: {e}")))?;
     if enc.n_features() != net.input_shape().len() {
         return Err(file.error(format!(
             "nn.encoder takes {} features, but the network takes {}",
@@ -259,11 +268,13 @@ pub fn save_model_with_classes<T: Scalar>(
 /// [`crate::TrainError::Io`] if the file cannot be read;
 /// [`crate::TrainError::ModelFile`] if it is not a model file or names another type.
 pub fn model_dtype(path: &Path) -> Result<&'static str> {
-    let bytes = read_file(path)?;
+    let limits = Limits::default();
+    let bytes = read_file(path, &limits)?;
     let file = FileReader::open(
         &bytes,
         &path.display().to_string(),
         &["model", "checkpoint"],
+        &limits,
     )?;
     let arch = file
         .json("nn.architecture")?
@@ -298,8 +309,27 @@ pub fn save_model<T: Scalar>(
 /// does not parse or build (unknown activation, wrong sizes), a missing, extra, mistyped
 /// or mis-shaped tensor, a non-finite value, an encoder that does not fit.
 pub fn model_from_bytes<T: Scalar>(bytes: &[u8], name: &str) -> Result<Model<T>> {
-    let mut file = FileReader::open(bytes, name, &["model", "checkpoint"])?;
-    let network = read_network::<T>(&mut file)?;
+    model_from_bytes_with(bytes, name, &Limits::default())
+}
+
+/// [`model_from_bytes`] with explicit [`Limits`] on the header's length and the network's
+/// sizes (raise them for models larger than the defaults allow).
+///
+/// Nothing the file declares is allocated before it is checked: the architecture's sizes
+/// are computed with overflow-checked arithmetic and compared with `limits`, then every
+/// tensor it needs is compared with the header (name, dtype, shape), and only then are
+/// the layers built, with their parameters read straight from the file.
+///
+/// # Errors
+/// As [`model_from_bytes`]; [`crate::TrainError::ModelFile`] naming the limit a size
+/// exceeds.
+pub fn model_from_bytes_with<T: Scalar>(
+    bytes: &[u8],
+    name: &str,
+    limits: &Limits,
+) -> Result<Model<T>> {
+    let mut file = FileReader::open(bytes, name, &["model", "checkpoint"], limits)?;
+    let network = read_network::<T>(&mut file, limits)?;
     let encoder = read_encoder(&file, &network)?;
     let classes = match file.json("nn.classes")? {
         None => None,
@@ -334,5 +364,18 @@ pub fn model_from_bytes<T: Scalar>(bytes: &[u8], name: &str) -> Result<Model<T>>
 /// [`crate::TrainError::Io`] if the file cannot be read; otherwise as
 /// [`model_from_bytes`].
 pub fn load_model<T: Scalar>(path: &Path) -> Result<Model<T>> {
-    model_from_bytes(&read_file(path)?, &path.display().to_string())
+    load_model_with(path, &Limits::default())
+}
+
+/// [`load_model`] with explicit [`Limits`] (see [`model_from_bytes_with`]); a file longer
+/// than a model within them can be is refused before it is read.
+///
+/// # Errors
+/// As [`load_model`].
+pub fn load_model_with<T: Scalar>(path: &Path, limits: &Limits) -> Result<Model<T>> {
+    model_from_bytes_with(
+        &read_file(path, limits)?,
+        &path.display().to_string(),
+        limits,
+    )
 }
