@@ -152,6 +152,20 @@ pub enum TrainError {
         /// The regulariser given.
         epsilon: f64,
     },
+    /// Data's columns are not the features a model was trained on (by name).
+    #[error("{}", feature_message(.data, .expected, .missing, .extra, .reordered))]
+    FeatureMismatch {
+        /// The data (e.g. the CSV file's path).
+        data: String,
+        /// The model's feature names, in order.
+        expected: Vec<String>,
+        /// Names the model needs that the data lacks.
+        missing: Vec<String>,
+        /// Names the data has that the model does not know.
+        extra: Vec<String>,
+        /// Names both have, at different places.
+        reordered: Vec<String>,
+    },
     /// A size is beyond what this build can address, or beyond a documented limit
     /// ([`crate::Limits`]); nothing was allocated for it.
     #[error("{what} is {found}, more than the limit of {limit}{}", raise_hint(.raise))]
@@ -178,6 +192,32 @@ pub enum TrainError {
 
 /// Shorthand for results of this crate.
 pub type Result<T, E = TrainError> = std::result::Result<T, E>;
+
+/// What differs between a model's feature names and the data's.
+fn feature_message(
+    data: &str,
+    expected: &[String],
+    missing: &[String],
+    extra: &[String],
+    reordered: &[String],
+) -> String {
+    let mut parts = Vec::new();
+    for (what, names) in [
+        ("missing", missing),
+        ("not in the model", extra),
+        ("in another order", reordered),
+    ] {
+        if !names.is_empty() {
+            parts.push(format!("{what}: {}", names.join(", ")));
+        }
+    }
+    format!(
+        "{data}: the columns are not the features the model was trained on ({}); expected, \
+         in this order: {}",
+        parts.join("; "),
+        expected.join(", ")
+    )
+}
 
 /// `"; raise it with …"` when the limit is a setting.
 fn raise_hint(raise: &str) -> String {

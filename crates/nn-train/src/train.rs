@@ -225,16 +225,15 @@ impl History {
         })
     }
 
-    /// Writes the history as CSV to a file (see [`History::write_csv`]).
+    /// Writes the history as CSV to a file (see [`History::write_csv`]), atomically
+    /// ([`crate::persist::write_atomic`]): an error leaves an existing file as it was.
     ///
     /// # Errors
     /// [`TrainError::Io`] naming the path if it cannot be created or written.
     pub fn save_csv(&self, path: &Path) -> Result<()> {
-        let file = std::fs::File::create(path).map_err(|e| TrainError::Io {
-            context: format!("creating {}", path.display()),
-            message: e.to_string(),
-        })?;
-        self.write_csv(std::io::BufWriter::new(file))
+        let mut bytes = Vec::new();
+        self.write_csv(&mut bytes)?;
+        crate::persist::write_atomic(path, &bytes)
     }
 }
 

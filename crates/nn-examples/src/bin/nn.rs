@@ -17,13 +17,17 @@ use std::process::ExitCode;
 use clap::{Parser, Subcommand, ValueEnum};
 use indicatif::{ProgressBar, ProgressStyle};
 use nalgebra::DMatrix;
-use nn_train::data::{CsvOptions, Dataset, LabelColumn, Targets, load_csv, load_csv_features};
+use nn_train::data::{
+    CsvOptions, Dataset, LabelColumn, Targets, load_csv, load_csv_features, load_csv_header,
+};
 use nn_train::encode::{Encoder, EncoderKind};
 use nn_train::metrics::{ConfusionMatrix, argmax_columns};
-use nn_train::persist::{Model, load_model, model_dtype, save_model_with_classes};
+use nn_train::persist::{
+    Model, ModelNames, check_writable, load_model, model_dtype, save_model_named, write_atomic,
+};
 use nn_train::{
     Activation, Control, EarlyStopping, EpochRecord, FitConfig, Loss, Network, Observer, Optimizer,
-    Scalar, Trainer,
+    Scalar, TrainError, Trainer,
 };
 
 /// Train, evaluate and use feed-forward networks on CSV data.
@@ -222,6 +226,23 @@ fn print_info<T: Scalar>(m: &Model<T>) {
     if let Some(classes) = &m.classes {
         println!("classes: {}", classes.join(", "));
     }
+    if let Some(features) = &m.features {
+        println!("features: {}", features.join(", "));
+    }
+    if let Some(label) = &m.label {
+        println!("label: {label}");
+    }
+}
+
+/// Fails unless the CSV file's header names the model's features, in order (a model
+/// without stored names, or a file without a header, is not checked).
+fn check_columns<T: Scalar>(m: &Model<T>, path: &Path, options: &CsvOptions) -> CliResult<()> {
+    if m.features.is_none() || !options.has_header {
+        return Ok(());
+    }
+    let header = load_csv_header(path, options).map_err(|e| e.to_string())?;
+    m.check_features(&header.features, &path.display().to_string())
+        .map_err(|e| e.to_string())
 }
 
 /// CSV options for the model's task, so labels map to the classes it was trained on.
@@ -256,7 +277,9 @@ fn eval(model: AnyModel, args: &DataArgs) -> CliResult<()> {
 
 fn eval_typed<T: Scalar>(m: &Model<T>, args: &DataArgs) -> CliResult<()> {
     let e = |e: nn_train::TrainError| e.to_string();
-    let data: Dataset<T> = load_csv(&args.csv.data, &options_for(m, &args.csv)).map_err(e)?;
+    let options = options_for(m, &args.csv);
+    check_columns(m, &args.csv.data, &options)?;
+    let data: Dataset<T> = load_csv(&args.csv.data, &options).map_err(e)?;
     let x = encoded(m, data.x())?;
     let ev = m.network.evaluate(&x, data.y()).map_err(e)?;
     println!("examples: {}", data.len());
@@ -292,14 +315,12 @@ fn predict_typed<T: Scalar>(m: &Model<T>, args: &PredictArgs) -> CliResult<()> {
         },
         ..CsvOptions::default()
     };
+    check_columns(m, &csv.data, &options)?;
     let x: DMatrix<T> = load_csv_features(&csv.data, &options).map_err(e)?;
     let a = m.network.predict(&encoded(m, &x)?).map_err(e)?;
-    let mut out: Box<dyn Write> = match &args.out {
-        Some(path) => Box::new(
-            std::fs::File::create(path).map_err(|err| format!("{}: {err}", path.display()))?,
-        ),
-        None => Box::new(std::io::stdout().lock()),
-    };
+    // Built in memory, then written in one atomic step: a failed write (a full disk)
+    // leaves an existing predictions file as it was.
+    let mut out: Vec<u8> = Vec::new();
     let io = |err: std::io::Error| format!("writing predictions: {err}");
     let classes = m.classes.clone();
     match (m.network.loss(), &classes) {
@@ -335,7 +356,16 @@ fn predict_typed<T: Scalar>(m: &Model<T>, args: &PredictArgs) -> CliResult<()> {
             }
         }
     }
-    out.flush().map_err(io)
+    match &args.out {
+        Some(path) => write_atomic(path, &out).map_err(e),
+        None => {
+            let mut stdout = std::io::stdout().lock();
+            stdout
+                .write_all(&out)
+                .and_then(|()| stdout.flush())
+                .map_err(io)
+        }
+    }
 }
 
 /// Shows training progress on stderr and keeps the last record for the summary line.
@@ -384,7 +414,17 @@ fn train<T: Scalar>(args: &TrainArgs) -> CliResult<()> {
         targets,
         ..CsvOptions::default()
     };
+    // Where the results go must take a file before any time is spent training.
+    check_writable(&args.out).map_err(e)?;
+    if let Some(path) = &args.history {
+        check_writable(path).map_err(e)?;
+    }
     let mut data: Dataset<T> = load_csv(&args.csv.data, &options).map_err(e)?;
+    let header = if options.has_header {
+        Some(load_csv_header(&args.csv.data, &options).map_err(e)?)
+    } else {
+        None
+    };
     let classes = data.class_names().map(<[String]>::to_vec);
     // Two classes: one sigmoid output instead of a two-way softmax.
     let binary = args.task == Task::Classify && data.n_outputs() == 2;
@@ -466,13 +506,34 @@ fn train<T: Scalar>(args: &TrainArgs) -> CliResult<()> {
         (Some(v), Some(x)) => Some((x, v.y())),
         _ => None,
     };
-    let history = Trainer::new(config)
-        .and_then(|mut t| t.fit(&mut net, (&x_train, train.y()), validation, &mut progress))
-        .map_err(e)?;
+    let names = ModelNames {
+        classes,
+        features: header.as_ref().map(|h| h.features.clone()),
+        label: header.and_then(|h| h.label),
+    };
+    let fitted = Trainer::new(config)
+        .and_then(|mut t| t.fit(&mut net, (&x_train, train.y()), validation, &mut progress));
     if let Some(bar) = &progress.bar {
         bar.finish_and_clear();
     }
-    save_model_with_classes(&args.out, &net, encoder.as_ref(), classes.as_deref()).map_err(e)?;
+    let history = match fitted {
+        Ok(history) => history,
+        Err(err @ TrainError::Diverged { .. }) => {
+            // The network holds the last good (or, with early stopping, the best)
+            // parameters: keep them rather than losing the run.
+            return Err(
+                match save_model_named(&args.out, &net, encoder.as_ref(), &names) {
+                    Ok(()) => format!(
+                        "{err}\nsaved the parameters training kept to {}",
+                        args.out.display()
+                    ),
+                    Err(save) => format!("{err}\nand saving them failed: {save}"),
+                },
+            );
+        }
+        Err(err) => return Err(e(err)),
+    };
+    save_model_named(&args.out, &net, encoder.as_ref(), &names).map_err(e)?;
     if let Some(path) = &args.history {
         history.save_csv(path).map_err(e)?;
     }

@@ -353,6 +353,77 @@ pub fn read_csv_features<T: Scalar, R: Read>(
     Ok(rows.x)
 }
 
+/// The names a CSV file's header row gives its columns: the features, in order, and the
+/// label column's (if [`CsvOptions::label`] names one).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct CsvHeader {
+    /// The feature columns' names, in file order (the label column left out).
+    pub features: Vec<String>,
+    /// The label column's name.
+    pub label: Option<String>,
+}
+
+/// Reads only the header row of a CSV file (gzip or plain) and resolves the label column
+/// as [`load_csv`] would, so that a model's stored feature names can be checked against
+/// a file before the file is read.
+///
+/// # Errors
+/// [`TrainError::Io`] if the file cannot be opened; [`TrainError::Csv`] if
+/// [`CsvOptions::has_header`] is false, the file is empty or unreadable, or the label
+/// column is not in the header.
+pub fn load_csv_header(path: &Path, options: &CsvOptions) -> Result<CsvHeader> {
+    let name = path.display().to_string();
+    if !options.has_header {
+        return Err(csv_error(
+            &name,
+            0,
+            None,
+            "",
+            "the file has no header row, so its columns have no names".into(),
+        ));
+    }
+    let file = File::open(path).map_err(|e| TrainError::Io {
+        context: format!("opening CSV file {}", path.display()),
+        message: e.to_string(),
+    })?;
+    let mut buffered = BufReader::new(file);
+    let gz = buffered
+        .fill_buf()
+        .map_err(|e| csv_error(&name, 0, None, "", format!("cannot read: {e}")))?
+        .starts_with(&[0x1f, 0x8b]);
+    let reader: Box<dyn Read> = if gz {
+        Box::new(MultiGzDecoder::new(buffered))
+    } else {
+        Box::new(buffered)
+    };
+    let mut rdr = csv::ReaderBuilder::new()
+        .has_headers(false)
+        .flexible(true)
+        .delimiter(options.delimiter)
+        .trim(csv::Trim::All)
+        .from_reader(reader);
+    let Some(record) = rdr.records().next() else {
+        return Err(csv_error(
+            &name,
+            0,
+            None,
+            "",
+            "the file is empty: expected a header row".into(),
+        ));
+    };
+    let record = record.map_err(|e| from_csv_crate(&name, &e))?;
+    let line = record.position().map_or(1, |p| p.line());
+    let names: Vec<String> = record.iter().map(str::to_string).collect();
+    let header = (line, names);
+    let label = resolve_label(&name, options, Some(&header), header.1.len(), line)?;
+    let (_, mut names) = header;
+    let label = label.map(|c| names.remove(c));
+    Ok(CsvHeader {
+        features: names,
+        label,
+    })
+}
+
 /// Loads only the features of a CSV file (see [`read_csv_features`]).
 ///
 /// # Errors

@@ -311,7 +311,7 @@ pub fn checkpoint_to_bytes<T: Scalar>(
         "rng": rng_json(&trainer.rng.state()),
         "layer_rng": layer_rng,
     });
-    let mut meta = base_metadata(net, encoder, "checkpoint");
+    let mut meta = base_metadata(net, encoder, "checkpoint")?;
     meta.insert("nn.trainer".into(), state.to_string());
     serialize(&tensors, meta)
 }

@@ -6,32 +6,34 @@
 //! `[out, in, kh, kw]` for a convolution, as in PyTorch) and `layers.{i}.bias` (`[out]`),
 //! F32 or F64, and the architecture as JSON in the metadata.
 //!
-//! Writes are atomic: the bytes go to a temporary file in the same directory, which is
-//! synced and then renamed over the target, so a crash never leaves half a model.
+//! Writes are atomic ([`write_atomic`]): the bytes go to a temporary file in the same
+//! directory, which is synced, renamed over the target, and the directory synced, so a
+//! crash or a full disk never leaves half a model, and at most one temporary file.
 //! Loading validates everything: the safetensors structure, the version, the architecture
 //! (rebuilt through [`crate::NetworkBuilder`]), each tensor's dtype and shape, missing and
 //! extra tensors, non-finite values.
 
+mod atomic;
 mod checkpoint;
 mod model;
 
 use std::collections::{BTreeSet, HashMap};
-use std::io::Write;
 use std::path::Path;
-use std::sync::atomic::{AtomicU64, Ordering};
 
 use nalgebra::DMatrix;
 use nn_init::nn_activations::nn_core::Scalar;
 use safetensors::{Dtype, SafeTensors, View};
 use serde_json::Value;
 
+pub use atomic::{check_writable, write_atomic};
 pub use checkpoint::{
     Checkpoint, checkpoint_from_bytes, checkpoint_from_bytes_with, checkpoint_to_bytes,
     load_checkpoint, load_checkpoint_with, save_checkpoint,
 };
 pub use model::{
-    Model, load_model, load_model_with, model_dtype, model_from_bytes, model_from_bytes_with,
-    model_to_bytes, model_to_bytes_with_classes, save_model, save_model_with_classes,
+    Model, ModelNames, load_model, load_model_with, model_dtype, model_from_bytes,
+    model_from_bytes_with, model_to_bytes, model_to_bytes_named, model_to_bytes_with_classes,
+    save_model, save_model_named, save_model_with_classes,
 };
 
 use crate::{Limits, Result, TrainError};
@@ -294,41 +296,6 @@ fn serialize(
     out.extend_from_slice(&text);
     out.extend_from_slice(&bytes[8 + n..]);
     Ok(out)
-}
-
-/// Writes `bytes` to `path` atomically: a temporary file in the same directory, synced,
-/// then renamed over `path`.
-fn write_atomic(path: &Path, bytes: &[u8]) -> Result<()> {
-    static COUNTER: AtomicU64 = AtomicU64::new(0);
-    let io = |what: &str, e: std::io::Error| TrainError::Io {
-        context: format!("{what} {}", path.display()),
-        message: e.to_string(),
-    };
-    let file_name = path.file_name().ok_or_else(|| TrainError::Io {
-        context: format!("writing {}", path.display()),
-        message: "the path has no file name".into(),
-    })?;
-    let dir = match path.parent() {
-        Some(p) if !p.as_os_str().is_empty() => p,
-        _ => Path::new("."),
-    };
-    let tmp = dir.join(format!(
-        ".{}.{}-{}.tmp",
-        file_name.to_string_lossy(),
-        std::process::id(),
-        COUNTER.fetch_add(1, Ordering::Relaxed)
-    ));
-    let result = (|| {
-        let mut f =
-            std::fs::File::create(&tmp).map_err(|e| io("creating a temporary file for", e))?;
-        f.write_all(bytes).map_err(|e| io("writing", e))?;
-        f.sync_all().map_err(|e| io("syncing", e))?;
-        std::fs::rename(&tmp, path).map_err(|e| io("renaming the temporary file onto", e))
-    })();
-    if result.is_err() {
-        let _ = std::fs::remove_file(&tmp);
-    }
-    result
 }
 
 /// Reads a whole model or checkpoint file, naming it in errors; a file longer than any

@@ -27,6 +27,68 @@ pub struct Model<T: Scalar> {
     /// The class names, in output order, if they were saved (see
     /// [`save_model_with_classes`]).
     pub classes: Option<Vec<String>>,
+    /// The input features' names, in input order, if they were saved (a model trained
+    /// from a CSV file with a header); see [`Model::check_features`].
+    pub features: Option<Vec<String>>,
+    /// The name of the label column it was trained on, if saved.
+    pub label: Option<String>,
+}
+
+/// The names a model file may carry beside the network: of its classes (in output
+/// order), of its input features (in input order) and of the label column. Stored in the
+/// metadata as `nn.classes` and `nn.features` (JSON arrays of strings) and `nn.label`
+/// (a JSON string).
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct ModelNames {
+    /// One name per output unit, or two for a single sigmoid unit.
+    pub classes: Option<Vec<String>>,
+    /// One name per input feature.
+    pub features: Option<Vec<String>>,
+    /// The label column's name.
+    pub label: Option<String>,
+}
+
+impl<T: Scalar> Model<T> {
+    /// Checks that data with columns `found` (e.g. a CSV header without its label) has
+    /// the features this model was trained on, in the same order; `source` names the data
+    /// in the error. A model saved without feature names accepts any names.
+    ///
+    /// # Errors
+    /// [`TrainError::FeatureMismatch`] listing the missing, extra and reordered names.
+    pub fn check_features(&self, found: &[String], source: &str) -> Result<()> {
+        let Some(expected) = &self.features else {
+            return Ok(());
+        };
+        if expected.as_slice() == found {
+            return Ok(());
+        }
+        let missing: Vec<String> = expected
+            .iter()
+            .filter(|n| !found.contains(n))
+            .cloned()
+            .collect();
+        let extra: Vec<String> = found
+            .iter()
+            .filter(|n| !expected.contains(n))
+            .cloned()
+            .collect();
+        // Of the names both have, those not at the same place among the shared ones.
+        let shared_expected: Vec<&String> = expected.iter().filter(|n| found.contains(n)).collect();
+        let shared_found: Vec<&String> = found.iter().filter(|n| expected.contains(n)).collect();
+        let reordered: Vec<String> = shared_found
+            .iter()
+            .zip(&shared_expected)
+            .filter(|(f, e)| f != e)
+            .map(|(f, _)| (*f).clone())
+            .collect();
+        Err(TrainError::FeatureMismatch {
+            data: source.to_string(),
+            expected: expected.clone(),
+            missing,
+            extra,
+            reordered,
+        })
+    }
 }
 
 /// The architecture JSON of a network (see the module docs).
@@ -61,12 +123,31 @@ pub(super) fn network_tensors<T: Scalar>(net: &Network<T>) -> Vec<(String, Owned
     out
 }
 
-/// The metadata every file has.
+/// The metadata every file has; refuses a network or encoder with a non-finite value,
+/// which could not be read back (JSON has no infinity; loading rejects non-finite
+/// tensors).
 pub(super) fn base_metadata<T: Scalar>(
     net: &Network<T>,
     encoder: Option<&Encoder>,
     kind: &str,
-) -> HashMap<String, String> {
+) -> Result<HashMap<String, String>> {
+    let refuse = |problem: String| TrainError::ModelFile {
+        file: format!("({kind} being saved)"),
+        problem,
+    };
+    for (i, layer) in net.layers().iter().enumerate() {
+        for (name, p) in layer.params() {
+            if let Some(at) = p.iter().position(|v| !v.finite()) {
+                return Err(refuse(format!(
+                    "layers.{i}.{name} has a non-finite value at (column-major) index {at}; \
+                     it would not load back"
+                )));
+            }
+        }
+    }
+    if let Some(enc) = encoder {
+        enc.check_finite().map_err(|e| refuse(e.to_string()))?;
+    }
     let mut meta = HashMap::new();
     meta.insert("format".into(), "pt".into());
     meta.insert("nn.format_version".into(), FORMAT_VERSION.into());
@@ -75,7 +156,7 @@ pub(super) fn base_metadata<T: Scalar>(
     if let Some(enc) = encoder {
         meta.insert("nn.encoder".into(), enc.to_json().to_string());
     }
-    meta
+    Ok(meta)
 }
 
 /// Rebuilds the network from the architecture and reads every parameter tensor.
@@ -211,21 +292,78 @@ pub fn model_to_bytes<T: Scalar>(net: &Network<T>, encoder: Option<&Encoder>) ->
 ///
 /// # Errors
 /// [`crate::TrainError::ModelFile`] if the number of names does not fit the output layer
-/// (one per output unit, or two for a single sigmoid unit).
+/// (one per output unit, or two for a single sigmoid unit), or a parameter or the
+/// encoder holds a non-finite value (the file could not be loaded back).
 pub fn model_to_bytes_with_classes<T: Scalar>(
     net: &Network<T>,
     encoder: Option<&Encoder>,
     classes: Option<&[String]>,
 ) -> Result<Vec<u8>> {
-    let mut meta = base_metadata(net, encoder, "model");
-    if let Some(names) = classes {
-        check_class_count(net, names.len()).map_err(|problem| TrainError::ModelFile {
-            file: "(model being saved)".into(),
-            problem,
-        })?;
-        meta.insert("nn.classes".into(), json!(names).to_string());
+    let names = ModelNames {
+        classes: classes.map(<[String]>::to_vec),
+        ..ModelNames::default()
+    };
+    model_to_bytes_named(net, encoder, &names)
+}
+
+/// The model file's bytes with the names of its classes, features and label column in
+/// the metadata (see [`ModelNames`]).
+///
+/// # Errors
+/// [`crate::TrainError::ModelFile`] if the class names do not fit the output layer, the
+/// feature names do not number the network's inputs, or a parameter or the encoder holds
+/// a non-finite value.
+pub fn model_to_bytes_named<T: Scalar>(
+    net: &Network<T>,
+    encoder: Option<&Encoder>,
+    names: &ModelNames,
+) -> Result<Vec<u8>> {
+    let refuse = |problem: String| TrainError::ModelFile {
+        file: "(model being saved)".into(),
+        problem,
+    };
+    let mut meta = base_metadata(net, encoder, "model")?;
+    if let Some(classes) = &names.classes {
+        check_class_count(net, classes.len()).map_err(refuse)?;
+        meta.insert("nn.classes".into(), json!(classes).to_string());
+    }
+    if let Some(features) = &names.features {
+        check_feature_count(net, features.len()).map_err(refuse)?;
+        meta.insert("nn.features".into(), json!(features).to_string());
+    }
+    if let Some(label) = &names.label {
+        meta.insert("nn.label".into(), json!(label).to_string());
     }
     serialize(&network_tensors(net), meta)
+}
+
+/// One name per input feature.
+fn check_feature_count<T: Scalar>(
+    net: &Network<T>,
+    names: usize,
+) -> std::result::Result<(), String> {
+    let inputs = net.input_shape().len();
+    if names == inputs {
+        Ok(())
+    } else {
+        Err(format!(
+            "nn.features has {names} names, but the network takes {inputs} input features"
+        ))
+    }
+}
+
+/// Saves a model with the names of its classes, features and label column (see
+/// [`ModelNames`]), atomically.
+///
+/// # Errors
+/// As [`model_to_bytes_named`]; [`crate::TrainError::Io`] if the file cannot be written.
+pub fn save_model_named<T: Scalar>(
+    path: &Path,
+    net: &Network<T>,
+    encoder: Option<&Encoder>,
+    names: &ModelNames,
+) -> Result<()> {
+    write_atomic(path, &model_to_bytes_named(net, encoder, names)?)
 }
 
 /// One name per output unit, or two names for a single (sigmoid) output.
@@ -331,23 +469,31 @@ pub fn model_from_bytes_with<T: Scalar>(
     let mut file = FileReader::open(bytes, name, &["model", "checkpoint"], limits)?;
     let network = read_network::<T>(&mut file, limits)?;
     let encoder = read_encoder(&file, &network)?;
-    let classes = match file.json("nn.classes")? {
-        None => None,
-        Some(v) => {
-            let names: Option<Vec<String>> = v
-                .as_array()
-                .map(|a| {
-                    a.iter()
-                        .filter_map(|n| n.as_str().map(str::to_string))
-                        .collect()
-                })
-                .filter(|n: &Vec<String>| v.as_array().is_some_and(|a| a.len() == n.len()));
-            let names =
-                names.ok_or_else(|| file.error("nn.classes must be an array of strings".into()))?;
-            check_class_count(&network, names.len()).map_err(|p| file.error(p))?;
-            Some(names)
-        }
+    let strings = |key: &str| -> Result<Option<Vec<String>>> {
+        file.metadata
+            .get(key)
+            .map(|text| {
+                serde_json::from_str::<Vec<String>>(text)
+                    .map_err(|e| file.error(format!("{key} must be an array of strings: {e}")))
+            })
+            .transpose()
     };
+    let classes = strings("nn.classes")?;
+    if let Some(names) = &classes {
+        check_class_count(&network, names.len()).map_err(|p| file.error(p))?;
+    }
+    let features = strings("nn.features")?;
+    if let Some(names) = &features {
+        check_feature_count(&network, names.len()).map_err(|p| file.error(p))?;
+    }
+    let label = file
+        .metadata
+        .get("nn.label")
+        .map(|text| {
+            serde_json::from_str::<String>(text)
+                .map_err(|e| file.error(format!("nn.label must be a string: {e}")))
+        })
+        .transpose()?;
     let skip = (file.metadata.get("nn.kind").map(String::as_str) == Some("checkpoint"))
         .then_some("optimizer.");
     file.check_all_used(skip)?;
@@ -355,6 +501,8 @@ pub fn model_from_bytes_with<T: Scalar>(
         network,
         encoder,
         classes,
+        features,
+        label,
     })
 }
 

@@ -1,0 +1,278 @@
+//! The `nn` command line at the boundary: hostile files are exit 1 with one error line
+//! (never a panic, an abort or a crash), wrong columns are refused by name, a run is never
+//! lost to an output location that cannot be written, and a write that fails midway (a
+//! full disk) leaves the files that were there intact.
+
+#![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
+
+use std::collections::HashMap;
+use std::path::{Path, PathBuf};
+use std::process::{Command, Output};
+
+fn nn(args: &[&str]) -> Output {
+    Command::new(env!("CARGO_BIN_EXE_nn"))
+        .args(args)
+        .output()
+        .expect("run nn")
+}
+
+/// `nn` with writes limited to 512 bytes per file (`ulimit -f 1`), and SIGXFSZ ignored
+/// so that a write beyond that fails with an error, as on a full disk.
+fn nn_on_a_full_disk(args: &[&str]) -> Output {
+    Command::new("sh")
+        .arg("-c")
+        .arg("trap '' XFSZ; ulimit -f 1; exec \"$0\" \"$@\"")
+        .arg(env!("CARGO_BIN_EXE_nn"))
+        .args(args)
+        .output()
+        .expect("run nn under sh")
+}
+
+fn dir(test: &str) -> PathBuf {
+    let d = std::env::temp_dir().join(format!("nn-cli-trust-{}-{test}", std::process::id()));
+    std::fs::create_dir_all(&d).unwrap();
+    d
+}
+
+fn s(p: &Path) -> &str {
+    p.to_str().unwrap()
+}
+
+/// Exit status 1 and exactly one `error:` line, which is returned.
+fn one_error(out: &Output) -> String {
+    let stderr = String::from_utf8_lossy(&out.stderr).into_owned();
+    assert_eq!(out.status.code(), Some(1), "{stderr}");
+    assert!(!stderr.contains("panicked"), "{stderr}");
+    let errors: Vec<&str> = stderr
+        .lines()
+        .filter(|l| l.starts_with("error: "))
+        .collect();
+    assert_eq!(errors.len(), 1, "{stderr}");
+    stderr
+}
+
+/// Two features and a class that depends on `a` only.
+fn write_data(path: &Path, header: &str, rows: usize) {
+    let mut text = format!("{header}\n");
+    for i in 0..rows {
+        let a = (i as f64 * 0.37).sin() * 3.0;
+        let b = (i as f64 * 0.11).cos();
+        let (x, y) = if header.starts_with('a') {
+            (a, b)
+        } else {
+            (b, a)
+        };
+        text += &format!("{x},{y},{}\n", if a > 0.0 { "up" } else { "down" });
+    }
+    std::fs::write(path, text).unwrap();
+}
+
+fn train(d: &Path, extra: &[&str]) -> (PathBuf, Output) {
+    let data = d.join("train.csv");
+    write_data(&data, "a,b,class", 200);
+    let model = d.join("model.safetensors");
+    let mut args = vec![
+        "train",
+        "--data",
+        s(&data),
+        "--layers",
+        "8",
+        "--epochs",
+        "20",
+        "--lr",
+        "0.05",
+        "--quiet",
+        "--out",
+    ];
+    args.push(s(&model));
+    args.extend_from_slice(extra);
+    let out = nn(&args);
+    (model, out)
+}
+
+#[test]
+fn a_model_file_declaring_a_huge_network_is_exit_1_not_an_abort() {
+    let d = dir("hostile");
+    let arch = r#"{"input": {"flat": 200000}, "layers": [{"type": "dense", "units": 200000, "activation": "relu", "init": null}], "loss": "mse", "l2": 0.0, "seed": 0, "dtype": "f32"}"#;
+    let meta: HashMap<String, String> = [
+        ("nn.format_version", "1"),
+        ("nn.kind", "model"),
+        ("nn.architecture", arch),
+    ]
+    .into_iter()
+    .map(|(k, v)| (k.to_string(), v.to_string()))
+    .collect();
+    let none: Vec<(&str, safetensors::tensor::TensorView<'_>)> = Vec::new();
+    let path = d.join("hostile.safetensors");
+    std::fs::write(&path, safetensors::serialize(none, Some(meta)).unwrap()).unwrap();
+    for args in [
+        vec!["info", "--model", s(&path)],
+        vec!["eval", "--model", s(&path), "--data", s(&path)],
+        vec!["predict", "--model", s(&path), "--data", s(&path)],
+    ] {
+        let cmd = args[0];
+        let out = nn(&args);
+        let stderr = one_error(&out);
+        assert!(stderr.contains("Limits::max_parameters"), "{cmd}: {stderr}");
+    }
+    let _ = std::fs::remove_dir_all(&d);
+}
+
+#[test]
+fn columns_that_are_not_the_models_features_are_refused_by_name() {
+    let d = dir("columns");
+    let (model, out) = train(&d, &[]);
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let info = String::from_utf8_lossy(&nn(&["info", "--model", s(&model)]).stdout).into_owned();
+    assert!(
+        info.contains("features: a, b") && info.contains("label: class"),
+        "{info}"
+    );
+
+    let swapped = d.join("swapped.csv");
+    write_data(&swapped, "b,a,class", 50);
+    let stderr = one_error(&nn(&["eval", "--model", s(&model), "--data", s(&swapped)]));
+    assert!(stderr.contains("in another order: b, a"), "{stderr}");
+    let renamed = d.join("renamed.csv");
+    write_data(&renamed, "a,c,class", 50);
+    let stderr = one_error(&nn(&[
+        "predict",
+        "--model",
+        s(&model),
+        "--data",
+        s(&renamed),
+        "--has-label",
+    ]));
+    assert!(
+        stderr.contains("missing: b") && stderr.contains("not in the model: c"),
+        "{stderr}"
+    );
+    // The right columns pass the check.
+    let same = d.join("same.csv");
+    write_data(&same, "a,b,class", 50);
+    let out = nn(&["eval", "--model", s(&model), "--data", s(&same)]);
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let _ = std::fs::remove_dir_all(&d);
+}
+
+#[test]
+fn an_output_that_cannot_be_written_fails_before_training() {
+    let d = dir("unwritable");
+    let data = d.join("train.csv");
+    write_data(&data, "a,b,class", 200);
+    let missing = d.join("no/such/dir/model.safetensors");
+    for (out, history) in [
+        (s(&missing), None),
+        (s(&d), None),
+        (s(&d.join("m.safetensors")), Some(s(&missing))),
+    ] {
+        let mut args = vec![
+            "train",
+            "--data",
+            s(&data),
+            "--epochs",
+            "100000",
+            "--out",
+            out,
+        ];
+        if let Some(h) = history {
+            args.extend_from_slice(&["--history", h]);
+        }
+        let started = std::time::Instant::now();
+        let stderr = one_error(&nn(&args));
+        assert!(!stderr.contains("epoch"), "trained first: {stderr}");
+        // 100000 epochs would take minutes: failing at once is the point.
+        assert!(started.elapsed().as_secs() < 30, "{stderr}");
+    }
+    assert!(!d.join("m.safetensors").exists());
+    let _ = std::fs::remove_dir_all(&d);
+}
+
+#[test]
+fn a_full_disk_leaves_existing_models_predictions_and_history_intact() {
+    let d = dir("full");
+    let history = d.join("history.csv");
+    let (model, out) = train(&d, &["--history", s(&history)]);
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let predictions = d.join("predictions.csv");
+    let new = d.join("new.csv");
+    write_data(&new, "a,b,class", 100);
+    let out = nn(&[
+        "predict",
+        "--model",
+        s(&model),
+        "--data",
+        s(&new),
+        "--has-label",
+        "--out",
+        s(&predictions),
+    ]);
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let before: Vec<Vec<u8>> = [&model, &predictions, &history]
+        .iter()
+        .map(|p| std::fs::read(p).unwrap())
+        .collect();
+    assert!(
+        before.iter().all(|b| b.len() > 512),
+        "the files must exceed the 512-byte limit"
+    );
+
+    let out = nn_on_a_full_disk(&[
+        "predict",
+        "--model",
+        s(&model),
+        "--data",
+        s(&new),
+        "--has-label",
+        "--out",
+        s(&predictions),
+    ]);
+    let stderr = one_error(&out);
+    assert!(stderr.contains("predictions.csv"), "{stderr}");
+    let out = nn_on_a_full_disk(&[
+        "train",
+        "--data",
+        s(&d.join("train.csv")),
+        "--epochs",
+        "3",
+        "--quiet",
+        "--out",
+        s(&model),
+        "--history",
+        s(&history),
+    ]);
+    one_error(&out);
+    let after: Vec<Vec<u8>> = [&model, &predictions, &history]
+        .iter()
+        .map(|p| std::fs::read(p).unwrap())
+        .collect();
+    assert!(before == after, "a failed write changed an existing file");
+    let tmp: Vec<_> = std::fs::read_dir(&d)
+        .unwrap()
+        .filter(|e| {
+            e.as_ref()
+                .unwrap()
+                .file_name()
+                .to_string_lossy()
+                .ends_with(".tmp")
+        })
+        .collect();
+    assert!(tmp.is_empty(), "{tmp:?}");
+    let _ = std::fs::remove_dir_all(&d);
+}
