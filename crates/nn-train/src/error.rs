@@ -172,7 +172,7 @@ pub enum TrainError {
     TooLarge {
         /// The quantity, and where it is (e.g. `"layer 0 (Dense(20000, relu)): parameters"`).
         what: String,
-        /// Its size, as computed (or "more than usize::MAX" when the arithmetic overflows).
+        /// Its size, as computed (a product of factors when it overflows `usize`).
         found: String,
         /// The limit it exceeds.
         limit: String,

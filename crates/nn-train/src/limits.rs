@@ -5,7 +5,7 @@
 //! geometry, rows × cols, parameter counts, one-hot classes × examples, header and
 //! decompressed lengths) is computed with overflow-checked arithmetic ([`checked_product`])
 //! and compared with a limit before the first allocation it would size. A size that
-//! overflows `usize` is [`TrainError::TooLarge`] with "more than usize::MAX"; one above a
+//! overflows `usize` is [`TrainError::TooLarge`] with the limit "usize::MAX"; one above a
 //! limit is the same error naming the limit and how to raise it.
 //!
 //! The limits are settings, not magic numbers: [`Limits`] carries them, with the defaults
@@ -81,22 +81,19 @@ impl Default for Limits {
 /// `usize`.
 ///
 /// # Errors
-/// [`TrainError::TooLarge`] with "more than usize::MAX" and the factors.
+/// [`TrainError::TooLarge`] with the factors and the limit "usize::MAX".
 pub fn checked_product(what: impl Fn() -> String, factors: &[usize]) -> Result<usize, TrainError> {
     factors
         .iter()
         .try_fold(1usize, |acc, &f| acc.checked_mul(f))
         .ok_or_else(|| TrainError::TooLarge {
             what: what(),
-            found: format!(
-                "{} (more than usize::MAX)",
-                factors
-                    .iter()
-                    .map(usize::to_string)
-                    .collect::<Vec<_>>()
-                    .join(" × ")
-            ),
-            limit: usize::MAX.to_string(),
+            found: factors
+                .iter()
+                .map(usize::to_string)
+                .collect::<Vec<_>>()
+                .join(" × "),
+            limit: format!("usize::MAX ({})", usize::MAX),
             raise: "",
         })
 }

@@ -206,8 +206,8 @@ impl<T: Scalar> NetworkBuilder<T> {
             .checked_len()
             .ok_or_else(|| TrainError::TooLarge {
                 what: "the network's input values per example".into(),
-                found: format!("{} (more than usize::MAX)", self.input),
-                limit: usize::MAX.to_string(),
+                found: self.input.to_string(),
+                limit: format!("usize::MAX ({})", usize::MAX),
                 raise: "",
             })?;
         if inputs == 0 {

@@ -184,10 +184,12 @@ impl LayerSpec {
         };
         let weighted = |out: usize, fan_in: usize, file_shape: Vec<usize>| -> Result<LayerPlan> {
             // out·(fan_in + 1): the weights and one bias per output.
-            let parameters =
-                checked_product(named("parameters"), &[out, fan_in.saturating_add(1)])?;
+            let parameters = checked_product(
+                named("the parameter count"),
+                &[out, fan_in.saturating_add(1)],
+            )?;
             within(
-                named("parameters"),
+                named("the parameter count"),
                 parameters,
                 limits.max_parameters,
                 "Limits::max_parameters",
@@ -228,7 +230,7 @@ impl LayerSpec {
                          {inputs} inputs"
                     )));
                 }
-                per_example("outputs per example", &[units])?;
+                per_example("output values per example", &[units])?;
                 let plan = weighted(units, inputs, vec![units, inputs])?;
                 Ok(LayerPlan {
                     output: FeatureShape::Flat(units),
@@ -257,10 +259,10 @@ impl LayerSpec {
                 }
                 let p = window.positions();
                 per_example(
-                    "unfolded input per example (C_in·kh·kw·positions)",
+                    "unfolded input values per example (C_in·kh·kw·positions)",
                     &[window.unfolded_len()],
                 )?;
-                per_example("outputs per example", &[out_channels, p])?;
+                per_example("output values per example", &[out_channels, p])?;
                 let fan_in = window.channels * window.area();
                 let plan = weighted(
                     out_channels,

@@ -393,6 +393,46 @@ impl Encoder {
     }
 }
 
+/// The number of features a stored encoder (the text of [`Encoder::to_json`]'s form)
+/// takes, the length of its `shift`, counted without building any of its arrays: a
+/// model file's loader compares it with the network before parsing the encoder.
+///
+/// # Errors
+/// [`TrainError::InvalidConfig`] if the text is not an object with a `shift` array.
+pub(crate) fn stored_features(text: &str) -> Result<usize> {
+    /// The length of a JSON array, counted element by element.
+    struct Len(usize);
+    impl<'de> Deserialize<'de> for Len {
+        fn deserialize<D: serde::Deserializer<'de>>(d: D) -> std::result::Result<Self, D::Error> {
+            struct Count;
+            impl<'de> serde::de::Visitor<'de> for Count {
+                type Value = usize;
+                fn expecting(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+                    f.write_str("an array")
+                }
+                fn visit_seq<A: serde::de::SeqAccess<'de>>(
+                    self,
+                    mut seq: A,
+                ) -> std::result::Result<usize, A::Error> {
+                    let mut n = 0;
+                    while seq.next_element::<serde::de::IgnoredAny>()?.is_some() {
+                        n += 1;
+                    }
+                    Ok(n)
+                }
+            }
+            d.deserialize_seq(Count).map(Len)
+        }
+    }
+    #[derive(Deserialize)]
+    struct Shape {
+        shift: Len,
+    }
+    serde_json::from_str::<Shape>(text)
+        .map(|s| s.shift.0)
+        .map_err(form_error)
+}
+
 /// The stored form of an encoder, parsed without an intermediate JSON tree.
 #[derive(serde::Deserialize)]
 struct EncoderForm {

@@ -22,6 +22,7 @@ use std::path::Path;
 
 use nalgebra::DMatrix;
 use nn_init::nn_activations::nn_core::Scalar;
+use safetensors::tensor::Metadata;
 use safetensors::{Dtype, SafeTensors, View};
 use serde_json::Value;
 
@@ -96,8 +97,10 @@ fn tensor_of<T: Scalar>(m: &DMatrix<T>, shape: Vec<usize>) -> OwnedTensor {
 /// A reader of one file's tensors and metadata that remembers which tensors were used.
 struct FileReader<'a> {
     name: String,
-    tensors: SafeTensors<'a>,
-    metadata: HashMap<String, String>,
+    /// The parsed header: tensor infos (offsets validated against the data) and metadata.
+    header: Metadata,
+    /// The bytes after the header.
+    data: &'a [u8],
     used: BTreeSet<String>,
 }
 
@@ -124,15 +127,15 @@ impl<'a> FileReader<'a> {
                 limits.max_header_bytes
             )));
         }
-        let tensors = SafeTensors::deserialize(bytes).map_err(|e| {
+        // One parse of the header (it may hold megabytes of encoder JSON).
+        let (n, header) = SafeTensors::read_metadata(bytes).map_err(|e| {
             err(format!(
                 "not a valid safetensors file (corrupt or truncated): {e}"
             ))
         })?;
-        let (_, meta) = SafeTensors::read_metadata(bytes)
-            .map_err(|e| err(format!("not a valid safetensors file: {e}")))?;
-        let metadata = meta.metadata().clone().unwrap_or_default();
-        let version = metadata.get("nn.format_version").ok_or_else(|| {
+        let data = bytes.get(8 + n..).unwrap_or_default();
+        let meta = |key: &str| header.metadata().as_ref().and_then(|m| m.get(key));
+        let version = meta("nn.format_version").ok_or_else(|| {
             err("no \"nn.format_version\" in the metadata: not a file written by nn".into())
         })?;
         if version != FORMAT_VERSION {
@@ -141,7 +144,7 @@ impl<'a> FileReader<'a> {
                  {FORMAT_VERSION:?} (a newer nn wrote it?)"
             )));
         }
-        let kind = metadata.get("nn.kind").map_or("", String::as_str);
+        let kind = meta("nn.kind").map_or("", String::as_str);
         if !kinds.contains(&kind) {
             return Err(err(format!(
                 "\"nn.kind\" is {kind:?}, expected one of {kinds:?}"
@@ -149,10 +152,25 @@ impl<'a> FileReader<'a> {
         }
         Ok(Self {
             name: name.to_string(),
-            tensors,
-            metadata,
+            header,
+            data,
             used: BTreeSet::new(),
         })
+    }
+
+    /// A metadata entry.
+    fn meta(&self, key: &str) -> Option<&String> {
+        self.header.metadata().as_ref()?.get(key)
+    }
+
+    /// The tensor `name`'s dtype, shape and bytes, if the header lists it.
+    fn view(&self, name: &str) -> Result<(Dtype, &[usize], &'a [u8])> {
+        let missing = || self.error(format!("tensor {name:?} is missing"));
+        let info = self.header.info(name).ok_or_else(missing)?;
+        let (start, end) = info.data_offsets;
+        // `read_metadata` checked that the offsets tile the data exactly.
+        let bytes = self.data.get(start..end).ok_or_else(missing)?;
+        Ok((info.dtype, &info.shape, bytes))
     }
 
     fn error(&self, problem: String) -> TrainError {
@@ -161,8 +179,7 @@ impl<'a> FileReader<'a> {
 
     /// A metadata entry parsed as JSON.
     fn json(&self, key: &str) -> Result<Option<Value>> {
-        self.metadata
-            .get(key)
+        self.meta(key)
             .map(|text| {
                 serde_json::from_str(text)
                     .map_err(|e| self.error(format!("metadata {key:?} is not valid JSON: {e}")))
@@ -172,25 +189,20 @@ impl<'a> FileReader<'a> {
 
     /// Fails unless the header lists a tensor `name` of `T`'s dtype and of `shape` (reads
     /// no data).
-    fn check_tensor<T: Scalar>(&self, name: &str, shape: &[usize]) -> Result<()> {
-        let view = self
-            .tensors
-            .tensor(name)
-            .map_err(|_| self.error(format!("tensor {name:?} is missing")))?;
-        if view.dtype() != dtype_of::<T>() {
+    fn check_tensor<T: Scalar>(&self, name: &str, shape: &[usize]) -> Result<&'a [u8]> {
+        let (dtype, found, bytes) = self.view(name)?;
+        if dtype != dtype_of::<T>() {
             return Err(self.error(format!(
-                "tensor {name:?} has dtype {:?}, expected {:?} (the network's scalar type)",
-                view.dtype(),
+                "tensor {name:?} has dtype {dtype:?}, expected {:?} (the network's scalar type)",
                 dtype_of::<T>()
             )));
         }
-        if view.shape() != shape {
+        if found != shape {
             return Err(self.error(format!(
-                "tensor {name:?} has shape {:?}, expected {shape:?}",
-                view.shape()
+                "tensor {name:?} has shape {found:?}, expected {shape:?}"
             )));
         }
-        Ok(())
+        Ok(bytes)
     }
 
     /// The tensor `name`, checked to be of `T`'s dtype and of `shape`, as a `rows × cols`
@@ -201,12 +213,7 @@ impl<'a> FileReader<'a> {
         shape: &[usize],
         (rows, cols): (usize, usize),
     ) -> Result<DMatrix<T>> {
-        self.check_tensor::<T>(name, shape)?;
-        let view = self
-            .tensors
-            .tensor(name)
-            .map_err(|_| self.error(format!("tensor {name:?} is missing")))?;
-        let data = view.data();
+        let data = self.check_tensor::<T>(name, shape)?;
         let values: Vec<T> = if T::NAME == "f32" {
             data.chunks_exact(4)
                 .map(|b| T::cast(f64::from(f32::from_le_bytes([b[0], b[1], b[2], b[3]]))))
@@ -240,11 +247,10 @@ impl<'a> FileReader<'a> {
     /// Fails if a tensor was not used (ignoring those whose name starts with `skip`).
     fn check_all_used(&self, skip: Option<&str>) -> Result<()> {
         let extra: Vec<String> = self
-            .tensors
-            .names()
+            .header
+            .offset_keys()
             .into_iter()
-            .filter(|n| !self.used.contains(*n) && !skip.is_some_and(|p| n.starts_with(p)))
-            .map(str::to_string)
+            .filter(|n| !self.used.contains(n) && !skip.is_some_and(|p| n.starts_with(p)))
             .collect::<BTreeSet<_>>()
             .into_iter()
             .collect();

@@ -10,7 +10,7 @@ use serde_json::{Value, json};
 use super::{
     FORMAT_VERSION, FileReader, OwnedTensor, read_file, serialize, tensor_of, write_atomic,
 };
-use crate::encode::Encoder;
+use crate::encode::{Encoder, stored_features};
 use crate::layer::FeatureShape;
 use crate::network::{Network, NetworkBuilder};
 use crate::spec::{LayerSpec, ParamShape};
@@ -265,16 +265,23 @@ pub(super) fn read_encoder<T: Scalar>(
     file: &FileReader<'_>,
     net: &Network<T>,
 ) -> Result<Option<Encoder>> {
-    let Some(text) = file.metadata.get("nn.encoder") else {
+    let Some(text) = file.meta("nn.encoder") else {
         return Ok(None);
     };
-    let enc = Encoder::from_json_str(text).map_err(|e| file.error(format!("nn.encoder: {e}")))?;
-    if enc.n_features() != net.input_shape().len() {
-        return Err(file.error(format!(
-            "nn.encoder takes {} features, but the network takes {}",
-            enc.n_features(),
+    let wrong = |n: usize| {
+        file.error(format!(
+            "nn.encoder takes {n} features, but the network takes {}",
             net.input_shape().len()
-        )));
+        ))
+    };
+    // Counted first, so that a hostile array costs nothing to refuse.
+    let n = stored_features(text).map_err(|e| file.error(format!("nn.encoder: {e}")))?;
+    if n != net.input_shape().len() {
+        return Err(wrong(n));
+    }
+    let enc = Encoder::from_json_str(text).map_err(|e| file.error(format!("nn.encoder: {e}")))?;
+    if enc.n_features() != n {
+        return Err(wrong(enc.n_features()));
     }
     Ok(Some(enc))
 }
@@ -470,8 +477,7 @@ pub fn model_from_bytes_with<T: Scalar>(
     let network = read_network::<T>(&mut file, limits)?;
     let encoder = read_encoder(&file, &network)?;
     let strings = |key: &str| -> Result<Option<Vec<String>>> {
-        file.metadata
-            .get(key)
+        file.meta(key)
             .map(|text| {
                 serde_json::from_str::<Vec<String>>(text)
                     .map_err(|e| file.error(format!("{key} must be an array of strings: {e}")))
@@ -487,15 +493,14 @@ pub fn model_from_bytes_with<T: Scalar>(
         check_feature_count(&network, names.len()).map_err(|p| file.error(p))?;
     }
     let label = file
-        .metadata
-        .get("nn.label")
+        .meta("nn.label")
         .map(|text| {
             serde_json::from_str::<String>(text)
                 .map_err(|e| file.error(format!("nn.label must be a string: {e}")))
         })
         .transpose()?;
-    let skip = (file.metadata.get("nn.kind").map(String::as_str) == Some("checkpoint"))
-        .then_some("optimizer.");
+    let skip =
+        (file.meta("nn.kind").map(String::as_str) == Some("checkpoint")).then_some("optimizer.");
     file.check_all_used(skip)?;
     Ok(Model {
         network,

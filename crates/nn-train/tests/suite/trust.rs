@@ -83,7 +83,7 @@ fn an_image_whose_size_wraps_is_too_large_not_empty() {
         r#"{{"input": {{"image": [{t}, {t}, {t}]}}, "layers": [{{"type": "flatten"}}, {{"type": "dense", "units": 1, "activation": "identity", "init": null}}], "loss": "mse", "l2": 0.0, "seed": 0, "dtype": "f32"}}"#
     );
     let p = model_problem(&declared(&arch));
-    assert!(p.contains("more than usize::MAX"), "{p}");
+    assert!(p.contains("limit of usize::MAX"), "{p}");
     let err = Network::<f32>::image_builder(1 << 40, 1 << 40, 1 << 40)
         .flatten()
         .dense(1, Activation::Identity)
@@ -129,7 +129,7 @@ fn the_builder_refuses_a_width_whose_weights_would_wrap() {
         .limits(unlimited)
         .build()
         .unwrap_err();
-    assert!(err.to_string().contains("more than usize::MAX"), "{err}");
+    assert!(err.to_string().contains("limit of usize::MAX"), "{err}");
     // Raised limits cannot reach undefined behaviour either: nn-init refuses the bytes.
     let err = Network::<f32>::builder(1 << 62)
         .dense(2, Activation::Identity)
