@@ -16,9 +16,11 @@ use crate::TrainError;
 
 /// Default [`Limits::max_parameters`]: 2²⁸ (268 million) trainable scalars, 1 GiB of f32.
 pub const DEFAULT_MAX_PARAMETERS: usize = 1 << 28;
-/// Default [`Limits::max_example_values`]: 2²⁸ values in one example at any layer
-/// (its input, a layer's output, or a convolution's unfolded `C_in·kh·kw × P` columns).
-pub const DEFAULT_MAX_EXAMPLE_VALUES: usize = 1 << 28;
+/// Default [`Limits::max_example_values`]: 2²⁶ (67 million) values in one example at any
+/// layer: its input, a layer's output, or a convolution's unfolded `C_in·kh·kw × P`
+/// columns (whose index table a convolution builds up front: 512 MiB at this limit). A
+/// 224×224 RGB image unfolded for a 7×7 convolution is 7.4 million.
+pub const DEFAULT_MAX_EXAMPLE_VALUES: usize = 1 << 26;
 /// Default [`Limits::max_header_bytes`]: 100 MB, the limit safetensors itself applies to
 /// a file's JSON header (which holds the architecture, the encoder and the names).
 pub const DEFAULT_MAX_HEADER_BYTES: usize = 100_000_000;
