@@ -1,0 +1,211 @@
+//! Golden files: model files and checkpoints of format version 1, written once by this
+//! code and committed under `tests/golden/`, must load and write back to the same bytes
+//! (so every parameter, optimizer moment, random-stream position, name and setting reads
+//! back bit-exactly). A change to the file layout or to any stored form fails here; if
+//! it is intended and readers of version 1 can still read it, regenerate with
+//!
+//! ```text
+//! cargo test -p nn-train --test golden -- --ignored write_golden_files
+//! ```
+//!
+//! and say why in the commit.
+
+#![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
+
+use std::path::{Path, PathBuf};
+
+use nalgebra::DMatrix;
+use nn_train::data::synthetic;
+use nn_train::encode::{Encoder, EncoderKind};
+use nn_train::persist::{
+    ModelNames, checkpoint_from_bytes, checkpoint_to_bytes, model_from_bytes, model_to_bytes_named,
+};
+use nn_train::*;
+
+fn golden_dir() -> PathBuf {
+    Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/golden")
+}
+
+fn names<T: Scalar>(m: &persist::Model<T>) -> ModelNames {
+    ModelNames {
+        classes: m.classes.clone(),
+        features: m.features.clone(),
+        label: m.label.clone(),
+    }
+}
+
+/// Loads `bytes` as a checkpoint or a model of `T` and writes it back.
+fn rewrite<T: Scalar>(bytes: &[u8], name: &str) -> Option<Vec<u8>> {
+    if let Ok(c) = checkpoint_from_bytes::<T>(bytes, name) {
+        return Some(checkpoint_to_bytes(&c.network, &c.trainer, c.encoder.as_ref()).unwrap());
+    }
+    let m = model_from_bytes::<T>(bytes, name).ok()?;
+    Some(model_to_bytes_named(&m.network, m.encoder.as_ref(), &names(&m)).unwrap())
+}
+
+#[test]
+fn golden_files_load_and_write_back_to_the_same_bytes() {
+    let mut files: Vec<PathBuf> = std::fs::read_dir(golden_dir())
+        .unwrap()
+        .map(|e| e.unwrap().path())
+        .filter(|p| p.extension().is_some_and(|e| e == "safetensors"))
+        .collect();
+    files.sort();
+    assert!(files.len() >= 13, "only {} golden files", files.len());
+    for path in files {
+        let name = path.display().to_string();
+        let bytes = std::fs::read(&path).unwrap();
+        let back = rewrite::<f32>(&bytes, &name)
+            .or_else(|| rewrite::<f64>(&bytes, &name))
+            .unwrap_or_else(|| panic!("{name} does not load as f32 or f64"));
+        assert!(
+            back == bytes,
+            "{name} does not write back to the same bytes"
+        );
+    }
+}
+
+fn save(name: &str, bytes: &[u8]) {
+    std::fs::write(golden_dir().join(name), bytes).unwrap();
+}
+
+/// Every activation, one hidden layer each, in one network.
+fn every_activation<T: Scalar>() -> Network<T> {
+    let mut b = Network::<T>::builder(3).seed(11);
+    for act in Activation::ALL {
+        b = b.dense(4, act);
+    }
+    b.dense(2, Activation::Identity)
+        .loss(Loss::Mse)
+        .build()
+        .unwrap()
+}
+
+fn cnn() -> Network<f32> {
+    Network::<f32>::image_builder(1, 6, 6)
+        .conv2d_strided(2, 3, 1, 1, Activation::Relu)
+        .max_pool(2)
+        .layer(LayerSpec::Conv2d {
+            out_channels: 2,
+            kernel: [2, 1],
+            stride: [1, 1],
+            padding: [0, 0],
+            activation: Activation::Tanh,
+            init: Some(Init::GlorotUniform),
+        })
+        .avg_pool(1)
+        .flatten()
+        .dropout(0.25)
+        .dense(3, Activation::Softmax)
+        .loss(Loss::CategoricalCrossEntropy)
+        .l2(1e-4)
+        .seed(3)
+        .build()
+        .unwrap()
+}
+
+/// Two epochs of training, so the file holds trained parameters and optimizer state.
+fn trained(optimizer: Optimizer, schedule: Schedule, seed: u64) -> (Network<f64>, Trainer<f64>) {
+    let data = synthetic::two_moons(48, 0.1, seed).unwrap();
+    let mut net = Network::<f64>::builder(2)
+        .dense(6, Activation::Tanh)
+        .dropout(0.2)
+        .dense(1, Activation::Sigmoid)
+        .loss(Loss::BinaryCrossEntropy)
+        .seed(seed)
+        .build()
+        .unwrap();
+    let config = FitConfig {
+        epochs: 2,
+        batch_size: 16,
+        optimizer,
+        schedule,
+        seed,
+        ..FitConfig::default()
+    };
+    let mut trainer = Trainer::new(config).unwrap();
+    trainer
+        .fit(&mut net, (data.x(), data.y()), None, &mut Silent)
+        .unwrap();
+    (net, trainer)
+}
+
+#[test]
+#[ignore = "regenerates the committed golden files; run by hand when the format changes"]
+fn write_golden_files() {
+    std::fs::create_dir_all(golden_dir()).unwrap();
+    let none = ModelNames::default();
+    save(
+        "activations_f32.safetensors",
+        &model_to_bytes_named(&every_activation::<f32>(), None, &none).unwrap(),
+    );
+    save(
+        "activations_f64.safetensors",
+        &model_to_bytes_named(&every_activation::<f64>(), None, &none).unwrap(),
+    );
+    let cnn_names = ModelNames {
+        classes: Some(vec!["a".into(), "b".into(), "c".into()]),
+        features: Some((0..36).map(|i| format!("pixel{i}")).collect()),
+        label: Some("letter".into()),
+    };
+    save(
+        "cnn_f32.safetensors",
+        &model_to_bytes_named(&cnn(), None, &cnn_names).unwrap(),
+    );
+    let x = DMatrix::from_fn(3, 40, |r, c| {
+        ((r * 7 + c * 3) % 11) as f64 + 0.1 * r as f64 * c as f64
+    });
+    for (file, kind) in [
+        ("standardize", EncoderKind::Standardize),
+        ("min_max", EncoderKind::MinMax),
+        ("pca", EncoderKind::PcaWhitening { epsilon: 1e-3 }),
+        ("zca", EncoderKind::ZcaWhitening { epsilon: 1e-3 }),
+    ] {
+        let enc = Encoder::fit(kind, &x).unwrap();
+        let net = Network::<f64>::builder(3)
+            .dense(2, Activation::Sigmoid)
+            .dense(1, Activation::Sigmoid)
+            .loss(Loss::BinaryCrossEntropy)
+            .seed(5)
+            .build()
+            .unwrap();
+        let names = ModelNames {
+            classes: Some(vec!["no".into(), "yes".into()]),
+            features: Some(vec!["x".into(), "y".into(), "z".into()]),
+            label: Some("answer".into()),
+        };
+        save(
+            &format!("encoder_{file}.safetensors"),
+            &model_to_bytes_named(&net, Some(&enc), &names).unwrap(),
+        );
+    }
+    let schedules = [
+        Schedule::Constant,
+        Schedule::Step {
+            every: 1,
+            gamma: 0.5,
+        },
+        Schedule::Exponential { gamma: 0.9 },
+        Schedule::Cosine {
+            epochs: 4,
+            min_factor: 0.1,
+        },
+    ];
+    for (i, (file, optimizer)) in [
+        ("sgd", Optimizer::sgd(0.1)),
+        ("momentum", Optimizer::momentum(0.1)),
+        ("nesterov", Optimizer::nesterov(0.1)),
+        ("rmsprop", Optimizer::rmsprop(0.01)),
+        ("adam", Optimizer::adam(0.01)),
+        ("adamw", Optimizer::adamw(0.01)),
+    ]
+    .into_iter()
+    .enumerate()
+    {
+        let (net, trainer) = trained(optimizer, schedules[i % schedules.len()], i as u64);
+        save(
+            &format!("checkpoint_{file}.safetensors"),
+            &checkpoint_to_bytes(&net, &trainer, None).unwrap(),
+        );
+    }
+}
