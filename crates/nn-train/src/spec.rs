@@ -182,7 +182,11 @@ impl LayerSpec {
                 "Limits::max_example_values",
             )
         };
-        let weighted = |out: usize, fan_in: usize, file_shape: Vec<usize>| -> Result<LayerPlan> {
+        let weighted = |output: FeatureShape,
+                        out: usize,
+                        fan_in: usize,
+                        file_shape: Vec<usize>|
+         -> Result<LayerPlan> {
             // out·(fan_in + 1): the weights and one bias per output.
             let parameters = checked_product(
                 named("the parameter count"),
@@ -195,7 +199,7 @@ impl LayerSpec {
                 "Limits::max_parameters",
             )?;
             Ok(LayerPlan {
-                output: FeatureShape::Flat(0),
+                output,
                 params: vec![
                     ParamShape {
                         name: "weight",
@@ -231,11 +235,12 @@ impl LayerSpec {
                     )));
                 }
                 per_example("output values per example", &[units])?;
-                let plan = weighted(units, inputs, vec![units, inputs])?;
-                Ok(LayerPlan {
-                    output: FeatureShape::Flat(units),
-                    ..plan
-                })
+                weighted(
+                    FeatureShape::Flat(units),
+                    units,
+                    inputs,
+                    vec![units, inputs],
+                )
             }
             LayerSpec::Dropout { .. } | LayerSpec::Flatten => Ok(LayerPlan {
                 output: match self {
@@ -264,15 +269,12 @@ impl LayerSpec {
                 )?;
                 per_example("output values per example", &[out_channels, p])?;
                 let fan_in = window.channels * window.area();
-                let plan = weighted(
+                weighted(
+                    window.output_shape(out_channels),
                     out_channels,
                     fan_in,
                     vec![out_channels, window.channels, kernel[0], kernel[1]],
-                )?;
-                Ok(LayerPlan {
-                    output: window.output_shape(out_channels),
-                    ..plan
-                })
+                )
             }
             LayerSpec::MaxPool2d { kernel, stride } | LayerSpec::AvgPool2d { kernel, stride } => {
                 let window =
