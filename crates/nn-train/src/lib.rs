@@ -144,6 +144,18 @@
 //! # Ok::<(), nn_train::TrainError>(())
 //! ```
 //!
+//! ## Same bits on any thread count
+//!
+//! Same seed, same build → bit-identical parameters, costs and dropout masks, whatever
+//! [`FitConfig::threads`] (or `NN_THREADS`) says. A training step is split into
+//! [`Network::training_shares`] shares of the batch's columns, a number that depends on the
+//! batch width and the network only (shares of at least 256 columns and 2²³ parameters ×
+//! columns, at most 16; small steps are one share, the plain single-network step). The
+//! threads run the shares, each share's dropout layers draw from the share's own seed, and
+//! the gradients are summed in share order as `Σ_k (m_k/m) g_k`. Threads change the speed
+//! only. [`Network::predict`] on several threads agrees with one thread to rounding, not
+//! bit for bit (see there).
+//!
 //! ## Model files
 //!
 //! [`persist::save_model`] writes, and [`persist::load_model`] reads, this layout
@@ -216,9 +228,7 @@
 //!   gradient-norm clipping.
 //! - [`Trainer`] / [`fit`]: seeded shuffling, mini-batches, validation, [`History`] (CSV),
 //!   early stopping with best-weights restore, an [`Observer`] hook, divergence detection,
-//!   and data-parallel steps on several threads: each thread takes a share of the batch's
-//!   columns on its own copy of the network, and the gradients are summed in a fixed order
-//!   (bit-identical results for a given thread count).
+//!   and data-parallel steps on several threads (see below).
 //! - [`Perceptron`]: Rosenblatt's rule for step units.
 //! - [`metrics`]: accuracy, confusion matrix, precision/recall/F1, log-loss.
 //! - [`data`]: [`data::Dataset`] (columns are examples) with one-hot labels, seeded
@@ -242,8 +252,9 @@
 //!   as MNIST is distributed.
 //! - `rayon`: its global pool runs the shares of a column-split `Network::predict` on
 //!   large batches (`Network::set_threads`). Data-parallel training steps
-//!   (`FitConfig::threads` or `NN_THREADS`) use threads of their own instead, woken per step
-//!   by a condition variable: a pool's job queue allocates every few dozen submissions.
+//!   (`FitConfig::threads` or `NN_THREADS`) use threads of their own instead, woken per
+//!   round by a condition variable: a pool's job queue allocates every few dozen
+//!   submissions.
 //! - `safetensors`: the model-file container that Python (`safetensors`, PyTorch) reads
 //!   as is; its parser validates offsets and lengths before any tensor is touched.
 //! - `serde` (derive): the encoder's stored form is parsed straight into typed fields,

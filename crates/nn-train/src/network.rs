@@ -14,7 +14,9 @@ use crate::layer::{FeatureShape, Layer, Mode, ParamMut, Upstream};
 use crate::limits::{Limits, within};
 use crate::loss::{GradientOf, Loss};
 use crate::metrics::accuracy;
-use crate::parallel::{MIN_PARALLEL_PREDICT_WORK, MIN_SHARD_COLUMNS, share, threads_from_env};
+use crate::parallel::{
+    MIN_PARALLEL_PREDICT_WORK, MIN_PREDICT_COLUMNS, share, share_count, threads_from_env,
+};
 use crate::spec::{LayerPlan, LayerSpec, ParamShape, ParamSource};
 use crate::{Result, TrainError, check};
 
@@ -432,6 +434,30 @@ impl<T: Scalar> Network<T> {
         self.layers.iter().map(|l| l.param_count()).sum()
     }
 
+    /// How many shares a training step on a batch of `columns` columns is split into: as
+    /// many as keep each share at least 256 columns wide and at least 2²³ in
+    /// `parameters × columns`, at most 16, at least 1 (then the step is the plain one on
+    /// this network). It depends on the batch and the network only, never on the thread
+    /// count: [`crate::FitConfig::threads`] threads run the shares (each several if there
+    /// are fewer threads than shares), and the gradients are summed in share order as
+    /// `Σ_k (m_k/m) g_k`, so training gives the same bits on any number of threads.
+    ///
+    /// ```
+    /// use nn_train::{Activation, Loss, Network};
+    /// let net = Network::<f32>::builder(784)
+    ///     .dense(512, Activation::Relu)
+    ///     .dense(10, Activation::Softmax)
+    ///     .loss(Loss::CategoricalCrossEntropy)
+    ///     .build()?;
+    /// assert_eq!(net.training_shares(256), 1); // narrower than two shares of 256
+    /// assert_eq!(net.training_shares(512), 2);
+    /// assert_eq!(net.training_shares(60_000), 16);
+    /// # Ok::<(), nn_train::TrainError>(())
+    /// ```
+    pub fn training_shares(&self, columns: usize) -> usize {
+        share_count(self.param_count(), columns)
+    }
+
     /// Every parameter tensor as `(name, tensor)`, named `layers.{i}.{weight|bias}` where
     /// `i` is the layer's index (the names of model files).
     pub fn named_params(&self) -> Vec<(String, &DMatrix<T>)> {
@@ -662,15 +688,20 @@ impl<T: Scalar> Network<T> {
     ///
     /// A batch large enough to gain (at least 2²³ parameters × columns, e.g. 784-128-10 on
     /// 83 columns) is split by columns across up to [`Network::threads`] threads, in shares
-    /// of at least 64 columns, each running the whole network on its share; every column's
-    /// result is the one-thread result, to rounding.
+    /// of at least 64 columns, each running the whole network on its share. Unlike training
+    /// steps, this split depends on the thread count: every column's result is the
+    /// one-thread result to rounding (a column's rounding depends on the width of the
+    /// product it is in), bit-identical only for a given count. A split fixed by the batch
+    /// alone would make one thread copy its input into shares and run narrower products,
+    /// which costs the one-thread path; nothing sums across shares, so the differences stay
+    /// at rounding level.
     ///
     /// # Errors
     /// [`TrainError::BadShape`], [`TrainError::EmptyData`] or [`TrainError::NonFiniteData`].
     pub fn predict(&self, x: &DMatrix<T>) -> Result<DMatrix<T>> {
         check::inputs_only(x, self.builder.input.len())?;
         let m = x.ncols();
-        let parts = self.threads.min(m / MIN_SHARD_COLUMNS);
+        let parts = self.threads.min(m / MIN_PREDICT_COLUMNS);
         if parts < 2 || self.param_count().saturating_mul(m) < MIN_PARALLEL_PREDICT_WORK {
             return self.predict_unchecked(x);
         }

@@ -1,15 +1,19 @@
-//! Data-parallel training steps: the batch's columns are split across threads, each thread
-//! runs forward and backward on its share with its own copy of the network (and
-//! single-threaded GEMMs), and the gradients are summed in a fixed order, so that a given
-//! thread count gives bit-identical results run after run.
+//! Data-parallel training steps. How a batch is split into shares depends only on the
+//! batch's width and the network's size ([`share_count`]), never on the thread count;
+//! threads then run the shares (with fewer threads than shares, each runs several, round by
+//! round), each share forward and backward on its own columns and with its own dropout
+//! seeds, and the gradients are summed in share order. So the same seed gives the same
+//! bits on any number of threads.
 //!
-//! With shares of `m_k` columns (`Σ m_k = m`), each copy's gradient is of its own mean,
-//! `g_k = (1/m_k) Σ_{i∈k} ∂L_i/∂θ`, so the batch gradient is `g = Σ_k (m_k/m) g_k`; the
-//! L2 term is added once, after the sum.
+//! With shares of `m_k` columns (`Σ m_k = m`), each share's gradient is of its own mean,
+//! `g_k = (1/m_k) Σ_{i∈k} ∂L_i/∂θ`, so the batch gradient is `g = Σ_k (m_k/m) g_k`, summed
+//! as `((m_0/m) g_0 + (m_1/m) g_1) + …` whatever thread computed each `g_k`; the L2 term is
+//! added once, after the sum.
 //!
-//! The copies run on threads of their own, started with the workers and woken for each step
-//! through a mutex and two condition variables: unlike handing each step to a thread pool
-//! (whose job queue allocates a block every few dozen submissions), a step allocates nothing.
+//! The copies of the network run on threads of their own, started with the workers and
+//! woken for each round through a mutex and two condition variables: unlike handing each
+//! step to a thread pool (whose job queue allocates a block every few dozen submissions), a
+//! step allocates nothing.
 
 use std::sync::{Arc, Condvar, Mutex, MutexGuard, RwLock};
 use std::thread::JoinHandle;
@@ -18,28 +22,48 @@ use nalgebra::DMatrix;
 use nn_init::SeededRng;
 use nn_init::nn_activations::nn_core::Scalar;
 
-use crate::layer::Mode;
+use crate::layer::{FeatureShape, Mode};
+use crate::loss::Loss;
 use crate::metrics::correct_count;
 use crate::network::Network;
+use crate::spec::LayerSpec;
 use crate::train::gather_columns;
 use crate::{Result, TrainError};
 
-/// Below this many `parameters × batch columns` a training step is too small to gain from
-/// a second thread (the hand-off costs a few microseconds; such a step takes about as
-/// long).
-pub(crate) const MIN_PARALLEL_WORK: usize = 1 << 20;
+/// Fewest batch columns in a share of a training step. A step of several shares costs one
+/// thread more than the same step in one (each share beyond the first is one more pass over
+/// the gradients to sum it, and narrower shares make thinner products), in proportion to
+/// `1 / columns per share`. Measured on one thread (Intel Xeon, W4's 784-512-512-10, f32):
+/// a batch of 256 in two shares of 128 took 2.5% longer than in one; so W4's batch stays
+/// one share, and only batches of 512 and more are split (two shares of 256: about 1%, the
+/// machine's noise).
+pub(crate) const MIN_SHARE_COLUMNS: usize = 256;
 
-/// Fewest batch columns per thread in a data-parallel training step. Narrower shares make
-/// thin products, and the per-step gradient sum costs the same whatever the width:
-/// measured, W3 (784-128-10, batch 64: 32 columns a thread) trained 15–25% slower on two
-/// threads than on one, W4 (784-512-512-10, batch 256: 128 a thread) 1.5× faster.
-pub(crate) const MIN_SHARD_COLUMNS: usize = 64;
+/// Fewest `parameters × columns` in a share of a training step: below it the fixed cost of
+/// a share (its products are separate GEMM calls, and a hand-off to a thread takes a few
+/// microseconds) is not small against the share's own work (2²³ is about 50 MFLOP).
+pub(crate) const MIN_SHARE_WORK: usize = 1 << 23;
+
+/// Most shares a training step is split into: more threads than this do not help a step.
+pub(crate) const MAX_SHARES: usize = 16;
+
+/// How many shares a training step of a network with `params` parameters on `columns`
+/// batch columns is split into: as many as keep every share at least
+/// [`MIN_SHARE_COLUMNS`] wide and at least [`MIN_SHARE_WORK`] in `parameters × columns`,
+/// at most [`MAX_SHARES`], at least 1. One share is the plain single-network step.
+pub(crate) fn share_count(params: usize, columns: usize) -> usize {
+    let by_width = columns / MIN_SHARE_COLUMNS;
+    let by_work = params.saturating_mul(columns) / MIN_SHARE_WORK;
+    by_width.min(by_work).clamp(1, MAX_SHARES)
+}
 
 /// Below this many `parameters × columns` a prediction stays on the calling thread: waking
 /// pooled threads and copying the shares costs tens of microseconds. Measured, W2's
-/// 1024-column batch (2.5M) ran twice as slow split in two, W3's (104M) faster. Shares of a
-/// prediction are at least [`MIN_SHARD_COLUMNS`] wide too.
+/// 1024-column batch (2.5M) ran twice as slow split in two, W3's (104M) faster.
 pub(crate) const MIN_PARALLEL_PREDICT_WORK: usize = 1 << 23;
+
+/// Fewest columns in a share of a prediction.
+pub(crate) const MIN_PREDICT_COLUMNS: usize = 64;
 
 /// The positions of share `k` when `m` columns are split into `t` shares as evenly as
 /// they go, in order (share sizes differ by at most one).
@@ -66,11 +90,14 @@ struct Shard<T: Scalar> {
 /// The state the caller and the worker threads share, under [`Meeting::round`].
 #[derive(Debug, Default)]
 struct Round {
-    /// Bumped by the caller to start a step.
+    /// Bumped by the caller to start a round.
     generation: u64,
-    /// Copies taking part in the current step: copy `i` does if `i < active`.
+    /// Bumped by the caller when a step starts: the copies take its parameters at their
+    /// first round of it.
+    step: u64,
+    /// Copies taking part in the current round: copy `i` does if `i < active`.
     active: usize,
-    /// Copies of the current step still running.
+    /// Copies of the current round still running.
     pending: usize,
     /// Set when the workers are dropped: the threads return.
     shutdown: bool,
@@ -116,16 +143,17 @@ impl Drop for Done<'_> {
 }
 
 /// The loop of the thread that runs copy `index`: wait for a round, run the share if the
-/// copy takes part, report, until shutdown.
+/// copy takes part (taking the step's parameters first, once per step), report, until
+/// shutdown.
 fn work<T: Scalar>(
     index: usize,
     shard: &Mutex<Shard<T>>,
     params: &RwLock<Vec<DMatrix<T>>>,
     meeting: &Meeting,
 ) {
-    let mut seen = 0;
+    let (mut seen, mut restored) = (0, 0);
     loop {
-        let active = {
+        let (active, step) = {
             let Ok(mut round) = meeting.round.lock() else {
                 return;
             };
@@ -139,32 +167,96 @@ fn work<T: Scalar>(
                 return;
             }
             seen = round.generation;
-            round.active
+            (round.active, round.step)
         };
         if index < active {
             let _done = Done(meeting);
             if let (Ok(mut shard), Ok(params)) = (shard.lock(), params.read()) {
                 let Shard { net, x, y, outcome } = &mut *shard;
-                *outcome = net
-                    .restore(&params)
-                    .and_then(|()| net.backprop(x, y, Mode::Train));
+                let fresh = if restored == step {
+                    Ok(())
+                } else {
+                    restored = step;
+                    net.restore(&params)
+                };
+                *outcome = fresh.and_then(|()| net.backprop(x, y, Mode::Train));
             }
         }
     }
 }
 
+/// Where the running gradient sum of a step is.
+#[derive(Debug, Clone, Copy)]
+enum Sum<T> {
+    /// Nothing summed yet.
+    Empty,
+    /// The first share's gradient, not yet multiplied by its weight (given here), which
+    /// the second share's pass does.
+    Unweighted(T),
+    /// `Σ (m_k/m) g_k` over the shares so far.
+    Weighted,
+}
+
+/// Adds the gradient held by `net` with weight `w` to the running sum `sum`. The first
+/// share's buffers are swapped in (no copy); the second pass computes `w_0 g_0 + w_1 g_1`
+/// in one read of each; later ones `+= w_k g_k`. The arithmetic is the same whichever
+/// network computed each share.
+fn add_gradient<T: Scalar>(sum: &mut [DMatrix<T>], state: &mut Sum<T>, net: &mut Network<T>, w: T) {
+    let mut i = 0;
+    match *state {
+        Sum::Empty => {
+            net.for_each_param(&mut |p| {
+                std::mem::swap(p.grad, &mut sum[i]);
+                i += 1;
+            });
+            *state = Sum::Unweighted(w);
+        }
+        Sum::Unweighted(w0) => {
+            net.for_each_param(&mut |p| {
+                let pairs = sum[i].as_mut_slice().iter_mut().zip(p.grad.as_slice());
+                pairs.for_each(|(s, &g)| *s = w0 * *s + w * g);
+                i += 1;
+            });
+            *state = Sum::Weighted;
+        }
+        Sum::Weighted => {
+            net.for_each_param(&mut |p| {
+                let pairs = sum[i].as_mut_slice().iter_mut().zip(p.grad.as_slice());
+                pairs.for_each(|(s, &g)| *s += w * g);
+                i += 1;
+            });
+        }
+    }
+}
+
+/// Reseeds the dropout layers of the network that runs the next share: one seed per
+/// layer, the next of that layer's seed stream (so share `k` gets the `k`-th seed of each
+/// stream, whoever runs it).
+fn reseed_share<T: Scalar>(seeders: &mut [(usize, SeededRng)], net: &mut Network<T>) {
+    for (i, rng) in seeders {
+        net.layers_mut()[*i].reseed(rng.next_u64());
+    }
+}
+
 /// The threads, the network copies and the buffers of data-parallel steps.
 pub(crate) struct Workers<T: Scalar> {
-    /// Copy `i` takes share `i + 1` of a step (share 0 is the caller's network's); its
-    /// thread holds the lock while it runs.
+    /// Copy `i` runs share `r·e + i + 1` of round `r` (with `e` networks in all; share
+    /// `r·e` is the caller's network's); its thread holds the lock while it runs.
     shards: Vec<Arc<Mutex<Shard<T>>>>,
     /// The step's parameters: written by the caller, then read by every copy.
     params: Arc<RwLock<Vec<DMatrix<T>>>>,
     meeting: Arc<Meeting>,
     handles: Vec<JoinHandle<()>>,
+    /// The architecture the copies and buffers are made for.
+    architecture: (FeatureShape, Vec<LayerSpec>, Loss),
     main_x: DMatrix<T>,
     main_y: DMatrix<T>,
-    grads: Vec<DMatrix<T>>,
+    /// The running gradient sum, in [`Network::for_each_param`] order; swapped into the
+    /// caller's network at the end of a step.
+    sum: Vec<DMatrix<T>>,
+    /// `(layer index, seed stream)` for each dropout layer: where the shares' seeds come
+    /// from, in share order.
+    seeders: Vec<(usize, SeededRng)>,
 }
 
 impl<T: Scalar> std::fmt::Debug for Workers<T> {
@@ -194,7 +286,8 @@ pub(crate) struct StepOutcome {
 }
 
 impl<T: Scalar> Workers<T> {
-    /// `threads − 1` copies of `net` (each with its own dropout stream), each with a thread.
+    /// `threads − 1` copies of `net`, each with a thread (none for one thread: the caller
+    /// then runs every share itself).
     pub(crate) fn new(net: &Network<T>, threads: usize) -> Result<Self> {
         // Built up in place, so that if a copy or a thread fails, dropping it stops the
         // threads already started.
@@ -203,21 +296,18 @@ impl<T: Scalar> Workers<T> {
             params: Arc::new(RwLock::new(Vec::new())),
             meeting: Arc::new(Meeting::default()),
             handles: Vec::new(),
+            architecture: (net.input_shape(), net.specs().to_vec(), net.loss()),
             main_x: DMatrix::zeros(0, 0),
             main_y: DMatrix::zeros(0, 0),
-            grads: Vec::new(),
+            sum: Vec::new(),
+            seeders: Vec::new(),
         };
+        for layer in net.layers() {
+            layer.visit_params(&mut |_, p| workers.sum.push(p.clone()));
+        }
         for k in 1..threads {
-            let mut copy = net
-                .config()
-                .clone()
-                .seed(net.seed() ^ (0x5DEE_CE66_D000_0000 + k as u64))
-                .build()?;
-            if k == 1 {
-                copy.for_each_param(&mut |p| workers.grads.push(p.grad.clone()));
-            }
             let shard = Arc::new(Mutex::new(Shard {
-                net: copy,
+                net: net.config().build()?,
                 x: DMatrix::zeros(0, 0),
                 y: DMatrix::zeros(0, 0),
                 outcome: Ok(0.0),
@@ -243,101 +333,109 @@ impl<T: Scalar> Workers<T> {
         self.shards.len() + 1
     }
 
-    /// Whether these workers can run `shares` shares of a step of `net`: enough threads,
-    /// and copies of `net`'s architecture.
-    pub(crate) fn fits(&self, net: &Network<T>, shares: usize) -> bool {
-        self.threads() >= shares
-            && self.shards.first().is_none_or(|s| {
-                s.lock().is_ok_and(|s| {
-                    s.net.specs() == net.specs()
-                        && s.net.input_shape() == net.input_shape()
-                        && s.net.loss() == net.loss()
-                })
-            })
+    /// Whether these workers can run steps of `net` on `threads` threads: enough of them,
+    /// and made for `net`'s architecture.
+    pub(crate) fn fits(&self, net: &Network<T>, threads: usize) -> bool {
+        let (input, specs, loss) = &self.architecture;
+        self.threads() >= threads
+            && *input == net.input_shape()
+            && specs.as_slice() == net.specs()
+            && *loss == net.loss()
     }
 
-    /// Forward and backward of the columns `cols` of `(x, y)`, split into `shares` (at most
-    /// one per thread); leaves `g = Σ_k (m_k/m) g_k` (without L2) in `net`'s gradients.
+    /// Forward and backward of the columns `cols` of `(x, y)`, split into `shares` (≥ 2)
+    /// run by `threads` networks (the caller's and `threads − 1` copies), round after
+    /// round; leaves `g = Σ_k (m_k/m) g_k` (without L2) in `net`'s gradients, summed in
+    /// share order, and advances each dropout stream of `net` by one draw per share.
     pub(crate) fn backprop(
         &mut self,
         net: &mut Network<T>,
         (x, y): (&DMatrix<T>, &DMatrix<T>),
         cols: &[usize],
-        shares: usize,
+        (shares, threads): (usize, usize),
     ) -> Result<StepOutcome> {
         let m = cols.len();
-        let t = shares.min(self.threads()).min(m).max(1);
-        let share = |k: usize| &cols[share(m, t, k)];
-        net.snapshot_into(&mut *self.params.write().map_err(worker_failed)?);
-        for (k, shard) in self.shards[..t - 1].iter().enumerate() {
-            let mut shard = shard.lock().map_err(worker_failed)?;
-            let Shard { x: sx, y: sy, .. } = &mut *shard;
-            gather_columns(x, share(k + 1), sx);
-            gather_columns(y, share(k + 1), sy);
+        let (s, e) = (shares.clamp(1, m.max(1)), threads.clamp(1, self.threads()));
+        let share = |k: usize| &cols[share(m, s, k)];
+        if e > 1 {
+            net.snapshot_into(&mut *self.params.write().map_err(worker_failed)?);
+            self.meeting.lock()?.step += 1;
         }
-        // Each copy's dropout masks come from a seed drawn from the caller's stream, so the
-        // caller's streams (which checkpoints save) determine every mask of the step.
-        for i in 0..net.layers().len() {
-            if let Some(state) = net.layers()[i].rng_state() {
-                let mut rng = SeededRng::from_state(&state);
-                for shard in &self.shards[..t - 1] {
-                    let mut shard = shard.lock().map_err(worker_failed)?;
-                    shard.net.layers_mut()[i].reseed(rng.next_u64());
-                }
-                net.layers_mut()[i].set_rng_state(rng.state());
-            }
-        }
-        {
-            let mut round = self.meeting.lock()?;
-            round.generation += 1;
-            round.active = t - 1;
-            round.pending = t - 1;
-        }
-        self.meeting.start.notify_all();
-        // The caller's own share, while the copies run theirs.
-        gather_columns(x, share(0), &mut self.main_x);
-        gather_columns(y, share(0), &mut self.main_y);
-        let main = net.backprop(&self.main_x, &self.main_y, Mode::Train);
-        {
-            let mut round = self.meeting.lock()?;
-            while round.pending > 0 {
-                round = self.meeting.done.wait(round).map_err(worker_failed)?;
+        // Share k's dropout masks come from the k-th seed of a stream that continues the
+        // network's own, so the network's streams (which checkpoints save) and the share
+        // index decide every mask, not the thread that draws it.
+        self.seeders.clear();
+        for (i, layer) in net.layers().iter().enumerate() {
+            if let Some(state) = layer.rng_state() {
+                self.seeders.push((i, SeededRng::from_state(&state)));
             }
         }
         let task = net.loss().task();
         let weight = |n: usize| n as f64 / m as f64;
-        let mut cost = main? * weight(self.main_x.ncols());
-        let (mut hits, mut counted) =
-            correct_count(task, net.output()?, &self.main_y).unwrap_or((0, 0));
-        let w0 = T::cast(weight(self.main_x.ncols()));
-        for (k, shard) in self.shards[..t - 1].iter().enumerate() {
-            let mut shard = shard.lock().map_err(worker_failed)?;
-            let mk = shard.x.ncols();
-            cost += std::mem::replace(&mut shard.outcome, Ok(0.0))? * weight(mk);
-            if let Some((h, n)) = correct_count(task, shard.net.output()?, &shard.y) {
-                hits += h;
-                counted += n;
+        let (mut cost, mut hits, mut counted) = (0.0, 0, 0);
+        let mut sum = Sum::Empty;
+        for first in (0..s).step_by(e) {
+            let n = e.min(s - first);
+            reseed_share(&mut self.seeders, net);
+            for (j, shard) in self.shards[..n - 1].iter().enumerate() {
+                let mut shard = shard.lock().map_err(worker_failed)?;
+                let Shard {
+                    net: copy,
+                    x: sx,
+                    y: sy,
+                    ..
+                } = &mut *shard;
+                gather_columns(x, share(first + j + 1), sx);
+                gather_columns(y, share(first + j + 1), sy);
+                reseed_share(&mut self.seeders, copy);
             }
-            // Borrow the copy's gradients by swapping buffers (no copy, no allocation)…
-            let mut i = 0;
-            let grads = &mut self.grads;
-            shard.net.for_each_param(&mut |p| {
-                std::mem::swap(p.grad, &mut grads[i]);
-                i += 1;
-            });
-            // …and add them to the caller's in shard order, the caller's own share weighted
-            // in the same pass as the first copy's (one read of each, one write).
-            let (wk, mut i) = (T::cast(weight(mk)), 0);
-            net.for_each_param(&mut |p| {
-                let pairs = p.grad.as_mut_slice().iter_mut().zip(grads[i].as_slice());
-                if k == 0 {
-                    pairs.for_each(|(g, &s)| *g = w0 * *g + wk * s);
-                } else {
-                    pairs.for_each(|(g, &s)| *g += wk * s);
+            if n > 1 {
+                let mut round = self.meeting.lock()?;
+                round.generation += 1;
+                round.active = n - 1;
+                round.pending = n - 1;
+                drop(round);
+                self.meeting.start.notify_all();
+            }
+            // The caller's own share, while the copies run theirs.
+            gather_columns(x, share(first), &mut self.main_x);
+            gather_columns(y, share(first), &mut self.main_y);
+            let main = net.backprop(&self.main_x, &self.main_y, Mode::Train);
+            if n > 1 {
+                let mut round = self.meeting.lock()?;
+                while round.pending > 0 {
+                    round = self.meeting.done.wait(round).map_err(worker_failed)?;
                 }
-                i += 1;
-            });
+            }
+            // Sum this round's shares in share order.
+            let mk = self.main_x.ncols();
+            cost += main? * weight(mk);
+            if let Some((h, c)) = correct_count(task, net.output()?, &self.main_y) {
+                hits += h;
+                counted += c;
+            }
+            add_gradient(&mut self.sum, &mut sum, net, T::cast(weight(mk)));
+            for shard in &self.shards[..n - 1] {
+                let mut shard = shard.lock().map_err(worker_failed)?;
+                let mk = shard.x.ncols();
+                cost += std::mem::replace(&mut shard.outcome, Ok(0.0))? * weight(mk);
+                if let Some((h, c)) = correct_count(task, shard.net.output()?, &shard.y) {
+                    hits += h;
+                    counted += c;
+                }
+                add_gradient(&mut self.sum, &mut sum, &mut shard.net, T::cast(weight(mk)));
+            }
         }
+        for (i, rng) in &self.seeders {
+            net.layers_mut()[*i].set_rng_state(rng.state());
+        }
+        // The sum becomes the network's gradient (a swap of buffers, no copy).
+        let mut i = 0;
+        let total = &mut self.sum;
+        net.for_each_param(&mut |p| {
+            std::mem::swap(p.grad, &mut total[i]);
+            i += 1;
+        });
         Ok(StepOutcome {
             cost,
             hits,

@@ -1,5 +1,6 @@
-//! The training loop: epochs of seeded, shuffled mini-batches, validation, history,
-//! early stopping, divergence detection, and an observer hook for progress display.
+//! The training loop: epochs of seeded, shuffled mini-batches (each step in shares that
+//! threads run, with the same bits on any thread count), validation, history, early
+//! stopping, divergence detection, and an observer hook for progress display.
 
 use std::io::Write;
 use std::path::Path;
@@ -14,9 +15,7 @@ use crate::network::Network;
 use crate::optim::{
     Optimizer, OptimizerState, Schedule, clip_gradient_norm, gradient_norm, gradients_finite,
 };
-use crate::parallel::{
-    MIN_PARALLEL_WORK, MIN_SHARD_COLUMNS, StepOutcome, Workers, threads_from_env,
-};
+use crate::parallel::{StepOutcome, Workers, share_count, threads_from_env};
 use crate::{Result, TrainError, check};
 
 /// Stop when the monitored cost (validation cost if validation data is given, else the
@@ -66,9 +65,12 @@ pub struct FitConfig {
     /// Early stopping, if any.
     pub early_stopping: Option<EarlyStopping>,
     /// Threads for data-parallel steps; `None` reads the `NN_THREADS` environment variable
-    /// and defaults to 1. Results are bit-identical run after run for a given count (not
-    /// across counts: the gradient sums are ordered differently). Steps too small to gain
-    /// from a second thread run on one.
+    /// and defaults to 1. It changes how fast training runs, never its result: how a batch
+    /// is split into shares depends only on the batch and the network
+    /// ([`Network::training_shares`]), the threads run the shares, and the gradients are
+    /// summed in share order, so the same seed gives bit-identical parameters, costs and
+    /// dropout masks on any number of threads. A step of one share runs on the calling
+    /// thread.
     pub threads: Option<usize>,
 }
 
@@ -136,7 +138,7 @@ impl FitConfig {
     }
 
     /// The thread count: [`FitConfig::threads`], else `NN_THREADS` if it is a positive
-    /// integer, else 1.
+    /// integer, else 1. It decides how fast steps run, not what they compute.
     pub fn thread_count(&self) -> usize {
         self.threads
             .filter(|&n| n > 0)
@@ -324,7 +326,8 @@ impl<T: Scalar> Trainer<T> {
     }
 
     /// The number of threads steps may use: [`FitConfig::thread_count`] when the trainer
-    /// was made (so `NN_THREADS` is read once, not at every step).
+    /// was made (so `NN_THREADS` is read once, not at every step). A step uses at most
+    /// [`Network::training_shares`] of them; the result is the same on any number.
     pub fn threads(&self) -> usize {
         self.threads
     }
@@ -336,7 +339,9 @@ impl<T: Scalar> Trainer<T> {
 
     /// One training step on the batch `(X, Y)` (forward, backward, clipping, update) at the
     /// trainer's current epoch; returns the batch cost. After the first batch of a given
-    /// size it allocates nothing.
+    /// size it allocates nothing. The batch is split into
+    /// [`Network::training_shares`] shares, run by up to [`Trainer::threads`] threads; the
+    /// result is the same bits on any number of threads.
     ///
     /// # Errors
     /// Bad data (validated on every call) or [`TrainError::Diverged`], in which case the
@@ -359,9 +364,9 @@ impl<T: Scalar> Trainer<T> {
         Ok(result?.cost)
     }
 
-    /// One step on the columns `cols` of `(x, y)`: gradients (split across threads when
-    /// that pays), clipping, the divergence check, the update. On a non-finite cost or
-    /// gradient nothing is updated.
+    /// One step on the columns `cols` of `(x, y)`: gradients (over several shares, run by
+    /// the trainer's threads, when the batch is large enough), clipping, the divergence
+    /// check, the update. On a non-finite cost or gradient nothing is updated.
     fn step(
         &mut self,
         net: &mut Network<T>,
@@ -369,20 +374,14 @@ impl<T: Scalar> Trainer<T> {
         cols: &[usize],
         (epoch, step): (usize, usize),
     ) -> Result<StepOutcome> {
-        let shares = self.threads.min(cols.len() / MIN_SHARD_COLUMNS);
-        let parallel = shares > 1 && net.param_count() * cols.len() >= MIN_PARALLEL_WORK;
-        let mut outcome = if parallel {
-            if self.workers.as_ref().is_none_or(|w| !w.fits(net, shares)) {
-                self.workers = Some(Workers::new(net, shares)?);
-            }
-            match self.workers.as_mut() {
-                Some(workers) => workers.backprop(net, (x, y), cols, shares)?,
-                None => {
-                    return Err(TrainError::EmptyData {
-                        what: "worker threads",
-                    });
-                }
-            }
+        let shares = share_count(net.param_count(), cols.len());
+        let mut outcome = if shares > 1 {
+            let threads = self.threads.min(shares);
+            let workers = match self.workers.take() {
+                Some(w) if w.fits(net, threads) => self.workers.insert(w),
+                _ => self.workers.insert(Workers::new(net, threads)?),
+            };
+            workers.backprop(net, (x, y), cols, (shares, threads))?
         } else {
             gather_columns(x, cols, &mut self.x_batch);
             gather_columns(y, cols, &mut self.y_batch);

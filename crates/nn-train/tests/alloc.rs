@@ -42,21 +42,25 @@ fn allocations_during(f: impl FnOnce()) -> usize {
 }
 
 fn check_no_allocation<T: Scalar>(net: Network<T>, optimizer: Optimizer, classes: usize) {
-    check_no_allocation_threads(net, optimizer, classes, 1);
+    check_no_allocation_threads(net, optimizer, classes, None, 128, 3);
 }
+
+/// A batch of several shares for the large networks below.
+const BATCH: usize = 768;
 
 fn check_no_allocation_threads<T: Scalar>(
     mut net: Network<T>,
     optimizer: Optimizer,
     classes: usize,
-    threads: usize,
+    threads: Option<usize>,
+    columns: usize,
+    rounds: usize,
 ) {
     let inputs = net.input_shape().len();
-    // 128 columns: two shares of 64, the narrowest a data-parallel step splits into.
-    let x = DMatrix::from_fn(inputs, 128, |i, j| {
+    let x = DMatrix::from_fn(inputs, columns, |i, j| {
         T::cast(((i * 7 + j * 3) % 11) as f64 / 11.0 - 0.5)
     });
-    let y = DMatrix::from_fn(classes, 128, |i, j| {
+    let y = DMatrix::from_fn(classes, columns, |i, j| {
         if j % classes == i {
             T::one()
         } else {
@@ -68,17 +72,14 @@ fn check_no_allocation_threads<T: Scalar>(
     let mut trainer = Trainer::new(FitConfig {
         optimizer,
         clip_norm: Some(10.0),
-        // One thread through the default (None: `NN_THREADS`, read once), two explicitly.
-        threads: (threads > 1).then_some(threads),
+        // None: `NN_THREADS`, read once.
+        threads,
         ..FitConfig::default()
     })
     .unwrap();
     // warm-up: the full batch, then the partial one (buffers shrink without freeing)
     trainer.train_step(&mut net, &x, &y).unwrap();
     trainer.train_step(&mut net, &x_small, &y_small).unwrap();
-    // Many steps on more than one thread: a thread pool's job queue, for one, allocates a
-    // block every few dozen submissions, which a handful of steps would not show.
-    let rounds = if threads > 1 { 70 } else { 3 };
     let n = allocations_during(|| {
         for _ in 0..rounds {
             trainer.train_step(&mut net, &x, &y).unwrap();
@@ -88,7 +89,7 @@ fn check_no_allocation_threads<T: Scalar>(
     assert_eq!(
         n,
         0,
-        "{net}: {n} allocations in {} training steps after warm-up",
+        "{net}: {n} allocations in {} training steps after warm-up on {threads:?} threads",
         2 * rounds
     );
 }
@@ -98,7 +99,7 @@ fn check_no_allocation_threads<T: Scalar>(
 #[test]
 fn training_steps_do_not_allocate() {
     dense_training_steps_do_not_allocate();
-    two_thread_training_steps_do_not_allocate();
+    training_steps_in_shares_do_not_allocate();
     cnn_training_steps_do_not_allocate();
 }
 
@@ -140,16 +141,34 @@ fn dense_training_steps_do_not_allocate() {
     check_no_allocation(f64_net, Optimizer::adam(1e-3), 2);
 }
 
-/// Part of the single test below.
-fn two_thread_training_steps_do_not_allocate() {
-    // Large enough (parameters × batch ≥ 2²⁰) for the step to be split across threads.
-    let net = Network::<f32>::builder(6)
-        .dense(4096, Activation::Relu)
-        .dense(3, Activation::Softmax)
-        .loss(Loss::CategoricalCrossEntropy)
-        .build()
-        .unwrap();
-    check_no_allocation_threads(net, Optimizer::adam(1e-3), 3, 2);
+/// Part of the single test below: a step of three shares, run by one thread, by two (in
+/// two rounds) and by three.
+fn training_steps_in_shares_do_not_allocate() {
+    // Many inputs and few units: enough parameters for three shares, little element-wise
+    // work per column (this test runs unoptimised; libtest's notice of a test running
+    // over a minute would allocate).
+    let net = || {
+        Network::<f32>::builder(128)
+            .dense(256, Activation::Relu)
+            .dropout(0.1)
+            .dense(3, Activation::Softmax)
+            .loss(Loss::CategoricalCrossEntropy)
+            .build()
+            .unwrap()
+    };
+    assert_eq!(net().training_shares(BATCH), 3);
+    // Many steps on two threads: a thread pool's job queue, for one, allocates a block
+    // every few dozen submissions, which a handful of steps would not show.
+    for (threads, rounds) in [(1, 3), (2, 70), (3, 3)] {
+        check_no_allocation_threads(
+            net(),
+            Optimizer::adam(1e-3),
+            3,
+            Some(threads),
+            BATCH,
+            rounds,
+        );
+    }
 }
 
 /// Part of the single test above: every image layer, one and two threads.
@@ -182,8 +201,8 @@ fn cnn_training_steps_do_not_allocate() {
     for opt in [Optimizer::sgd(0.01), Optimizer::adamw(0.01)] {
         check_no_allocation(cnn(8), opt, 3);
     }
-    // Large enough (parameters × batch ≥ 2²⁰) for the step to be split across threads.
-    let big = cnn(2048);
-    assert!(big.param_count() * 128 >= 1 << 20);
-    check_no_allocation_threads(big, Optimizer::adam(1e-3), 3, 2);
+    // Large enough for a step in shares, on two threads.
+    let big = cnn(1200);
+    assert!(big.training_shares(BATCH) > 1);
+    check_no_allocation_threads(big, Optimizer::adam(1e-3), 3, Some(2), BATCH, 3);
 }

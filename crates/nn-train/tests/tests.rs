@@ -643,53 +643,99 @@ mod training {
         assert_eq!(net.threads(), 1);
     }
 
-    /// Two threads split each batch's columns; the summed gradient is the batch gradient,
-    /// so training matches one thread to rounding, and repeats bit for bit.
-    #[test]
-    fn two_threads_match_one_thread_and_repeat_exactly() {
-        let mut g = Gen(17);
-        let x = g.matrix(64, 192, -1.0, 1.0);
-        let y = DMatrix::from_fn(4, 192, |i, j| (j % 4 == i) as u8 as f64);
+    /// Every parameter, as bits.
+    fn param_bits<T: Scalar>(net: &Network<T>) -> Vec<u64> {
+        let params = net.snapshot();
+        let values = params.iter().flat_map(|p| p.iter().map(|v| v.to_f64()));
+        values.map(f64::to_bits).collect()
+    }
+
+    /// Every parameter and the epochs' costs, as bits.
+    fn bits<T: Scalar>(net: &Network<T>, h: &History) -> Vec<u64> {
+        let mut bits = param_bits(net);
+        bits.extend(h.epochs.iter().map(|r| r.train_cost.to_bits()));
+        bits
+    }
+
+    /// Trains `build()` on `(x, y)` with 1, 2, 3 and 7 threads and asserts the same bits.
+    fn same_bits_on_any_thread_count<T: Scalar>(
+        build: impl Fn() -> Network<T>,
+        (x, y): (&DMatrix<T>, &DMatrix<T>),
+        config: FitConfig,
+    ) {
         let run = |threads: usize| {
-            let mut net = Network::<f64>::builder(64)
-                .dense(256, Activation::Tanh)
+            let mut net = build();
+            let config = FitConfig {
+                threads: Some(threads),
+                ..config
+            };
+            let h = fit(&mut net, (x, y), None, &config, &mut Silent).unwrap();
+            bits(&net, &h)
+        };
+        let one = run(1);
+        for threads in [2, 3, 7] {
+            assert!(run(threads) == one, "{threads} threads differ from one");
+        }
+    }
+
+    /// A batch of 768 columns is 3 shares whatever the thread count (the last batch, 128
+    /// columns, is one): one thread runs all three, two threads in two rounds, three and
+    /// seven threads in one; the bits are the same.
+    #[test]
+    fn dense_training_gives_the_same_bits_on_1_2_3_and_7_threads() {
+        let mut g = Gen(17);
+        let x = g.matrix(64, 896, -1.0, 1.0).cast::<f32>();
+        let y = DMatrix::from_fn(4, 896, |i, j| (j % 4 == i) as u8 as f32);
+        let build = || {
+            Network::<f32>::builder(64)
+                .dense(512, Activation::Tanh)
                 .dense(4, Activation::Softmax)
                 .loss(Loss::CategoricalCrossEntropy)
                 .l2(0.01)
                 .seed(3)
                 .build()
-                .unwrap();
-            assert!(
-                net.param_count() * 128 >= 1 << 20,
-                "too small to run in parallel"
-            );
-            let config = FitConfig {
-                epochs: 3,
-                // 192 = 128 (two shares of 64) + a partial batch of 64 (one thread)
-                batch_size: 128,
-                optimizer: Optimizer::sgd(0.1),
-                threads: Some(threads),
-                ..FitConfig::default()
-            };
-            let h = fit(&mut net, (&x, &y), None, &config, &mut Silent).unwrap();
-            (net.snapshot(), h)
+                .unwrap()
         };
-        let (one, h1) = run(1);
-        let (two, h2) = run(2);
-        let (again, _) = run(2);
-        assert_eq!(two, again, "two threads must repeat bit for bit");
-        let diff = one
-            .iter()
-            .zip(&two)
-            .map(|(a, b)| (a - b).amax())
-            .fold(0.0, f64::max);
-        assert!(diff < 1e-12, "one vs two threads differ by {diff:e}");
-        // The sums run in another order, so some bits differ: proof the split happened.
-        assert!(diff > 0.0, "the two-thread path did not run");
-        for (a, b) in h1.epochs.iter().zip(&h2.epochs) {
-            assert!((a.train_cost - b.train_cost).abs() < 1e-12);
-            assert_eq!(a.train_accuracy, b.train_accuracy);
-        }
+        assert_eq!(build().training_shares(768), 3);
+        assert_eq!(build().training_shares(128), 1);
+        let config = FitConfig {
+            epochs: 3,
+            batch_size: 768,
+            optimizer: Optimizer::sgd(0.1),
+            ..FitConfig::default()
+        };
+        same_bits_on_any_thread_count(build, (&x, &y), config);
+    }
+
+    /// Each share draws its dropout masks from its own seed (the share's index in a stream
+    /// of the network's), not from the thread that runs it.
+    #[test]
+    fn dropout_training_gives_the_same_bits_on_1_2_3_and_7_threads() {
+        let mut g = Gen(29);
+        let x = g.matrix(32, 1100, -1.0, 1.0).cast::<f32>();
+        let y = DMatrix::from_fn(1, 1100, |_, j| (j % 3 == 0) as u8 as f32);
+        let build = || {
+            Network::<f32>::builder(32)
+                .dense(512, Activation::Relu)
+                .dropout(0.3)
+                .dense(64, Activation::Tanh)
+                .dropout(0.1)
+                .dense(1, Activation::Sigmoid)
+                .loss(Loss::BinaryCrossEntropy)
+                .seed(5)
+                .build()
+                .unwrap()
+        };
+        // 1100 = 1024 (4 shares) + 76 (one)
+        assert_eq!(build().training_shares(1024), 4);
+        let config = FitConfig {
+            epochs: 2,
+            batch_size: 1024,
+            optimizer: Optimizer::adam(1e-3),
+            clip_norm: Some(1.0),
+            ..FitConfig::default()
+        };
+        same_bits_on_any_thread_count(build, (&x, &y), config);
     }
 
     #[test]

@@ -320,14 +320,21 @@ impl Observer for StopAfter {
     }
 }
 
-/// `hidden` units and `batch` decide whether steps are large enough for `threads` to
-/// split them (parameters × batch ≥ 2²⁰).
-fn resume_equivalence<T: Scalar>(threads: usize, hidden: usize, batch: usize) {
-    let data = synthetic::spirals(20, 3, 0.1, 2).unwrap().cast::<T>();
+/// The hidden layers (`hidden[0]` units, dropout, then the others) and `batch` decide how
+/// many shares a step has ([`Network::training_shares`]), which `threads` threads run;
+/// `per_class` spiral points per class.
+fn resume_equivalence<T: Scalar>(threads: usize, hidden: &[usize], batch: usize, per_class: usize) {
+    let data = synthetic::spirals(per_class, 3, 0.1, 2)
+        .unwrap()
+        .cast::<T>();
     let build = || {
-        Network::<T>::builder(2)
-            .dense(hidden, Activation::Tanh)
-            .dropout(0.2)
+        let mut builder = Network::<T>::builder(2)
+            .dense(hidden[0], Activation::Tanh)
+            .dropout(0.2);
+        for &units in &hidden[1..] {
+            builder = builder.dense(units, Activation::Tanh);
+        }
+        builder
             .dense(3, Activation::Softmax)
             .loss(Loss::CategoricalCrossEntropy)
             .seed(9)
@@ -348,6 +355,9 @@ fn resume_equivalence<T: Scalar>(threads: usize, hidden: usize, batch: usize) {
         threads: Some(threads),
         ..FitConfig::default()
     };
+    if threads > 1 {
+        assert_eq!(build().training_shares(batch), 3);
+    }
     // Uninterrupted: 2N = 6 epochs.
     let mut full = build();
     let mut t_full = Trainer::new(config).unwrap();
@@ -396,10 +406,12 @@ fn resume_equivalence<T: Scalar>(threads: usize, hidden: usize, batch: usize) {
 
 #[test]
 fn resuming_from_a_checkpoint_is_bit_identical_to_never_stopping() {
-    resume_equivalence::<f64>(1, 12, 8);
-    resume_equivalence::<f32>(1, 12, 8);
-    // Two threads, dropout on both: 24.6k parameters × 60 columns takes the parallel path.
-    resume_equivalence::<f64>(2, 4096, 64);
+    resume_equivalence::<f64>(1, &[12], 8, 20);
+    resume_equivalence::<f32>(1, &[12], 8, 20);
+    // Dropout and 35k parameters × 768 columns: three shares a step (the last batch of an
+    // epoch, 132 columns, one), run by three threads in one round and by two in two.
+    resume_equivalence::<f64>(3, &[64, 512], 768, 300);
+    resume_equivalence::<f32>(2, &[64, 512], 768, 300);
 }
 
 #[test]
