@@ -276,3 +276,50 @@ fn a_full_disk_leaves_existing_models_predictions_and_history_intact() {
     assert!(tmp.is_empty(), "{tmp:?}");
     let _ = std::fs::remove_dir_all(&d);
 }
+
+#[test]
+fn the_same_command_gives_the_same_model_bytes_on_1_2_and_3_threads() {
+    let d = dir("threads");
+    // 1024 rows of 20 features, batches of 512 through 20-256-128-3 (38.5k parameters):
+    // large enough that a step is split into shares.
+    let mut text = (0..20).map(|i| format!("f{i},")).collect::<String>() + "class\n";
+    for r in 0..1024 {
+        let row: Vec<String> = (0..20)
+            .map(|c| format!("{}", ((r * 31 + c * 17) % 97) as f64 / 9.7))
+            .collect();
+        text += &format!("{},{}\n", row.join(","), ["a", "b", "c"][r % 3]);
+    }
+    let data = d.join("wide.csv");
+    std::fs::write(&data, text).unwrap();
+    let mut models = Vec::new();
+    for threads in ["1", "2", "3"] {
+        let model = d.join(format!("model-{threads}.safetensors"));
+        let out = nn(&[
+            "train",
+            "--data",
+            s(&data),
+            "--layers",
+            "256,128",
+            "--batch-size",
+            "512",
+            "--epochs",
+            "2",
+            "--validation",
+            "0",
+            "--threads",
+            threads,
+            "--quiet",
+            "--out",
+            s(&model),
+        ]);
+        assert!(
+            out.status.success(),
+            "{}",
+            String::from_utf8_lossy(&out.stderr)
+        );
+        models.push(std::fs::read(&model).unwrap());
+    }
+    assert!(models[0] == models[1], "1 and 2 threads differ");
+    assert!(models[0] == models[2], "1 and 3 threads differ");
+    let _ = std::fs::remove_dir_all(&d);
+}
