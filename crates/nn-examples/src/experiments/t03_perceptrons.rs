@@ -50,7 +50,7 @@ pub const LESSON: Lesson = Lesson {
         and their three lines can be the edges of a triangle; an output unit that fires only
         when all three do (an AND) then tells inside from outside — a region no single line
         can describe. Non-linearity, here the step, is what lets lines combine into shapes.",
-    equation: r"f(x) = h(w\cdot x + b), \quad h(z) = \begin{cases} 1 & z \ge 0 \\ 0 & z < 0 \end{cases}, \qquad \text{inside} = h\big(h_1 + h_2 + h_3 - 2.5\big)",
+    equation: r"\begin{aligned} f(x) &= h(w\cdot x + b), \qquad h(z) = \begin{cases} 1 & z \ge 0 \\ 0 & z < 0 \end{cases} \\ \text{inside} &= h\big(h_1 + h_2 + h_3 - 2.5\big) \end{aligned}",
     method: r"Points uniform in the square $[-1, 1]^2$, labelled inside or outside a fixed
         triangle. The network `2 → 3 step → 1 step` is built twice:
 

@@ -35,7 +35,7 @@ pub const LESSON: Lesson = Lesson {
         product per layer computes the whole batch, and gives the same numbers as a loop
         over the examples. It is also much faster: one large product keeps the processor's
         vector units and caches busy, where $m$ small ones spend their time on overhead.",
-    equation: r"\text{for } i = 1, \dots, m:\ z^{[1](i)} = W^{[1]}x^{(i)} + b^{[1]} \qquad\Longleftrightarrow\qquad Z^{[1]} = W^{[1]}X + b^{[1]}, \quad X = \big[x^{(1)}\ x^{(2)}\ \cdots\ x^{(m)}\big]",
+    equation: r"\begin{aligned} \text{loop: }& z^{[1](i)} = W^{[1]}x^{(i)} + b^{[1]}, \quad i = 1, \dots, m \\ \text{vectorised: }& Z^{[1]} = W^{[1]}X + b^{[1]}, \quad X = \big[x^{(1)}\; x^{(2)}\; \cdots\; x^{(m)}\big] \end{aligned}",
     method: r"Random networks `64 → 128 ReLU → 64 tanh → 10` (seeded) get a batch of
         standard-normal inputs twice: once as one matrix through `Network::predict`, once
         column by column in a loop, through the same function. The largest difference

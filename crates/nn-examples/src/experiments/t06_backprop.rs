@@ -65,7 +65,7 @@ pub const LESSON: Lesson = Lesson {
             "`Network::gradient_check`",
             "nn_train/struct.Network.html#method.gradient_check",
         ),
-        ("`nn_core::gradcheck`", "nn_core/gradcheck/index.html"),
+        ("`nn_core::GradCheck`", "nn_core/struct.GradCheck.html"),
         (
             "the losses and their fused gradients",
             "nn_train/enum.Loss.html",

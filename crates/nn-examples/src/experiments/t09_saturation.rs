@@ -41,7 +41,7 @@ pub const LESSON: Lesson = Lesson {
         the weights is multiplied by that derivative, so the gradients are tiny and gradient
         descent takes tiny steps: learning is slow. Small random weights keep $z$ in the
         steep middle.",
-    equation: r"W^{[1]}_{jk} \sim \mathcal{N}(0, s^2) \;\Rightarrow\; \operatorname{Var} z^{[1]}_j = n\,s^2 \ \ (\operatorname{Var} x_k = 1), \qquad dZ^{[1]} = W^{[2]\top}dZ^{[2]} \circ g'\big(Z^{[1]}\big)",
+    equation: r"\begin{aligned} W^{[1]}_{jk} \sim \mathcal{N}(0, s^2) \;&\Rightarrow\; \operatorname{Var} z^{[1]}_j = n\,s^2 \quad (\text{inputs of variance } 1) \\ dZ^{[1]} &= W^{[2]\top}dZ^{[2]} \circ g'\big(Z^{[1]}\big) \end{aligned}",
     method: r"A network `10 → 32 → 1` (hidden sigmoid or tanh, sigmoid output, binary
         cross-entropy) on 10 standard-normal inputs labelled by a random linear rule. The
         hidden weights are drawn from $\mathcal{N}(0, s^2)$ for scales $s$ from 0.01 to 10 —

@@ -44,7 +44,7 @@ pub const LESSON: Lesson = Lesson {
         $\mathcal{N}(0, 1)$ multiplies the variance by 256 per layer (128 after a ReLU) —
         explosion for ReLU, saturation for tanh — and $\mathcal{N}(0, 0.01^2)$ by 0.0256
         (0.0128 after a ReLU).",
-    equation: r"\operatorname{Var} z^{[l]} = n^{[l-1]}\,\operatorname{Var} W^{[l]}\ \mathbb{E}\big[(a^{[l-1]})^2\big], \qquad \text{Xavier: } \operatorname{Var} W^{[l]} = \frac{1}{n^{[l-1]}}, \qquad \text{He: } \operatorname{Var} W^{[l]} = \frac{2}{n^{[l-1]}}",
+    equation: r"\begin{aligned} \operatorname{Var} z^{[l]} &= n^{[l-1]}\,\operatorname{Var} W^{[l]}\;\mathbb{E}\big[(a^{[l-1]})^2\big] \\ \text{Xavier: } \operatorname{Var} W^{[l]} &= \frac{1}{n^{[l-1]}}, \qquad \text{He: } \operatorname{Var} W^{[l]} = \frac{2}{n^{[l-1]}} \end{aligned}",
     method: r"Ten dense layers of 256 units with zero biases are fed 1000 standard-normal
         inputs, for three seeds, and the variance of every layer's activations (over all
         units and examples) is recorded. Three initialisations for each of tanh and ReLU:

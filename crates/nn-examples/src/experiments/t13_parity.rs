@@ -59,7 +59,7 @@ pub const LESSON: Lesson = Lesson {
         $2\lceil\log_2 n\rceil$ layers. Exponentially many units against linearly many. The
         experiment builds both — and tests how much of the gap is about depth, and how much
         about the kind of units in the shallow circuit.",
-    equation: r"y = x_1 \oplus x_2 \oplus \cdots \oplus x_n, \qquad \underbrace{2^{n-1} + 1}_{\text{AND/OR, 2 layers}} \ \text{units} \quad\text{vs}\quad \underbrace{3(n-1)}_{\text{XOR tree, } 2\lceil\log_2 n\rceil \text{ layers}} \ \text{units}",
+    equation: r"\begin{aligned} y &= x_1 \oplus x_2 \oplus \cdots \oplus x_n \\ \text{AND/OR, 2 layers: }& 2^{n-1} + 1 \text{ units} \\ \text{XOR tree, } 2\lceil\log_2 n\rceil \text{ layers: }& 3(n-1) \text{ units} \end{aligned}",
     method: r"All $2^n$ patterns of $n$ bits, labelled by their parity. Built by hand from step
         units and verified on every pattern:
 

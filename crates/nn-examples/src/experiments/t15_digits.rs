@@ -45,7 +45,7 @@ pub const LESSON: Lesson = Lesson {
         the equations of the earlier claims (forward propagation, backpropagation, a sound
         initialisation, encoded inputs, gradient descent), a small network of this kind
         should learn to read handwritten digits it has never seen.",
-    equation: r"A^{[l]} = g^{[l]}\big(W^{[l]}A^{[l-1]} + b^{[l]}\big), \qquad \hat Y = \operatorname{softmax}\big(Z^{[3]}\big), \qquad J = -\frac{1}{m}\sum_{i=1}^{m}\sum_{k=0}^{9} y^{(i)}_k \log \hat y^{(i)}_k",
+    equation: r"\begin{aligned} A^{[l]} &= g^{[l]}\big(W^{[l]}A^{[l-1]} + b^{[l]}\big), \qquad \hat Y = \operatorname{softmax}\big(Z^{[3]}\big) \\ J &= -\frac{1}{m}\sum_{i=1}^{m}\sum_{k=0}^{9} y^{(i)}_k \log \hat y^{(i)}_k \end{aligned}",
     method: r"The bundled handwritten digits: 1797 images of $8 \times 8$ pixels, ten classes.
         A fixed, seeded, stratified split keeps 25% of the images aside as a test set;
         pixels are standardised with the training part's statistics. The network

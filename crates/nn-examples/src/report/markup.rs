@@ -26,13 +26,15 @@ pub fn mathml(latex: &str, display: bool) -> Result<String> {
     let events: Vec<_> = Parser::new(latex, &storage)
         .collect::<std::result::Result<_, _>>()
         .map_err(|e| ExampleError::Usage(format!("LaTeX {latex:?}: {e}")))?;
+    // pulldown-latex writes the annotation as it is given: escape it here
+    let source = escape(latex);
     let config = RenderConfig {
         display_mode: if display {
             DisplayMode::Block
         } else {
             DisplayMode::Inline
         },
-        annotation: Some(latex),
+        annotation: Some(&source),
         ..RenderConfig::default()
     };
     let mut out = String::new();
@@ -126,6 +128,11 @@ mod tests {
         assert!(html.starts_with("if <math"), "{html}");
         assert!(html.contains("<code>x&lt;y</code> &amp; z"), "{html}");
         assert!(!html.contains("merror"), "{html}");
+        let cases = mathml(r"\begin{cases} 1 & z \ge 0 \\ 0 & z < 0 \end{cases}", false).unwrap();
+        assert!(
+            cases.contains("z &lt; 0") && !cases.contains("z < 0"),
+            "{cases}"
+        );
         let display = mathml(r"\frac{1}{m}\sum_i x_i", true).unwrap();
         assert!(
             display.contains("display=\"block\"") && display.contains("<mfrac>"),
