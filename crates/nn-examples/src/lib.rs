@@ -3,7 +3,10 @@
 //! Each claim T1–T15 of the tutorial the `nn` workspace follows is an experiment here: a
 //! function that runs it with a configuration (full size for the tour, a quick one for
 //! tests), returns the measured numbers, decides a verdict from them, and draws a figure
-//! where a picture says more than the numbers. The `tour` binary runs them all:
+//! where a picture says more than the numbers. Beside it, each experiment's module keeps
+//! the claim's lesson (`LESSON`: the claim in plain words, its equation, what the
+//! experiment does), which the tour's page shows with the figures, their captions and what
+//! the numbers of the run mean. The `tour` binary runs them all:
 //!
 //! ```text
 //! cargo run --release -p nn-examples --bin tour            # all, figures in target/tour/

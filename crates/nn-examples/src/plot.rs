@@ -517,6 +517,8 @@ pub fn chart(
         builder
             .caption(labels.title, font(TITLE_PX))
             .margin(16)
+            // room for the last tick label, centred on the right edge
+            .margin_right(34)
             .x_label_area_size(52)
             .y_label_area_size(82);
         let e = |e| fig_err(path, e);

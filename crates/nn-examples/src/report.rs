@@ -271,6 +271,7 @@ details.measured p { margin: .3em 0 0 1em; }
 .links { font-size: .92em; color: var(--muted); border-top: 1px dashed var(--rule);
          padding-top: .5em; }
 footer table { font-size: .9em; }
+footer td:last-child { white-space: nowrap; }
 @media print {
   body { max-width: none; font-size: 11pt; }
   .links, .toc-note, details.measured { display: none; }

@@ -33,7 +33,7 @@ pub const LESSON: Lesson = Lesson {
         positive ones; leaky ReLU keeps a slope of 0.01 on the negative side so that a unit
         with negative input still passes some gradient. At $z = 0$ the ReLUs have a kink
         where the derivative jumps; the library uses 1 there.",
-    equation: r"\begin{aligned} \sigma'(z) &= a(1 - a), & \mathrm{ReLU}'(z) &= \begin{cases} 1 & z \ge 0 \\ 0 & z < 0 \end{cases} \\ \tanh'(z) &= 1 - a^2, & \mathrm{leaky}'(z) &= \begin{cases} 1 & z \ge 0 \\ 0.01 & z < 0 \end{cases} \end{aligned}",
+    equation: r"\begin{aligned} &\sigma'(z) = a(1 - a), \qquad \tanh'(z) = 1 - a^2, \\ &\mathrm{ReLU}'(z) = \begin{cases} 1 & z \ge 0 \\ 0 & z < 0 \end{cases} \qquad \mathrm{leaky}'(z) = \begin{cases} 1 & z \ge 0 \\ 0.01 & z < 0 \end{cases} \end{aligned}",
     method: r"On a grid of points over $[-5, 5]$, each activation's derivative as the library
         computes it (from the output, where that is cheaper) is compared with a five-point
         central difference of the activation's value, one point at a time, by the relative

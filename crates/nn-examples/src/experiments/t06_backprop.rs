@@ -47,7 +47,7 @@ pub const LESSON: Lesson = Lesson {
         gradient it passes back: multiplied by $W^\top$ (so the shapes fit) and, element by
         element, by the activation's derivative. The claim is that these few equations give
         the true gradient of the cost $J$ — for any depth, activation and loss.",
-    equation: r"\begin{aligned} dZ^{[L]} &= A^{[L]} - Y, & dW^{[l]} &= \tfrac{1}{m}\,dZ^{[l]}A^{[l-1]\top}, \\ db^{[l]} &= \tfrac{1}{m}\textstyle\sum_{i=1}^{m} dZ^{[l](i)}, & dZ^{[l-1]} &= W^{[l]\top}dZ^{[l]} \circ g'^{[l-1]}\big(Z^{[l-1]}\big) \end{aligned}",
+    equation: r"\begin{aligned} &dZ^{[L]} = A^{[L]} - Y, \qquad dW^{[l]} = \tfrac{1}{m}\,dZ^{[l]}A^{[l-1]\top}, \qquad db^{[l]} = \tfrac{1}{m}\textstyle\sum_{i=1}^{m} dZ^{[l](i)}, \\ &dZ^{[l-1]} = W^{[l]\top}dZ^{[l]} \circ g'^{[l-1]}\big(Z^{[l-1]}\big) \end{aligned}",
     method: r"The independent reference is the definition of a derivative: nudge one
         parameter by $\pm h$ and $\pm 2h$ ($h = 10^{-4}$), recompute the cost, and take the
         five-point central difference. A generator turns each seed into a random network —
@@ -499,7 +499,7 @@ fn run(ctx: &Context) -> Result<Findings> {
         .pairs
         .iter()
         .map(|p| p.0.abs())
-        .filter(|&v| v > 0.0)
+        .filter(|&v| v >= ZERO_GRADIENT)
         .collect();
     let (lo, hi) = magnitudes
         .iter()
@@ -512,7 +512,7 @@ fn run(ctx: &Context) -> Result<Findings> {
     let reading = format!(
         r"{} random networks were checked ({} more were skipped near a kink), covering {} of
         the {} hidden activations and {} of the {} losses; together they have {} parameter
-        entries, whose gradients range from about {lo:.0e} to {hi:.0e}. For every one of
+        entries, whose gradients range from about {lo:.0e} to {hi:.0e} (or are zero). For every one of
         them backpropagation agrees with the finite difference: the worst relative error is
         {:.1e} (on `{}`), the median {median:.0e}, against a tolerance of $10^{{-6}}$. A wrong
         equation — a missing transpose, a forgotten $\frac{{1}}{{m}}$, the derivative of the

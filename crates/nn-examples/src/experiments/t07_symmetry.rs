@@ -314,24 +314,42 @@ fn run(ctx: &Context) -> Result<Findings> {
         .iter()
         .map(|r| r.gradcheck)
         .fold(0.0, f64::max);
+    let spread = |v: f64| {
+        if v == 0.0 {
+            "units identical".to_string()
+        } else {
+            format!("row spread {v:.0e}")
+        }
+    };
+    let differ = |spread: f64| {
+        if spread == 0.0 {
+            "are still exactly equal".to_string()
+        } else {
+            format!("still differ by only {spread:.0e}")
+        }
+    };
     let reading = format!(
         r"From the constant start (every weight 0.5), the hidden weights moved by up to
-        {:.1} during training, yet the rows of each hidden weight matrix still differ by
-        {:.0e}: the eight units of each layer took exactly the same steps. The network
+        {:.1} during training, yet the rows of each hidden weight matrix {}: the eight units
+        of each layer took exactly the same steps. The network
         classifies {:.0}% of the points right, and the best single straight line gets
         {:.0}% — identical units draw one line, as the figure shows.
 
         The all-zero start is stuck harder still: a tanh layer of zero weights outputs
-        zeros, so no weight gets any gradient (they moved by {:.0e}); only the output bias
-        learns, and the network predicts the more common label, {:.0}% right. From the
-        random start the units differ from the first step (row spread {:.1}), and the
+        zeros, so no weight gets any gradient ({}); only the output bias learns, and the
+        network predicts the more common label, {:.0}% right. From the random start the
+        units drift apart (their rows differ by up to {:.1} after training), and the
         network solves the task: {:.0}% right. (Gradient checks before training: {:.0e} at
         worst.)",
         m.constant.moved,
-        m.constant.row_spread,
+        differ(m.constant.row_spread),
         100.0 * m.constant.accuracy,
         100.0 * m.best_line_accuracy,
-        m.zeros.moved,
+        if m.zeros.moved == 0.0 {
+            "not one moved".to_string()
+        } else {
+            format!("they moved by at most {:.0e}", m.zeros.moved)
+        },
         100.0 * m.zeros.accuracy,
         m.random.row_spread,
         100.0 * m.random.accuracy,
@@ -339,12 +357,11 @@ fn run(ctx: &Context) -> Result<Findings> {
     );
     Ok(Findings {
         measured: format!(
-            "XOR quadrants: zeros → row spread {:.0e}, acc {:.0}%; constant 0.5 → spread {:.0e} \
-             (weights moved {:.1}), acc {:.0}% (best single line {:.0}%); random → acc {:.0}%; \
-             gradcheck {:.0e}",
-            m.zeros.row_spread,
+            "XOR quadrants: zeros → {}, acc {:.0}%; constant 0.5 → {} (weights moved {:.1}), \
+             acc {:.0}% (best single line {:.0}%); random → acc {:.0}%; gradcheck {:.0e}",
+            spread(m.zeros.row_spread),
             100.0 * m.zeros.accuracy,
-            m.constant.row_spread,
+            spread(m.constant.row_spread),
             m.constant.moved,
             100.0 * m.constant.accuracy,
             100.0 * m.best_line_accuracy,

@@ -346,12 +346,13 @@ fn run(ctx: &Context) -> Result<Findings> {
     let reading = format!(
         r"With the same data, network and {} epochs of SGD: {}. At the large scale the
         pre-activations have a standard deviation of about $\sqrt{{10}} \times 10 \approx
-        32$, deep in the flat tails, and the network has barely begun to learn when the
-        epochs run out.
+        32$, deep in the flat tails, and when the epochs run out the cost is still several
+        times that of the network that started well.
 
         Two things qualify the claim. Very small weights are not the cure: at $s = 0.01$ the
-        derivative is at its maximum, but the hidden units all compute nearly the same
-        small value and must first grow apart; the lowest cost after training is at {},
+        derivative is at its maximum, but the hidden units' outputs barely vary from one
+        input to the next, so the layer above has little to learn from until the weights
+        have grown; the lowest cost after training is at {},
         not at 0.01 (second figure). And the experiment measures speed —
         the cost after a fixed number of plain gradient steps — not what the networks could
         learn eventually: it does not show that a saturated network never learns, only that

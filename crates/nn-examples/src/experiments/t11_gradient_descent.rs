@@ -625,7 +625,7 @@ fn run(ctx: &Context) -> Result<Findings> {
         },
     );
     let reading = format!(
-        r"On the quadratic, {}; {uphill} steps of all four runs went uphill. The first three
+        r"On the quadratic, {}; {} of the four runs' steps went uphill. The first three
         converge as the contraction factor $|1 - 2\eta|$ predicts; the last shows the other
         side of the same formula.
 
@@ -639,6 +639,11 @@ fn run(ctx: &Context) -> Result<Findings> {
         claim says nothing about the costs of deeper networks, which are not convex and have
         many stationary points.",
         described.join("; "),
+        if uphill == 0 {
+            "none".to_string()
+        } else {
+            uphill.to_string()
+        },
         m.critical_rate,
         m.linear.final_distance,
         m.linear_fast.final_distance,
@@ -647,10 +652,15 @@ fn run(ctx: &Context) -> Result<Findings> {
     let [one_d, line, logistic] = files;
     Ok(Findings {
         measured: format!(
-            "1-D (w−3)²: {} ({uphill} uphill steps); line fit: ‖θ−θ*‖ {:.0e} at 0.5×critical η, \
+            "1-D (w−3)²: {} ({}); line fit: ‖θ−θ*‖ {:.0e} at 0.5×critical η, \
              {:.0e} at 0.9×, steps = −η∇J to {step_error:.0e}, 1.1× → {diverged}; logistic: \
              ‖θ−θ_Newton‖ {:.0e}; gradcheck {gradcheck:.0e}",
             converged.join(", "),
+            if uphill == 0 {
+                "no step uphill".to_string()
+            } else {
+                format!("{uphill} steps uphill")
+            },
             m.linear.final_distance,
             m.linear_fast.final_distance,
             m.logistic.final_distance,
@@ -677,8 +687,8 @@ fn run(ctx: &Context) -> Result<Findings> {
             Figure::new(
                 logistic,
                 r"Contours of logistic regression's cost over the weight and the bias, with the
-                first 200 iterates: the path runs downhill across the contours, then bends
-                along the long, shallow valley toward the minimum found by Newton's method
+                first 200 iterates: the path runs downhill across the contours, and its steps
+                shorten as the slope flattens toward the minimum found by Newton's method
                 (cross).",
             ),
         ],

@@ -398,22 +398,10 @@ pub fn figure(m: &Measured, path: &Path) -> Result<()> {
             y: "units (log scale)",
         },
         &[
-            Series::new(
-                format!(
-                    "1 hidden layer, DNF: 2^(n−1) + 1 (built, exact for n ≤ {})",
-                    m.dnf.last().map_or(0, |b| b.bits)
-                ),
-                bound,
-            ),
-            Series::new(
-                "deep XOR tree, 2⌈log₂n⌉ layers (built, exact)",
-                pts(&m.tree),
-            ),
-            Series::new(
-                "1 hidden layer, counting (built, exact): n + 1",
-                pts(&m.counting),
-            ),
-            Series::new("1 hidden tanh layer, trained: smallest width + 1", trained),
+            Series::new("AND/OR, 1 hidden layer: 2^(n−1) + 1", bound),
+            Series::new("deep XOR tree, 2⌈log₂n⌉ layers", pts(&m.tree)),
+            Series::new("counting, 1 hidden layer: n + 1", pts(&m.counting)),
+            Series::new("trained tanh, 1 hidden layer", trained),
         ],
         &ChartOptions {
             log_y: true,

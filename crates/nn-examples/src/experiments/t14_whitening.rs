@@ -321,7 +321,8 @@ fn run(ctx: &Context) -> Result<Findings> {
     });
     Ok(Findings {
         measured: format!(
-            "breast cancer, 30 features (std ratio {:.0e}), same net and SGD steps: {}; \
+            "breast cancer, 30 features (their scales differ {:.0e}-fold), same net and SGD \
+             steps: {}; \
              whitened covariance max |C − I| {:.0e}; gradcheck {:.0e}",
             m.scale_ratio,
             parts.join(", "),
