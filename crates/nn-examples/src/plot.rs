@@ -419,6 +419,33 @@ fn render(
     std::fs::write(path, svg).map_err(|e| ExampleError::io(path, e))
 }
 
+/// A tick label of a value (for plotters' formatters, which take references).
+fn tick_label(v: &f64) -> String {
+    tick(*v)
+}
+
+/// Draws the axes of a chart: their descriptions, tick labels (see [`tick`]), and grid
+/// lines at the ticks if `grid`.
+fn draw_axes(
+    chart: &mut ChartContext<'_, SVGBackend<'_>, Cartesian2d<Axis, Axis>>,
+    (x, y): (&str, &str),
+    grid: bool,
+    path: &Path,
+) -> Result<()> {
+    let mut mesh = chart.configure_mesh();
+    mesh.x_desc(x)
+        .y_desc(y)
+        .label_style(font(TICK_PX))
+        .axis_desc_style(font(AXIS_PX))
+        .x_label_formatter(&tick_label)
+        .y_label_formatter(&tick_label)
+        .bold_line_style(BLACK.mix(0.12));
+    if !grid {
+        mesh.disable_mesh();
+    }
+    mesh.draw().map_err(|e| fig_err(path, e))
+}
+
 /// Where a chart's legend goes.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
 pub enum Legend {
@@ -523,17 +550,7 @@ pub fn chart(
             .y_label_area_size(82);
         let e = |e| fig_err(path, e);
         let mut chart = builder.build_cartesian_2d(x_axis, y_axis).map_err(e)?;
-        chart
-            .configure_mesh()
-            .x_desc(labels.x)
-            .y_desc(labels.y)
-            .label_style(font(TICK_PX))
-            .axis_desc_style(font(AXIS_PX))
-            .x_label_formatter(&|v| tick(*v))
-            .y_label_formatter(&|v| tick(*v))
-            .bold_line_style(BLACK.mix(0.12))
-            .draw()
-            .map_err(e)?;
+        draw_axes(&mut chart, (labels.x, labels.y), true, path)?;
         for (i, s) in series.iter().enumerate() {
             let c = colour(s.colour.unwrap_or(i));
             let points = s.points.iter().copied().filter(keep);
@@ -631,17 +648,7 @@ pub fn decision_regions(
             .y_label_area_size(Y_LABELS)
             .build_cartesian_2d(Axis::exactly(x0, x1), Axis::exactly(y0, y1))
             .map_err(e)?;
-        chart
-            .configure_mesh()
-            .disable_mesh()
-            .x_desc("x₁")
-            .y_desc("x₂")
-            .label_style(font(TICK_PX))
-            .axis_desc_style(font(AXIS_PX))
-            .x_label_formatter(&|v| tick(*v))
-            .y_label_formatter(&|v| tick(*v))
-            .draw()
-            .map_err(e)?;
+        draw_axes(&mut chart, ("x₁", "x₂"), false, path)?;
         for &(a, b, c) in lines {
             let seg: Vec<(f64, f64)> = if b.abs() > a.abs() {
                 vec![(x0, -(a * x0 + c) / b), (x1, -(a * x1 + c) / b)]
@@ -774,17 +781,7 @@ pub fn contour_paths(
             .y_label_area_size(76)
             .build_cartesian_2d(Axis::exactly(x0, x1), Axis::exactly(y0, y1))
             .map_err(e)?;
-        chart
-            .configure_mesh()
-            .disable_mesh()
-            .x_desc(labels.x)
-            .y_desc(labels.y)
-            .label_style(font(TICK_PX))
-            .axis_desc_style(font(AXIS_PX))
-            .x_label_formatter(&|v| tick(*v))
-            .y_label_formatter(&|v| tick(*v))
-            .draw()
-            .map_err(e)?;
+        draw_axes(&mut chart, (labels.x, labels.y), false, path)?;
         for (k, s) in paths.iter().enumerate() {
             let c = colour(s.colour.unwrap_or(k + 1));
             let inside = |&(x, y): &(f64, f64)| x.is_finite() && y.is_finite();

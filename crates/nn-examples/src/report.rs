@@ -253,7 +253,8 @@ h2 { font-size: 1.4em; margin-top: 2.4em; border-top: 1px solid var(--rule); pad
 h3 { font-size: 1.08em; margin: 1.3em 0 .3em; }
 a { color: #0b57a4; }
 code { font-size: .92em; background: #f4f4f6; padding: 0 .2em; border-radius: 3px; }
-math { font-size: 1.08em; }
+math { font-size: 1.08em;
+       font-family: "Latin Modern Math", "STIX Two Math", "DejaVu Math TeX Gyre", "Cambria Math", math; }
 .equation { margin: 1em 0; padding: .6em 0; background: #fafafc; border-radius: 6px; overflow-x: auto; }
 .equation math { font-size: 1.22em; }
 table { border-collapse: collapse; margin: .8em 0; }
@@ -294,27 +295,37 @@ fn svg_size(path: &Path) -> Option<(u32, u32)> {
     Some((attribute("width")?, attribute("height")?))
 }
 
-fn section(h: &mut String, dir: &Path, root: &Path, number: usize, o: &Outcome) -> Result<()> {
-    let context = |e: ExampleError| ExampleError::Usage(format!("{}: {e}", o.id));
-    let (class, verdict) = if o.passed {
+/// The CSS class and the word for a verdict.
+fn verdict(passed: bool) -> (&'static str, &'static str) {
+    if passed {
         ("pass", "PASS")
     } else {
         ("fail", "FAIL")
-    };
+    }
+}
+
+/// A markup error, named by the claim whose text has it.
+fn in_claim(id: &str) -> impl Fn(ExampleError) -> ExampleError + '_ {
+    move |e| ExampleError::Usage(format!("{id}: {e}"))
+}
+
+fn section(h: &mut String, dir: &Path, root: &Path, number: usize, o: &Outcome) -> Result<()> {
+    let context = in_claim(o.id);
+    let (class, verdict) = verdict(o.passed);
     let lesson = o.lesson;
     let _ = writeln!(
         h,
         "<section id=\"{id}\" class=\"claim\">\n<h2>{id}. {} <span class=\"verdict {class}\">{verdict}</span></h2>",
-        inline(o.claim).map_err(context)?,
+        inline(o.claim).map_err(&context)?,
         id = o.id,
     );
     let _ = writeln!(
         h,
         "<div class=\"lesson\">\n<h3>The claim</h3>\n{}<div class=\"equation\">{}</div>\n\
          <h3>The experiment</h3>\n{}</div>",
-        blocks(lesson.claim).map_err(context)?,
-        mathml(lesson.equation, true).map_err(context)?,
-        blocks(lesson.method).map_err(context)?,
+        blocks(lesson.claim).map_err(&context)?,
+        mathml(lesson.equation, true).map_err(&context)?,
+        blocks(lesson.method).map_err(&context)?,
     );
     for (k, f) in o.figures.iter().enumerate() {
         // figures are written into the page's directory (`Context::figure`)
@@ -330,7 +341,7 @@ fn section(h: &mut String, dir: &Path, root: &Path, number: usize, o: &Outcome) 
              </figcaption></figure>",
             escape(&rel),
             escape(&plain(&f.caption)),
-            inline(&f.caption).map_err(context)?,
+            inline(&f.caption).map_err(&context)?,
             id = o.id,
             n = k + 1,
         );
@@ -339,7 +350,7 @@ fn section(h: &mut String, dir: &Path, root: &Path, number: usize, o: &Outcome) 
         h,
         "<h3>What the numbers say</h3>\n<div class=\"reading\">\n{}</div>\n\
          <details class=\"measured\"><summary>The line the terminal prints</summary><p>{}</p></details>",
-        blocks(&o.reading).map_err(context)?,
+        blocks(&o.reading).map_err(&context)?,
         escape(&o.measured),
     );
     let source = root.join(lesson.source);
@@ -352,20 +363,14 @@ fn section(h: &mut String, dir: &Path, root: &Path, number: usize, o: &Outcome) 
         escape(&relative_url(dir, &source)),
         escape(&file)
     );
-    if !lesson.docs.is_empty() {
-        h.push_str(" · Docs: ");
-        let docs: Vec<String> = lesson
-            .docs
-            .iter()
-            .map(|(label, path)| {
-                format!(
-                    "<a href=\"{}\">{}</a>",
-                    escape(&relative_url(dir, &root.join("target/doc").join(path))),
-                    inline(label).unwrap_or_else(|_| escape(label))
-                )
-            })
-            .collect();
-        h.push_str(&docs.join(", "));
+    for (k, (label, path)) in lesson.docs.iter().enumerate() {
+        let _ = write!(
+            h,
+            "{}<a href=\"{}\">{}</a>",
+            if k == 0 { " · Docs: " } else { ", " },
+            escape(&relative_url(dir, &root.join("target/doc").join(path))),
+            inline(label).map_err(&context)?
+        );
     }
     h.push_str(" · <a href=\"#top\">Back to top ↑</a></p>\n</section>\n");
     Ok(())
@@ -400,16 +405,12 @@ pub fn write_index(dir: &Path, outcomes: &[Outcome], run: &RunInfo) -> Result<Pa
         outcomes.len(),
     );
     for o in outcomes {
-        let (class, verdict) = if o.passed {
-            ("pass", "PASS")
-        } else {
-            ("fail", "FAIL")
-        };
+        let (class, verdict) = verdict(o.passed);
         let _ = writeln!(
             h,
             "<tr><td><a href=\"#{id}\">{id}</a></td><td><a href=\"#{id}\">{}</a></td>\
              <td class=\"verdict {class}\">{verdict}</td></tr>",
-            inline(o.claim).map_err(|e| ExampleError::Usage(format!("{}: {e}", o.id)))?,
+            inline(o.claim).map_err(in_claim(o.id))?,
             id = o.id
         );
     }
@@ -420,7 +421,7 @@ pub fn write_index(dir: &Path, outcomes: &[Outcome], run: &RunInfo) -> Result<Pa
     }
     let size = match run.size {
         Size::Full => "the full configuration",
-        Size::Quick => "the quick configuration (`--quick`)",
+        Size::Quick => "the quick configuration (<code>--quick</code>)",
     };
     let build = if cfg!(debug_assertions) {
         "a debug build"
@@ -429,12 +430,11 @@ pub fn write_index(dir: &Path, outcomes: &[Outcome], run: &RunInfo) -> Result<Pa
     };
     let _ = writeln!(
         h,
-        "</main>\n<footer id=\"settings\">\n<h2>Run settings</h2>\n<p>{} experiments at {}, \
-         {build} of nn-examples {}, in {:.1} s. Seeds are fixed in each experiment's source; \
-         times are wall-clock and vary between runs.</p>\n\
+        "</main>\n<footer id=\"settings\">\n<h2>Run settings</h2>\n<p>{} experiments at {size}, \
+         {build} of nn-examples {}, in {:.1} s; the seeds are in each experiment's source, \
+         and the times, wall-clock, vary between runs.</p>\n\
          <table><tr><th>id</th><th>settings</th><th>time</th></tr>",
         outcomes.len(),
-        inline(size).unwrap_or_else(|_| escape(size)),
         env!("CARGO_PKG_VERSION"),
         run.seconds
     );

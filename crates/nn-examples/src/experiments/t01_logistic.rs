@@ -377,8 +377,8 @@ fn run(ctx: &Context) -> Result<Findings> {
             r"How far the network is from Newton's solution during gradient descent (log
             scale). The cost gap $J - J^*$ and the largest relative error of the weights fall
             along straight lines — the steady, linear convergence of gradient descent on a
-            strictly convex cost — cross their tolerances (dashed, same colour), and level off
-            only where double-precision rounding begins.",
+            strictly convex cost — and cross their tolerances (dashed, same colour); the cost
+            gap levels off where double-precision rounding begins.",
         )],
         reading,
         settings: format!(

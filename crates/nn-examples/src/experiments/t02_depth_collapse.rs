@@ -48,7 +48,7 @@ pub const LESSON: Lesson = Lesson {
         induction so do any number. A deep linear network therefore draws the same decision
         boundaries as a logistic regression — a single straight line — however many layers
         and units it has.",
-    equation: r"W^{[2]}\big(W^{[1]}x + b^{[1]}\big) + b^{[2]} = \underbrace{W^{[2]}W^{[1]}}_{\tilde W}\,x + \underbrace{W^{[2]}b^{[1]} + b^{[2]}}_{\tilde b}",
+    equation: r"\begin{aligned} W^{[2]}\big(W^{[1]}x + b^{[1]}\big) + b^{[2]} &= \tilde W x + \tilde b, \\ \text{with}\quad \tilde W = W^{[2]}W^{[1]}, \quad \tilde b &= W^{[2]}b^{[1]} + b^{[2]} \end{aligned}",
     method: r"Two parts.
 
         - The algebra: random networks of 2–6 identity-activation layers (random widths and

@@ -54,7 +54,7 @@ pub const LESSON: Lesson = Lesson {
         Encoding the inputs first fixes the scales: standardising gives every feature zero
         mean and unit variance; whitening goes further and also removes the correlations,
         so that the inputs' covariance is the identity.",
-    equation: r"\begin{aligned} \text{standardise: }& \tilde x_k = \frac{x_k - \mu_k}{\sigma_k} \\;\text{whiten: }& \tilde x = \Lambda^{-1/2}U^\top(x - \mu) \;\text{(PCA)} \quad\text{or}\quad U\Lambda^{-1/2}U^\top(x - \mu) \;\text{(ZCA)}, \qquad \tfrac{1}{m}\tilde X\tilde X^\top = I \end{aligned}",
+    equation: r"\begin{aligned} \text{standardise: }& \tilde x_k = \frac{x_k - \mu_k}{\sigma_k} \\ \text{PCA whitening: }& \tilde x = \Lambda^{-1/2}U^\top(x - \mu) \\ \text{ZCA whitening: }& \tilde x = U\Lambda^{-1/2}U^\top(x - \mu), \qquad \text{both: } \tfrac{1}{m}\tilde X\tilde X^\top = I \end{aligned}",
     method: r"All 30 features of the bundled breast-cancer data, split 75/25 into training and
         test cases by a seeded stratified split. Four encodings, each fitted on the training
         part only: none (raw), standardisation, and PCA and ZCA whitening (from the
