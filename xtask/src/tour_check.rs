@@ -16,8 +16,11 @@
 //!   at the size the page shows the figure, is at least 12 px.
 //!
 //! Then it writes one screenshot per section (and the top and the settings) under
-//! `target/tour/screenshots/`. It is not part of `cargo xtask check`: CI machines need not
-//! have a browser, and installing one there costs more time than CI has to spare.
+//! `target/tour/screenshots/`. It is not part of `cargo xtask check`, and so not of CI:
+//! a CI machine need not have a browser, and installing one (chromium and its libraries,
+//! a few hundred MB) would make every CI run depend on the package mirror for a check
+//! that only changes when the tour's page does. Run it before a release, or after changing
+//! the page or the figures.
 
 use std::fs;
 use std::path::{Path, PathBuf};

@@ -2,8 +2,9 @@
 //! lines and points on linear or log axes, decision regions of 2-D classifiers, cost
 //! surfaces with paths over them, and grids of values.
 //!
-//! Every figure is [`SIZE`] and meant to be shown at that size; no text in it is smaller
-//! than [`MIN_FONT_PX`]. Axis ticks are chosen here so that they cover the data (on a log
+//! Charts are [`SIZE`], decision regions [`REGION_SIZE`] (equal scales on both axes); each
+//! is meant to be shown at its own size, and no text in it is smaller than
+//! [`MIN_FONT_PX`]. Axis ticks are chosen here so that they cover the data (on a log
 //! axis, decades, or 1–2–5 steps when the data span three decades or fewer). Backgrounds
 //! that would take thousands of shapes — decision regions, cost surfaces and their
 //! contour lines, data points over regions, grid cells — are one raster at twice the
