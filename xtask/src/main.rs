@@ -6,9 +6,13 @@
 //!
 //! `cargo xtask bench [--compare [--with-torch]] [--write]` measures the reference
 //! workloads and prints a table (see `xtask/src/bench.rs`); it is never part of `check`.
+//!
+//! `cargo xtask tour-check` checks the tour's page in headless Chromium and writes
+//! screenshots (see `xtask/src/tour_check.rs`); it is never part of `check` either.
 
 mod bench;
 mod json;
+mod tour_check;
 
 use std::process::{Command, ExitCode};
 use std::time::Instant;
@@ -95,10 +99,12 @@ fn main() -> ExitCode {
     match args.first().map(String::as_str) {
         Some("check") => run(CHECK),
         Some("bench") => bench::run(&args[1..]),
+        Some("tour-check") => tour_check::run(&args[1..]),
         _ => {
             eprintln!(
-                "usage: cargo xtask check | bench [options]\n\n  check   fmt, clippy -D warnings, tests, docs (what CI runs)\n{}",
-                bench::USAGE
+                "usage: cargo xtask check | bench [options] | tour-check\n\n  check   fmt, clippy -D warnings, tests, docs (what CI runs)\n{}\n{}",
+                bench::USAGE,
+                tour_check::USAGE
             );
             ExitCode::FAILURE
         }

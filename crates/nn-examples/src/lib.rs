@@ -3,7 +3,10 @@
 //! Each claim T1–T15 of the tutorial the `nn` workspace follows is an experiment here: a
 //! function that runs it with a configuration (full size for the tour, a quick one for
 //! tests), returns the measured numbers, decides a verdict from them, and draws a figure
-//! where a picture says more than the numbers. The `tour` binary runs them all:
+//! where a picture says more than the numbers. Beside it, each experiment's module keeps
+//! the claim's lesson (`LESSON`: the claim in plain words, its equation, what the
+//! experiment does), which the tour's page shows with the figures, their captions and what
+//! the numbers of the run mean. The `tour` binary runs them all:
 //!
 //! ```text
 //! cargo run --release -p nn-examples --bin tour            # all, figures in target/tour/
@@ -30,7 +33,7 @@
 //! use nn_examples::{experiments, Context, Size};
 //! let ctx = Context { size: Size::Quick, out_dir: "target/tour".into() };
 //! let t5 = experiments::all().into_iter().find(|e| e.id == "T5").unwrap();
-//! let outcome = (t5.run)(&ctx)?;
+//! let outcome = t5.outcome(&ctx)?;
 //! println!("{}: {} → {}", outcome.id, outcome.measured, outcome.passed);
 //! # Ok::<(), nn_examples::ExampleError>(())
 //! ```
@@ -39,6 +42,12 @@
 //!
 //! - `nn-train` (and through it the rest of the chain): the networks being studied.
 //! - `plotters` (SVG backend only: no system fonts, no C libraries): the figures.
+//! - `flate2` (already built for nn-train's MNIST loader): the zlib stream and CRC-32 of
+//!   the PNG rasters that decision regions and cost surfaces are drawn as inside the SVGs
+//!   (thousands of rectangles would weigh megabytes).
+//! - `pulldown-latex` (one dependency, `bumpalo`): the tour page's equations, written as
+//!   LaTeX in each experiment's lesson and rendered as MathML, which browsers show
+//!   without scripts or network.
 //! - `indicatif`: the tour's progress bar. `clap`: the `nn` command line.
 //! - `nalgebra`: matrices in the experiments; `thiserror`: the error type.
 
@@ -46,10 +55,12 @@ pub mod datasets;
 mod error;
 pub mod experiments;
 pub mod plot;
-mod report;
+pub mod report;
 
 pub use error::{ExampleError, Result};
-pub use report::{Context, Experiment, Outcome, Size, table, write_index};
+pub use report::{
+    Context, Experiment, Figure, Findings, Lesson, Outcome, RunInfo, Size, table, write_index,
+};
 
 /// The README's Rust examples, compiled and run as doc tests so that they stay true.
 #[cfg(doctest)]

@@ -3,10 +3,11 @@
 
 use std::path::PathBuf;
 use std::process::ExitCode;
+use std::time::Instant;
 
 use clap::Parser;
 use indicatif::{ProgressBar, ProgressStyle};
-use nn_examples::{Context, Size, experiments, table, write_index};
+use nn_examples::{Context, RunInfo, Size, experiments, table, write_index};
 
 /// Runs the experiments behind the claims T1–T15 and reports each verdict.
 #[derive(Debug, Parser)]
@@ -49,11 +50,12 @@ fn main() -> ExitCode {
         ProgressStyle::with_template("{bar:30} {pos}/{len} {msg} [{elapsed}]")
             .unwrap_or_else(|_| ProgressStyle::default_bar()),
     );
+    let start = Instant::now();
     let mut outcomes = Vec::new();
     let mut errors = Vec::new();
     for e in &chosen {
         bar.set_message(format!("{}: {}", e.id, e.claim));
-        match (e.run)(&ctx) {
+        match e.outcome(&ctx) {
             Ok(o) => outcomes.push(o),
             Err(err) => errors.push(format!("{}: {err}", e.id)),
         }
@@ -65,7 +67,11 @@ fn main() -> ExitCode {
     for err in &errors {
         eprintln!("error: {err}");
     }
-    match write_index(&args.out, &outcomes) {
+    let run = RunInfo {
+        size: ctx.size,
+        seconds: start.elapsed().as_secs_f64(),
+    };
+    match write_index(&args.out, &outcomes, &run) {
         Ok(path) => println!("figures and index: {}", path.display()),
         Err(err) => {
             eprintln!("error: {err}");

@@ -1,4 +1,5 @@
-//! The experiments, one module per claim, and the registry the tour runs.
+//! The experiments, one module per claim, and the registry the tour runs. Each module has
+//! its `EXPERIMENT` (what the tour runs) and its `LESSON` (what the tour page teaches).
 
 pub mod t01_logistic;
 pub mod t02_depth_collapse;
@@ -37,4 +38,42 @@ pub fn all() -> Vec<Experiment> {
         t14_whitening::EXPERIMENT,
         t15_digits::EXPERIMENT,
     ]
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::report::{blocks, mathml, workspace_root};
+
+    #[test]
+    fn every_lesson_renders_and_points_at_real_files() {
+        let all = all();
+        assert_eq!(all.len(), 15);
+        for (k, e) in all.iter().enumerate() {
+            assert_eq!(e.id, format!("T{}", k + 1));
+            let l = e.lesson;
+            let equation = mathml(l.equation, true).unwrap();
+            // errors, and the double-escaped space pulldown-latex writes for `\ `
+            assert!(
+                !equation.contains("merror") && !equation.contains("&amp;nbsp;"),
+                "{}: {equation}",
+                e.id
+            );
+            for text in [l.claim, l.method] {
+                let html = blocks(text).unwrap_or_else(|err| panic!("{}: {err}", e.id));
+                assert!(
+                    !html.contains("merror") && !html.contains("&amp;nbsp;"),
+                    "{}: {html}",
+                    e.id
+                );
+            }
+            assert!(
+                workspace_root().join(l.source).is_file(),
+                "{}: {} is not a file",
+                e.id,
+                l.source
+            );
+            assert!(!l.docs.is_empty(), "{}: no docs link", e.id);
+        }
+    }
 }

@@ -19,6 +19,8 @@
 //! Both networks are evaluated on fresh uniform points (no margin). Gradient checking does
 //! not apply: the step's derivative is 0 everywhere, which is why the perceptron rule
 //! trains these units, and the library refuses to backpropagate through them (checked).
+//!
+//! The tour page's text for this claim is [`LESSON`].
 
 use std::path::Path;
 
@@ -26,10 +28,8 @@ use nalgebra::DMatrix;
 use nn_train::data::synthetic::{self, TRIANGLE};
 use nn_train::{Activation, Loss, Mode, Network, Perceptron, PerceptronConfig, TrainError};
 
-use crate::plot::{
-    ChartOptions, Labels, Legend, Point2, Series, decision_regions, line_chart_with,
-};
-use crate::{Context, Experiment, Outcome, Result, Size};
+use crate::plot::{ChartOptions, Labels, Legend, Point2, Series, chart, decision_regions};
+use crate::{Context, Experiment, Figure, Findings, Lesson, Result, Size};
 
 /// The claim.
 pub const CLAIM: &str = "step perceptrons are linear classifiers; three in a hidden layer bound a triangle (inside vs outside)";
@@ -38,7 +38,43 @@ pub const CLAIM: &str = "step perceptrons are linear classifiers; three in a hid
 pub const EXPERIMENT: Experiment = Experiment {
     id: "T3",
     claim: CLAIM,
+    lesson: &LESSON,
     run,
+};
+
+/// The claim explained, for the tour page.
+pub const LESSON: Lesson = Lesson {
+    claim: r"A perceptron with the Heaviside step $h$ answers one question: on which side of
+        the line $w \cdot x + b = 0$ does the point lie? So one unit can only separate
+        classes that a straight line separates. Put three of them in a hidden layer, though,
+        and their three lines can be the edges of a triangle; an output unit that fires only
+        when all three do (an AND) then tells inside from outside — a region no single line
+        can describe. Non-linearity, here the step, is what lets lines combine into shapes.",
+    equation: r"\begin{aligned} f(x) &= h(w\cdot x + b), \qquad h(z) = \begin{cases} 1 & z \ge 0 \\ 0 & z < 0 \end{cases} \\ \text{inside} &= h\big(h_1 + h_2 + h_3 - 2.5\big) \end{aligned}",
+    method: r"Points uniform in the square $[-1, 1]^2$, labelled inside or outside a fixed
+        triangle. The network `2 → 3 step → 1 step` is built twice:
+
+        - from the edges: hidden unit $k$ is the line through edge $k$, oriented so that the
+          triangle is on its positive side, and the output unit is the AND above;
+        - by the perceptron rule $w \leftarrow w + \eta\,(t - f(x))\,x$, layer by layer: each
+          hidden unit learns the half-plane of one edge, then the output unit learns the
+          labels from the three hidden outputs. Training points closer than 0.005 to an edge
+          are left out, so every one of these problems is separable with a margin and the
+          perceptron convergence theorem (Novikoff) promises an epoch without mistakes.
+
+        Both networks are then tested on fresh points, with no margin. Gradient checking does
+        not apply: the step's derivative is 0 everywhere, which is why the perceptron rule
+        trains these units — the library refuses to backpropagate through them, and the
+        experiment checks that it does.",
+    source: file!(),
+    docs: &[
+        ("`Perceptron`", "nn_train/struct.Perceptron.html"),
+        ("`Activation::Step`", "nn_activations/enum.Activation.html"),
+        (
+            "the experiment's module",
+            "nn_examples/experiments/t03_perceptrons/index.html",
+        ),
+    ],
 };
 
 /// Training points closer than this to an edge's line are left out (the margin γ).
@@ -239,7 +275,7 @@ pub fn measure(config: &Config) -> Result<Measured> {
 /// If a figure cannot be written.
 pub fn figures(m: &Measured, region: &Path, mistakes: &Path) -> Result<()> {
     let (x, y) = &m.test;
-    let points: Vec<Point2> = (0..x.ncols().min(1500))
+    let points: Vec<Point2> = (0..x.ncols().min(600))
         .map(|j| Point2 {
             x: x[(0, j)],
             y: x[(1, j)],
@@ -247,12 +283,15 @@ pub fn figures(m: &Measured, region: &Path, mistakes: &Path) -> Result<()> {
         })
         .collect();
     let net = &m.trained.net;
-    let classify = |a: f64, b: f64| {
-        net.predict(&DMatrix::from_column_slice(2, 1, &[a, b]))
-            .map_or(0, |p| usize::from(p[(0, 0)] >= 0.5))
+    let classify = |grid: &DMatrix<f64>| -> Result<Vec<usize>> {
+        Ok(net
+            .predict(grid)?
+            .iter()
+            .map(|&p| usize::from(p >= 0.5))
+            .collect())
     };
     let title = format!(
-        "T3: 3 step units trained by the perceptron rule + AND unit: {:.2}% on test points",
+        "T3: three trained step units + AND: {:.2}% right",
         100.0 * m.trained.test_accuracy
     );
     decision_regions(
@@ -283,10 +322,10 @@ pub fn figures(m: &Measured, region: &Path, mistakes: &Path) -> Result<()> {
             )
         })
         .collect();
-    line_chart_with(
+    chart(
         mistakes,
         Labels {
-            title: "T3: the perceptron rule's mistakes per epoch reach 0 (separable data)",
+            title: "T3: the perceptron rule's mistakes per epoch reach 0",
             x: "epoch",
             y: "mistakes in the epoch",
         },
@@ -298,8 +337,9 @@ pub fn figures(m: &Measured, region: &Path, mistakes: &Path) -> Result<()> {
     )
 }
 
-fn run(ctx: &Context) -> Result<Outcome> {
-    let m = measure(&Config::new(ctx.size))?;
+fn run(ctx: &Context) -> Result<Findings> {
+    let config = Config::new(ctx.size);
+    let m = measure(&config)?;
     let region = ctx.figure("t03_triangle.svg")?;
     let mistakes = ctx.figure("t03_perceptron_mistakes.svg")?;
     figures(&m, &region, &mistakes)?;
@@ -312,9 +352,32 @@ fn run(ctx: &Context) -> Result<Outcome> {
             format!("[{}{more}] ({} epochs)", shown.join(", "), ms.len())
         })
         .collect();
-    Ok(Outcome {
-        id: "T3",
-        claim: CLAIM,
+    let epochs: Vec<String> = m.mistakes.iter().map(|ms| ms.len().to_string()).collect();
+    let reading = format!(
+        r"Set from the edges, the network classifies {:.2}% of {} fresh test points right:
+        three lines and an AND describe the triangle exactly (a point lands on an edge with
+        probability zero).
+
+        Trained by the perceptron rule on {} points, each of the four units reached an epoch
+        without mistakes, after {} epochs (hidden units 1–3, then the output unit), so the
+        rule converged as the theorem says it must on separable data. The trained network
+        gets {:.2}% of the test points right.{} Backpropagation through the step units was
+        refused: {}.",
+        100.0 * m.from_edges.test_accuracy,
+        config.test,
+        m.train_points,
+        epochs.join(", "),
+        100.0 * m.trained.test_accuracy,
+        if m.trained.test_accuracy < 1.0 {
+            " Its mistakes lie in a thin band along the edges: the rule stops at the first \
+             line that separates the training points, and test points inside the margin, \
+             which training never saw, can fall on the wrong side of it."
+        } else {
+            ""
+        },
+        if m.backprop_refused { "yes" } else { "no" }
+    );
+    Ok(Findings {
         measured: format!(
             "test accuracy: set from the edges {:.2}%, trained by the perceptron rule {:.2}% \
              ({} training points, margin {MARGIN}); mistakes per epoch, hidden 1–3 and output: {}; \
@@ -326,7 +389,26 @@ fn run(ctx: &Context) -> Result<Outcome> {
             m.backprop_refused
         ),
         passed: m.verdict(),
-        figures: vec![region, mistakes],
+        figures: vec![
+            Figure::new(
+                region,
+                r"Test points (orange inside the triangle, blue outside) over the region the
+                trained network calls inside (orange tint). The three black lines are the
+                hidden units' lines $w_k \cdot x + b_k = 0$ as the perceptron rule left them;
+                the tinted triangle is where all three units fire.",
+            ),
+            Figure::new(
+                mistakes,
+                r"Mistakes per epoch of the perceptron rule, for each hidden unit (one edge
+                each) and then the output unit. Every curve reaches 0: an epoch without a
+                mistake, after which the rule stops.",
+            ),
+        ],
+        reading,
+        settings: format!(
+            "{config:?}; margin {MARGIN}; perceptron learning rate 1; training data seed 3, \
+             test seed 4"
+        ),
     })
 }
 

@@ -4,12 +4,14 @@
 //! Measures, on a grid over [−5, 5] away from the kinks, the largest relative difference
 //! between each activation's derivative (as nn-activations computes it, from the output
 //! where that is cheaper) and a central finite difference of its value; draws g and g'.
+//!
+//! The tour page's text for this claim is [`LESSON`].
 
 use nn_train::Activation;
 use nn_train::nn_core::GradCheck;
 
-use crate::plot::{Labels, Series, line_chart};
-use crate::{Context, Experiment, Outcome, Result, Size};
+use crate::plot::{ChartOptions, Labels, Legend, Series, chart};
+use crate::{Context, Experiment, Figure, Findings, Lesson, Result, Size};
 
 /// The claim.
 pub const CLAIM: &str = "sigmoid' = a(1−a), tanh' = 1−a², ReLU and leaky ReLU (0.01) derivatives agree with finite differences";
@@ -18,7 +20,33 @@ pub const CLAIM: &str = "sigmoid' = a(1−a), tanh' = 1−a², ReLU and leaky Re
 pub const EXPERIMENT: Experiment = Experiment {
     id: "T4",
     claim: CLAIM,
+    lesson: &LESSON,
     run,
+};
+
+/// The claim explained, for the tour page.
+pub const LESSON: Lesson = Lesson {
+    claim: r"Backpropagation multiplies by $g'(Z)$ at every layer, so each activation comes
+        with its derivative, and the cheap forms matter. For the sigmoid and tanh the
+        derivative is a function of the output $a = g(z)$ that the forward pass already
+        computed: $a(1-a)$ and $1-a^2$. ReLU's is a step, 0 for negative inputs and 1 for
+        positive ones; leaky ReLU keeps a slope of 0.01 on the negative side so that a unit
+        with negative input still passes some gradient. At $z = 0$ the ReLUs have a kink
+        where the derivative jumps; the library uses 1 there.",
+    equation: r"\begin{aligned} &\sigma'(z) = a(1 - a), \qquad \tanh'(z) = 1 - a^2, \\ &\mathrm{ReLU}'(z) = \begin{cases} 1 & z \ge 0 \\ 0 & z < 0 \end{cases} \qquad \mathrm{leaky}'(z) = \begin{cases} 1 & z \ge 0 \\ 0.01 & z < 0 \end{cases} \end{aligned}",
+    method: r"On a grid of points over $[-5, 5]$, each activation's derivative as the library
+        computes it (from the output, where that is cheaper) is compared with a five-point
+        central difference of the activation's value, one point at a time, by the relative
+        error. Points within $10^{-3}$ of the kink at 0 are left out: a difference quotient
+        that straddles a kink measures the jump, not the derivative.",
+    source: file!(),
+    docs: &[
+        ("`Activation`", "nn_activations/enum.Activation.html"),
+        (
+            "finite differences (`nn_core::gradcheck`)",
+            "nn_core/struct.GradCheck.html",
+        ),
+    ],
 };
 
 /// The activations the claim names.
@@ -105,47 +133,108 @@ pub fn measure(config: &Config) -> Result<Measured> {
     Ok(Measured { errors, curves })
 }
 
-/// Draws g and g' of each activation.
+/// Draws g (solid) and g' (dashed, the same colour) of the activations at `which` (indices
+/// into [`ACTIVATIONS`]), at every tenth grid point at most.
 ///
 /// # Errors
 /// If the figure cannot be written.
-pub fn figure(m: &Measured, path: &std::path::Path) -> Result<()> {
+pub fn figure(m: &Measured, which: &[usize], title: &str, path: &std::path::Path) -> Result<()> {
     let mut series = Vec::new();
-    for (act, pts) in &m.curves {
-        series.push(Series::new(
-            format!("{act}"),
-            pts.iter().map(|&(z, g, _)| (z, g)).collect(),
-        ));
-        series.push(Series::new(
-            format!("{act}'"),
-            pts.iter().map(|&(z, _, d)| (z, d)).collect(),
-        ));
+    for &k in which {
+        let Some((act, pts)) = m.curves.get(k) else {
+            continue;
+        };
+        let every = (pts.len() / 200).max(1);
+        let thinned = || pts.iter().step_by(every);
+        series.push(
+            Series::new(
+                format!("{act}"),
+                thinned().map(|&(z, g, _)| (z, g)).collect(),
+            )
+            .colour(k),
+        );
+        series.push(
+            Series::dashed(
+                format!("{act}'"),
+                thinned().map(|&(z, _, d)| (z, d)).collect(),
+            )
+            .colour(k),
+        );
     }
-    line_chart(
+    chart(
         path,
         Labels {
-            title: "T4: activations g(z) and derivatives g'(z)",
+            title,
             x: "z",
-            y: "value",
+            y: "g(z) (solid) and g'(z) (dashed)",
         },
         &series,
-        false,
+        &ChartOptions {
+            legend: Legend::UpperLeft,
+            ..ChartOptions::default()
+        },
     )
 }
 
-fn run(ctx: &Context) -> Result<Outcome> {
-    let m = measure(&Config::new(ctx.size))?;
-    let path = ctx.figure("t04_activations.svg")?;
-    figure(&m, &path)?;
+fn run(ctx: &Context) -> Result<Findings> {
+    let config = Config::new(ctx.size);
+    let m = measure(&config)?;
+    let smooth = ctx.figure("t04_sigmoid_tanh.svg")?;
+    figure(
+        &m,
+        &[0, 1],
+        "T4: sigmoid and tanh, and their derivatives",
+        &smooth,
+    )?;
+    let kinked = ctx.figure("t04_relu.svg")?;
+    figure(
+        &m,
+        &[2, 3],
+        "T4: ReLU and leaky ReLU, and their derivatives",
+        &kinked,
+    )?;
     let worst = m.errors.iter().map(|e| e.1).fold(0.0, f64::max);
-    Ok(Outcome {
-        id: "T4",
-        claim: CLAIM,
+    let each: Vec<String> = m
+        .errors
+        .iter()
+        .map(|(act, e)| format!("`{act}` {e:.1e}"))
+        .collect();
+    let reading = format!(
+        r"Over {} grid points, the largest relative error between the library's derivative
+        and the finite difference is {}: {worst:.1e} at worst, where a wrong formula (say
+        $a(1+a)$, or a missing slope on leaky ReLU's negative side) would be off by order
+        1. What is left is the finite difference's own rounding: it divides errors of about
+        $10^{{-16}}$ by the step $h = 10^{{-4}}$, which leaves noise of about $10^{{-12}}$,
+        of order $10^{{-10}}$ relative to the small slopes in the tails ($\sigma'(5) \approx
+        0.007$); the five-point formula's truncation error is far below that. The check says nothing about $z = 0$ itself, where the ReLUs have
+        no derivative; the library's choice of 1 there is a convention, tested separately.",
+        config.points,
+        each.join(", ")
+    );
+    Ok(Findings {
         measured: format!(
             "max rel. error of g' vs finite differences over 4 activations: {worst:.1e}"
         ),
         passed: m.verdict(),
-        figures: vec![path],
+        figures: vec![
+            Figure::new(
+                smooth,
+                r"Sigmoid and tanh (solid) with their derivatives (dashed, same colour) on
+                $[-5, 5]$. Both derivatives peak at $z = 0$ — 1/4 for the sigmoid, 1 for tanh —
+                and fade to nearly 0 within a few units: where a unit's input is large, its
+                gradient vanishes (T9).",
+            ),
+            Figure::new(
+                kinked,
+                r"ReLU and leaky ReLU with their derivatives. For $z > 0$ the two are the same
+                line, slope 1; for $z < 0$ ReLU is 0 and leaky ReLU is $0.01z$, too small to
+                tell apart at this scale, and their derivatives are 0 and 0.01. That small
+                slope is the whole point: a leaky unit with negative input still passes a
+                little gradient back.",
+            ),
+        ],
+        reading,
+        settings: format!("{config:?} on [−5, 5]; five-point stencil, h = 1e-4"),
     })
 }
 

@@ -11,13 +11,15 @@
 //! accuracy shows what symmetric units can learn: all units of a layer computing the same
 //! function are as good as one, so the network's decision boundary is a single line,
 //! which cannot separate XOR.
+//!
+//! The tour page's text for this claim is [`LESSON`].
 
 use nalgebra::DMatrix;
 use nn_train::{Activation, FitConfig, Init, Loss, Network, Optimizer, SeededRng, Silent, fit};
 
 use super::t06_backprop::check_before_training;
 use crate::plot::{Point2, decision_regions};
-use crate::{Context, Experiment, Outcome, Result, Size};
+use crate::{Context, Experiment, Figure, Findings, Lesson, Result, Size};
 
 /// The claim.
 pub const CLAIM: &str =
@@ -27,7 +29,40 @@ pub const CLAIM: &str =
 pub const EXPERIMENT: Experiment = Experiment {
     id: "T7",
     claim: CLAIM,
+    lesson: &LESSON,
     run,
+};
+
+/// The claim explained, for the tour page.
+pub const LESSON: Lesson = Lesson {
+    claim: r"If every weight of a layer starts at the same value, every unit of the layer
+        computes the same function of the same inputs. They then have the same effect on
+        the cost, receive the same gradient, take the same step — and are still identical
+        afterwards, forever. A layer of $n$ identical units is no better than one unit, so
+        the network can only learn what a much narrower one could. Random initial weights
+        break this symmetry; biases may start at 0, because the weights already differ.",
+    equation: r"W^{[l]}_{1,:} = W^{[l]}_{2,:} = \dots = W^{[l]}_{n,:} \;\Longrightarrow\; a^{[l]}_1 = \dots = a^{[l]}_n \;\Longrightarrow\; dW^{[l]}_{1,:} = \dots = dW^{[l]}_{n,:}",
+    method: r"The same network `2 → 8 tanh → 8 tanh → 1 sigmoid` (binary cross-entropy) is
+        trained with Adam on an XOR-like task — label 1 where $x_1 x_2 > 0$ — three times:
+        from all-zero weights and biases, from every weight and bias equal to 0.5, and from
+        the recommended random start (Xavier). Each network's gradient is checked against
+        finite differences first. After training, the row spread of each hidden weight
+        matrix — the largest difference between the weights of any unit and those of unit
+        1 — measures how far the units have drifted apart, and the accuracy shows what the
+        network learnt. Identical units make the network a function of one weighted sum of
+        the inputs, so its decision boundary is a single line; the best any line does on
+        this data is found by search, for comparison.",
+    source: file!(),
+    docs: &[
+        (
+            "`Init` (constant, zeros, Xavier, He)",
+            "nn_init/enum.Init.html",
+        ),
+        (
+            "the experiment's module",
+            "nn_examples/experiments/t07_symmetry/index.html",
+        ),
+    ],
 };
 
 /// Hidden units per layer.
@@ -240,16 +275,23 @@ pub fn figure(m: &Measured, run: &Run, path: &std::path::Path) -> Result<()> {
             class: usize::from(y[(0, j)] > 0.5),
         })
         .collect();
-    let classify = |a: f64, b: f64| {
-        run.net
-            .predict(&DMatrix::from_column_slice(2, 1, &[a, b]))
-            .map_or(0, |p| usize::from(p[(0, 0)] >= 0.5))
+    let classify = |grid: &DMatrix<f64>| -> Result<Vec<usize>> {
+        Ok(run
+            .net
+            .predict(grid)?
+            .iter()
+            .map(|&p| usize::from(p >= 0.5))
+            .collect())
+    };
+    let units = if run.row_spread <= 1e-12 {
+        "units identical".to_string()
+    } else {
+        format!("units differ by {:.1}", run.row_spread)
     };
     let title = format!(
-        "T7: init {} → accuracy {:.0}%, hidden row spread {:.0e}",
+        "T7: start {}: {:.0}% right, {units}",
         run.init,
-        100.0 * run.accuracy,
-        run.row_spread
+        100.0 * run.accuracy
     );
     decision_regions(
         path,
@@ -261,8 +303,9 @@ pub fn figure(m: &Measured, run: &Run, path: &std::path::Path) -> Result<()> {
     )
 }
 
-fn run(ctx: &Context) -> Result<Outcome> {
-    let m = measure(&Config::new(ctx.size))?;
+fn run(ctx: &Context) -> Result<Findings> {
+    let config = Config::new(ctx.size);
+    let m = measure(&config)?;
     let constant = ctx.figure("t07_constant_init.svg")?;
     figure(&m, &m.constant, &constant)?;
     let random = ctx.figure("t07_random_init.svg")?;
@@ -271,16 +314,54 @@ fn run(ctx: &Context) -> Result<Outcome> {
         .iter()
         .map(|r| r.gradcheck)
         .fold(0.0, f64::max);
-    Ok(Outcome {
-        id: "T7",
-        claim: CLAIM,
+    let spread = |v: f64| {
+        if v == 0.0 {
+            "units identical".to_string()
+        } else {
+            format!("row spread {v:.0e}")
+        }
+    };
+    let differ = |spread: f64| {
+        if spread == 0.0 {
+            "are still exactly equal".to_string()
+        } else {
+            format!("still differ by only {spread:.0e}")
+        }
+    };
+    let reading = format!(
+        r"From the constant start (every weight 0.5), the hidden weights moved by up to
+        {:.1} during training, yet the rows of each hidden weight matrix {}: the eight units
+        of each layer took exactly the same steps. The network
+        classifies {:.0}% of the points right, and the best single straight line gets
+        {:.0}% — identical units draw one line, as the figure shows.
+
+        The all-zero start is stuck harder still: a tanh layer of zero weights outputs
+        zeros, so no weight gets any gradient ({}); only the output bias learns, and the
+        network predicts the more common label, {:.0}% right. From the random start the
+        units drift apart (their rows differ by up to {:.1} after training), and the
+        network solves the task: {:.0}% right. (Gradient checks before training: {:.0e} at
+        worst.)",
+        m.constant.moved,
+        differ(m.constant.row_spread),
+        100.0 * m.constant.accuracy,
+        100.0 * m.best_line_accuracy,
+        if m.zeros.moved == 0.0 {
+            "not one moved".to_string()
+        } else {
+            format!("they moved by at most {:.0e}", m.zeros.moved)
+        },
+        100.0 * m.zeros.accuracy,
+        m.random.row_spread,
+        100.0 * m.random.accuracy,
+        gradcheck
+    );
+    Ok(Findings {
         measured: format!(
-            "XOR quadrants: zeros → row spread {:.0e}, acc {:.0}%; constant 0.5 → spread {:.0e} \
-             (weights moved {:.1}), acc {:.0}% (best single line {:.0}%); random → acc {:.0}%; \
-             gradcheck {:.0e}",
-            m.zeros.row_spread,
+            "XOR quadrants: zeros → {}, acc {:.0}%; constant 0.5 → {} (weights moved {:.1}), \
+             acc {:.0}% (best single line {:.0}%); random → acc {:.0}%; gradcheck {:.0e}",
+            spread(m.zeros.row_spread),
             100.0 * m.zeros.accuracy,
-            m.constant.row_spread,
+            spread(m.constant.row_spread),
             m.constant.moved,
             100.0 * m.constant.accuracy,
             100.0 * m.best_line_accuracy,
@@ -288,7 +369,25 @@ fn run(ctx: &Context) -> Result<Outcome> {
             gradcheck
         ),
         passed: m.verdict(),
-        figures: vec![constant, random],
+        figures: vec![
+            Figure::new(
+                constant,
+                r"After training from the constant start: the XOR-like data (orange where
+                $x_1 x_2 > 0$, blue elsewhere) over the class the network predicts. Sixteen
+                hidden units, but every unit of a layer is the same unit, and the boundary is
+                one straight line, which cannot put both orange quadrants on one side and
+                both blue ones on the other.",
+            ),
+            Figure::new(
+                random,
+                r"The same network and training from a random start: the units differ, and
+                the boundary follows both axes, putting each quadrant on its side.",
+            ),
+        ],
+        reading,
+        settings: format!(
+            "{config:?}; Adam 0.05, batch 32; network seed 7, data seed 7, shuffling seed 1"
+        ),
     })
 }
 

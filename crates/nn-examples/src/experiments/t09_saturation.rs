@@ -9,6 +9,8 @@
 //! hidden layer on the data at initialisation, then the gradient check, then plain
 //! mini-batch gradient descent (SGD, so that a tiny gradient means a tiny step — Adam
 //! would rescale it) for a fixed number of epochs, and the cost after training.
+//!
+//! The tour page's text for this claim is [`LESSON`].
 
 use nalgebra::DMatrix;
 use nn_train::{
@@ -16,8 +18,8 @@ use nn_train::{
 };
 
 use super::t06_backprop::check_before_training;
-use crate::plot::{ChartOptions, Labels, Legend, Series, line_chart_with};
-use crate::{Context, Experiment, Outcome, Result, Size};
+use crate::plot::{ChartOptions, Labels, Legend, Series, chart};
+use crate::{Context, Experiment, Figure, Findings, Lesson, Result, Size};
 
 /// The claim.
 pub const CLAIM: &str =
@@ -27,7 +29,35 @@ pub const CLAIM: &str =
 pub const EXPERIMENT: Experiment = Experiment {
     id: "T9",
     claim: CLAIM,
+    lesson: &LESSON,
     run,
+};
+
+/// The claim explained, for the tour page.
+pub const LESSON: Lesson = Lesson {
+    claim: r"Sigmoid and tanh are steep only near 0 and flat in their tails. With large
+        initial weights, the pre-activations $z = Wx + b$ are large, most units sit in a
+        tail, and their derivative $g'(z)$ is nearly 0. Every gradient on its way back to
+        the weights is multiplied by that derivative, so the gradients are tiny and gradient
+        descent takes tiny steps: learning is slow. Small random weights keep $z$ in the
+        steep middle.",
+    equation: r"\begin{aligned} W^{[1]}_{jk} \sim \mathcal{N}(0, s^2) \;&\Rightarrow\; \operatorname{Var} z^{[1]}_j = n\,s^2 \quad (\text{inputs of variance } 1) \\ dZ^{[1]} &= W^{[2]\top}dZ^{[2]} \circ g'\big(Z^{[1]}\big) \end{aligned}",
+    method: r"A network `10 → 32 → 1` (hidden sigmoid or tanh, sigmoid output, binary
+        cross-entropy) on 10 standard-normal inputs labelled by a random linear rule. The
+        hidden weights are drawn from $\mathcal{N}(0, s^2)$ for scales $s$ from 0.01 to 10 —
+        Xavier's $1/\sqrt{10} \approx 0.32$ is the reference — with biases zero. For each
+        scale the experiment records the mean $|g'(Z)|$ of the hidden layer over the data
+        at the start, checks the gradient against finite differences, trains with plain
+        mini-batch gradient descent (SGD: a tiny gradient gives a tiny step, which Adam
+        would rescale away) for a fixed number of epochs, and records the cost.",
+    source: file!(),
+    docs: &[
+        (
+            "`Activation` (derivatives)",
+            "nn_activations/enum.Activation.html",
+        ),
+        ("`Init::Normal`", "nn_init/enum.Init.html"),
+    ],
 };
 
 /// Input features.
@@ -226,17 +256,22 @@ pub fn figures(
 ) -> Result<()> {
     let series = |f: &dyn Fn(&Point) -> f64, with_initial: bool| {
         let mut out = Vec::new();
-        for act in ACTIVATIONS {
+        for (k, act) in ACTIVATIONS.into_iter().enumerate() {
             let pts = m.points.iter().filter(|p| p.activation == act);
-            out.push(Series::new(
-                format!("{act}"),
-                pts.clone().map(|p| (p.scale, f(p))).collect(),
-            ));
+            let name = if with_initial {
+                format!("{act}, after training")
+            } else {
+                format!("{act}")
+            };
+            out.push(Series::new(name, pts.clone().map(|p| (p.scale, f(p))).collect()).colour(k));
             if with_initial {
-                out.push(Series::new(
-                    format!("{act}, before training"),
-                    pts.map(|p| (p.scale, p.initial_cost)).collect(),
-                ));
+                out.push(
+                    Series::dashed(
+                        format!("{act}, before training"),
+                        pts.map(|p| (p.scale, p.initial_cost)).collect(),
+                    )
+                    .colour(k),
+                );
             }
         }
         out
@@ -246,55 +281,115 @@ pub fn figures(
         log_y: true,
         legend,
     };
-    line_chart_with(
+    chart(
         slopes,
         Labels {
-            title: "T9: mean |g'(Z)| of the hidden layer at initialisation",
-            x: "standard deviation σ of the hidden weights (log scale)",
+            title: "T9: mean |g'(Z)| of the hidden layer at the start",
+            x: "standard deviation s of the hidden weights (log scale)",
             y: "mean |g'(Z)| (log scale)",
         },
         &series(&|p| p.mean_slope, false),
         &options(Legend::LowerLeft),
     )?;
     let title = format!("T9: cost after {epochs} epochs of SGD (lr 0.5)");
-    line_chart_with(
+    chart(
         costs,
         Labels {
             title: &title,
-            x: "standard deviation σ of the hidden weights (log scale)",
+            x: "standard deviation s of the hidden weights (log scale)",
             y: "cost J (log scale)",
         },
         &series(&|p| p.final_cost, true),
-        &options(Legend::LowerLeft),
+        &options(Legend::MiddleLeft),
     )
 }
 
-fn run(ctx: &Context) -> Result<Outcome> {
+fn run(ctx: &Context) -> Result<Findings> {
     let config = Config::new(ctx.size);
     let m = measure(&config)?;
     let slopes = ctx.figure("t09_saturation_slopes.svg")?;
     let costs = ctx.figure("t09_saturation_costs.svg")?;
     figures(&m, config.epochs, &slopes, &costs)?;
     let mut parts = Vec::new();
+    let mut sentences = Vec::new();
     for act in ACTIVATIONS {
         if let (Some(g), Some(l)) = (m.at(act, GOOD_SCALE), m.at(act, LARGE_SCALE)) {
             parts.push(format!(
-                "{act}: mean|g'| {:.3} at σ={GOOD_SCALE} vs {:.3} at σ={LARGE_SCALE}, cost after \
+                "{act}: mean|g'| {:.3} at s={GOOD_SCALE} vs {:.3} at s={LARGE_SCALE}, cost after \
                  {} epochs {:.3} vs {:.3}",
                 g.mean_slope, l.mean_slope, config.epochs, g.final_cost, l.final_cost
             ));
+            sentences.push(format!(
+                "for {act}, the mean derivative falls from {:.3} at $s = {GOOD_SCALE}$ to {:.3} \
+                 at $s = {LARGE_SCALE}$ ({:.0}× smaller), and the cost after training is {:.3} \
+                 against {:.3} ({:.0}% against {:.0}% of the training points right)",
+                g.mean_slope,
+                l.mean_slope,
+                g.mean_slope / l.mean_slope,
+                g.final_cost,
+                l.final_cost,
+                100.0 * g.accuracy,
+                100.0 * l.accuracy
+            ));
         }
     }
-    Ok(Outcome {
-        id: "T9",
-        claim: CLAIM,
+    let best: Vec<String> = ACTIVATIONS
+        .iter()
+        .filter_map(|&act| {
+            m.points
+                .iter()
+                .filter(|p| p.activation == act)
+                .min_by(|a, b| a.final_cost.total_cmp(&b.final_cost))
+                .map(|p| format!("$s = {}$ for {act}", p.scale))
+        })
+        .collect();
+    let reading = format!(
+        r"With the same data, network and {} epochs of SGD: {}. At the large scale the
+        pre-activations have a standard deviation of about $\sqrt{{10}} \times 10 \approx
+        32$, deep in the flat tails, and when the epochs run out the cost is still several
+        times that of the network that started well.
+
+        Two things qualify the claim. Very small weights are not the cure: at $s = 0.01$ the
+        derivative is at its maximum, but the hidden units' outputs barely vary from one
+        input to the next, so the layer above has little to learn from until the weights
+        have grown; the lowest cost after training is at {},
+        not at 0.01 (second figure). And the experiment measures speed —
+        the cost after a fixed number of plain gradient steps — not what the networks could
+        learn eventually: it does not show that a saturated network never learns, only that
+        gradient descent moves it slowly. (Gradient checks: {:.0e} at worst.)",
+        config.epochs,
+        sentences.join("; "),
+        best.join(" and "),
+        m.worst_gradcheck()
+    );
+    Ok(Findings {
         measured: format!(
             "{}; gradcheck {:.0e}",
             parts.join("; "),
             m.worst_gradcheck()
         ),
         passed: m.verdict(),
-        figures: vec![slopes, costs],
+        figures: vec![
+            Figure::new(
+                slopes,
+                r"The mean $|g'(Z)|$ of the hidden units at the start, against the standard
+                deviation $s$ of their weights (both axes logarithmic). Small weights keep
+                every unit near the peak of its derivative (1/4 for the sigmoid, 1 for tanh);
+                from about $s = 0.3$ on, more and more units sit in the flat tails and the
+                mean derivative falls roughly like $1/s$.",
+            ),
+            Figure::new(
+                costs,
+                r"The cost before training (dashed) and after it (solid) against the same
+                scale. Every network starts at about the same cost, 0.7–0.9; after the same
+                number of SGD steps, those that started saturated, at $s = 10$, have come
+                down the least. Very small weights are not the best start either.",
+            ),
+        ],
+        reading,
+        settings: format!(
+            "{config:?}; SGD 0.5, batch 25; network seed 9, data seed 9, shuffling seed 2"
+        ),
     })
 }
 

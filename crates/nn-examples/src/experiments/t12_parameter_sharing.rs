@@ -25,6 +25,8 @@
 //! model is not at chance but systematically right or wrong: the `+` and the `×` are
 //! complements within their 3×3 square, so a one-pixel shift makes one read as the other
 //! under the learnt weights (the checkerboard in its figure).
+//!
+//! The tour page's text for this claim is [`LESSON`].
 
 use std::path::Path;
 
@@ -33,7 +35,7 @@ use nn_train::{Activation, FitConfig, Init, Loss, Network, Optimizer, SeededRng,
 
 use super::t06_backprop::check_before_training;
 use crate::plot::{Labels, value_grid};
-use crate::{Context, Experiment, Outcome, Result, Size};
+use crate::{Context, Experiment, Figure, Findings, Lesson, Result, Size};
 
 /// The claim.
 pub const CLAIM: &str = "parameter sharing: a small filter slid over the image detects a pattern anywhere; a dense model trained at one position does not";
@@ -42,7 +44,44 @@ pub const CLAIM: &str = "parameter sharing: a small filter slid over the image d
 pub const EXPERIMENT: Experiment = Experiment {
     id: "T12",
     claim: CLAIM,
+    lesson: &LESSON,
     run,
+};
+
+/// The claim explained, for the tour page.
+pub const LESSON: Lesson = Lesson {
+    claim: r"A dense layer gives every pixel its own weight: weight $\theta_1$ only ever looks at
+        the top-left pixel. If a pattern appeared only in one place during training, the
+        weights elsewhere never learnt anything about it, and the model cannot recognise it
+        anywhere else. Parameter sharing uses one small filter $\theta$ for every position:
+        it is slid over the image, and the same weights compute a response at each place.
+        What the filter learnt at one position it then knows at all of them, and taking the
+        maximum response over the positions makes the answer independent of where the
+        pattern is. This is the idea behind convolutional networks.",
+    equation: r"a_{rs} = \sum_{i=1}^{3}\sum_{j=1}^{3} \theta_{ij}\,x_{r+i,\,s+j}, \qquad \hat y = \sigma\Big(w \max_{r,s} \operatorname{ReLU}(a_{rs} + b) + c\Big)",
+    method: r"Images of $12 \times 12$ noisy pixels with one bright $3 \times 3$ pattern, a plus
+        $+$ (label 1) or a saltire $\times$ (label 0): five bright pixels each, so only the
+        shape tells them apart. Both models are trained on images with the pattern at one
+        position only — its top-left corner at row 1, column 1 — and then tested with the
+        pattern at each of the $10 \times 10$ positions:
+
+        - shared weights: a convolution of four $3 \times 3$ filters (zero padding, ReLU),
+          the maximum over all positions, then one sigmoid unit;
+        - a dense logistic regression $144 \to 1$ on the pixels, from zero weights.
+
+        Both use binary cross-entropy and Adam, after a gradient check. Accuracy is
+        reported at the training position, and on average over the positions whose pattern
+        does not overlap the training one — where a model that learnt nothing transferable
+        is at chance, 50%.",
+    source: file!(),
+    docs: &[
+        ("`Conv2d`", "nn_train/struct.Conv2d.html"),
+        ("`MaxPool2d`", "nn_train/struct.MaxPool2d.html"),
+        (
+            "the experiment's module",
+            "nn_examples/experiments/t12_parameter_sharing/index.html",
+        ),
+    ],
 };
 
 /// Image side in pixels.
@@ -250,8 +289,7 @@ pub fn figures(m: &Measured, shared: &Path, dense: &Path) -> Result<()> {
         (&m.shared, shared, "conv 3×3 + global max pool"),
         (&m.dense, dense, "dense logistic regression"),
     ] {
-        let title =
-            format!("T12: {name}, trained at ({tr}, {tc}) only: test accuracy % by position");
+        let title = format!("T12: {name}, trained at ({tr}, {tc}) only: accuracy %");
         value_grid(
             path,
             Labels {
@@ -266,14 +304,35 @@ pub fn figures(m: &Measured, shared: &Path, dense: &Path) -> Result<()> {
     Ok(())
 }
 
-fn run(ctx: &Context) -> Result<Outcome> {
-    let m = measure(&Config::new(ctx.size))?;
+fn run(ctx: &Context) -> Result<Findings> {
+    let config = Config::new(ctx.size);
+    let m = measure(&config)?;
     let shared = ctx.figure("t12_shared_weights.svg")?;
     let dense = ctx.figure("t12_dense.svg")?;
     figures(&m, &shared, &dense)?;
-    Ok(Outcome {
-        id: "T12",
-        claim: CLAIM,
+    let reading = format!(
+        r"At the training position both models are right on {:.0}% (shared) and {:.0}% (dense)
+        of the test images: both learnt the task where they saw it. Away from it the shared
+        filters stay at {:.1}% on average (their worst position: {:.0}%), while the dense
+        model falls to {:.1}% — chance is 50%. Its weights away from the training window only
+        ever saw noise, which carries no label: they learnt nothing that tells $+$ from
+        $\times$, and a pattern there moves the output about as much as noise does.
+
+        Near the training window the dense model is not at chance but systematically right
+        or wrong (the checkerboard next to it in its figure): the plus and the saltire are
+        complements within their square, so a pattern shifted by one pixel looks, to the
+        learnt weights, like the other one. What the shared model gains is built in, not
+        learnt: a filter slid over the image and a maximum over positions. It would not
+        help with a task where position matters. (Gradient checks: {:.0e} at worst.)",
+        100.0 * m.shared.at_training_position(),
+        100.0 * m.dense.at_training_position(),
+        100.0 * m.shared.elsewhere(),
+        100.0 * m.shared.worst(),
+        100.0 * m.dense.elsewhere(),
+        m.shared.gradcheck.max(m.dense.gradcheck)
+    );
+    let (tr, tc) = TRAIN_POSITION;
+    Ok(Findings {
         measured: format!(
             "+ vs × on 12×12 noisy images, trained at one position: conv + max pool {:.0}% there, \
              {:.1}% mean elsewhere (worst position {:.0}%); dense logistic regression {:.0}% \
@@ -286,7 +345,34 @@ fn run(ctx: &Context) -> Result<Outcome> {
             m.shared.gradcheck.max(m.dense.gradcheck)
         ),
         passed: m.verdict(),
-        figures: vec![shared, dense],
+        figures: vec![
+            Figure::new(
+                shared,
+                format!(
+                    r"Test accuracy (%) of the shared-weight model for each position of the
+                    pattern's top-left corner (row down, column across), {} test images per
+                    cell. It was trained at row {tr}, column {tc} only, and is as good
+                    everywhere: the same filters look at every position.",
+                    config.test_per_position
+                ),
+            ),
+            Figure::new(
+                dense,
+                format!(
+                    r"The same map for the dense logistic regression, trained at row {tr},
+                    column {tc}. It is right there, and away from that spot it averages
+                    chance, 50 — single cells stray far from 50 either way, where weights
+                    learnt from noise happen to favour one pattern. The checkerboard of 0s and
+                    100s right next to the spot is the plus read as the saltire and back when
+                    the pattern is shifted by one pixel."
+                ),
+            ),
+        ],
+        reading,
+        settings: format!(
+            "{config:?}; Adam 0.02, batch 32; training images seed 12, test images seed 12 \
+             (stream 1), networks seed 12"
+        ),
     })
 }
 
