@@ -42,9 +42,9 @@
 //!
 //! - `nn-train` (and through it the rest of the chain): the networks being studied.
 //! - `plotters` (SVG backend only: no system fonts, no C libraries): the figures.
-//! - `flate2` (already built for nn-train's MNIST loader): the zlib stream and CRC-32 of
-//!   the PNG rasters that decision regions and cost surfaces are drawn as inside the SVGs
-//!   (thousands of rectangles would weigh megabytes).
+//! - `png` and `base64`: the PNG rasters that decision regions and cost surfaces are drawn
+//!   as inside the SVGs (thousands of rectangles would weigh megabytes), embedded as data
+//!   URLs.
 //! - `pulldown-latex` (one dependency, `bumpalo`): the tour page's equations, written as
 //!   LaTeX in each experiment's lesson and rendered as MathML, which browsers show
 //!   without scripts or network.
