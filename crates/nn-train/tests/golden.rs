@@ -5,7 +5,7 @@
 //! it is intended and readers of version 1 can still read it, regenerate with
 //!
 //! ```text
-//! cargo test -p nn-train --test golden -- --ignored write_golden_files
+//! NN_WRITE_GOLDEN=1 cargo test -p nn-train --test golden
 //! ```
 //!
 //! and say why in the commit.
@@ -45,6 +45,9 @@ fn rewrite<T: Scalar>(bytes: &[u8], name: &str) -> Option<Vec<u8>> {
 
 #[test]
 fn golden_files_load_and_write_back_to_the_same_bytes() {
+    if std::env::var_os("NN_WRITE_GOLDEN").is_some() {
+        write_golden_files();
+    }
     let mut files: Vec<PathBuf> = std::fs::read_dir(golden_dir())
         .unwrap()
         .map(|e| e.unwrap().path())
@@ -130,8 +133,7 @@ fn trained(optimizer: Optimizer, schedule: Schedule, seed: u64) -> (Network<f64>
     (net, trainer)
 }
 
-#[test]
-#[ignore = "regenerates the committed golden files; run by hand when the format changes"]
+/// Regenerates the committed golden files (with `NN_WRITE_GOLDEN` set).
 fn write_golden_files() {
     std::fs::create_dir_all(golden_dir()).unwrap();
     let none = ModelNames::default();

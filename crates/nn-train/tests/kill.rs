@@ -2,8 +2,9 @@
 //! over and over leaves the model file valid every time (the old model or the new one,
 //! never a mixture) and at most one temporary file beside it.
 //!
-//! The saving process is this test binary itself, running the ignored test
-//! `save_forever` (so no other binary is needed).
+//! The saving process is this test binary itself, started again with the model's path in
+//! `NN_SAVE_FOREVER_PATH`, which makes the test save forever instead (so no other binary
+//! is needed).
 
 #![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
 
@@ -28,18 +29,13 @@ fn model(seed: u64) -> Network<f32> {
         .unwrap()
 }
 
-#[test]
-#[ignore = "the saving process of kill_9_during_saves_leaves_a_valid_model; runs until killed"]
-fn save_forever() {
-    let Ok(path) = std::env::var(ENV) else {
-        panic!(
-            "{ENV} is not set: this test is started by kill_9_during_saves_leaves_a_valid_model"
-        );
-    };
+/// The saving process: alternates between two models until it is killed.
+fn save_forever(path: &Path) -> ! {
     let nets = [model(1), model(2)];
     for i in 0.. {
-        save_model(Path::new(&path), &nets[i % 2], None).unwrap();
+        save_model(path, &nets[i % 2], None).unwrap();
     }
+    unreachable!("the loop runs until the process is killed")
 }
 
 fn leftovers(dir: &Path) -> Vec<PathBuf> {
@@ -52,43 +48,53 @@ fn leftovers(dir: &Path) -> Vec<PathBuf> {
 
 #[test]
 fn kill_9_during_saves_leaves_a_valid_model() {
+    if let Ok(path) = std::env::var(ENV) {
+        save_forever(Path::new(&path));
+    }
     let dir = std::env::temp_dir().join(format!("nn-kill-test-{}", std::process::id()));
     std::fs::create_dir_all(&dir).unwrap();
     let path = dir.join("model.safetensors");
     let first = [model(1), model(2)].map(|n| n.layers()[0].params()[0].1[(3, 5)]);
-    let mut loaded = 0;
-    for i in 0..200u64 {
-        let mut child = Command::new(std::env::current_exe().unwrap())
-            .args([
-                "--ignored",
-                "--exact",
-                "save_forever",
-                "--test-threads",
-                "1",
-            ])
+    let spawn = || {
+        Command::new(std::env::current_exe().unwrap())
+            .args(["--exact", "kill_9_during_saves_leaves_a_valid_model"])
             .env(ENV, &path)
             .stdout(Stdio::null())
             .stderr(Stdio::null())
             .spawn()
-            .unwrap();
+            .unwrap()
+    };
+    // The first save, however long a loaded machine takes to start the process.
+    let mut child = spawn();
+    for _ in 0..3000 {
+        if path.exists() {
+            break;
+        }
+        std::thread::sleep(Duration::from_millis(10));
+    }
+    child.kill().unwrap();
+    child.wait().unwrap();
+    let mut interrupted = 0;
+    for i in 0..200u64 {
+        let mut child = spawn();
         // Kill at moments spread over the start-up and several saves.
         std::thread::sleep(Duration::from_millis(20 + (i * 37) % 150));
         child.kill().unwrap(); // SIGKILL on Unix
         child.wait().unwrap();
-        if path.exists() {
-            let m = load_model::<f32>(&path)
-                .unwrap_or_else(|e| panic!("kill {i}: the model file is corrupt: {e}"));
-            let w = m.network.layers()[0].params()[0].1[(3, 5)];
-            assert!(first.contains(&w), "kill {i}: neither model: {w}");
-            loaded += 1;
-        }
+        let m = load_model::<f32>(&path)
+            .unwrap_or_else(|e| panic!("kill {i}: the model file is corrupt: {e}"));
+        let w = m.network.layers()[0].params()[0].1[(3, 5)];
+        assert!(first.contains(&w), "kill {i}: neither model: {w}");
         let tmp = leftovers(&dir);
         assert!(tmp.len() <= 1, "kill {i}: {tmp:?}");
+        interrupted += tmp.len();
     }
-    // Most kills came after at least one complete save.
+    println!("{interrupted} of 200 kills interrupted a write");
+    // The test means something only if kills did land inside saves (51 of 200 when this
+    // was written, on a loaded 2-core machine).
     assert!(
-        loaded >= 150,
-        "only {loaded} of 200 kills found a saved model"
+        interrupted >= 5,
+        "only {interrupted} kills interrupted a write"
     );
     std::fs::remove_dir_all(&dir).unwrap();
 }
