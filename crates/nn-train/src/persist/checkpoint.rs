@@ -31,7 +31,7 @@ use super::{FileReader, read_file, serialize, tensor_of, write_atomic};
 use crate::encode::Encoder;
 use crate::network::Network;
 use crate::optim::{Optimizer, Schedule};
-use crate::train::{EarlyStopping, FitConfig, Trainer};
+use crate::train::{Divergence, EarlyStopping, FitConfig, Trainer};
 use crate::{Result, TrainError};
 
 /// A network and the trainer state to resume training it.
@@ -248,6 +248,7 @@ fn config_from(v: &Value) -> std::result::Result<FitConfig, String> {
         warmup_steps: f.usize("warmup_steps")?,
         clip_norm,
         early_stopping,
+        divergence: Divergence::default(),
     })
 }
 
