@@ -144,7 +144,7 @@
 //! # Ok::<(), nn_train::TrainError>(())
 //! ```
 //!
-//! ## Same bits on any thread count
+//! ## Same bits on any thread count; divergence
 //!
 //! Same seed, same build → bit-identical parameters, costs and dropout masks, whatever
 //! [`FitConfig::threads`] (or `NN_THREADS`) says. A training step is split into
@@ -155,6 +155,12 @@
 //! the gradients are summed in share order as `Σ_k (m_k/m) g_k`. Threads change the speed
 //! only. [`Network::predict`] on several threads agrees with one thread to rounding, not
 //! bit for bit (see there).
+//!
+//! Training that diverges stops with [`TrainError::Diverged`], naming the epoch, the step
+//! and the rule: a NaN or infinite cost or gradient, or an epoch's cost that breaks
+//! [`FitConfig::divergence`] (by default: above 10⁴ × the first step's cost). The network
+//! is left holding the last good epoch's parameters, or the best epoch's with early
+//! stopping's `restore_best` ([`KeptParameters`]), ready to be saved.
 //!
 //! ## Model files
 //!
@@ -227,8 +233,8 @@
 //! - [`Optimizer`]: SGD, momentum, Nesterov, RMSProp, Adam, AdamW; [`Schedule`]s, warm-up,
 //!   gradient-norm clipping.
 //! - [`Trainer`] / [`fit`]: seeded shuffling, mini-batches, validation, [`History`] (CSV),
-//!   early stopping with best-weights restore, an [`Observer`] hook, divergence detection,
-//!   and data-parallel steps on several threads (see below).
+//!   early stopping with best-weights restore, an [`Observer`] hook, divergence detection
+//!   ([`Divergence`]), and data-parallel steps on several threads (see below).
 //! - [`Perceptron`]: Rosenblatt's rule for step units.
 //! - [`metrics`]: accuracy, confusion matrix, precision/recall/F1, log-loss.
 //! - [`data`]: [`data::Dataset`] (columns are examples) with one-hot labels, seeded
@@ -287,7 +293,7 @@ mod window;
 pub use conv::Conv2d;
 pub use dense::Dense;
 pub use dropout::Dropout;
-pub use error::{Result, TrainError};
+pub use error::{DivergenceRule, KeptParameters, Result, TrainError};
 pub use flatten::Flatten;
 pub use layer::{FeatureShape, Layer, Mode, ParamMut, Upstream};
 pub use limits::Limits;
@@ -300,7 +306,8 @@ pub use perceptron::{Perceptron, PerceptronConfig, PerceptronReport};
 pub use pool::{AvgPool2d, MaxPool2d};
 pub use spec::{LayerPlan, LayerSpec, ParamShape};
 pub use train::{
-    Control, Data, EarlyStopping, EpochRecord, FitConfig, History, Observer, Silent, Trainer, fit,
+    Control, Data, Divergence, EarlyStopping, EpochRecord, FitConfig, History, Observer, Silent,
+    Trainer, fit,
 };
 
 pub use nn_init::nn_activations::Activation;

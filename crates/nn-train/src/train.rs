@@ -16,7 +16,7 @@ use crate::optim::{
     Optimizer, OptimizerState, Schedule, clip_gradient_norm, gradient_norm, gradients_finite,
 };
 use crate::parallel::{StepOutcome, Workers, share_count, threads_from_env};
-use crate::{Result, TrainError, check};
+use crate::{DivergenceRule, KeptParameters, Result, TrainError, check};
 
 /// Stop when the monitored cost (validation cost if validation data is given, else the
 /// training cost) has not improved by more than `min_delta` for `patience` epochs.
@@ -41,9 +41,61 @@ impl EarlyStopping {
     }
 }
 
+/// When a run counts as diverged although its numbers are finite. A NaN or infinite cost
+/// or gradient always does; on top of that, at the end of every epoch the epoch's
+/// training cost (the mean of its steps' costs, [`EpochRecord::train_cost`]) is checked
+/// against these rules, each of which can be turned off.
+///
+/// Both rules are measured within one call of [`Trainer::fit`] (like early stopping's
+/// patience): a resumed or continued run starts afresh.
+///
+/// The default is the growth rule at 10⁴ and no best rule: a learning rate of 10³ or 10⁶
+/// leaves finite weights whose cost is 10⁴–10⁸ times the starting one, while a run that is
+/// merely noisy or slow stays far below that.
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub struct Divergence {
+    /// The growth rule: diverged when an epoch's cost exceeds `growth ×` the cost of the
+    /// first step of the run (the cost of the parameters training started from, on the
+    /// first batch — so that a run which blows up within its first epoch is caught too).
+    /// `None` turns it off; default `Some(1e4)`; ≥ 1. A first cost of exactly 0 gives
+    /// nothing to grow from and the rule does not apply; a run that starts from parameters
+    /// that already fit almost exactly can trip it when the cost merely rises from near 0:
+    /// raise `growth` or turn the rule off there.
+    pub growth: Option<f64>,
+    /// The best rule: diverged when the epoch's cost has been above `above_best ×` the
+    /// lowest epoch cost of the run for `patience` epochs in a row. `None` (the default)
+    /// turns it off: a cost that has come close to 0 can rise by large factors while
+    /// nothing is wrong. ≥ 1.
+    pub above_best: Option<f64>,
+    /// Epochs in a row the best rule waits (≥ 1; default 3).
+    pub patience: usize,
+}
+
+impl Default for Divergence {
+    fn default() -> Self {
+        Self {
+            growth: Some(1e4),
+            above_best: None,
+            patience: 3,
+        }
+    }
+}
+
+impl Divergence {
+    /// Only non-finite costs and gradients count as divergence: both rules off (for
+    /// experiments that mean to watch a cost grow).
+    pub fn off() -> Self {
+        Self {
+            growth: None,
+            above_best: None,
+            ..Self::default()
+        }
+    }
+}
+
 /// Everything about a training run except the data. Defaults: 10 epochs, batch 32,
 /// shuffled, seed 0, Adam(1e-3), constant schedule, no warm-up, no clipping, no early
-/// stopping.
+/// stopping, the default [`Divergence`] rule.
 #[derive(Debug, Clone, Copy, PartialEq)]
 pub struct FitConfig {
     /// Number of passes over the training data.
@@ -72,6 +124,8 @@ pub struct FitConfig {
     /// dropout masks on any number of threads. A step of one share runs on the calling
     /// thread.
     pub threads: Option<usize>,
+    /// What counts as divergence besides non-finite numbers.
+    pub divergence: Divergence,
 }
 
 impl Default for FitConfig {
@@ -87,6 +141,7 @@ impl Default for FitConfig {
             clip_norm: None,
             early_stopping: None,
             threads: None,
+            divergence: Divergence::default(),
         }
     }
 }
@@ -133,6 +188,20 @@ impl FitConfig {
         }
         if self.threads == Some(0) {
             return bad("threads", "≥ 1", "0".into());
+        }
+        let d = self.divergence;
+        for (what, factor) in [
+            ("divergence growth", d.growth),
+            ("divergence above_best", d.above_best),
+        ] {
+            if let Some(f) = factor
+                && !(f.is_finite() && f >= 1.0)
+            {
+                return bad(what, "finite and ≥ 1 (or None: off)", f.to_string());
+            }
+        }
+        if d.patience == 0 {
+            return bad("divergence patience", "≥ 1", "0".into());
         }
         self.optimizer.validate()
     }
@@ -344,8 +413,9 @@ impl<T: Scalar> Trainer<T> {
     /// result is the same bits on any number of threads.
     ///
     /// # Errors
-    /// Bad data (validated on every call) or [`TrainError::Diverged`], in which case the
-    /// parameters are left as they were.
+    /// Bad data (validated on every call) or [`TrainError::Diverged`] for a non-finite cost
+    /// or gradient ([`KeptParameters::BeforeStep`]: the parameters are left as they were;
+    /// the epoch rules of [`Divergence`] belong to [`Trainer::fit`]).
     pub fn train_step(
         &mut self,
         net: &mut Network<T>,
@@ -399,21 +469,19 @@ impl<T: Scalar> Trainer<T> {
             Some(max) => clip_gradient_norm(net, max).is_finite(),
             None => gradients_finite(net),
         };
+        let non_finite = |what, value| TrainError::Diverged {
+            epoch,
+            step,
+            what,
+            value,
+            rule: DivergenceRule::NonFinite,
+            kept: KeptParameters::BeforeStep,
+        };
         if !outcome.cost.is_finite() {
-            return Err(TrainError::Diverged {
-                epoch,
-                step,
-                what: "cost",
-                value: outcome.cost,
-            });
+            return Err(non_finite("cost", outcome.cost));
         }
         if !finite {
-            return Err(TrainError::Diverged {
-                epoch,
-                step,
-                what: "gradient norm",
-                value: gradient_norm(net),
-            });
+            return Err(non_finite("gradient norm", gradient_norm(net)));
         }
         let lr = self.config.learning_rate(epoch, self.optimizer.steps);
         self.optimizer.step(net, lr);
@@ -424,9 +492,20 @@ impl<T: Scalar> Trainer<T> {
     /// before a resume), evaluating on `validation` after each epoch.
     ///
     /// The data are validated once, up front: shapes, at least one example, finite values,
-    /// targets that suit the loss. On divergence (non-finite cost or gradient) the
-    /// parameters of the last completed epoch are restored and the error names the epoch
-    /// and step.
+    /// targets that suit the loss.
+    ///
+    /// Divergence — a non-finite cost or gradient in a step, a non-finite epoch cost, or an
+    /// epoch cost that breaks a rule of [`FitConfig::divergence`] — ends the run with
+    /// [`TrainError::Diverged`], naming the epoch, the step and the rule. The network then
+    /// holds, as the error's [`KeptParameters`] says: with early stopping whose
+    /// `restore_best` is set and at least one epoch done, the best epoch's parameters
+    /// ([`KeptParameters::Best`]); otherwise those of the last good epoch of this call
+    /// ([`KeptParameters::LastGood`]: the last completed epoch that broke no rule; an epoch
+    /// that counts towards the best rule's patience is not good), or, before any, the
+    /// parameters the call started from ([`KeptParameters::Start`]). Those are the
+    /// parameters to save. The trainer's own state (optimizer moments, epoch counter) is not
+    /// rolled back. On success the network holds the last epoch's parameters, or the best
+    /// epoch's with early stopping's `restore_best` ([`History::best_epoch`]).
     ///
     /// # Errors
     /// Any [`TrainError`] for bad data or configuration, or [`TrainError::Diverged`].
@@ -460,9 +539,16 @@ impl<T: Scalar> Trainer<T> {
         let batch = self.config.batch_size.min(m);
         let steps_per_epoch = m.div_ceil(batch);
         let mut history = History::default();
-        let mut epoch_start = net.snapshot();
+        // The parameters of the last good epoch (at first: those the call started from).
+        let mut good = net.snapshot();
+        let mut last_good: Option<usize> = None;
         let mut best: Option<(f64, usize, Vec<DMatrix<T>>)> = None;
         let mut since_best = 0;
+        let rules = self.config.divergence;
+        // The growth rule's reference (the first step's cost), the lowest epoch cost, and
+        // epochs in a row above the best rule's limit.
+        let (mut first_cost, mut lowest, mut above) = (None, f64::INFINITY, 0);
+        let restore_best = self.config.early_stopping.is_some_and(|es| es.restore_best);
 
         while self.epoch < self.config.epochs {
             let epoch = self.epoch;
@@ -471,25 +557,24 @@ impl<T: Scalar> Trainer<T> {
             if self.config.shuffle {
                 self.rng.shuffle(&mut self.order);
             }
-            let (mut cost_sum, mut hits, mut counted) = (0.0, 0usize, 0usize);
+            // Each step's cost weighted by its share of the epoch's examples (≤ 1): the sum is
+            // the epoch's mean and stays below the largest step cost (to rounding), so finite
+            // step costs never add up to infinity.
+            let (mut cost_sum, mut hits, mut counted) = (0.0f64, 0usize, 0usize);
             let mut lr = self.config.learning_rate(epoch, self.optimizer.steps);
             let order = std::mem::take(&mut self.order);
             for step in 0..steps_per_epoch {
                 let cols = &order[step * batch..((step + 1) * batch).min(m)];
                 lr = self.config.learning_rate(epoch, self.optimizer.steps);
-                let outcome = match self.step(net, (x, y), cols, (epoch, step)) {
-                    Ok(outcome) => outcome,
-                    Err(e) => {
-                        if matches!(e, TrainError::Diverged { .. }) {
-                            net.restore(&epoch_start)?;
-                        }
-                        return Err(e);
-                    }
-                };
+                let outcome = self.step(net, (x, y), cols, (epoch, step)).map_err(|e| {
+                    let best = best.as_ref().filter(|_| restore_best);
+                    keep_good(net, e, best, (&good, last_good))
+                })?;
                 let cost = outcome.cost;
+                first_cost.get_or_insert(cost);
                 hits += outcome.hits;
                 counted += outcome.counted;
-                cost_sum += cost * cols.len() as f64;
+                cost_sum += cost * (cols.len() as f64 / m as f64);
                 observer.on_step(epoch, step, steps_per_epoch, cost);
             }
             self.order = order;
@@ -502,24 +587,67 @@ impl<T: Scalar> Trainer<T> {
             };
             let record = EpochRecord {
                 epoch,
-                train_cost: cost_sum / m as f64,
+                train_cost: cost_sum,
                 train_accuracy: (counted > 0).then(|| hits as f64 / counted as f64),
                 val_cost,
                 val_accuracy,
                 learning_rate: lr,
             };
-            if !record.val_cost.unwrap_or(record.train_cost).is_finite() {
-                net.restore(&epoch_start)?;
-                return Err(TrainError::Diverged {
-                    epoch,
-                    step: steps_per_epoch.saturating_sub(1),
-                    what: "cost",
-                    value: record.val_cost.unwrap_or(record.train_cost),
-                });
+            let epoch_diverged = |what, value, rule| TrainError::Diverged {
+                epoch,
+                step: steps_per_epoch - 1,
+                what,
+                value,
+                rule,
+                kept: KeptParameters::Start,
+            };
+            let cost = record.train_cost;
+            let broken = if !cost.is_finite() {
+                Some(epoch_diverged(
+                    "epoch cost",
+                    cost,
+                    DivergenceRule::NonFinite,
+                ))
+            } else if let Some(v) = record.val_cost.filter(|v| !v.is_finite()) {
+                Some(epoch_diverged(
+                    "validation cost",
+                    v,
+                    DivergenceRule::NonFinite,
+                ))
+            } else if let (Some(growth), Some(reference)) = (rules.growth, first_cost)
+                && reference > 0.0
+                && cost > growth * reference
+            {
+                let rule = DivergenceRule::Growth { growth, reference };
+                Some(epoch_diverged("epoch cost", cost, rule))
+            } else {
+                match rules.above_best {
+                    Some(factor) if cost > factor * lowest => {
+                        above += 1;
+                        let rule = DivergenceRule::AboveBest {
+                            factor,
+                            best: lowest,
+                            patience: rules.patience,
+                        };
+                        (above >= rules.patience).then(|| epoch_diverged("epoch cost", cost, rule))
+                    }
+                    _ => {
+                        above = 0;
+                        None
+                    }
+                }
+            };
+            if let Some(error) = broken {
+                let best = best.as_ref().filter(|_| restore_best);
+                return Err(keep_good(net, error, best, (&good, last_good)));
             }
+            lowest = lowest.min(cost);
             self.epoch += 1;
             history.epochs.push(record);
-            net.snapshot_into(&mut epoch_start);
+            if above == 0 {
+                net.snapshot_into(&mut good);
+                last_good = Some(epoch);
+            }
             let mut stop = observer.on_epoch(&record) == Control::Stop;
             if let Some(es) = self.config.early_stopping {
                 let monitored = record.val_cost.unwrap_or(record.train_cost);
@@ -549,6 +677,31 @@ impl<T: Scalar> Trainer<T> {
     }
 }
 
+/// After a divergence in [`Trainer::fit`]: puts the parameters to keep into `net` — the
+/// best epoch's if `best` is given (early stopping with `restore_best`), else the last good
+/// epoch's (`good`, of epoch `last_good`; the starting ones before any) — and names them in
+/// the error.
+fn keep_good<T: Scalar>(
+    net: &mut Network<T>,
+    mut error: TrainError,
+    best: Option<&(f64, usize, Vec<DMatrix<T>>)>,
+    (good, last_good): (&[DMatrix<T>], Option<usize>),
+) -> TrainError {
+    if let TrainError::Diverged { kept, .. } = &mut error {
+        let restored = match best {
+            Some((_, epoch, params)) => net.restore(params).map(|()| KeptParameters::Best(*epoch)),
+            None => net
+                .restore(good)
+                .map(|()| last_good.map_or(KeptParameters::Start, KeptParameters::LastGood)),
+        };
+        match restored {
+            Ok(k) => *kept = k,
+            Err(e) => return e,
+        }
+    }
+    error
+}
+
 /// Copies the columns `cols` of `src` into `dst` (resized without reallocating when it
 /// can be). The indices come from the crate's own shuffles and checked selections, so
 /// they are in range.
@@ -569,7 +722,9 @@ pub(crate) fn gather_columns<T: Scalar>(src: &DMatrix<T>, cols: &[usize], dst: &
 /// Trains a network with a fresh [`Trainer`]: the one-call form of [`Trainer::fit`].
 ///
 /// # Errors
-/// As [`Trainer::fit`].
+/// As [`Trainer::fit`]. On [`TrainError::Diverged`] `net` holds the parameters the error's
+/// [`KeptParameters`] names: the best epoch's with early stopping's `restore_best`, else
+/// the last good epoch's, else the starting ones.
 pub fn fit<T: Scalar>(
     net: &mut Network<T>,
     train: Data<'_, T>,

@@ -830,6 +830,297 @@ mod training {
         }
     }
 
+    /// The circles problem and a small net for the divergence tests: hidden layers of
+    /// `hidden` units with `activation`.
+    fn divergence_setup(
+        hidden: &'static [usize],
+        activation: Activation,
+    ) -> (DMatrix<f64>, DMatrix<f64>, impl Fn() -> Network<f64>) {
+        let (x, y) = circles(64, 11);
+        let build = move || {
+            let mut builder = Network::<f64>::builder(2);
+            for &units in hidden {
+                builder = builder.dense(units, activation);
+            }
+            builder
+                .dense(1, Activation::Sigmoid)
+                .loss(Loss::BinaryCrossEntropy)
+                .seed(2)
+                .build()
+                .unwrap()
+        };
+        (x, y, build)
+    }
+
+    /// The parameters after `epochs` epochs of `config` (the start for 0).
+    fn trained_for(
+        build: &impl Fn() -> Network<f64>,
+        data: Data<'_, f64>,
+        validation: Option<Data<'_, f64>>,
+        config: FitConfig,
+        epochs: usize,
+    ) -> Vec<u64> {
+        let mut net = build();
+        if epochs > 0 {
+            let config = FitConfig { epochs, ..config };
+            fit(&mut net, data, validation, &config, &mut Silent).unwrap();
+        }
+        param_bits(&net)
+    }
+
+    /// At learning rates of 10³ and 10⁶ a ReLU net (the command line's kind) keeps every
+    /// number finite while the cost grows 10⁴–10¹⁸ fold: the growth rule stops the run and
+    /// the network holds the last good epoch's parameters.
+    #[test]
+    fn learning_rates_of_1e3_and_1e6_are_caught_by_the_growth_rule() {
+        let (x, y, build) = divergence_setup(&[16, 8], Activation::Relu);
+        for optimizer in [
+            Optimizer::adam(1e3),
+            Optimizer::adam(1e6),
+            Optimizer::sgd(1e3),
+            Optimizer::sgd(1e6),
+        ] {
+            let config = FitConfig {
+                epochs: 20,
+                batch_size: 16,
+                optimizer,
+                ..FitConfig::default()
+            };
+            let mut net = build();
+            let err = fit(&mut net, (&x, &y), None, &config, &mut Silent).unwrap_err();
+            let TrainError::Diverged {
+                epoch, rule, kept, ..
+            } = err
+            else {
+                panic!("{optimizer:?}: expected divergence, got {err}")
+            };
+            assert!(
+                matches!(rule, DivergenceRule::Growth { growth, .. } if growth == 1e4),
+                "{optimizer:?}: {err}"
+            );
+            assert!(err.to_string().contains("the growth rule"), "{err}");
+            let good = match kept {
+                KeptParameters::Start => 0,
+                KeptParameters::LastGood(e) => e + 1,
+                other => panic!("{optimizer:?}: kept {other:?}"),
+            };
+            assert_eq!(good, epoch, "{optimizer:?}: {err}");
+            let expected = trained_for(&build, (&x, &y), None, config, good);
+            assert!(param_bits(&net) == expected, "{optimizer:?}: {err}");
+            // With the rule off the run ends "successfully" with useless weights.
+            let off = FitConfig {
+                divergence: Divergence::off(),
+                ..config
+            };
+            let h = fit(&mut build(), (&x, &y), None, &off, &mut Silent).unwrap();
+            let last = h.epochs.last().unwrap().train_cost;
+            assert!(last > 10.0, "{optimizer:?}: {last}");
+        }
+    }
+
+    /// A learning rate that grows ×10 an epoch trains well at first: the run diverges
+    /// later, and the network holds the parameters of the epoch before.
+    #[test]
+    fn divergence_after_good_epochs_keeps_the_last_good_epoch() {
+        let (x, y, build) = divergence_setup(&[8], Activation::Tanh);
+        let config = FitConfig {
+            epochs: 30,
+            batch_size: 16,
+            optimizer: Optimizer::adam(1e-2),
+            schedule: Schedule::Exponential { gamma: 10.0 },
+            ..FitConfig::default()
+        };
+        let mut net = build();
+        let err = fit(&mut net, (&x, &y), None, &config, &mut Silent).unwrap_err();
+        let TrainError::Diverged {
+            epoch,
+            step,
+            rule: DivergenceRule::Growth { .. },
+            kept: KeptParameters::LastGood(good),
+            ..
+        } = err
+        else {
+            panic!("expected the growth rule after a good epoch, got {err}")
+        };
+        assert!(epoch >= 2 && good + 1 == epoch, "{err}");
+        assert_eq!(step, 3, "the epoch's last step (64 = 4 × 16)");
+        assert!(
+            err.to_string()
+                .contains(&format!("epoch {good}, the last good one")),
+            "{err}"
+        );
+        let expected = trained_for(&build, (&x, &y), None, config, epoch);
+        assert!(param_bits(&net) == expected, "{err}");
+    }
+
+    /// With early stopping's `restore_best`, a run that diverges ends holding the best
+    /// epoch's parameters, as one that stopped would.
+    #[test]
+    fn divergence_with_early_stopping_keeps_the_best_epoch() {
+        let (x, y, build) = divergence_setup(&[8], Activation::Tanh);
+        let (vx, vy) = circles(32, 12);
+        let config = FitConfig {
+            epochs: 30,
+            batch_size: 16,
+            optimizer: Optimizer::adam(1e-2),
+            schedule: Schedule::Exponential { gamma: 10.0 },
+            early_stopping: Some(EarlyStopping::new(30)),
+            ..FitConfig::default()
+        };
+        let mut net = build();
+        let err = fit(&mut net, (&x, &y), Some((&vx, &vy)), &config, &mut Silent).unwrap_err();
+        let TrainError::Diverged {
+            epoch,
+            kept: KeptParameters::Best(best),
+            ..
+        } = err
+        else {
+            panic!("expected divergence keeping the best epoch, got {err}")
+        };
+        assert!(
+            best + 1 < epoch,
+            "the best epoch should not be the last: {err}"
+        );
+        assert!(err.to_string().contains("the best one"), "{err}");
+        let expected = trained_for(&build, (&x, &y), Some((&vx, &vy)), config, best + 1);
+        assert!(param_bits(&net) == expected, "{err}");
+        // Without `restore_best` the last good epoch is kept instead.
+        let no_restore = FitConfig {
+            early_stopping: Some(EarlyStopping {
+                restore_best: false,
+                ..EarlyStopping::new(30)
+            }),
+            ..config
+        };
+        let err = fit(
+            &mut build(),
+            (&x, &y),
+            Some((&vx, &vy)),
+            &no_restore,
+            &mut Silent,
+        )
+        .unwrap_err();
+        assert!(
+            matches!(err, TrainError::Diverged { epoch: e, kept: KeptParameters::LastGood(g), .. } if g + 1 == e),
+            "{err}"
+        );
+    }
+
+    /// The best rule (off by default): the epoch cost above 10 × the lowest for 2 epochs in
+    /// a row; the epochs of the streak are not good ones.
+    #[test]
+    fn the_best_rule_fires_after_patience_epochs_above_the_lowest_cost() {
+        let (x, y, build) = divergence_setup(&[8], Activation::Tanh);
+        let config = FitConfig {
+            epochs: 30,
+            batch_size: 16,
+            optimizer: Optimizer::adam(1e-2),
+            schedule: Schedule::Exponential { gamma: 10.0 },
+            divergence: Divergence {
+                growth: None,
+                above_best: Some(10.0),
+                patience: 2,
+            },
+            ..FitConfig::default()
+        };
+        let mut net = build();
+        let err = fit(&mut net, (&x, &y), None, &config, &mut Silent).unwrap_err();
+        let TrainError::Diverged {
+            epoch,
+            rule: DivergenceRule::AboveBest {
+                factor, patience, ..
+            },
+            kept: KeptParameters::LastGood(good),
+            ..
+        } = err
+        else {
+            panic!("expected the best rule, got {err}")
+        };
+        assert_eq!((factor, patience), (10.0, 2));
+        assert_eq!(good + 2, epoch, "{err}");
+        assert!(err.to_string().contains("the best rule"), "{err}");
+        let expected = trained_for(&build, (&x, &y), None, config, good + 1);
+        assert!(param_bits(&net) == expected, "{err}");
+    }
+
+    /// Each step's cost (a mean over 64 columns of 1.4·10³⁰⁶) is finite, the epoch's 256
+    /// columns' worth is not. The epoch's cost is their mean, not infinity (and the growth
+    /// rule sees no growth).
+    #[test]
+    fn finite_step_costs_never_add_up_to_an_infinite_epoch_cost() {
+        let mut net = Network::<f64>::builder(1)
+            .dense(1, Activation::Identity)
+            .loss(Loss::Mse)
+            .build()
+            .unwrap();
+        net.layers_mut()[0]
+            .set_param("weight", DMatrix::from_element(1, 1, 1.2e153))
+            .unwrap();
+        net.layers_mut()[0]
+            .set_param("bias", DMatrix::zeros(1, 1))
+            .unwrap();
+        let (x, y) = (DMatrix::from_element(1, 256, 1.0), DMatrix::zeros(1, 256));
+        let first = (x.columns(0, 64).into(), y.columns(0, 64).into());
+        let step_cost = net.evaluate(&first.0, &first.1).unwrap().cost;
+        assert!((step_cost * 64.0).is_finite() && (step_cost * 256.0).is_infinite());
+        let config = FitConfig {
+            epochs: 2,
+            batch_size: 64,
+            optimizer: Optimizer::sgd(1e-300),
+            ..FitConfig::default()
+        };
+        let h = fit(&mut net, (&x, &y), None, &config, &mut Silent).unwrap();
+        for r in &h.epochs {
+            assert!(
+                (r.train_cost / step_cost - 1.0).abs() < 1e-12,
+                "{}",
+                r.train_cost
+            );
+        }
+    }
+
+    #[test]
+    fn divergence_rules_are_validated() {
+        for (divergence, what) in [
+            (
+                Divergence {
+                    growth: Some(0.5),
+                    ..Divergence::default()
+                },
+                "divergence growth",
+            ),
+            (
+                Divergence {
+                    above_best: Some(f64::NAN),
+                    ..Divergence::default()
+                },
+                "divergence above_best",
+            ),
+            (
+                Divergence {
+                    patience: 0,
+                    ..Divergence::default()
+                },
+                "divergence patience",
+            ),
+        ] {
+            let config = FitConfig {
+                divergence,
+                ..FitConfig::default()
+            };
+            let err = config.validate().unwrap_err();
+            assert!(err.to_string().starts_with(what), "{err}");
+        }
+        assert!(
+            FitConfig {
+                divergence: Divergence::off(),
+                ..FitConfig::default()
+            }
+            .validate()
+            .is_ok()
+        );
+    }
+
     #[test]
     fn f32_training_learns_xor() {
         let (x, y) = xor();

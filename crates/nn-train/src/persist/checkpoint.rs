@@ -15,8 +15,9 @@
 //!  "layer_rng": [{"layer": 1, "seed", "stream", "word_pos"}]}
 //! ```
 //!
-//! Early stopping's patience count is not part of the state: a resumed run starts counting
-//! afresh. Data-parallel steps (`FitConfig::threads` > 1) draw the dropout seeds of their
+//! Early stopping's patience count, and the reference costs of the divergence rules, are
+//! not part of the state: a resumed run starts counting afresh. `"divergence": {"growth",
+//! "above_best", "patience"}` is in `config` only when the rules are not the defaults. Data-parallel steps (`FitConfig::threads` > 1) draw the dropout seeds of their
 //! extra network copies from the network's own streams at every step, so those streams are
 //! all the state there is and a multi-threaded run resumes bit-identically too.
 
@@ -31,7 +32,7 @@ use super::{FileReader, read_file, serialize, tensor_of, write_atomic};
 use crate::encode::Encoder;
 use crate::network::Network;
 use crate::optim::{Optimizer, Schedule};
-use crate::train::{EarlyStopping, FitConfig, Trainer};
+use crate::train::{Divergence, EarlyStopping, FitConfig, Trainer};
 use crate::{Limits, Result, TrainError};
 
 /// A network and the trainer state to resume training it.
@@ -88,7 +89,7 @@ fn schedule_json(s: &Schedule) -> Value {
 }
 
 fn config_json(c: &FitConfig) -> Value {
-    json!({
+    let mut v = json!({
         "epochs": c.epochs,
         "batch_size": c.batch_size,
         "shuffle": c.shuffle,
@@ -101,7 +102,15 @@ fn config_json(c: &FitConfig) -> Value {
         "early_stopping": c.early_stopping.map(|e| json!({
             "patience": e.patience, "min_delta": e.min_delta, "restore_best": e.restore_best
         })),
-    })
+    });
+    // Written only when it is not the default, so files of runs with the default rules
+    // stay byte-identical to those written before the rules existed.
+    if c.divergence != Divergence::default() {
+        let d = c.divergence;
+        v["divergence"] =
+            json!({ "growth": d.growth, "above_best": d.above_best, "patience": d.patience });
+    }
+    v
 }
 
 /// Typed access to the fields of a JSON object, with errors naming the field.
@@ -233,6 +242,24 @@ fn config_from(v: &Value) -> std::result::Result<FitConfig, String> {
             })
         }
     };
+    let divergence = match v.get("divergence") {
+        None | Some(Value::Null) => Divergence::default(),
+        Some(d) => {
+            let g = Fields {
+                v: d,
+                path: "config.divergence.",
+            };
+            let optional = |key: &str| match d.get(key) {
+                None | Some(Value::Null) => Ok(None),
+                Some(_) => g.f64(key).map(Some),
+            };
+            Divergence {
+                growth: optional("growth")?,
+                above_best: optional("above_best")?,
+                patience: g.usize("patience")?,
+            }
+        }
+    };
     let threads = match v.get("threads") {
         None | Some(Value::Null) => None,
         Some(_) => Some(f.usize("threads")?),
@@ -248,6 +275,7 @@ fn config_from(v: &Value) -> std::result::Result<FitConfig, String> {
         warmup_steps: f.usize("warmup_steps")?,
         clip_norm,
         early_stopping,
+        divergence,
     })
 }
 

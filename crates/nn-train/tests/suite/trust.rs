@@ -302,3 +302,30 @@ fn a_gzip_bomb_is_inflated_only_as_far_as_its_header_declares() {
     let err = parse_idx(&enc.finish().unwrap(), "big.idx.gz").unwrap_err();
     assert!(err.to_string().contains("Limits::max_data_values"), "{err}");
 }
+
+#[test]
+fn a_checkpoint_keeps_non_default_divergence_rules() {
+    let net = Network::<f64>::builder(2)
+        .dense(1, Activation::Sigmoid)
+        .loss(Loss::BinaryCrossEntropy)
+        .build()
+        .unwrap();
+    for divergence in [
+        Divergence::off(),
+        Divergence {
+            growth: Some(50.0),
+            above_best: Some(3.0),
+            patience: 2,
+        },
+        Divergence::default(),
+    ] {
+        let config = FitConfig {
+            divergence,
+            ..FitConfig::default()
+        };
+        let trainer = Trainer::<f64>::new(config).unwrap();
+        let bytes = persist::checkpoint_to_bytes(&net, &trainer, None).unwrap();
+        let back = persist::checkpoint_from_bytes::<f64>(&bytes, "c").unwrap();
+        assert_eq!(back.trainer.config().divergence, divergence);
+    }
+}
