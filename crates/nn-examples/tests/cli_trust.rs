@@ -323,3 +323,40 @@ fn the_same_command_gives_the_same_model_bytes_on_1_2_and_3_threads() {
     assert!(models[0] == models[2], "1 and 3 threads differ");
     let _ = std::fs::remove_dir_all(&d);
 }
+
+#[test]
+fn a_run_that_diverges_still_saves_what_training_kept() {
+    let d = dir("diverge");
+    let data = d.join("train.csv");
+    write_data(&data, "a,b,class", 200);
+    let model = d.join("model.safetensors");
+    let stderr = one_error(&nn(&[
+        "train",
+        "--data",
+        s(&data),
+        "--layers",
+        "8",
+        "--lr",
+        "1e6",
+        "--epochs",
+        "30",
+        "--validation",
+        "0",
+        "--quiet",
+        "--out",
+        s(&model),
+    ]));
+    assert!(stderr.contains("diverged"), "{stderr}");
+    assert!(
+        stderr.contains("saved the parameters training kept"),
+        "{stderr}"
+    );
+    // The saved model is whole and usable.
+    let info = nn(&["info", "--model", s(&model)]);
+    assert!(
+        info.status.success(),
+        "{}",
+        String::from_utf8_lossy(&info.stderr)
+    );
+    let _ = std::fs::remove_dir_all(&d);
+}
