@@ -280,10 +280,10 @@ fn a_full_disk_leaves_existing_models_predictions_and_history_intact() {
 #[test]
 fn the_same_command_gives_the_same_model_bytes_on_1_2_and_3_threads() {
     let d = dir("threads");
-    // 1024 rows of 20 features, batches of 512 through 20-256-128-3 (38.5k parameters):
-    // large enough that a step is split into shares.
+    // 2048 rows of 20 features, batches of 1024 through 20-256-128-3 (38.5k parameters):
+    // large enough that a step is split into two shares of 512 columns.
     let mut text = (0..20).map(|i| format!("f{i},")).collect::<String>() + "class\n";
-    for r in 0..1024 {
+    for r in 0..2048 {
         let row: Vec<String> = (0..20)
             .map(|c| format!("{}", ((r * 31 + c * 17) % 97) as f64 / 9.7))
             .collect();
@@ -301,7 +301,7 @@ fn the_same_command_gives_the_same_model_bytes_on_1_2_and_3_threads() {
             "--layers",
             "256,128",
             "--batch-size",
-            "512",
+            "1024",
             "--epochs",
             "2",
             "--validation",

@@ -149,7 +149,7 @@
 //! Same seed, same build → bit-identical parameters, costs and dropout masks, whatever
 //! [`FitConfig::threads`] (or `NN_THREADS`) says. A training step is split into
 //! [`Network::training_shares`] shares of the batch's columns, a number that depends on the
-//! batch width and the network only (shares of at least 256 columns and 2²³ parameters ×
+//! batch width and the network only (shares of at least 512 columns and 2²³ parameters ×
 //! columns, at most 16; small steps are one share, the plain single-network step). The
 //! threads run the shares, each share's dropout layers draw from the share's own seed, and
 //! the gradients are summed in share order as `Σ_k (m_k/m) g_k`. Threads change the speed

@@ -435,7 +435,7 @@ impl<T: Scalar> Network<T> {
     }
 
     /// How many shares a training step on a batch of `columns` columns is split into: as
-    /// many as keep each share at least 256 columns wide and at least 2²³ in
+    /// many as keep each share at least 512 columns wide and at least 2²³ in
     /// `parameters × columns`, at most 16, at least 1 (then the step is the plain one on
     /// this network). It depends on the batch and the network only, never on the thread
     /// count: [`crate::FitConfig::threads`] threads run the shares (each several if there
@@ -449,8 +449,8 @@ impl<T: Scalar> Network<T> {
     ///     .dense(10, Activation::Softmax)
     ///     .loss(Loss::CategoricalCrossEntropy)
     ///     .build()?;
-    /// assert_eq!(net.training_shares(256), 1); // narrower than two shares of 256
-    /// assert_eq!(net.training_shares(512), 2);
+    /// assert_eq!(net.training_shares(512), 1); // narrower than two shares of 512
+    /// assert_eq!(net.training_shares(1024), 2);
     /// assert_eq!(net.training_shares(60_000), 16);
     /// # Ok::<(), nn_train::TrainError>(())
     /// ```

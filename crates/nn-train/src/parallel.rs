@@ -30,14 +30,14 @@ use crate::spec::LayerSpec;
 use crate::train::gather_columns;
 use crate::{Result, TrainError};
 
-/// Fewest batch columns in a share of a training step. A step of several shares costs one
-/// thread more than the same step in one (each share beyond the first is one more pass over
-/// the gradients to sum it, and narrower shares make thinner products), in proportion to
-/// `1 / columns per share`. Measured on one thread (Intel Xeon, W4's 784-512-512-10, f32):
-/// a batch of 256 in two shares of 128 took 2.5% longer than in one; so W4's batch stays
-/// one share, and only batches of 512 and more are split (two shares of 256: about 1%, the
-/// machine's noise).
-pub(crate) const MIN_SHARE_COLUMNS: usize = 256;
+/// Fewest batch columns in a share of a training step. Splitting a step changes what one
+/// thread does (each share beyond the first is one more pass over the gradients to sum it,
+/// and the products have other widths). Measured on one thread (Intel Xeon, f32, a step of
+/// W4's 784-512-512-10): two shares of 128 columns took 2.5% longer than one of 256, two of
+/// 256 2.6% longer than one of 512, while two of 512 took 2% less than one of 1024 and four
+/// of 512 6% less than one of 2048. So the reference workloads' batches (32 to 256) stay
+/// one share, and only batches of 1024 and more are split.
+pub(crate) const MIN_SHARE_COLUMNS: usize = 512;
 
 /// Fewest `parameters × columns` in a share of a training step: below it the fixed cost of
 /// a share (its products are separate GEMM calls, and a hand-off to a thread takes a few

@@ -49,9 +49,11 @@ impl EarlyStopping {
 /// Both rules are measured within one call of [`Trainer::fit`] (like early stopping's
 /// patience): a resumed or continued run starts afresh.
 ///
-/// The default is the growth rule at 10⁴ and no best rule: a learning rate of 10³ or 10⁶
-/// leaves finite weights whose cost is 10⁴–10⁸ times the starting one, while a run that is
-/// merely noisy or slow stays far below that.
+/// The default is the growth rule at 10⁴ and no best rule. Measured on a small problem: at
+/// learning rates of 10³ and 10⁶ (Adam or SGD) a ReLU net's first-epoch cost was 10⁴–10¹⁸
+/// times its first step's, while a tanh net at Adam 10³ stayed near 10³ times (not caught:
+/// a lower `growth` catches such runs); a run that is merely noisy or slow stays far below
+/// either.
 #[derive(Debug, Clone, Copy, PartialEq)]
 pub struct Divergence {
     /// The growth rule: diverged when an epoch's cost exceeds `growth ×` the cost of the

@@ -46,7 +46,7 @@ fn check_no_allocation<T: Scalar>(net: Network<T>, optimizer: Optimizer, classes
 }
 
 /// A batch of several shares for the large networks below.
-const BATCH: usize = 768;
+const BATCH: usize = 1536;
 
 fn check_no_allocation_threads<T: Scalar>(
     mut net: Network<T>,
@@ -148,8 +148,8 @@ fn training_steps_in_shares_do_not_allocate() {
     // work per column (this test runs unoptimised; libtest's notice of a test running
     // over a minute would allocate).
     let net = || {
-        Network::<f32>::builder(128)
-            .dense(256, Activation::Relu)
+        Network::<f32>::builder(512)
+            .dense(64, Activation::Relu)
             .dropout(0.1)
             .dense(3, Activation::Softmax)
             .loss(Loss::CategoricalCrossEntropy)
@@ -203,6 +203,6 @@ fn cnn_training_steps_do_not_allocate() {
     }
     // Large enough for a step in shares, on two threads.
     let big = cnn(1200);
-    assert!(big.training_shares(BATCH) > 1);
-    check_no_allocation_threads(big, Optimizer::adam(1e-3), 3, Some(2), BATCH, 3);
+    assert!(big.training_shares(1024) > 1);
+    check_no_allocation_threads(big, Optimizer::adam(1e-3), 3, Some(2), 1024, 3);
 }

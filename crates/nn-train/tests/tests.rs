@@ -678,14 +678,14 @@ mod training {
         }
     }
 
-    /// A batch of 768 columns is 3 shares whatever the thread count (the last batch, 128
+    /// A batch of 1536 columns is 3 shares whatever the thread count (the last batch, 128
     /// columns, is one): one thread runs all three, two threads in two rounds, three and
     /// seven threads in one; the bits are the same.
     #[test]
     fn dense_training_gives_the_same_bits_on_1_2_3_and_7_threads() {
         let mut g = Gen(17);
-        let x = g.matrix(64, 896, -1.0, 1.0).cast::<f32>();
-        let y = DMatrix::from_fn(4, 896, |i, j| (j % 4 == i) as u8 as f32);
+        let x = g.matrix(64, 1664, -1.0, 1.0).cast::<f32>();
+        let y = DMatrix::from_fn(4, 1664, |i, j| (j % 4 == i) as u8 as f32);
         let build = || {
             Network::<f32>::builder(64)
                 .dense(512, Activation::Tanh)
@@ -696,11 +696,11 @@ mod training {
                 .build()
                 .unwrap()
         };
-        assert_eq!(build().training_shares(768), 3);
+        assert_eq!(build().training_shares(1536), 3);
         assert_eq!(build().training_shares(128), 1);
         let config = FitConfig {
             epochs: 3,
-            batch_size: 768,
+            batch_size: 1536,
             optimizer: Optimizer::sgd(0.1),
             ..FitConfig::default()
         };
@@ -712,8 +712,8 @@ mod training {
     #[test]
     fn dropout_training_gives_the_same_bits_on_1_2_3_and_7_threads() {
         let mut g = Gen(29);
-        let x = g.matrix(32, 1100, -1.0, 1.0).cast::<f32>();
-        let y = DMatrix::from_fn(1, 1100, |_, j| (j % 3 == 0) as u8 as f32);
+        let x = g.matrix(32, 1612, -1.0, 1.0).cast::<f32>();
+        let y = DMatrix::from_fn(1, 1612, |_, j| (j % 3 == 0) as u8 as f32);
         let build = || {
             Network::<f32>::builder(32)
                 .dense(512, Activation::Relu)
@@ -726,11 +726,11 @@ mod training {
                 .build()
                 .unwrap()
         };
-        // 1100 = 1024 (4 shares) + 76 (one)
-        assert_eq!(build().training_shares(1024), 4);
+        // 1612 = 1536 (3 shares) + 76 (one)
+        assert_eq!(build().training_shares(1536), 3);
         let config = FitConfig {
             epochs: 2,
-            batch_size: 1024,
+            batch_size: 1536,
             optimizer: Optimizer::adam(1e-3),
             clip_norm: Some(1.0),
             ..FitConfig::default()

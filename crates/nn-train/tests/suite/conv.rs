@@ -864,8 +864,8 @@ mod threads {
     #[test]
     fn a_cnn_trains_to_the_same_bits_on_1_2_3_and_7_threads() {
         let mut g = Gen(23);
-        let x = g.matrix(64, 576, 0.0, 1.0).cast::<f32>();
-        let y = DMatrix::from_fn(3, 576, |i, j| (j % 3 == i) as u8 as f32);
+        let x = g.matrix(64, 1088, 0.0, 1.0).cast::<f32>();
+        let y = DMatrix::from_fn(3, 1088, |i, j| (j % 3 == i) as u8 as f32);
         let build = || {
             Network::<f32>::image_builder(1, 8, 8)
                 .conv2d_strided(8, 3, 1, 1, Activation::Relu)
@@ -879,13 +879,13 @@ mod threads {
                 .build()
                 .unwrap()
         };
-        // 576 = 512 (two shares) + a partial batch of 64 (one)
-        assert_eq!(build().training_shares(512), 2);
+        // 1088 = 1024 (two shares) + a partial batch of 64 (one)
+        assert_eq!(build().training_shares(1024), 2);
         let run = |threads: usize| {
             let mut net = build();
             let config = FitConfig {
                 epochs: 2,
-                batch_size: 512,
+                batch_size: 1024,
                 optimizer: Optimizer::sgd(0.1),
                 threads: Some(threads),
                 ..FitConfig::default()

@@ -408,10 +408,10 @@ fn resume_equivalence<T: Scalar>(threads: usize, hidden: &[usize], batch: usize,
 fn resuming_from_a_checkpoint_is_bit_identical_to_never_stopping() {
     resume_equivalence::<f64>(1, &[12], 8, 20);
     resume_equivalence::<f32>(1, &[12], 8, 20);
-    // Dropout and 35k parameters × 768 columns: three shares a step (the last batch of an
-    // epoch, 132 columns, one), run by three threads in one round and by two in two.
-    resume_equivalence::<f64>(3, &[64, 512], 768, 300);
-    resume_equivalence::<f32>(2, &[64, 512], 768, 300);
+    // Dropout and 35k parameters × 1536 columns: three shares a step (the last batch of an
+    // epoch, 144 columns, one), run by three threads in one round and by two in two.
+    resume_equivalence::<f64>(3, &[64, 512], 1536, 560);
+    resume_equivalence::<f32>(2, &[64, 512], 1536, 560);
 }
 
 #[test]
