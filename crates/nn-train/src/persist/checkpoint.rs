@@ -17,9 +17,10 @@
 //!
 //! Early stopping's patience count, and the reference costs of the divergence rules, are
 //! not part of the state: a resumed run starts counting afresh. `"divergence": {"growth",
-//! "above_best", "patience"}` is in `config` only when the rules are not the defaults. Data-parallel steps (`FitConfig::threads` > 1) draw the dropout seeds of their
-//! extra network copies from the network's own streams at every step, so those streams are
-//! all the state there is and a multi-threaded run resumes bit-identically too.
+//! "above_best", "patience"}` is in `config` only when the rules are not the defaults.
+//! A step split into shares reseeds each share's dropout from a stream that continues the
+//! network's own, so the network's streams are all the state there is: a run resumes
+//! bit-identically on any number of threads.
 
 use std::path::Path;
 
