@@ -109,6 +109,30 @@ fn a_huge_conv_padding_is_refused_before_its_index_table_is_built() {
 }
 
 #[test]
+fn a_huge_stride_is_refused_without_trying_every_smaller_one() {
+    // Found by fuzzing: the message listed every stride below the declared one that
+    // fits, looping 2⁶² times (a stride of 2³² took the stable fuzz test 111 s).
+    let arch = format!(
+        r#"{{"input": {{"image": [1, 8, 8]}}, "layers": [{{"type": "conv2d", "out_channels": 1, "kernel": [3, 3], "stride": [{}, 1], "padding": [0, 0], "activation": "relu", "init": null}}, {{"type": "flatten"}}, {{"type": "dense", "units": 1, "activation": "identity", "init": null}}], "loss": "mse", "l2": 0.0, "seed": 0, "dtype": "f32"}}"#,
+        1u64 << 62
+    );
+    let p = model_problem(&declared(&arch));
+    assert!(p.contains("never read the last 5 input value(s)"), "{p}");
+    assert!(p.contains("use stride 1 or 5 "), "{p}");
+    let err = Network::<f32>::image_builder(1, 7, 7)
+        .layer(LayerSpec::MaxPool2d {
+            kernel: [3, 3],
+            stride: [usize::MAX, 1],
+        })
+        .flatten()
+        .dense(1, Activation::Identity)
+        .loss(Loss::Mse)
+        .build()
+        .unwrap_err();
+    assert!(err.to_string().contains("use stride 1 or 2 or 4 "), "{err}");
+}
+
+#[test]
 fn the_builder_refuses_a_width_whose_weights_would_wrap() {
     // Once Ok in release builds: a 2 × (2⁶³ + 1) matrix holding 2 values, and a segfault
     // on saving it.
