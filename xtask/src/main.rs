@@ -6,8 +6,12 @@
 //!
 //! `cargo xtask bench [--compare [--with-torch]] [--write]` measures the reference
 //! workloads and prints a table (see `xtask/src/bench.rs`); it is never part of `check`.
+//!
+//! `cargo xtask fuzz <target|all> [--seconds N]` runs libFuzzer on the fuzz targets
+//! (needs nightly; see `xtask/src/fuzz.rs`); their stable form runs in `check`.
 
 mod bench;
+mod fuzz;
 mod json;
 
 use std::process::{Command, ExitCode};
@@ -95,11 +99,13 @@ fn main() -> ExitCode {
     match args.first().map(String::as_str) {
         Some("check") => run(CHECK),
         Some("bench") => bench::run(&args[1..]),
+        Some("fuzz") => fuzz::run(&args[1..]),
         _ => {
             eprintln!(
                 "usage: cargo xtask check | bench [options]\n\n  check   fmt, clippy -D warnings, tests, docs (what CI runs)\n{}",
                 bench::USAGE
             );
+            eprintln!("{}", fuzz::USAGE);
             ExitCode::FAILURE
         }
     }
