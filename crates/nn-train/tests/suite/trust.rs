@@ -269,6 +269,23 @@ fn a_stray_integer_label_is_refused_before_a_huge_one_hot_matrix() {
     let msg = err.to_string();
     assert!(msg.starts_with("digits.csv, line 779, column 3"), "{msg}");
     assert!(msg.contains("11 distinct labels"), "{msg}");
+    // Found by fuzzing: a label of 10⁸ in two rows is within the one-hot limit (2·10⁸
+    // values, never touched), but once made 10⁸ class names (2.4 GB) for 16 bytes of CSV.
+    let err = read_csv::<f32, _>(
+        &b"99999999;1\n0;1\n"[..],
+        "few.csv",
+        &CsvOptions {
+            has_header: false,
+            delimiter: b';',
+            label: data::LabelColumn::First,
+            ..CsvOptions::default()
+        },
+    )
+    .unwrap_err();
+    assert!(err.to_string().contains("(MAX_INTEGER_CLASSES)"), "{err}");
+    let text = "x,label\n1,65535\n2,0\n";
+    let data = read_csv::<f32, _>(text.as_bytes(), "top.csv", &CsvOptions::default()).unwrap();
+    assert_eq!(data.y().nrows(), data::MAX_INTEGER_CLASSES);
     let err = data::one_hot::<f32>(&[1 << 20; 1000], (1 << 20) + 1).unwrap_err();
     assert!(matches!(err, TrainError::TooLarge { .. }), "{err}");
 }
