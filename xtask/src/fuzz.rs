@@ -13,16 +13,20 @@ use std::io::{BufRead, BufReader};
 use std::path::{Path, PathBuf};
 use std::process::{Command, ExitCode, Stdio};
 
-/// The targets, as in `fuzz/Cargo.toml` and `nn_train::fuzz`.
-const TARGETS: &[&str] = &[
-    "csv",
-    "csv_header",
-    "idx",
-    "model",
-    "checkpoint",
-    "names",
-    "json",
-];
+/// The targets: the `[[bin]]` names in `fuzz/Cargo.toml` (each calls the function of
+/// `nn_train::fuzz` of the same name).
+fn targets(manifest: &str) -> Vec<String> {
+    let mut out = Vec::new();
+    let mut in_bin = false;
+    for line in manifest.lines().map(str::trim) {
+        if line.starts_with('[') {
+            in_bin = line == "[[bin]]";
+        } else if in_bin && let Some(name) = line.strip_prefix("name = ") {
+            out.push(name.trim_matches('"').to_string());
+        }
+    }
+    out
+}
 
 /// Memory limits given to libFuzzer, in MB: the whole process, and any one allocation.
 const RSS_LIMIT_MB: u32 = 2048;
@@ -30,7 +34,7 @@ const MALLOC_LIMIT_MB: u32 = 2048;
 
 pub const USAGE: &str =
     "  fuzz    libFuzzer on one target or all, from fuzz/corpus/<target> (needs nightly)
-          <target|all>   csv, csv_header, idx, model, checkpoint, names, json
+          <target|all>   a [[bin]] of fuzz/Cargo.toml (csv, csv_header, idx, model, …)
           --seconds N    per target (default 60)";
 
 /// What one libFuzzer run reported.
@@ -60,7 +64,7 @@ impl Stats {
     }
 }
 
-fn parse_args(args: &[String]) -> Result<(Vec<&'static str>, u64), String> {
+fn parse_args(args: &[String], known: &[String]) -> Result<(Vec<String>, u64), String> {
     let mut targets = None;
     let mut seconds = 60;
     let mut rest = args.iter();
@@ -73,15 +77,9 @@ fn parse_args(args: &[String]) -> Result<(Vec<&'static str>, u64), String> {
                     .filter(|&s| s > 0)
                     .ok_or("--seconds needs a positive whole number")?;
             }
-            "all" => targets = Some(TARGETS.to_vec()),
-            name => match TARGETS.iter().find(|t| **t == name) {
-                Some(t) => targets = Some(vec![*t]),
-                None => {
-                    return Err(format!(
-                        "unknown target {name:?}; one of {TARGETS:?} or all"
-                    ));
-                }
-            },
+            "all" => targets = Some(known.to_vec()),
+            name if known.iter().any(|t| t == name) => targets = Some(vec![name.to_string()]),
+            name => return Err(format!("unknown target {name:?}; one of {known:?} or all")),
         }
     }
     Ok((targets.ok_or("name a target, or all")?, seconds))
@@ -178,7 +176,12 @@ fn fuzz_one(
 }
 
 pub fn run(args: &[String]) -> ExitCode {
-    let (targets, seconds) = match parse_args(args) {
+    let Some(root) = Path::new(env!("CARGO_MANIFEST_DIR")).parent() else {
+        eprintln!("cargo xtask fuzz: xtask is not inside a workspace");
+        return ExitCode::FAILURE;
+    };
+    let manifest = std::fs::read_to_string(root.join("fuzz/Cargo.toml")).unwrap_or_default();
+    let (targets, seconds) = match parse_args(args, &targets(&manifest)) {
         Ok(parsed) => parsed,
         Err(e) => {
             eprintln!(
@@ -191,10 +194,6 @@ pub fn run(args: &[String]) -> ExitCode {
         eprintln!("cargo xtask fuzz: {e}");
         return ExitCode::FAILURE;
     }
-    let Some(root) = Path::new(env!("CARGO_MANIFEST_DIR")).parent() else {
-        eprintln!("cargo xtask fuzz: xtask is not inside a workspace");
-        return ExitCode::FAILURE;
-    };
     let mut report = Vec::new();
     for target in &targets {
         println!("==> fuzz {target} for {seconds} s");
@@ -242,20 +241,28 @@ mod tests {
     }
 
     #[test]
-    fn arguments_parse_and_reject() {
-        assert_eq!(parse_args(&args("model")), Ok((vec!["model"], 60)));
-        assert_eq!(
-            parse_args(&args("all --seconds 300")),
-            Ok((TARGETS.to_vec(), 300))
-        );
-        assert!(parse_args(&args("")).is_err());
+    fn targets_are_the_bins_of_the_fuzz_manifest() {
+        let manifest = "[package]\nname = \"nn-fuzz\"\n\n[[bin]]\nname = \"csv\"\npath = \"fuzz_targets/csv.rs\"\n\n[[bin]]\nname = \"model\"\n";
+        assert_eq!(targets(manifest), ["csv", "model"]);
+        let real =
+            std::fs::read_to_string(concat!(env!("CARGO_MANIFEST_DIR"), "/../fuzz/Cargo.toml"));
+        let real = targets(&real.unwrap());
         assert!(
-            parse_args(&args("modle"))
-                .unwrap_err()
-                .contains("unknown target")
+            real.contains(&"csv".to_string()) && real.contains(&"checkpoint".to_string()),
+            "{real:?}"
         );
-        assert!(parse_args(&args("csv --seconds 0")).is_err());
-        assert!(parse_args(&args("csv --seconds")).is_err());
+    }
+
+    #[test]
+    fn arguments_parse_and_reject() {
+        let known: Vec<String> = ["csv", "model"].map(String::from).to_vec();
+        let parse = |s: &str| parse_args(&args(s), &known);
+        assert_eq!(parse("model"), Ok((vec!["model".to_string()], 60)));
+        assert_eq!(parse("all --seconds 300"), Ok((known.clone(), 300)));
+        assert!(parse("").is_err());
+        assert!(parse("modle").unwrap_err().contains("unknown target"));
+        assert!(parse("csv --seconds 0").is_err());
+        assert!(parse("csv --seconds").is_err());
     }
 
     #[test]

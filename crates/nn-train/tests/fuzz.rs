@@ -300,7 +300,7 @@ fn bytes() -> impl Strategy<Value = Vec<u8>> {
     ]
 }
 
-/// Mutations: a corpus file and one to eight edits.
+/// Mutations: a corpus file and one to three edits.
 fn edits() -> impl Strategy<Value = (Index, Vec<Edit>)> {
     (any::<Index>(), proptest::collection::vec(edit(), 1..4))
 }
