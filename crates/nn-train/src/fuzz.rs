@@ -13,7 +13,7 @@
 //! | [`csv()`] | an options byte ([`csv_options`]), then CSV text (or gzip) | [`read_csv`] and [`read_csv_features`] (also without a label column), `f32` and `f64` |
 //! | [`csv_header`] | as [`csv()`] | [`load_csv_header`] on the text written to a scratch file; its feature names must number the columns [`read_csv_features`] finds |
 //! | [`idx`] | an IDX file, or gzip | [`parse_idx`] as given and, for a raw file, gzip-compressed (the same answer); [`mnist_from_idx`] when the bytes are an image file followed by a label file |
-//! | [`model`] | a model file | [`model_from_bytes_with`] `f32` and `f64`; a model that loads is run by `predict` on one zero column, its encoder applied, `summary` printed, saved and reloaded: the bytes must round-trip |
+//! | [`model`] | a model file | [`model_from_bytes_with`] `f32` and `f64`; a model that loads is run by `predict` on one zero column, its encoder applied, its `summary` built, saved and reloaded: the bytes must round-trip |
 //! | [`checkpoint`] | a checkpoint file | [`checkpoint_from_bytes_with`] `f32` and `f64`; one that loads is saved and reloaded: the bytes must round-trip |
 //! | [`names`] | text | every `FromStr` of the public API ([`Activation`], [`Init`], [`Loss`]): a name that parses must parse back from its `Display` to the same value |
 //! | [`json`] | JSON, or any bytes | [`LayerSpec::from_json`] (on the value and the elements of an array or of `"layers"`; a spec that parses round-trips, plans and builds for two inputs, and runs), [`Encoder::from_json_str`] and [`Encoder::from_json`] (the same answer; an encoder round-trips and transforms) |
@@ -254,7 +254,7 @@ fn round_trip<M>(
     );
 }
 
-/// Runs a loaded network and its encoder on one zero column, and prints its summary.
+/// Runs a loaded network and its encoder on one zero column, and builds its summary.
 fn exercise<T: Scalar>(network: &Network<T>, encoder: Option<&Encoder>) {
     let zero = DMatrix::<T>::zeros(network.input_shape().len(), 1);
     let _ = network.predict(&zero);
@@ -267,7 +267,7 @@ fn exercise<T: Scalar>(network: &Network<T>, encoder: Option<&Encoder>) {
 }
 
 /// Model files: [`model_from_bytes_with`] ([`LIMITS`]) as `f32` and `f64`. A model that
-/// loads predicts on one zero column, prints its summary, and is saved (with its encoder
+/// loads predicts on one zero column, builds its summary, and is saved (with its encoder
 /// and names) and reloaded: saving it again must give the same bytes.
 pub fn model(data: &[u8]) {
     model_as::<f32>(data);
