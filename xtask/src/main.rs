@@ -9,8 +9,12 @@
 //!
 //! `cargo xtask tour-check` checks the tour's page in headless Chromium and writes
 //! screenshots (see `xtask/src/tour_check.rs`); it is never part of `check` either.
+//!
+//! `cargo xtask fuzz <target|all> [--seconds N]` runs libFuzzer on the fuzz targets
+//! (needs nightly; see `xtask/src/fuzz.rs`); their stable form runs in `check`.
 
 mod bench;
+mod fuzz;
 mod json;
 mod tour_check;
 
@@ -100,11 +104,13 @@ fn main() -> ExitCode {
         Some("check") => run(CHECK),
         Some("bench") => bench::run(&args[1..]),
         Some("tour-check") => tour_check::run(&args[1..]),
+        Some("fuzz") => fuzz::run(&args[1..]),
         _ => {
             eprintln!(
-                "usage: cargo xtask check | bench [options] | tour-check\n\n  check   fmt, clippy -D warnings, tests, docs (what CI runs)\n{}\n{}",
+                "usage: cargo xtask check | bench [options] | tour-check | fuzz <target|all> [options]\n\n  check   fmt, clippy -D warnings, tests, docs (what CI runs)\n{}\n{}\n{}",
                 bench::USAGE,
-                tour_check::USAGE
+                tour_check::USAGE,
+                fuzz::USAGE
             );
             ExitCode::FAILURE
         }

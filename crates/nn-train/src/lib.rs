@@ -244,6 +244,8 @@
 //! - [`encode`]: standardisation, min–max, PCA and ZCA whitening, fitted on training data.
 //! - [`persist`]: model files and checkpoints (safetensors, layout below); resuming from a
 //!   checkpoint is bit-identical to never stopping.
+//! - [`fuzz`]: one fuzz target per parser of untrusted input (CSV, IDX, model files,
+//!   checkpoints, names, JSON forms), run by property tests and by libFuzzer.
 //!
 //! Everything is generic over `f32` and `f64` ([`Scalar`]); gradient checks run in `f64`.
 //!
@@ -276,6 +278,7 @@ mod dropout;
 pub mod encode;
 mod error;
 mod flatten;
+pub mod fuzz;
 mod layer;
 pub mod limits;
 mod loss;

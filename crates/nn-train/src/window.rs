@@ -47,6 +47,9 @@ pub(crate) struct Window {
     pub out_width: usize,
 }
 
+/// The largest stride an error message suggests in place of one that does not fit.
+const MAX_SUGGESTED_STRIDE: usize = 64;
+
 /// The output length along one axis, or why the window does not fit.
 fn axis(axis: &str, n: usize, k: usize, s: usize, p: usize) -> Result<usize, String> {
     if k == 0 || s == 0 {
@@ -70,7 +73,8 @@ fn axis(axis: &str, n: usize, k: usize, s: usize, p: usize) -> Result<usize, Str
     let rest = (padded - k) % s;
     if rest > p {
         let unread = rest - p;
-        let fitting: Vec<String> = (1..s)
+        // Only small strides are suggested: a file may declare a stride of 2⁶³.
+        let fitting: Vec<String> = (1..s.min(MAX_SUGGESTED_STRIDE + 1))
             .filter(|t| (padded - k) % t <= p)
             .map(|t| t.to_string())
             .collect();

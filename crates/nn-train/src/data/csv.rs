@@ -56,8 +56,8 @@ pub enum Targets {
 /// sorted as strings. Numeric labels that are not integers, or that take more distinct
 /// values than [`MAX_CLASS_SHARE`] of the rows (in files of at least
 /// [`MIN_ROWS_FOR_CLASS_SHARE`] rows), are refused as a likely regression target; integer
-/// labels whose one-hot matrix would exceed [`crate::limits::DEFAULT_MAX_DATA_VALUES`] are
-/// refused naming the label. Pass the training file's [`Dataset::class_names`] as `classes` when
+/// labels that imply more than [`MAX_INTEGER_CLASSES`] classes, or whose one-hot matrix
+/// would exceed [`crate::limits::DEFAULT_MAX_DATA_VALUES`], are refused naming the label. Pass the training file's [`Dataset::class_names`] as `classes` when
 /// loading its test file, so that both use the same mapping.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct CsvOptions {
@@ -562,6 +562,9 @@ fn resolve_label(
 pub const MAX_CLASS_SHARE: f64 = 0.5;
 /// …in a file of at least this many rows.
 pub const MIN_ROWS_FOR_CLASS_SHARE: usize = 20;
+/// The most classes integer labels may imply (label `k` makes classes `0..=k`, each with
+/// a name); give [`CsvOptions::classes`] for more.
+pub const MAX_INTEGER_CLASSES: usize = 1 << 16;
 
 /// The class names and each example's class index.
 fn class_indices(
@@ -640,9 +643,10 @@ fn class_indices(
     if let Some(ints) = ints
         && let Some((j, &top)) = ints.iter().enumerate().max_by_key(|(_, k)| **k)
     {
-        let values = top
-            .checked_add(1)
-            .and_then(|classes| classes.checked_mul(ints.len()));
+        // Each class also gets a name: the class count is bounded on its own, so that
+        // a few rows cannot ask for 10⁸ names.
+        let classes = top.checked_add(1).filter(|&c| c <= MAX_INTEGER_CLASSES);
+        let values = classes.and_then(|c| c.checked_mul(ints.len()));
         if values.is_none_or(|v| v > DEFAULT_MAX_DATA_VALUES) {
             return Err(csv_error(
                 name,
@@ -651,8 +655,9 @@ fn class_indices(
                 &excerpt(&labels[j].1),
                 format!(
                     "integer labels are class indices, and this one makes {} classes × {} \
-                     examples, more than the {DEFAULT_MAX_DATA_VALUES} one-hot values allowed \
-                     (Limits::max_data_values), though only {} distinct labels occur; \
+                     examples, more than the {MAX_INTEGER_CLASSES} classes \
+                     (MAX_INTEGER_CLASSES) or the {DEFAULT_MAX_DATA_VALUES} one-hot values \
+                     (Limits::max_data_values) allowed, though only {} distinct labels occur; \
                      renumber the labels 0..{} or give the classes (CsvOptions::classes)",
                     top.saturating_add(1),
                     ints.len(),

@@ -15,8 +15,9 @@ mod idx;
 pub mod synthetic;
 
 pub use csv::{
-    CsvHeader, CsvOptions, LabelColumn, MAX_CLASS_SHARE, MIN_ROWS_FOR_CLASS_SHARE, Targets,
-    load_csv, load_csv_features, load_csv_header, read_csv, read_csv_features,
+    CsvHeader, CsvOptions, LabelColumn, MAX_CLASS_SHARE, MAX_INTEGER_CLASSES,
+    MIN_ROWS_FOR_CLASS_SHARE, Targets, load_csv, load_csv_features, load_csv_header, read_csv,
+    read_csv_features,
 };
 pub use dataset::{Batches, Dataset, Split, one_hot};
 pub use idx::{IdxArray, load_idx, load_mnist, mnist_from_idx, parse_idx};

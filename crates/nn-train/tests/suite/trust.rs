@@ -109,6 +109,30 @@ fn a_huge_conv_padding_is_refused_before_its_index_table_is_built() {
 }
 
 #[test]
+fn a_huge_stride_is_refused_without_trying_every_smaller_one() {
+    // Found by fuzzing: the message listed every stride below the declared one that
+    // fits, looping 2⁶² times (a stride of 2³² took the stable fuzz test 111 s).
+    let arch = format!(
+        r#"{{"input": {{"image": [1, 8, 8]}}, "layers": [{{"type": "conv2d", "out_channels": 1, "kernel": [3, 3], "stride": [{}, 1], "padding": [0, 0], "activation": "relu", "init": null}}, {{"type": "flatten"}}, {{"type": "dense", "units": 1, "activation": "identity", "init": null}}], "loss": "mse", "l2": 0.0, "seed": 0, "dtype": "f32"}}"#,
+        1u64 << 62
+    );
+    let p = model_problem(&declared(&arch));
+    assert!(p.contains("never read the last 5 input value(s)"), "{p}");
+    assert!(p.contains("use stride 1 or 5 "), "{p}");
+    let err = Network::<f32>::image_builder(1, 7, 7)
+        .layer(LayerSpec::MaxPool2d {
+            kernel: [3, 3],
+            stride: [usize::MAX, 1],
+        })
+        .flatten()
+        .dense(1, Activation::Identity)
+        .loss(Loss::Mse)
+        .build()
+        .unwrap_err();
+    assert!(err.to_string().contains("use stride 1 or 2 or 4 "), "{err}");
+}
+
+#[test]
 fn the_builder_refuses_a_width_whose_weights_would_wrap() {
     // Once Ok in release builds: a 2 × (2⁶³ + 1) matrix holding 2 values, and a segfault
     // on saving it.
@@ -245,6 +269,23 @@ fn a_stray_integer_label_is_refused_before_a_huge_one_hot_matrix() {
     let msg = err.to_string();
     assert!(msg.starts_with("digits.csv, line 779, column 3"), "{msg}");
     assert!(msg.contains("11 distinct labels"), "{msg}");
+    // Found by fuzzing: a label of 10⁸ in two rows is within the one-hot limit (2·10⁸
+    // values, never touched), but once made 10⁸ class names (2.4 GB) for 16 bytes of CSV.
+    let err = read_csv::<f32, _>(
+        &b"99999999;1\n0;1\n"[..],
+        "few.csv",
+        &CsvOptions {
+            has_header: false,
+            delimiter: b';',
+            label: data::LabelColumn::First,
+            ..CsvOptions::default()
+        },
+    )
+    .unwrap_err();
+    assert!(err.to_string().contains("(MAX_INTEGER_CLASSES)"), "{err}");
+    let text = "x,label\n1,65535\n2,0\n";
+    let data = read_csv::<f32, _>(text.as_bytes(), "top.csv", &CsvOptions::default()).unwrap();
+    assert_eq!(data.y().nrows(), data::MAX_INTEGER_CLASSES);
     let err = data::one_hot::<f32>(&[1 << 20; 1000], (1 << 20) + 1).unwrap_err();
     assert!(matches!(err, TrainError::TooLarge { .. }), "{err}");
 }
