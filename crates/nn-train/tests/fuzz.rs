@@ -37,17 +37,50 @@ use serde_json::Value;
 /// A fuzz target's entry point.
 type Target = fn(&[u8]);
 
-/// Each target: its name (the directory of its corpus and regressions, and its libFuzzer
-/// binary) and its entry point.
-const TARGETS: [(&str, Target); 7] = [
-    ("csv", fuzz::csv),
-    ("csv_header", fuzz::csv_header),
-    ("idx", fuzz::idx),
-    ("model", fuzz::model),
-    ("checkpoint", fuzz::checkpoint),
-    ("names", fuzz::names),
-    ("json", fuzz::json),
-];
+/// Every target, with the seeds of its property tests: makes `TARGETS` and the tests of
+/// arbitrary and mutated inputs.
+macro_rules! fuzz_target_tests {
+    ($($target:ident: $seed:literal),* $(,)?) => {
+        /// Each target: its name (the directory of its corpus and regressions, and its
+        /// libFuzzer binary) and its entry point.
+        const TARGETS: &[(&str, Target)] = &[$((stringify!($target), fuzz::$target)),*];
+
+        mod arbitrary {
+            use super::*;
+            $(
+                proptest! {
+                    #![proptest_config(config(ARBITRARY_CASES, $seed))]
+                    #[test]
+                    fn $target(data in bytes()) {
+                        fuzz::$target(&data);
+                    }
+                }
+            )*
+        }
+        mod mutated {
+            use super::*;
+            $(
+                proptest! {
+                    #![proptest_config(config(MUTATED_CASES, $seed + 1))]
+                    #[test]
+                    fn $target((file, edits) in edits()) {
+                        fuzz::$target(&mutated(stringify!($target), &file, &edits));
+                    }
+                }
+            )*
+        }
+    };
+}
+
+fuzz_target_tests!(
+    csv: 10,
+    csv_header: 20,
+    idx: 30,
+    model: 40,
+    checkpoint: 50,
+    names: 60,
+    json: 70,
+);
 
 /// Cases per target: arbitrary bytes, and mutations of corpus files.
 const ARBITRARY_CASES: u32 = 1000;
@@ -305,45 +338,6 @@ fn edits() -> impl Strategy<Value = (Index, Vec<Edit>)> {
     (any::<Index>(), proptest::collection::vec(edit(), 1..4))
 }
 
-macro_rules! fuzz_target_tests {
-    ($($target:ident: $seed:literal),* $(,)?) => {
-        mod arbitrary {
-            use super::*;
-            $(
-                proptest! {
-                    #![proptest_config(config(ARBITRARY_CASES, $seed))]
-                    #[test]
-                    fn $target(data in bytes()) {
-                        fuzz::$target(&data);
-                    }
-                }
-            )*
-        }
-        mod mutated {
-            use super::*;
-            $(
-                proptest! {
-                    #![proptest_config(config(MUTATED_CASES, $seed + 1))]
-                    #[test]
-                    fn $target((file, edits) in edits()) {
-                        fuzz::$target(&mutated(stringify!($target), &file, &edits));
-                    }
-                }
-            )*
-        }
-    };
-}
-
-fuzz_target_tests!(
-    csv: 10,
-    csv_header: 20,
-    idx: 30,
-    model: 40,
-    checkpoint: 50,
-    names: 60,
-    json: 70,
-);
-
 /// Arbitrary JSON for the `json` target: a tree of the value kinds with the keys and
 /// strings the formats use.
 fn json_value() -> impl Strategy<Value = Value> {
@@ -397,7 +391,7 @@ proptest! {
 #[test]
 fn every_regression_input_is_handled() {
     let mut replayed = 0;
-    for (target, run) in TARGETS {
+    for &(target, run) in TARGETS {
         for (name, data) in files("regressions", target) {
             let outcome = std::panic::catch_unwind(|| run(&data));
             assert!(outcome.is_ok(), "fuzz/regressions/{target}/{name}");
@@ -413,7 +407,7 @@ fn every_regression_input_is_handled() {
 #[test]
 fn every_target_has_a_libfuzzer_binary() {
     let manifest = std::fs::read_to_string(fuzz_dir().join("Cargo.toml")).unwrap();
-    for (target, _) in TARGETS {
+    for &(target, _) in TARGETS {
         let source = format!("fuzz_targets/{target}.rs");
         let text = std::fs::read_to_string(fuzz_dir().join(&source)).unwrap();
         assert!(
@@ -527,7 +521,7 @@ fn idx_len(data: &[u8]) -> Option<usize> {
 #[test]
 fn every_committed_corpus_file_is_valid_and_the_corpus_is_small() {
     let mut total = 0;
-    for (target, _) in TARGETS {
+    for &(target, _) in TARGETS {
         let files = files("corpus", target);
         assert!(
             files.len() >= 3,
@@ -554,7 +548,7 @@ fn every_committed_corpus_file_is_valid_and_the_corpus_is_small() {
 fn write_fuzz_corpus() {
     let made = make_corpus();
     let write = std::env::var_os("NN_WRITE_FUZZ_CORPUS").is_some();
-    for (target, _) in TARGETS {
+    for &(target, _) in TARGETS {
         let dir = fuzz_dir().join("corpus").join(target);
         if write {
             let _ = std::fs::remove_dir_all(&dir);
