@@ -104,11 +104,7 @@ impl Default for CsvOptions {
 /// field that is not a number or is not finite, an unknown label column or class, broken
 /// gzip data or invalid UTF-8.
 pub fn load_csv<T: Scalar>(path: &Path, options: &CsvOptions) -> Result<Dataset<T>> {
-    let file = File::open(path).map_err(|e| TrainError::Io {
-        context: format!("opening CSV file {}", path.display()),
-        message: e.to_string(),
-    })?;
-    read_csv(file, &path.display().to_string(), options)
+    read_csv(open(path)?, &path.display().to_string(), options)
 }
 
 /// Reads a data set from CSV text (or gzip-compressed CSV) in `reader`; `name` names the
@@ -121,16 +117,40 @@ pub fn read_csv<T: Scalar, R: Read>(
     name: &str,
     options: &CsvOptions,
 ) -> Result<Dataset<T>> {
+    parse(decompressed(reader, name)?, name, options)
+}
+
+/// `reader`, decompressed on the fly if it starts with gzip's magic bytes.
+fn decompressed<'a, R: Read + 'a>(reader: R, name: &str) -> Result<Box<dyn Read + 'a>> {
     let mut buffered = BufReader::new(reader);
     let gz = buffered
         .fill_buf()
         .map_err(|e| csv_error(name, 0, None, "", format!("cannot read: {e}")))?
         .starts_with(&[0x1f, 0x8b]);
-    if gz {
-        parse(MultiGzDecoder::new(buffered), name, options)
+    Ok(if gz {
+        Box::new(MultiGzDecoder::new(buffered))
     } else {
-        parse(buffered, name, options)
-    }
+        Box::new(buffered)
+    })
+}
+
+/// A CSV reader with the options' delimiter; every record, the header too, is read as
+/// data (so that line numbers and the header's own checks stay ours).
+fn csv_reader<R: Read>(reader: R, options: &CsvOptions) -> csv::Reader<R> {
+    csv::ReaderBuilder::new()
+        .has_headers(false)
+        .flexible(true)
+        .delimiter(options.delimiter)
+        .trim(csv::Trim::All)
+        .from_reader(reader)
+}
+
+/// Opens a CSV file, naming it in the error.
+fn open(path: &Path) -> Result<File> {
+    File::open(path).map_err(|e| TrainError::Io {
+        context: format!("opening CSV file {}", path.display()),
+        message: e.to_string(),
+    })
 }
 
 fn csv_error(
@@ -203,12 +223,7 @@ fn parse<T: Scalar, R: Read>(reader: R, name: &str, options: &CsvOptions) -> Res
 
 /// One pass over the rows: header, field counts, numbers, the label column's text.
 fn parse_rows<T: Scalar, R: Read>(reader: R, name: &str, options: &CsvOptions) -> Result<Rows<T>> {
-    let mut rdr = csv::ReaderBuilder::new()
-        .has_headers(false)
-        .flexible(true)
-        .delimiter(options.delimiter)
-        .trim(csv::Trim::All)
-        .from_reader(reader);
+    let mut rdr = csv_reader(reader, options);
     let mut records = rdr.records();
     let mut header: Option<(u64, Vec<String>)> = None;
     if options.has_header {
@@ -340,17 +355,7 @@ pub fn read_csv_features<T: Scalar, R: Read>(
     name: &str,
     options: &CsvOptions,
 ) -> Result<DMatrix<T>> {
-    let mut buffered = BufReader::new(reader);
-    let gz = buffered
-        .fill_buf()
-        .map_err(|e| csv_error(name, 0, None, "", format!("cannot read: {e}")))?
-        .starts_with(&[0x1f, 0x8b]);
-    let rows = if gz {
-        parse_rows(MultiGzDecoder::new(buffered), name, options)?
-    } else {
-        parse_rows(buffered, name, options)?
-    };
-    Ok(rows.x)
+    Ok(parse_rows(decompressed(reader, name)?, name, options)?.x)
 }
 
 /// The names a CSV file's header row gives its columns: the features, in order, and the
@@ -382,26 +387,7 @@ pub fn load_csv_header(path: &Path, options: &CsvOptions) -> Result<CsvHeader> {
             "the file has no header row, so its columns have no names".into(),
         ));
     }
-    let file = File::open(path).map_err(|e| TrainError::Io {
-        context: format!("opening CSV file {}", path.display()),
-        message: e.to_string(),
-    })?;
-    let mut buffered = BufReader::new(file);
-    let gz = buffered
-        .fill_buf()
-        .map_err(|e| csv_error(&name, 0, None, "", format!("cannot read: {e}")))?
-        .starts_with(&[0x1f, 0x8b]);
-    let reader: Box<dyn Read> = if gz {
-        Box::new(MultiGzDecoder::new(buffered))
-    } else {
-        Box::new(buffered)
-    };
-    let mut rdr = csv::ReaderBuilder::new()
-        .has_headers(false)
-        .flexible(true)
-        .delimiter(options.delimiter)
-        .trim(csv::Trim::All)
-        .from_reader(reader);
+    let mut rdr = csv_reader(decompressed(open(path)?, &name)?, options);
     let Some(record) = rdr.records().next() else {
         return Err(csv_error(
             &name,
@@ -429,11 +415,7 @@ pub fn load_csv_header(path: &Path, options: &CsvOptions) -> Result<CsvHeader> {
 /// # Errors
 /// [`TrainError::Io`] if the file cannot be opened; otherwise as [`load_csv`].
 pub fn load_csv_features<T: Scalar>(path: &Path, options: &CsvOptions) -> Result<DMatrix<T>> {
-    let file = File::open(path).map_err(|e| TrainError::Io {
-        context: format!("opening CSV file {}", path.display()),
-        message: e.to_string(),
-    })?;
-    read_csv_features(file, &path.display().to_string(), options)
+    read_csv_features(open(path)?, &path.display().to_string(), options)
 }
 
 fn finish<T: Scalar>(
