@@ -372,9 +372,9 @@ impl Encoder {
     /// # Errors
     /// [`TrainError::InvalidConfig`] naming the field and feature.
     pub fn check_finite(&self) -> Result<()> {
-        let fields: [(&str, &[f64]); 3] = match &self.map {
-            Map::Scale(scale) => [("shift", &self.shift), ("scale", scale), ("scale", &[])],
-            Map::Linear { w, inverse } => [
+        let fields: Vec<(&str, &[f64])> = match &self.map {
+            Map::Scale(scale) => vec![("shift", &self.shift), ("scale", scale)],
+            Map::Linear { w, inverse } => vec![
                 ("shift", &self.shift),
                 ("matrix", w.as_slice()),
                 ("inverse", inverse.as_slice()),
