@@ -3,21 +3,12 @@
 
 #![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
 
+mod common;
+
 use std::path::PathBuf;
-use std::process::{Command, Output};
+use std::process::Output;
 
-fn nn(args: &[&str]) -> Output {
-    Command::new(env!("CARGO_BIN_EXE_nn"))
-        .args(args)
-        .output()
-        .expect("run nn")
-}
-
-fn dir(test: &str) -> PathBuf {
-    let d = std::env::temp_dir().join(format!("nn-cli-test-{}-{test}", std::process::id()));
-    std::fs::create_dir_all(&d).unwrap();
-    d
-}
+use common::{dir, nn};
 
 /// Three classes of points in the plane, separable by angle, with a string label.
 fn write_data(path: &PathBuf, rows: usize, with_label: bool) {

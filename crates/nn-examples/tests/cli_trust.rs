@@ -5,16 +5,13 @@
 
 #![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
 
+mod common;
+
 use std::collections::HashMap;
 use std::path::{Path, PathBuf};
 use std::process::{Command, Output};
 
-fn nn(args: &[&str]) -> Output {
-    Command::new(env!("CARGO_BIN_EXE_nn"))
-        .args(args)
-        .output()
-        .expect("run nn")
-}
+use common::{dir, nn};
 
 /// `nn` with writes limited to 512 bytes per file (`ulimit -f 1`), and SIGXFSZ ignored
 /// so that a write beyond that fails with an error, as on a full disk.
@@ -26,12 +23,6 @@ fn nn_on_a_full_disk(args: &[&str]) -> Output {
         .args(args)
         .output()
         .expect("run nn under sh")
-}
-
-fn dir(test: &str) -> PathBuf {
-    let d = std::env::temp_dir().join(format!("nn-cli-trust-{}-{test}", std::process::id()));
-    std::fs::create_dir_all(&d).unwrap();
-    d
 }
 
 fn s(p: &Path) -> &str {
