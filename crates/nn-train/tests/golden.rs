@@ -54,7 +54,7 @@ fn golden_files_load_and_write_back_to_the_same_bytes() {
         .filter(|p| p.extension().is_some_and(|e| e == "safetensors"))
         .collect();
     files.sort();
-    assert!(files.len() >= 13, "only {} golden files", files.len());
+    assert!(files.len() >= 17, "only {} golden files", files.len());
     for path in files {
         let name = path.display().to_string();
         let bytes = std::fs::read(&path).unwrap();
@@ -72,14 +72,87 @@ fn save(name: &str, bytes: &[u8]) {
     std::fs::write(golden_dir().join(name), bytes).unwrap();
 }
 
+/// The thirteen activations of format version 1 with their default parameters, written
+/// out rather than taken from `Activation::ALL`, so that adding an activation leaves these
+/// files as they are.
+const ACTIVATIONS_V1: [Activation; 13] = [
+    Activation::Identity,
+    Activation::Step,
+    Activation::Sigmoid,
+    Activation::Tanh,
+    Activation::Relu,
+    Activation::LeakyRelu { slope: 0.01 },
+    Activation::Softmax,
+    Activation::Elu { alpha: 1.0 },
+    Activation::Selu,
+    Activation::Gelu,
+    Activation::GeluTanh,
+    Activation::Silu,
+    Activation::Softplus,
+];
+
 /// Every activation, one hidden layer each, in one network.
 fn every_activation<T: Scalar>() -> Network<T> {
     let mut b = Network::<T>::builder(3).seed(11);
-    for act in Activation::ALL {
+    for act in ACTIVATIONS_V1 {
         b = b.dense(4, act);
     }
     b.dense(2, Activation::Identity)
         .loss(Loss::Mse)
+        .build()
+        .unwrap()
+}
+
+/// Every initializer form, each on a dense layer of its own, with parameterised
+/// activations whose numbers print in both notations (`0.2`, `1e-7`, `2.5e16`).
+fn every_init() -> Network<f64> {
+    let layers = [
+        (Init::Zeros, Activation::LeakyRelu { slope: 0.2 }),
+        (Init::Constant(-0.125), Activation::Elu { alpha: 0.5 }),
+        (
+            Init::Uniform {
+                low: -0.3,
+                high: 0.2,
+            },
+            Activation::LeakyRelu { slope: 1e-7 },
+        ),
+        (
+            Init::Normal {
+                mean: 0.1,
+                std: 0.05,
+            },
+            Activation::Elu { alpha: 2.5e16 },
+        ),
+        (Init::XavierNormal, Activation::Tanh),
+        (Init::GlorotNormal, Activation::Sigmoid),
+        (Init::GlorotUniform, Activation::Identity),
+        (Init::HeNormal { slope: 0.2 }, Activation::Relu),
+        (Init::HeUniform { slope: 0.0 }, Activation::Silu),
+        (Init::LecunNormal, Activation::Selu),
+        (Init::Orthogonal { gain: 1.5 }, Activation::Gelu),
+    ];
+    let mut b = Network::<f64>::builder(3).seed(13);
+    for (init, activation) in layers {
+        b = b.layer(LayerSpec::Dense {
+            units: 3,
+            activation,
+            init: Some(init),
+        });
+    }
+    b.dense(1, Activation::Identity)
+        .loss(Loss::Huber { delta: 0.75 })
+        .l2(0.003)
+        .build()
+        .unwrap()
+}
+
+/// A small network for each loss that no other golden file stores.
+fn with_loss(loss: Loss, output: Activation) -> Network<f32> {
+    Network::<f32>::builder(2)
+        .dense(3, Activation::Relu)
+        .dense(2, output)
+        .loss(loss)
+        .seed(17)
         .build()
         .unwrap()
 }
@@ -145,6 +218,24 @@ fn write_golden_files() {
         "activations_f64.safetensors",
         &model_to_bytes_named(&every_activation::<f64>(), None, &none).unwrap(),
     );
+    save(
+        "inits_f64.safetensors",
+        &model_to_bytes_named(&every_init(), None, &none).unwrap(),
+    );
+    for (file, loss, output) in [
+        (
+            "bce_probabilities",
+            Loss::BceProbabilities,
+            Activation::Sigmoid,
+        ),
+        ("hinge", Loss::Hinge, Activation::Identity),
+        ("huber", Loss::Huber { delta: 1e-3 }, Activation::Tanh),
+    ] {
+        save(
+            &format!("loss_{file}.safetensors"),
+            &model_to_bytes_named(&with_loss(loss, output), None, &none).unwrap(),
+        );
+    }
     let cnn_names = ModelNames {
         classes: Some(vec!["a".into(), "b".into(), "c".into()]),
         features: Some((0..36).map(|i| format!("pixel{i}")).collect()),
