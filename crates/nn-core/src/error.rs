@@ -57,4 +57,10 @@ pub enum CoreError {
         /// The value given.
         found: f64,
     },
+    /// A dtype name that is not one of [`crate::DType::NAMES`].
+    #[error("unknown dtype {found:?}; valid names: {}", crate::DType::NAMES.map(|(_, n)| n).join(", "))]
+    UnknownDType {
+        /// The name as given.
+        found: String,
+    },
 }

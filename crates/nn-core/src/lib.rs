@@ -23,7 +23,8 @@
 //! which here are [`gemm_into`] (with the transposes folded into the call, never
 //! materialised), [`mean_columns_into`] and [`gemm_into`] again.
 //!
-//! Everything is generic over [`Scalar`], implemented for `f32` and `f64`.
+//! Everything is generic over [`Scalar`], implemented for `f32` and `f64`; its
+//! [`Scalar::DTYPE`] is the element type as a value ([`DType`]).
 //!
 //! ## Allocation
 //!
@@ -84,6 +85,8 @@
 //!   they are cleared every SSE instruction that follows (all of the element-wise code
 //!   built for baseline x86-64) runs several times slower: 50 µs instead of 10 µs for a
 //!   finiteness scan of W3's 100k weight gradients right after the product that made them.
+//! - `serde` (without derive): [`DType`]'s serialised form, and [`text`], the helper that
+//!   serialises a value as its `Display` and reads it with its `FromStr`.
 //! - `thiserror`: the error enum's `Display` without boilerplate.
 
 mod error;
@@ -92,6 +95,7 @@ mod gradcheck;
 mod ops;
 mod scalar;
 mod simd;
+pub mod text;
 
 pub use error::{CoreError, Shape};
 pub use gemm::{Trans, gemm_into, matmul, matmul_backward};
@@ -102,7 +106,7 @@ pub use ops::{
     map_backward, map_backward_into, map_into, mean_columns, mean_columns_backward,
     mean_columns_into, sum_columns, sum_columns_into, sum_squares,
 };
-pub use scalar::Scalar;
+pub use scalar::{DType, Scalar};
 pub use simd::widest_simd;
 
 /// Re-export of nalgebra, so that downstream crates use the same version.

@@ -1,6 +1,93 @@
-//! The scalar types the whole workspace is generic over: `f32` and `f64`.
+//! The scalar types the whole workspace is generic over: `f32` and `f64`, and
+//! [`DType`], the element type as a value.
 
-use std::fmt::{Debug, Display};
+use std::fmt::{self, Debug, Display};
+use std::str::FromStr;
+
+use crate::CoreError;
+
+/// The element type of a matrix as a value: what a model file's `"dtype"` records, and
+/// what generic code asks (`T::DTYPE`) instead of comparing type names.
+///
+/// Its text form (`Display`, `FromStr`, and serde through them, see [`crate::text`]) is
+/// the name from [`DType::NAMES`], the one table of names: `"f32"`, `"f64"`.
+///
+/// ```
+/// use nn_core::{DType, Scalar};
+///
+/// assert_eq!(f32::DTYPE, DType::F32);
+/// assert_eq!(<f64 as Scalar>::DTYPE.to_string(), "f64");
+/// assert_eq!("f32".parse::<DType>()?, DType::F32);
+/// assert_eq!(DType::F64.size_in_bytes(), 8);
+/// assert!("f16".parse::<DType>().is_err());
+/// # Ok::<(), nn_core::CoreError>(())
+/// ```
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub enum DType {
+    /// IEEE 754 binary32, [`f32`]: 4 bytes, 24-bit significand.
+    F32 = 0,
+    /// IEEE 754 binary64, [`f64`]: 8 bytes, 53-bit significand.
+    F64 = 1,
+}
+
+impl DType {
+    /// Every dtype with its name, in declaration order (entry `i` is the variant whose
+    /// discriminant is `i`): the one table that [`DType::name`], `Display` and `FromStr`
+    /// read.
+    pub const NAMES: [(DType, &'static str); 2] = [(DType::F32, "f32"), (DType::F64, "f64")];
+
+    /// The name, `"f32"` or `"f64"`, as written in model files.
+    pub const fn name(self) -> &'static str {
+        Self::NAMES[self as usize].1
+    }
+
+    /// The size of one element in bytes: 4 or 8.
+    pub const fn size_in_bytes(self) -> usize {
+        match self {
+            DType::F32 => size_of::<f32>(),
+            DType::F64 => size_of::<f64>(),
+        }
+    }
+}
+
+impl Display for DType {
+    /// The name from [`DType::NAMES`].
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(self.name())
+    }
+}
+
+impl FromStr for DType {
+    type Err = CoreError;
+
+    /// Parses a name from [`DType::NAMES`] exactly (lower case, no spaces).
+    ///
+    /// # Errors
+    /// [`CoreError::UnknownDType`] listing the valid names.
+    fn from_str(s: &str) -> Result<Self, Self::Err> {
+        Self::NAMES
+            .iter()
+            .find(|(_, name)| *name == s)
+            .map(|&(dtype, _)| dtype)
+            .ok_or_else(|| CoreError::UnknownDType {
+                found: s.to_string(),
+            })
+    }
+}
+
+impl serde::Serialize for DType {
+    /// The name, as a JSON string.
+    fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        crate::text::serialize(self, serializer)
+    }
+}
+
+impl<'de> serde::Deserialize<'de> for DType {
+    /// A name from [`DType::NAMES`], through `FromStr`.
+    fn deserialize<D: serde::Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
+        crate::text::deserialize(deserializer)
+    }
+}
 
 /// A floating-point element type of matrices: implemented for `f32` and `f64` only.
 ///
@@ -19,8 +106,11 @@ pub trait Scalar:
     + Sync
     + 'static
 {
-    /// The type's name as written in model files (`"f32"` or `"f64"`).
-    const NAME: &'static str;
+    /// The element type as a value: [`DType::F32`] or [`DType::F64`].
+    const DTYPE: DType;
+    /// The type's name as written in model files (`"f32"` or `"f64"`): the name of
+    /// [`Scalar::DTYPE`].
+    const NAME: &'static str = Self::DTYPE.name();
     /// Machine epsilon of the type.
     const EPSILON: Self;
     /// Converts from `f64`, rounding to nearest.
@@ -34,9 +124,9 @@ pub trait Scalar:
 }
 
 macro_rules! impl_scalar {
-    ($t:ty, $name:literal) => {
+    ($t:ty, $dtype:expr) => {
         impl Scalar for $t {
-            const NAME: &'static str = $name;
+            const DTYPE: DType = $dtype;
             const EPSILON: Self = <$t>::EPSILON;
             #[inline]
             fn cast(x: f64) -> Self {
@@ -58,8 +148,8 @@ macro_rules! impl_scalar {
     };
 }
 
-impl_scalar!(f32, "f32");
-impl_scalar!(f64, "f64");
+impl_scalar!(f32, DType::F32);
+impl_scalar!(f64, DType::F64);
 
 /// The packed GEMM kernel for each scalar type, behind a safe interface.
 ///

@@ -493,3 +493,46 @@ fn fit_buffer_reshapes_and_keeps_capacity() {
     fit_buffer(&mut buf, 2, 1);
     assert_eq!(buf.shape(), (2, 1));
 }
+
+mod dtype {
+    use super::*;
+
+    #[test]
+    fn names_table_is_in_declaration_order_and_matches_the_types() {
+        for (i, (dtype, name)) in DType::NAMES.iter().enumerate() {
+            assert_eq!(*dtype as usize, i, "{name}");
+            assert_eq!(dtype.name(), *name);
+        }
+        assert_eq!(f32::DTYPE, DType::F32);
+        assert_eq!(f64::DTYPE, DType::F64);
+        assert_eq!(<f32 as Scalar>::NAME, "f32");
+        assert_eq!(<f64 as Scalar>::NAME, "f64");
+        assert_eq!(DType::F32.size_in_bytes(), std::mem::size_of::<f32>());
+        assert_eq!(DType::F64.size_in_bytes(), std::mem::size_of::<f64>());
+    }
+
+    #[test]
+    fn text_and_json_forms_round_trip_and_reject_other_names() {
+        for (dtype, name) in DType::NAMES {
+            assert_eq!(dtype.to_string(), name);
+            assert_eq!(name.parse::<DType>(), Ok(dtype));
+            let json = serde_json::to_string(&dtype).unwrap_or_default();
+            assert_eq!(json, format!("\"{name}\""));
+            assert_eq!(serde_json::from_str::<DType>(&json).ok(), Some(dtype));
+        }
+        for bad in ["f16", "F32", " f32", "", "float"] {
+            let err = bad.parse::<DType>();
+            assert_eq!(
+                err,
+                Err(CoreError::UnknownDType {
+                    found: bad.to_string()
+                })
+            );
+            let msg = err.err().map(|e| e.to_string()).unwrap_or_default();
+            assert!(msg.contains("f32, f64"), "{msg}");
+            let json = serde_json::from_str::<DType>(&format!("\"{bad}\""));
+            assert!(json.is_err(), "{bad:?} deserialised");
+        }
+        assert!(serde_json::from_str::<DType>("32").is_err());
+    }
+}
