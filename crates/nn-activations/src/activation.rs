@@ -1,84 +1,143 @@
-//! The [`Activation`] enum: which function a layer applies, and its forward and backward
-//! passes over whole matrices, dispatched once per call (not once per entry).
+//! The [`Activation`] enum, declared once with its names (the table `Display`, `FromStr`
+//! and serde read), its properties, and its forward and backward passes over whole
+//! matrices, dispatched once per call (not once per entry). Each family of functions is a
+//! module of its own in `activation/`.
+//!
+//! Adding an activation touches three files: its module here in `activation/` (the
+//! scalar function and derivative, with their math and a doc example), this file (the
+//! module line, the variant in the table, and its arm in each `match` below, which the
+//! compiler asks for), and the tests (`tests/tests.rs`: its gradient check).
+
+pub mod elu;
+pub mod gelu;
+pub mod identity;
+pub mod relu;
+pub mod sigmoid;
+pub mod silu;
+pub mod softmax;
+pub mod softplus;
+pub mod step;
+pub mod tanh;
 
 use nalgebra::DMatrix;
-use nn_core::{CoreError, Scalar, map_backward_into, widest_simd};
+use nn_core::{Scalar, expect_shape, map_backward_into, map_into, widest_simd};
 
 use crate::ActivationError;
-use crate::elu::{
+use crate::name::check_parameter;
+use elu::{
     DEFAULT_ELU_ALPHA, elu, elu_slope, elu_slope_from_output, selu, selu_slope,
     selu_slope_from_output,
 };
-use crate::gelu::{gelu, gelu_slope, gelu_tanh, gelu_tanh_slope};
-use crate::relu::{DEFAULT_LEAKY_SLOPE, leaky_relu, leaky_relu_slope, relu, relu_slope};
-use crate::sigmoid::{sigmoid, sigmoid_slope, sigmoid_slope_from_output};
-use crate::silu::{silu, silu_slope};
-use crate::softmax::{softmax_backward_columns, softmax_columns, softmax_columns_in_place};
-use crate::softplus::{softplus, softplus_slope};
-use crate::step::step;
-use crate::tanh::{tanh, tanh_slope, tanh_slope_from_output};
+use gelu::{gelu, gelu_slope, gelu_tanh, gelu_tanh_slope};
+use relu::{DEFAULT_LEAKY_SLOPE, leaky_relu, leaky_relu_slope, relu, relu_slope};
+use sigmoid::{sigmoid, sigmoid_slope, sigmoid_slope_from_output};
+use silu::{silu, silu_slope};
+use softmax::{softmax_backward_columns, softmax_columns, softmax_columns_in_place};
+use softplus::{softplus, softplus_slope};
+use step::step;
+use tanh::{tanh, tanh_slope, tanh_slope_from_output};
 
-/// An activation function `g`, applied as `A = g(Z)` to a layer's pre-activations.
-///
-/// `Copy`, and exhaustive so that code can `match` on it. Parameters are stored as `f64`
-/// and rounded to the element type when applied. Every variant's formula, derivative and
-/// derivative path are in the [crate documentation](crate) and in its family's module.
-#[derive(Debug, Clone, Copy, PartialEq)]
-pub enum Activation {
-    /// `g(z) = z`, `g'(z) = 1` (alias `"linear"`). See [`crate::identity`].
-    Identity,
-    /// Heaviside step `h(z) = 1` for `z ≥ 0`, else 0; `h'(z) = 0`: not trainable by
-    /// backpropagation (use the perceptron rule). See [`crate::step`].
-    Step,
-    /// `σ(z) = 1/(1 + e^(−z))`, `σ' = a(1 − a)` from the output. See [`crate::sigmoid`].
-    Sigmoid,
-    /// `tanh(z)`, `tanh' = 1 − a²` from the output. See [`crate::tanh`].
-    Tanh,
-    /// `max(0, z)`, derivative 1 for `z ≥ 0` (including 0), else 0. See [`crate::relu`].
-    Relu,
-    /// `z` for `z ≥ 0`, `slope·z` below; derivative 1 or `slope`. See [`crate::relu`].
-    LeakyRelu {
-        /// Negative-side slope, finite and `≥ 0`; [`Activation::leaky_relu`] gives 0.01.
-        slope: f64,
-    },
-    /// Column-wise `e^(z_i) / Σ_k e^(z_k)`; backward is a per-column vector–Jacobian
-    /// product. See [`crate::softmax`].
-    Softmax,
-    /// `z` for `z ≥ 0`, `α(e^z − 1)` below; derivative 1 or `a + α`. See [`crate::elu`].
-    Elu {
-        /// Negative-side scale, finite and `≥ 0`; [`Activation::elu`] gives 1.
-        alpha: f64,
-    },
-    /// `λ·elu(z; α₀)` with the self-normalising constants. See [`crate::elu`].
-    Selu,
-    /// `z Φ(z)` (exact, through `erfc`). See [`crate::gelu`].
-    Gelu,
-    /// `½ z (1 + tanh(√(2/π)(z + 0.044715 z³)))`. See [`crate::gelu`].
-    GeluTanh,
-    /// `z σ(z)` (alias `"swish"`). See [`crate::silu`].
-    Silu,
-    /// `ln(1 + e^z)`, derivative `σ(z)`. See [`crate::softplus`].
-    Softplus,
+crate::name::activation_table! {
+    /// An activation function `g`, applied as `A = g(Z)` to a layer's pre-activations.
+    ///
+    /// `Copy`, and exhaustive so that code can `match` on it. Parameters are stored as
+    /// `f64` and rounded to the element type when applied. This declaration is the one
+    /// table of activations: each variant with its name and aliases, for `Display`,
+    /// `FromStr` and serde, and a parameterised one with its parameter's default.
+    ///
+    /// `a = g(z)` is the output, `σ` the logistic sigmoid, `Φ`/`φ` the standard normal CDF
+    /// and density. "Path" says what the backward reads to get `g'`: the input `z`, or the
+    /// forward's output `a` where that saves work. "Init" is the weight variance the
+    /// literature pairs with it ([`Activation::weight_scale`]).
+    ///
+    /// ```text
+    /// name (Display)    g(z)                                 g'(z)                           path  init
+    /// ────────────────  ───────────────────────────────────  ──────────────────────────────  ────  ──────
+    /// identity          z                                    1                               —     Xavier
+    /// step              1 if z ≥ 0, else 0                   0 (not trainable by backprop)   —     Xavier
+    /// sigmoid           1 / (1 + e^(−z))                     a (1 − a)                       a     Xavier
+    /// tanh              (e^z − e^(−z)) / (e^z + e^(−z))      1 − a²                          a     Xavier
+    /// relu              max(0, z)                            1 if z ≥ 0, else 0              z     He(0)
+    /// leaky_relu(s)     z if z ≥ 0, else s·z   (s = 0.01)    1 if z ≥ 0, else s              z     He(s)
+    /// softmax           e^(z_i) / Σ_k e^(z_k)  (per column)  dz = a ∘ (da − ⟨a, da⟩) (VJP)   a     Xavier
+    /// elu(α)            z if z ≥ 0, else α (e^z − 1) (α = 1) 1 if z ≥ 0, else a + α          z, a  He(0)
+    /// selu              λ·elu(z; α₀)                         λ if z ≥ 0, else a + λα₀        z, a  LeCun
+    /// gelu              z Φ(z)                               Φ(z) + z φ(z)                   z     He(0)
+    /// gelu_tanh         ½ z (1 + tanh u),                    σ(2u) + 2z σ(2u) σ(−2u) u'(z)   z     He(0)
+    ///                     u = √(2/π)(z + 0.044715 z³)
+    /// silu              z σ(z)                               σ(z) (1 + z σ(−z))              z     He(0)
+    /// softplus          ln(1 + e^z)                          σ(z)                            z     He(0)
+    ///
+    /// λ = 1.0507009873554805, α₀ = 1.6732632423543772 (Klambauer et al., 2017)
+    /// ```
+    ///
+    /// For `elu` and `selu` the backward reads the sign of `z` and the value of `a`.
+    /// Aliases accepted by `FromStr` ([`Activation::ALIASES`]): `linear` = `identity`,
+    /// `swish` = `silu`.
+    #[derive(Debug, Clone, Copy, PartialEq)]
+    pub enum Activation {
+        /// `g(z) = z`, `g'(z) = 1` (alias `"linear"`). See [`crate::identity`].
+        Identity => "identity" | "linear",
+        /// Heaviside step `h(z) = 1` for `z ≥ 0`, else 0; `h'(z) = 0`: not trainable by
+        /// backpropagation (use the perceptron rule). See [`crate::step`].
+        Step => "step",
+        /// `σ(z) = 1/(1 + e^(−z))`, `σ' = a(1 − a)` from the output. See
+        /// [`crate::sigmoid`].
+        Sigmoid => "sigmoid",
+        /// `tanh(z)`, `tanh' = 1 − a²` from the output. See [`crate::tanh`].
+        Tanh => "tanh",
+        /// `max(0, z)`, derivative 1 for `z ≥ 0` (including 0), else 0. See
+        /// [`crate::relu`].
+        Relu => "relu",
+        /// `z` for `z ≥ 0`, `slope·z` below; derivative 1 or `slope`. See [`crate::relu`].
+        LeakyRelu {
+            /// Negative-side slope, finite and `≥ 0`; [`Activation::leaky_relu`] gives
+            /// 0.01.
+            slope: f64 = DEFAULT_LEAKY_SLOPE,
+        } => "leaky_relu",
+        /// Column-wise `e^(z_i) / Σ_k e^(z_k)`; backward is a per-column vector–Jacobian
+        /// product. See [`crate::softmax`].
+        Softmax => "softmax",
+        /// `z` for `z ≥ 0`, `α(e^z − 1)` below; derivative 1 or `a + α`. See
+        /// [`crate::elu`].
+        Elu {
+            /// Negative-side scale, finite and `≥ 0`; [`Activation::elu`] gives 1.
+            alpha: f64 = DEFAULT_ELU_ALPHA,
+        } => "elu",
+        /// `λ·elu(z; α₀)` with the self-normalising constants. See [`crate::elu`].
+        Selu => "selu",
+        /// `z Φ(z)` (exact, through `erfc`). See [`crate::gelu`].
+        Gelu => "gelu",
+        /// `½ z (1 + tanh(√(2/π)(z + 0.044715 z³)))`. See [`crate::gelu`].
+        GeluTanh => "gelu_tanh",
+        /// `z σ(z)` (alias `"swish"`). See [`crate::silu`].
+        Silu => "silu" | "swish",
+        /// `ln(1 + e^z)`, derivative `σ(z)`. See [`crate::softplus`].
+        Softplus => "softplus",
+    }
 }
 
-/// `Ok` if `found == expected`, else nn-core's `ShapeMismatch` naming the operand.
-fn expect_shape(
-    op: &'static str,
-    operand: &'static str,
-    expected: (usize, usize),
-    found: (usize, usize),
-) -> Result<(), ActivationError> {
-    if expected == found {
-        Ok(())
-    } else {
-        Err(CoreError::ShapeMismatch {
-            op,
-            operand,
-            expected,
-            found,
-        }
-        .into())
-    }
+/// The variance of a layer's initial weights that keeps the signal's scale through an
+/// activation, as the literature pairs them ([`Activation::weight_scale`]);
+/// `nn_init::recommended_for` turns it into an initializer. With `n_in` the layer's
+/// inputs:
+///
+/// | scale | `Var(W)` | why |
+/// |---|---|---|
+/// | `Xavier` | `1/n_in` | near-linear around 0: keeping `Var(z)` needs `n_in·Var(W) = 1` (Glorot & Bengio 2010, the tutorial's form) |
+/// | `He { slope }` | `2/((1 + slope²) n_in)` | ReLU keeps half of the second moment, a leaky ReLU `(1 + slope²)/2` of it (He et al. 2015); the common practice for ReLU-like units (Clevert et al. 2016 for ELU) |
+/// | `Lecun` | `1/n_in` | the self-normalising fixed point of SELU assumes it (Klambauer et al. 2017) |
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub enum WeightScale {
+    /// `Var(W) = 1/n_in` (Xavier, the tutorial's first form).
+    Xavier,
+    /// `Var(W) = 2/((1 + slope²) n_in)` (He/Kaiming).
+    He {
+        /// The negative-side slope of a leaky ReLU (0 for ReLU and ReLU-like units).
+        slope: f64,
+    },
+    /// `Var(W) = 1/n_in` (LeCun), the fixed point of SELU.
+    Lecun,
 }
 
 /// `z ← f(z)` element by element.
@@ -91,12 +150,14 @@ fn map_in_place<T: Scalar>(z: &mut DMatrix<T>, f: impl Fn(T) -> T) {
     });
 }
 
-/// Evaluates `$body` with `$f` bound to the element-wise function of an activation, so
-/// that each loop is specialised to one function and vectorises (a `match` inside the
-/// loop does not). Identity and softmax are handled by the caller.
-macro_rules! elementwise {
-    ($act:expr, $f:ident => $body:expr) => {{
+/// Evaluates `$id` for the identity, `$soft` for softmax, and otherwise `$body` with `$f`
+/// bound to the element-wise function of the activation, so that each loop is specialised
+/// to one function and vectorises (a `match` inside the loop does not).
+macro_rules! dispatch {
+    ($act:expr, identity => $id:expr, softmax => $soft:expr, $f:ident => $body:expr) => {{
         match *$act {
+            Activation::Identity => $id,
+            Activation::Softmax => $soft,
             Activation::Step => {
                 let $f = step;
                 $body
@@ -143,19 +204,8 @@ macro_rules! elementwise {
                 let $f = softplus;
                 $body
             }
-            Activation::Identity | Activation::Softmax => {}
         }
     }};
-}
-
-/// `out ← f(z)` element by element (shapes already checked).
-#[inline]
-fn map_into<T: Scalar>(z: &DMatrix<T>, out: &mut DMatrix<T>, f: impl Fn(T) -> T) {
-    widest_simd(|| {
-        for (o, &x) in out.as_mut_slice().iter_mut().zip(z.as_slice()) {
-            *o = f(x);
-        }
-    });
 }
 
 /// `dz ← da ∘ f(z, a)` element by element (shapes already checked).
@@ -176,47 +226,6 @@ fn scale2_into<T: Scalar>(
 }
 
 impl Activation {
-    /// Every activation's canonical name, in declaration order; each parses with
-    /// `FromStr` (parameterised ones to their defaults). Aliases: `"linear"` for
-    /// `"identity"`, `"swish"` for `"silu"`.
-    pub const ALL_NAMES: &'static [&'static str] = &[
-        "identity",
-        "step",
-        "sigmoid",
-        "tanh",
-        "relu",
-        "leaky_relu",
-        "softmax",
-        "elu",
-        "selu",
-        "gelu",
-        "gelu_tanh",
-        "silu",
-        "softplus",
-    ];
-
-    /// Every activation, in the order of [`Activation::ALL_NAMES`], with default
-    /// parameters.
-    pub const ALL: [Activation; 13] = [
-        Activation::Identity,
-        Activation::Step,
-        Activation::Sigmoid,
-        Activation::Tanh,
-        Activation::Relu,
-        Activation::LeakyRelu {
-            slope: DEFAULT_LEAKY_SLOPE,
-        },
-        Activation::Softmax,
-        Activation::Elu {
-            alpha: DEFAULT_ELU_ALPHA,
-        },
-        Activation::Selu,
-        Activation::Gelu,
-        Activation::GeluTanh,
-        Activation::Silu,
-        Activation::Softplus,
-    ];
-
     /// Leaky ReLU with the default slope 0.01.
     pub const fn leaky_relu() -> Self {
         Activation::LeakyRelu {
@@ -251,61 +260,61 @@ impl Activation {
         Ok(g)
     }
 
-    /// Checks the parameters: a leaky-ReLU slope and an ELU `α` must be finite and
-    /// `≥ 0`. (The fields are public, so a value built directly is not checked until
-    /// this is called; `FromStr` and the `*_with_*` constructors always check.)
+    /// Checks the parameter ([`Activation::parameter`]): a leaky-ReLU slope and an ELU
+    /// `α` must be finite and `≥ 0`. (The fields are public, so a value built directly is
+    /// not checked until this is called; `FromStr` and the `*_with_*` constructors always
+    /// check.)
     ///
     /// # Errors
     /// [`ActivationError::BadParameter`] naming the parameter and its value.
     pub fn validate(&self) -> Result<(), ActivationError> {
-        let (name, parameter, value) = match *self {
-            Activation::LeakyRelu { slope } => ("leaky_relu", "slope", slope),
-            Activation::Elu { alpha } => ("elu", "alpha", alpha),
-            _ => return Ok(()),
-        };
-        if value.is_finite() && value >= 0.0 {
-            Ok(())
-        } else {
-            Err(ActivationError::BadParameter {
-                name,
-                parameter,
-                found: value.to_string(),
-                expected: crate::name::PARAMETER_RANGE,
-            })
-        }
-    }
-
-    /// The canonical name without parameters (`"leaky_relu"`, `"gelu_tanh"`, …): the
-    /// entry of [`Activation::ALL_NAMES`] for this variant.
-    pub const fn name(&self) -> &'static str {
-        match self {
-            Activation::Identity => "identity",
-            Activation::Step => "step",
-            Activation::Sigmoid => "sigmoid",
-            Activation::Tanh => "tanh",
-            Activation::Relu => "relu",
-            Activation::LeakyRelu { .. } => "leaky_relu",
-            Activation::Softmax => "softmax",
-            Activation::Elu { .. } => "elu",
-            Activation::Selu => "selu",
-            Activation::Gelu => "gelu",
-            Activation::GeluTanh => "gelu_tanh",
-            Activation::Silu => "silu",
-            Activation::Softplus => "softplus",
+        match self.parameter() {
+            None => Ok(()),
+            Some((parameter, value)) => {
+                check_parameter(self.name(), parameter, value, || value.to_string()).map(|_| ())
+            }
         }
     }
 
     /// `false` only for [`Activation::Softmax`], whose outputs each depend on a whole
     /// column.
     pub const fn is_elementwise(&self) -> bool {
-        !matches!(self, Activation::Softmax)
+        match self {
+            Activation::Softmax => false,
+            Activation::Identity
+            | Activation::Step
+            | Activation::Sigmoid
+            | Activation::Tanh
+            | Activation::Relu
+            | Activation::LeakyRelu { .. }
+            | Activation::Elu { .. }
+            | Activation::Selu
+            | Activation::Gelu
+            | Activation::GeluTanh
+            | Activation::Silu
+            | Activation::Softplus => true,
+        }
     }
 
     /// `false` only for [`Activation::Step`]: its derivative is 0 everywhere, so
     /// backpropagation cannot train a step unit (the perceptron rule can). The ReLU family
     /// counts as differentiable: its one kink has a conventional derivative.
     pub const fn is_differentiable(&self) -> bool {
-        !matches!(self, Activation::Step)
+        match self {
+            Activation::Step => false,
+            Activation::Identity
+            | Activation::Sigmoid
+            | Activation::Tanh
+            | Activation::Relu
+            | Activation::LeakyRelu { .. }
+            | Activation::Softmax
+            | Activation::Elu { .. }
+            | Activation::Selu
+            | Activation::Gelu
+            | Activation::GeluTanh
+            | Activation::Silu
+            | Activation::Softplus => true,
+        }
     }
 
     /// `true` if the backward reads the forward's output `a` to get the derivative
@@ -314,14 +323,52 @@ impl Activation {
     /// (identity and step need neither). ReLU could read `a` too but then could not give
     /// the derivative 1 at `z = 0` that the convention asks for.
     pub const fn derivative_from_output(&self) -> bool {
-        matches!(
-            self,
+        match self {
             Activation::Sigmoid
-                | Activation::Tanh
-                | Activation::Elu { .. }
-                | Activation::Selu
-                | Activation::Softmax
-        )
+            | Activation::Tanh
+            | Activation::Elu { .. }
+            | Activation::Selu
+            | Activation::Softmax => true,
+            Activation::Identity
+            | Activation::Step
+            | Activation::Relu
+            | Activation::LeakyRelu { .. }
+            | Activation::Gelu
+            | Activation::GeluTanh
+            | Activation::Silu
+            | Activation::Softplus => false,
+        }
+    }
+
+    /// The weight variance the literature pairs with this activation (the "init" column
+    /// of the table on [`Activation`]; see [`WeightScale`] for the reasons).
+    ///
+    /// ```
+    /// use nn_activations::{Activation, WeightScale};
+    /// assert_eq!(Activation::Tanh.weight_scale(), WeightScale::Xavier);
+    /// assert_eq!(Activation::Relu.weight_scale(), WeightScale::He { slope: 0.0 });
+    /// assert_eq!(
+    ///     Activation::LeakyRelu { slope: 0.1 }.weight_scale(),
+    ///     WeightScale::He { slope: 0.1 }
+    /// );
+    /// assert_eq!(Activation::Selu.weight_scale(), WeightScale::Lecun);
+    /// ```
+    pub const fn weight_scale(&self) -> WeightScale {
+        match *self {
+            Activation::Identity
+            | Activation::Step
+            | Activation::Sigmoid
+            | Activation::Tanh
+            | Activation::Softmax => WeightScale::Xavier,
+            Activation::LeakyRelu { slope } => WeightScale::He { slope },
+            Activation::Relu
+            | Activation::Elu { .. }
+            | Activation::Gelu
+            | Activation::GeluTanh
+            | Activation::Silu
+            | Activation::Softplus => WeightScale::He { slope: 0.0 },
+            Activation::Selu => WeightScale::Lecun,
+        }
     }
 
     /// `g(z)` for one scalar. For [`Activation::Softmax`] this is the softmax of a
@@ -364,10 +411,11 @@ impl Activation {
         }
     }
 
-    /// `A = g(Z)` into a new matrix (allocates). See [`Activation::forward_into`].
+    /// `A = g(Z)` into a new matrix (allocates): a copy of `z` put through
+    /// [`Activation::forward_in_place`]. See [`Activation::forward_into`].
     pub fn forward<T: Scalar>(&self, z: &DMatrix<T>) -> DMatrix<T> {
-        let mut a = DMatrix::zeros(z.nrows(), z.ncols());
-        self.forward_unchecked(z, &mut a);
+        let mut a = z.clone();
+        self.forward_in_place(&mut a);
         a
     }
 
@@ -384,26 +432,24 @@ impl Activation {
         a: &mut DMatrix<T>,
     ) -> Result<(), ActivationError> {
         expect_shape("Activation::forward_into", "output a", z.shape(), a.shape())?;
-        self.forward_unchecked(z, a);
+        dispatch!(
+            self,
+            identity => a.copy_from(z),
+            softmax => softmax_columns(z, a),
+            f => map_into(z, a, f)?
+        );
         Ok(())
     }
 
     /// `z ← g(z)` in place: the forward pass without a second buffer, for inference,
     /// where the pre-activation is not needed afterwards. Allocates nothing.
     pub fn forward_in_place<T: Scalar>(&self, z: &mut DMatrix<T>) {
-        match *self {
-            Activation::Identity => {}
-            Activation::Softmax => softmax_columns_in_place(z),
-            _ => elementwise!(self, f => map_in_place(z, f)),
-        }
-    }
-
-    fn forward_unchecked<T: Scalar>(&self, z: &DMatrix<T>, a: &mut DMatrix<T>) {
-        match *self {
-            Activation::Identity => a.copy_from(z),
-            Activation::Softmax => softmax_columns(z, a),
-            _ => elementwise!(self, f => map_into(z, a, f)),
-        }
+        dispatch!(
+            self,
+            identity => {},
+            softmax => softmax_columns_in_place(z),
+            f => map_in_place(z, f)
+        );
     }
 
     /// The backward pass into a new matrix (allocates). See [`Activation::backward_into`].
@@ -508,7 +554,7 @@ impl Activation {
             out.shape(),
         )?;
         let g = *self;
-        map_into(z, out, |x| g.slope(x));
+        map_into(z, out, |x| g.slope(x))?;
         Ok(())
     }
 }

@@ -13,10 +13,9 @@ pub enum ActivationError {
     Core(#[from] nn_core::CoreError),
     /// A name that is not an activation.
     #[error(
-        "unknown activation {found:?}; valid names: {} (aliases: linear = identity, \
-         swish = silu; leaky_relu and elu take an optional parameter, e.g. \
-         \"leaky_relu(0.2)\", \"elu(1)\")",
-        valid.join(", ")
+        "unknown activation {found:?}; valid names: {} ({})",
+        valid.join(", "),
+        crate::name::name_notes()
     )]
     UnknownName {
         /// The name as given.

@@ -10,33 +10,13 @@
 //!
 //! ## The functions
 //!
-//! `a = g(z)` is the output, `σ` the logistic sigmoid, `Φ`/`φ` the standard normal CDF
-//! and density. "Path" says what the backward reads to get `g'`: the input `z`, or the
-//! forward's output `a` where that saves work.
-//!
-//! ```text
-//! name (Display)     g(z)                                 g'(z)                              path
-//! ─────────────────  ───────────────────────────────────  ─────────────────────────────────  ─────
-//! identity           z                                    1                                  —
-//! step               1 if z ≥ 0, else 0                   0 (not trainable by backprop)      —
-//! sigmoid            1 / (1 + e^(−z))                     a (1 − a)                          a
-//! tanh               (e^z − e^(−z)) / (e^z + e^(−z))      1 − a²                             a
-//! relu               max(0, z)                            1 if z ≥ 0, else 0                 z
-//! leaky_relu(s)      z if z ≥ 0, else s·z   (s = 0.01)    1 if z ≥ 0, else s                 z
-//! softmax            e^(z_i) / Σ_k e^(z_k)  (per column)  dz = a ∘ (da − ⟨a, da⟩)  (VJP)     a
-//! elu(α)             z if z ≥ 0, else α (e^z − 1) (α = 1) 1 if z ≥ 0, else a + α             z, a
-//! selu               λ·elu(z; α₀)                         λ if z ≥ 0, else a + λα₀           z, a
-//! gelu               z Φ(z)                               Φ(z) + z φ(z)                      z
-//! gelu_tanh          ½ z (1 + tanh u),                    σ(2u) + 2z σ(2u) σ(−2u) u'(z)      z
-//!                      u = √(2/π)(z + 0.044715 z³)
-//! silu               z σ(z)                               σ(z) (1 + z σ(−z))                 z
-//! softplus           ln(1 + e^z)                          σ(z)                               z
-//!
-//! λ = 1.0507009873554805, α₀ = 1.6732632423543772 (Klambauer et al., 2017)
-//! ```
-//!
-//! For `elu` and `selu` the backward reads the sign of `z` and the value of `a`.
-//! Aliases accepted by `FromStr`: `linear` = `identity`, `swish` = `silu`.
+//! Identity, the step, sigmoid, tanh, ReLU and leaky ReLU, softmax, ELU and SELU, GELU
+//! (exact and its tanh approximation), SiLU and softplus. Each family is a module
+//! ([`relu`], [`elu`], …) with its formula, derivative and a worked example; the table of
+//! every `g(z)`, `g'(z)`, the path the backward reads (`z`, or the output `a` where that
+//! saves work) and the weight scale it pairs with is on [`Activation`], whose declaration
+//! is also the one table of names (`Display`, `FromStr`, serde: `"relu"`,
+//! `"leaky_relu(0.01)"`; aliases in [`Activation::ALIASES`]).
 //!
 //! ## Conventions
 //!
@@ -112,25 +92,18 @@
 //! - `nalgebra`: the matrix type.
 //! - `libm`: `erfc` for the exact GELU, which Rust's standard library does not provide
 //!   (a dependency-free port of musl's math library).
+//! - `serde` (without derive): [`Activation`]'s serialised form, its `Display` string.
 //! - `thiserror`: the error enum's `Display`.
 
 mod activation;
 mod error;
 mod name;
 
-pub mod elu;
 pub mod exp;
-pub mod gelu;
-pub mod identity;
-pub mod relu;
-pub mod sigmoid;
-pub mod silu;
-pub mod softmax;
-pub mod softplus;
-pub mod step;
-pub mod tanh;
 
-pub use activation::Activation;
+// `Activation`, `WeightScale` and the modules of the families (`relu`, `elu`, …), which
+// `activation.rs` declares beside the table they belong to.
+pub use activation::*;
 pub use error::ActivationError;
 pub use nn_core;
 pub use nn_core::Scalar;

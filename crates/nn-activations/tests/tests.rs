@@ -545,6 +545,65 @@ mod names {
     }
 
     #[test]
+    fn aliases_and_parameters_come_from_the_table() {
+        assert_eq!(
+            Activation::ALIASES,
+            &[("linear", "identity"), ("swish", "silu")]
+        );
+        for (alias, name) in Activation::ALIASES {
+            let g: Activation = alias.parse().unwrap();
+            assert_eq!(g.name(), *name);
+        }
+        for g in Activation::ALL {
+            match g {
+                Activation::LeakyRelu { slope } => {
+                    assert_eq!(g.parameter(), Some(("slope", slope)));
+                }
+                Activation::Elu { alpha } => assert_eq!(g.parameter(), Some(("alpha", alpha))),
+                other => assert_eq!(other.parameter(), None, "{other}"),
+            }
+        }
+        let msg = "relu6".parse::<Activation>().unwrap_err().to_string();
+        assert!(
+            msg.contains("linear = identity, swish = silu")
+                && msg.contains("leaky_relu(0.01), elu(1)"),
+            "{msg}"
+        );
+    }
+
+    #[test]
+    fn json_form_is_the_display_string() {
+        for g in Activation::ALL {
+            let json = serde_json::to_string(&g).unwrap();
+            assert_eq!(json, format!("\"{g}\""));
+            assert_eq!(serde_json::from_str::<Activation>(&json).unwrap(), g);
+        }
+        assert_eq!(
+            serde_json::to_string(&Activation::leaky_relu()).unwrap(),
+            r#""leaky_relu(0.01)""#
+        );
+        assert_eq!(
+            serde_json::from_str::<Activation>(r#"" Swish ""#).unwrap(),
+            Activation::Silu
+        );
+        for bad in [
+            r#""relu6""#,
+            r#""elu(-1)""#,
+            r#""relu(1)""#,
+            "1",
+            "null",
+            "{}",
+        ] {
+            assert!(
+                serde_json::from_str::<Activation>(bad).is_err(),
+                "{bad} deserialised"
+            );
+        }
+        let err = serde_json::from_str::<Activation>(r#""relu6""#).unwrap_err();
+        assert!(err.to_string().contains("valid names: identity"), "{err}");
+    }
+
+    #[test]
     fn display_shows_parameters() {
         assert_eq!(Activation::Relu.to_string(), "relu");
         assert_eq!(Activation::GeluTanh.to_string(), "gelu_tanh");
@@ -678,6 +737,24 @@ mod names {
                     other => panic!("{g} came back as {other}"),
                 };
                 prop_assert_eq!(y.to_bits(), x.to_bits(), "{}", g);
+            }
+        }
+
+        /// The JSON form reads back to the same bits, for every activation and every
+        /// valid parameter.
+        #[test]
+        fn json_round_trips_exactly(g in activation(), bits in any::<u64>()) {
+            let x = f64::from_bits(bits).abs();
+            prop_assume!(x.is_finite());
+            for g in [g, Activation::LeakyRelu { slope: x }, Activation::Elu { alpha: x }] {
+                let json = serde_json::to_string(&g).map_err(fail)?;
+                let back: Activation = serde_json::from_str(&json).map_err(fail)?;
+                prop_assert_eq!(back.name(), g.name());
+                prop_assert_eq!(
+                    back.parameter().map(|(p, v)| (p, v.to_bits())),
+                    g.parameter().map(|(p, v)| (p, v.to_bits())),
+                    "{}", json
+                );
             }
         }
 

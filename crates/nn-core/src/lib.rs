@@ -102,9 +102,9 @@ pub use gemm::{Trans, gemm_into, matmul, matmul_backward};
 pub use gradcheck::{GradCheck, GradCheckReport, Stencil, gradcheck};
 pub use ops::{
     add_column, add_column_backward, add_column_into, all_finite, broadcast_column_into,
-    ensure_finite, fit_buffer, frobenius_dot, hadamard, hadamard_backward, hadamard_into, map,
-    map_backward, map_backward_into, map_into, mean_columns, mean_columns_backward,
-    mean_columns_into, sum_columns, sum_columns_into, sum_squares,
+    ensure_finite, expect_shape, fit_buffer, frobenius_dot, hadamard, hadamard_backward,
+    hadamard_into, map, map_backward, map_backward_into, map_into, mean_columns,
+    mean_columns_backward, mean_columns_into, sum_columns, sum_columns_into, sum_squares,
 };
 pub use scalar::{DType, Scalar};
 pub use simd::widest_simd;

@@ -9,9 +9,22 @@ use nalgebra::DMatrix;
 
 use crate::{CoreError, Scalar, Shape, widest_simd};
 
-/// Returns `ShapeMismatch` unless `found == expected`.
+/// `Ok` if `found == expected`, else [`CoreError::ShapeMismatch`] naming the operation
+/// `op` and its `operand`: the one shape check of the workspace's `_into` functions.
+///
+/// # Errors
+/// [`CoreError::ShapeMismatch`] when the shapes differ.
+///
+/// ```
+/// use nn_core::{CoreError, expect_shape};
+/// assert_eq!(expect_shape("op", "output", (2, 3), (2, 3)), Ok(()));
+/// assert!(matches!(
+///     expect_shape("op", "output", (2, 3), (3, 2)),
+///     Err(CoreError::ShapeMismatch { expected: (2, 3), found: (3, 2), .. })
+/// ));
+/// ```
 #[inline]
-pub(crate) fn expect_shape(
+pub fn expect_shape(
     op: &'static str,
     operand: &'static str,
     expected: Shape,

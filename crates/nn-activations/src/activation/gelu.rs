@@ -40,7 +40,7 @@
 
 use nn_core::Scalar;
 
-use crate::sigmoid::sigmoid;
+use super::sigmoid::sigmoid;
 
 /// `√(2/π)`.
 const SQRT_2_OVER_PI: f64 = 0.797_884_560_802_865_4;

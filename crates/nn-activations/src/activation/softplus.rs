@@ -27,7 +27,7 @@
 
 use nn_core::Scalar;
 
-use crate::sigmoid::sigmoid;
+use super::sigmoid::sigmoid;
 
 /// `ln(1 + e^z)`, as `max(z, 0) + ln_1p(e^(−|z|))`.
 #[inline]

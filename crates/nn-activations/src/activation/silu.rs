@@ -25,7 +25,7 @@
 
 use nn_core::Scalar;
 
-use crate::sigmoid::sigmoid;
+use super::sigmoid::sigmoid;
 
 /// `z σ(z)`.
 #[inline]
