@@ -1,9 +1,6 @@
 //! [`Init`]: the initializer as a value — its parameters, validation, the matrices it
 //! builds, the variance it targets, and its text form (`"he_normal(0)"`).
 
-use std::fmt;
-use std::str::FromStr;
-
 use nalgebra::DMatrix;
 use nn_activations::nn_core::Scalar;
 
@@ -15,76 +12,83 @@ use crate::scaled::{
 };
 use crate::{InitError, SeededRng};
 
-/// How to fill a layer's weight matrix `W` of shape `(fan_out, fan_in)` and its bias.
-///
-/// `fan_in` is `n_{l−1}` (inputs to the layer), `fan_out` is `n_l` (its units). The
-/// variance each one targets is in the crate docs' table and in
-/// [`Init::target_variance`].
-///
-/// Its text form (`Display`/`FromStr`) round-trips exactly: `zeros`, `constant(c)`,
-/// `uniform(low,high)`, `normal(mean,std)`, `xavier_normal`, `glorot_normal`,
-/// `glorot_uniform`, `he_normal(slope)`, `he_uniform(slope)`, `lecun_normal`,
-/// `orthogonal(gain)`. When parsing, `he_normal`/`he_uniform` without a slope mean slope 0,
-/// and `orthogonal` without a gain means gain 1.
-///
-/// ```
-/// use nn_init::{Init, SeededRng};
-/// let init: Init = "he_normal(0)".parse()?;
-/// assert_eq!(init, Init::HeNormal { slope: 0.0 });
-/// assert_eq!(init.to_string(), "he_normal(0)");
-/// assert_eq!(init.target_variance(64, 128), Some(2.0 / 128.0));
-///
-/// let mut rng = SeededRng::stream(7, 0);
-/// let w = init.weights::<f64>(64, 128, &mut rng)?;
-/// assert_eq!(w.shape(), (64, 128));
-/// # Ok::<(), nn_init::InitError>(())
-/// ```
-#[derive(Debug, Clone, Copy, PartialEq)]
-pub enum Init {
-    /// Every entry 0. `Var = 0`. For biases; for weights it leaves all units identical.
-    Zeros,
-    /// Every entry `c`. `Var = 0`. Same caveat as [`Init::Zeros`].
-    Constant(f64),
-    /// Uniform on `[low, high)`. `Var = (high − low)²/12`, mean `(low + high)/2`.
-    Uniform {
-        /// Lower end (included). Finite.
-        low: f64,
-        /// Upper end (excluded). Finite, `> low`.
-        high: f64,
-    },
-    /// Normal with the given mean and standard deviation. `Var = std²`.
-    Normal {
-        /// The mean. Finite.
-        mean: f64,
-        /// The standard deviation. Finite, `≥ 0`.
-        std: f64,
-    },
-    /// Xavier, the tutorial's first form: `N(0, 1/fan_in)`. For tanh, sigmoid, identity.
-    XavierNormal,
-    /// Glorot, the tutorial's second form: `N(0, 2/(fan_in + fan_out))`.
-    GlorotNormal,
-    /// Glorot uniform: `U(−r, r)`, `r = √(6/(fan_in + fan_out))`, so
-    /// `Var = 2/(fan_in + fan_out)`.
-    GlorotUniform,
-    /// He/Kaiming normal: `N(0, 2/((1 + α²) fan_in))`, `α` the leaky-ReLU slope (0 for ReLU).
-    HeNormal {
-        /// The leaky-ReLU slope `α` of the activation that follows (0 for ReLU). Finite.
-        slope: f64,
-    },
-    /// He/Kaiming uniform: `U(−r, r)`, `r = √(6/((1 + α²) fan_in))`, so
-    /// `Var = 2/((1 + α²) fan_in)`.
-    HeUniform {
-        /// The leaky-ReLU slope `α` (0 for ReLU). Finite.
-        slope: f64,
-    },
-    /// LeCun normal: `N(0, 1/fan_in)`, the fixed point SELU's constants assume.
-    LecunNormal,
-    /// A random matrix with orthonormal rows or columns, times `gain`.
-    /// `Var = gain²/max(fan_in, fan_out)`; every singular value is `gain`.
-    Orthogonal {
-        /// The scale of the orthonormal matrix. Finite.
-        gain: f64,
-    },
+crate::name::init_table! {
+    /// How to fill a layer's weight matrix `W` of shape `(fan_out, fan_in)` and its bias.
+    ///
+    /// `fan_in` is `n_{l−1}` (inputs to the layer), `fan_out` is `n_l` (its units). The
+    /// variance each one targets is in the crate docs' table and in
+    /// [`Init::target_variance`].
+    ///
+    /// Its text form (`Display`/`FromStr`) round-trips exactly: `zeros`, `constant(c)`,
+    /// `uniform(low,high)`, `normal(mean,std)`, `xavier_normal`, `glorot_normal`,
+    /// `glorot_uniform`, `he_normal(slope)`, `he_uniform(slope)`, `lecun_normal`,
+    /// `orthogonal(gain)`. When parsing, `he_normal`/`he_uniform` without a slope mean slope
+    /// 0, and `orthogonal` without a gain means gain 1. The serialised form (serde) is the
+    /// same string. This declaration is the one table of names, parameters and defaults
+    /// those forms are made from (see `name.rs`).
+    ///
+    /// ```
+    /// use nn_init::{Init, SeededRng};
+    /// let init: Init = "he_normal(0)".parse()?;
+    /// assert_eq!(init, Init::HeNormal { slope: 0.0 });
+    /// assert_eq!(init.to_string(), "he_normal(0)");
+    /// assert_eq!(init.target_variance(64, 128), Some(2.0 / 128.0));
+    ///
+    /// let mut rng = SeededRng::stream(7, 0);
+    /// let w = init.weights::<f64>(64, 128, &mut rng)?;
+    /// assert_eq!(w.shape(), (64, 128));
+    /// # Ok::<(), nn_init::InitError>(())
+    /// ```
+    #[derive(Debug, Clone, Copy, PartialEq)]
+    pub enum Init {
+        /// Every entry 0. `Var = 0`. For biases; for weights it leaves all units identical.
+        Zeros => "zeros",
+        /// Every entry `c`. `Var = 0`. Same caveat as [`Init::Zeros`].
+        Constant(c) => "constant",
+        /// Uniform on `[low, high)`. `Var = (high − low)²/12`, mean `(low + high)/2`.
+        Uniform {
+            /// Lower end (included). Finite.
+            low,
+            /// Upper end (excluded). Finite, `> low`.
+            high,
+        } => "uniform",
+        /// Normal with the given mean and standard deviation. `Var = std²`.
+        Normal {
+            /// The mean. Finite.
+            mean,
+            /// The standard deviation. Finite, `≥ 0`.
+            std,
+        } => "normal",
+        /// Xavier, the tutorial's first form: `N(0, 1/fan_in)`. For tanh, sigmoid,
+        /// identity.
+        XavierNormal => "xavier_normal",
+        /// Glorot, the tutorial's second form: `N(0, 2/(fan_in + fan_out))`.
+        GlorotNormal => "glorot_normal",
+        /// Glorot uniform: `U(−r, r)`, `r = √(6/(fan_in + fan_out))`, so
+        /// `Var = 2/(fan_in + fan_out)`.
+        GlorotUniform => "glorot_uniform",
+        /// He/Kaiming normal: `N(0, 2/((1 + α²) fan_in))`, `α` the leaky-ReLU slope (0 for
+        /// ReLU).
+        HeNormal {
+            /// The leaky-ReLU slope `α` of the activation that follows (0 for ReLU).
+            /// Finite.
+            slope,
+        } => "he_normal" (default: 0.0),
+        /// He/Kaiming uniform: `U(−r, r)`, `r = √(6/((1 + α²) fan_in))`, so
+        /// `Var = 2/((1 + α²) fan_in)`.
+        HeUniform {
+            /// The leaky-ReLU slope `α` (0 for ReLU). Finite.
+            slope,
+        } => "he_uniform" (default: 0.0),
+        /// LeCun normal: `N(0, 1/fan_in)`, the fixed point SELU's constants assume.
+        LecunNormal => "lecun_normal",
+        /// A random matrix with orthonormal rows or columns, times `gain`.
+        /// `Var = gain²/max(fan_in, fan_out)`; every singular value is `gain`.
+        Orthogonal {
+            /// The scale of the orthonormal matrix. Finite.
+            gain,
+        } => "orthogonal" (default: 1.0),
+    }
 }
 
 /// `InvalidArgument` unless `x` is finite.
@@ -102,38 +106,6 @@ fn finite(init: &'static str, what: &'static str, x: f64) -> Result<(), InitErro
 }
 
 impl Init {
-    /// The accepted text forms, as shown in parse errors.
-    pub const FORMS: &'static [&'static str] = &[
-        "zeros",
-        "constant(c)",
-        "uniform(low,high)",
-        "normal(mean,std)",
-        "xavier_normal",
-        "glorot_normal",
-        "glorot_uniform",
-        "he_normal(slope)",
-        "he_uniform(slope)",
-        "lecun_normal",
-        "orthogonal(gain)",
-    ];
-
-    /// The initializer's name, as in its text form without parameters (`"he_normal"`).
-    pub fn name(&self) -> &'static str {
-        match self {
-            Init::Zeros => "zeros",
-            Init::Constant(_) => "constant",
-            Init::Uniform { .. } => "uniform",
-            Init::Normal { .. } => "normal",
-            Init::XavierNormal => "xavier_normal",
-            Init::GlorotNormal => "glorot_normal",
-            Init::GlorotUniform => "glorot_uniform",
-            Init::HeNormal { .. } => "he_normal",
-            Init::HeUniform { .. } => "he_uniform",
-            Init::LecunNormal => "lecun_normal",
-            Init::Orthogonal { .. } => "orthogonal",
-        }
-    }
-
     /// Checks the parameters: finite everywhere, `std ≥ 0`, `low < high`.
     ///
     /// # Errors
@@ -269,7 +241,14 @@ impl Init {
             Init::Constant(v) => constant(v, n, 1),
             Init::Uniform { low, high } => uniform(low, high, n, 1, rng),
             Init::Normal { mean, std } => normal(mean, std, n, 1, rng),
-            _ => constant(0.0, n, 1),
+            Init::Zeros
+            | Init::XavierNormal
+            | Init::GlorotNormal
+            | Init::GlorotUniform
+            | Init::HeNormal { .. }
+            | Init::HeUniform { .. }
+            | Init::LecunNormal
+            | Init::Orthogonal { .. } => constant(0.0, n, 1),
         })
     }
 
@@ -300,94 +279,14 @@ impl Init {
             Init::Constant(c) => c,
             Init::Uniform { low, high } => 0.5 * (low + high),
             Init::Normal { mean, .. } => mean,
-            _ => 0.0,
+            Init::Zeros
+            | Init::XavierNormal
+            | Init::GlorotNormal
+            | Init::GlorotUniform
+            | Init::HeNormal { .. }
+            | Init::HeUniform { .. }
+            | Init::LecunNormal
+            | Init::Orthogonal { .. } => 0.0,
         })
-    }
-}
-
-impl fmt::Display for Init {
-    /// The text form, e.g. `he_normal(0)`, `normal(0,0.01)`; numbers are printed with
-    /// Rust's shortest round-trip formatting, so parsing the text gives back the same value.
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        let name = self.name();
-        match *self {
-            Init::Constant(c) => write!(f, "{name}({c})"),
-            Init::Uniform { low, high } => write!(f, "{name}({low},{high})"),
-            Init::Normal { mean, std } => write!(f, "{name}({mean},{std})"),
-            Init::HeNormal { slope } | Init::HeUniform { slope } => write!(f, "{name}({slope})"),
-            Init::Orthogonal { gain } => write!(f, "{name}({gain})"),
-            _ => f.write_str(name),
-        }
-    }
-}
-
-impl FromStr for Init {
-    type Err = InitError;
-
-    /// Parses the text form (whitespace around names and numbers is allowed) and
-    /// validates the parameters.
-    ///
-    /// # Errors
-    /// [`InitError::Parse`] for an unknown name, a wrong number of parameters or a
-    /// parameter that is not a number; [`InitError::InvalidArgument`] for a number out of
-    /// range (e.g. `normal(0,-1)`).
-    fn from_str(s: &str) -> Result<Self, Self::Err> {
-        let parse_err = |reason: String| InitError::Parse {
-            found: s.to_string(),
-            reason,
-            expected: Init::FORMS.join(", "),
-        };
-        let text = s.trim();
-        let (name, args) = match text.split_once('(') {
-            None => (text, Vec::new()),
-            Some((name, rest)) => {
-                let inner = rest
-                    .strip_suffix(')')
-                    .ok_or_else(|| parse_err("missing closing parenthesis".into()))?;
-                let args = if inner.trim().is_empty() {
-                    Vec::new()
-                } else {
-                    inner
-                        .split(',')
-                        .map(|a| {
-                            a.trim()
-                                .parse::<f64>()
-                                .map_err(|_| parse_err(format!("{:?} is not a number", a.trim())))
-                        })
-                        .collect::<Result<Vec<f64>, InitError>>()?
-                };
-                (name.trim(), args)
-            }
-        };
-        let init = match (name, args.as_slice()) {
-            ("zeros", []) => Init::Zeros,
-            ("constant", &[c]) => Init::Constant(c),
-            ("uniform", &[low, high]) => Init::Uniform { low, high },
-            ("normal", &[mean, std]) => Init::Normal { mean, std },
-            ("xavier_normal", []) => Init::XavierNormal,
-            ("glorot_normal", []) => Init::GlorotNormal,
-            ("glorot_uniform", []) => Init::GlorotUniform,
-            ("he_normal", []) => Init::HeNormal { slope: 0.0 },
-            ("he_normal", &[slope]) => Init::HeNormal { slope },
-            ("he_uniform", []) => Init::HeUniform { slope: 0.0 },
-            ("he_uniform", &[slope]) => Init::HeUniform { slope },
-            ("lecun_normal", []) => Init::LecunNormal,
-            ("orthogonal", []) => Init::Orthogonal { gain: 1.0 },
-            ("orthogonal", &[gain]) => Init::Orthogonal { gain },
-            (name, args) => {
-                return Err(parse_err(
-                    if Init::FORMS
-                        .iter()
-                        .any(|f| f.split('(').next() == Some(name))
-                    {
-                        format!("{name} does not take {} parameter(s)", args.len())
-                    } else {
-                        format!("unknown initializer {name:?}")
-                    },
-                ));
-            }
-        };
-        init.validate()?;
-        Ok(init)
     }
 }

@@ -104,12 +104,14 @@
 //!   not value-stable) nor `rand_distr` (its samplers are value-stable only within a major
 //!   version) is used: the few samplers needed are short and written out here.
 //! - `libm`: a `log` with the same bits on every platform, for the normal sampler.
+//! - `serde` (without derive): [`Init`]'s serialised form, its text form.
 //! - `thiserror`: the error enum's `Display`.
 
 mod constant;
 mod distribution;
 mod error;
 mod init;
+mod name;
 mod orthogonal;
 mod recommend;
 mod rng;

@@ -1,19 +1,19 @@
-//! Which initializer the literature pairs with each activation.
-//!
-//! | activation                      | initializer              | why                                                        |
-//! |---------------------------------|--------------------------|------------------------------------------------------------|
-//! | identity, tanh, sigmoid, softmax, step | `xavier_normal` (1/n_in) | near-linear around 0: keeping `Var(z)` needs `n_in·Var(W) = 1` (Glorot & Bengio 2010; the tutorial's form) |
-//! | ReLU                            | `he_normal(0)` (2/n_in)  | ReLU keeps half of the second moment (He et al. 2015)       |
-//! | leaky ReLU, slope `α`           | `he_normal(α)` (2/((1+α²) n_in)) | it keeps `(1 + α²)/2` of it                        |
-//! | ELU, GELU, GELU (tanh), SiLU, softplus | `he_normal(0)`   | ReLU-like for large inputs; He init is the common practice (Clevert et al. 2016 for ELU) |
-//! | SELU                            | `lecun_normal` (1/n_in)  | the self-normalising fixed point assumes it (Klambauer et al. 2017) |
+//! Which initializer the literature pairs with each activation: the activation's
+//! [`WeightScale`] as an [`Init`].
 
-use nn_activations::Activation;
+use nn_activations::{Activation, WeightScale};
 
 use crate::Init;
 
-/// The initializer the literature recommends for layers followed by `activation` (see the
-/// table in the crate docs).
+/// The initializer the literature recommends for layers followed by `activation`: the
+/// normal initializer of its [`Activation::weight_scale`] (the "init" column of the table
+/// on [`Activation`]; the reasons are on [`WeightScale`]).
+///
+/// | weight scale | `Var(W)` | initializer | activations |
+/// |---|---|---|---|
+/// | `Xavier` | `1/n_in` | `xavier_normal` | identity, step, sigmoid, tanh, softmax |
+/// | `He { slope }` | `2/((1 + slope²) n_in)` | `he_normal(slope)` | ReLU, leaky ReLU (its slope), ELU, GELU, GELU (tanh), SiLU, softplus |
+/// | `Lecun` | `1/n_in` | `lecun_normal` | SELU |
 ///
 /// ```
 /// use nn_init::{nn_activations::Activation, recommended_for, Init};
@@ -26,19 +26,9 @@ use crate::Init;
 /// assert_eq!(recommended_for(Activation::Selu), Init::LecunNormal);
 /// ```
 pub fn recommended_for(activation: Activation) -> Init {
-    match activation {
-        Activation::Identity
-        | Activation::Step
-        | Activation::Sigmoid
-        | Activation::Tanh
-        | Activation::Softmax => Init::XavierNormal,
-        Activation::Relu => Init::HeNormal { slope: 0.0 },
-        Activation::LeakyRelu { slope } => Init::HeNormal { slope },
-        Activation::Selu => Init::LecunNormal,
-        Activation::Elu { .. }
-        | Activation::Gelu
-        | Activation::GeluTanh
-        | Activation::Silu
-        | Activation::Softplus => Init::HeNormal { slope: 0.0 },
+    match activation.weight_scale() {
+        WeightScale::Xavier => Init::XavierNormal,
+        WeightScale::He { slope } => Init::HeNormal { slope },
+        WeightScale::Lecun => Init::LecunNormal,
     }
 }

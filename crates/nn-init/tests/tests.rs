@@ -732,6 +732,65 @@ mod text {
         assert_eq!("lecun_normal()".parse::<Init>().unwrap(), Init::LecunNormal);
     }
 
+    #[test]
+    fn forms_come_from_the_table() {
+        assert_eq!(
+            Init::FORMS,
+            &[
+                "zeros",
+                "constant(c)",
+                "uniform(low,high)",
+                "normal(mean,std)",
+                "xavier_normal",
+                "glorot_normal",
+                "glorot_uniform",
+                "he_normal(slope)",
+                "he_uniform(slope)",
+                "lecun_normal",
+                "orthogonal(gain)",
+            ]
+        );
+        for form in Init::FORMS {
+            let name = form.split('(').next().unwrap();
+            let err = "nonsense".parse::<Init>().unwrap_err().to_string();
+            assert!(err.contains(form), "{err} lacks {form}");
+            match name.parse::<Init>() {
+                Ok(init) => assert_eq!(init.name(), name),
+                Err(InitError::Parse { reason, .. }) => {
+                    assert!(reason.contains("does not take 0"), "{name}: {reason}");
+                }
+                Err(other) => unreachable!("{name}: {other}"),
+            }
+        }
+    }
+
+    #[test]
+    fn json_form_is_the_text_form() {
+        let init = Init::Normal {
+            mean: 0.0,
+            std: 0.01,
+        };
+        assert_eq!(serde_json::to_string(&init).unwrap(), r#""normal(0,0.01)""#);
+        assert_eq!(
+            serde_json::from_str::<Init>(r#"" he_normal ""#).unwrap(),
+            Init::HeNormal { slope: 0.0 }
+        );
+        for bad in [
+            r#""kaiming""#,
+            r#""normal(0,-1)""#,
+            r#""zeros(1)""#,
+            "0",
+            "null",
+        ] {
+            assert!(serde_json::from_str::<Init>(bad).is_err(), "{bad}");
+        }
+        let err = serde_json::from_str::<Init>(r#""normal(0,-1)""#).unwrap_err();
+        assert!(
+            err.to_string().contains("std must be finite and ≥ 0"),
+            "{err}"
+        );
+    }
+
     fn finite() -> impl Strategy<Value = f64> {
         prop_oneof![
             -1e3f64..1e3,
@@ -768,6 +827,14 @@ mod text {
             let back: Init = text.parse().unwrap();
             prop_assert_eq!(back, init, "{}", text);
             prop_assert_eq!(format!("{back:?}"), format!("{init:?}"));
+        }
+
+        /// The JSON form reads back to the same value, to the bit.
+        #[test]
+        fn json_round_trips_exactly(init in any_init()) {
+            let json = serde_json::to_string(&init).unwrap();
+            let back: Init = serde_json::from_str(&json).unwrap();
+            prop_assert_eq!(format!("{back:?}"), format!("{init:?}"), "{}", json);
         }
     }
 }
