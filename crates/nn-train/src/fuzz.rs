@@ -49,14 +49,17 @@ use crate::data::{
     read_csv_features,
 };
 use crate::encode::Encoder;
-use crate::layer::FeatureShape;
+use crate::error::Result;
+use crate::layers::FeatureShape;
+use crate::layers::LayerSpec;
 use crate::limits::DEFAULT_MAX_HEADER_BYTES;
+use crate::limits::Limits;
+use crate::loss::Loss;
 use crate::network::Network;
 use crate::persist::{
     ModelNames, checkpoint_from_bytes_with, checkpoint_to_bytes, model_from_bytes_with,
     model_to_bytes_named,
 };
-use crate::{LayerSpec, Limits, Loss, Result};
 
 /// The limits the [`model`], [`checkpoint`] and [`json`] targets load and plan with: 2²⁰
 /// parameters and 2²⁰ values per example (4 MiB as `f32`, 8 MiB as `f64`), the default

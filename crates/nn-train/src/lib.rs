@@ -270,35 +270,29 @@
 //! - `serde_json` (with `float_roundtrip`): the architecture, encoder and trainer state in
 //!   the files' metadata; `float_roundtrip` makes every number read back to the same bits.
 
+mod atomic;
 mod check;
-mod conv;
+mod columns;
 pub mod data;
-mod dense;
-mod dropout;
 pub mod encode;
 mod error;
-mod flatten;
 pub mod fuzz;
-mod layer;
+mod layers;
 pub mod limits;
 mod loss;
 pub mod metrics;
 mod network;
 mod optim;
-mod parallel;
 mod perceptron;
 pub mod persist;
-mod pool;
-mod spec;
 mod train;
-mod window;
 
-pub use conv::Conv2d;
-pub use dense::Dense;
-pub use dropout::Dropout;
+pub use data::Data;
 pub use error::{DivergenceRule, KeptParameters, Result, TrainError};
-pub use flatten::Flatten;
-pub use layer::{FeatureShape, Layer, Mode, ParamMut, Upstream};
+pub use layers::{
+    AvgPool2d, Conv2d, Dense, Dropout, FeatureShape, Flatten, Layer, LayerPlan, LayerSpec,
+    MaxPool2d, Mode, ParamMut, ParamShape, Upstream,
+};
 pub use limits::Limits;
 pub use loss::{GradientOf, Loss, PROBABILITY_EPSILON, Task};
 pub use network::{Evaluation, Network, NetworkBuilder, NetworkPlan};
@@ -306,11 +300,9 @@ pub use optim::{
     Optimizer, OptimizerState, Schedule, clip_gradient_norm, gradient_norm, gradients_finite,
 };
 pub use perceptron::{Perceptron, PerceptronConfig, PerceptronReport};
-pub use pool::{AvgPool2d, MaxPool2d};
-pub use spec::{LayerPlan, LayerSpec, ParamShape};
 pub use train::{
-    Control, Data, Divergence, EarlyStopping, EpochRecord, FitConfig, History, Observer, Silent,
-    Trainer, fit,
+    Control, Divergence, EarlyStopping, EpochRecord, FitConfig, History, Observer, Silent, Trainer,
+    fit,
 };
 
 pub use nn_init::nn_activations::Activation;

@@ -12,7 +12,7 @@
 //! below, to [`crate::NetworkBuilder::limits`], [`crate::persist::model_from_bytes_with`],
 //! and the data loaders' options.
 
-use crate::TrainError;
+use crate::error::TrainError;
 
 /// Default [`Limits::max_parameters`]: 2²⁸ (268 million) trainable scalars, 1 GiB of f32.
 pub const DEFAULT_MAX_PARAMETERS: usize = 1 << 28;

@@ -14,7 +14,7 @@ use nalgebra::DMatrix;
 use nn_init::nn_activations::Activation;
 use nn_init::nn_activations::nn_core::{Scalar, fit_buffer};
 
-use crate::{Result, TrainError};
+use crate::error::{Result, TrainError};
 
 /// The clamp of [`Loss::BceProbabilities`]: probabilities are kept in `[ε, 1 − ε]`.
 pub const PROBABILITY_EPSILON: f64 = 1e-7;

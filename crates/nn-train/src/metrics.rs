@@ -5,8 +5,8 @@ use std::fmt;
 use nalgebra::DMatrix;
 use nn_init::nn_activations::nn_core::Scalar;
 
+use crate::error::{Result, TrainError};
 use crate::loss::Task;
-use crate::{Result, TrainError};
 
 /// The index of the largest entry of each column (the predicted class of each example).
 /// Ties go to the lowest index; a NaN never wins.

@@ -4,7 +4,8 @@
 use nalgebra::DMatrix;
 use nn_init::nn_activations::nn_core::Scalar;
 
-use crate::{Result, TrainError, check};
+use crate::check;
+use crate::error::{Result, TrainError};
 
 /// A single step unit: `ŷ = h(w·x + b)` with `h(z) = 1` for `z ≥ 0`, else 0.
 ///

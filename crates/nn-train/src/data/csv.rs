@@ -15,8 +15,8 @@ use nalgebra::DMatrix;
 use nn_init::nn_activations::nn_core::Scalar;
 
 use super::Dataset;
+use crate::error::{Result, TrainError};
 use crate::limits::DEFAULT_MAX_DATA_VALUES;
-use crate::{Result, TrainError};
 
 /// Which column holds the label.
 #[derive(Debug, Clone, PartialEq, Eq, Default)]

@@ -5,9 +5,11 @@ use nalgebra::{DMatrix, DMatrixView};
 use nn_init::SeededRng;
 use nn_init::nn_activations::nn_core::Scalar;
 
+use crate::check;
+use crate::columns::gather_columns;
+use crate::data::Data;
+use crate::error::{Result, TrainError};
 use crate::limits::{DEFAULT_MAX_DATA_VALUES, checked_product, within};
-use crate::train::{Data, gather_columns};
-use crate::{Result, TrainError, check};
 
 /// Inputs and targets of `m` examples, one example per column, all finite.
 ///

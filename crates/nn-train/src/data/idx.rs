@@ -22,7 +22,7 @@ use nalgebra::DMatrix;
 use nn_init::nn_activations::nn_core::Scalar;
 
 use super::Dataset;
-use crate::{Result, TrainError};
+use crate::error::{Result, TrainError};
 
 /// An IDX array of unsigned bytes: its dimensions and its elements, row-major.
 #[derive(Debug, Clone, PartialEq, Eq)]

@@ -21,3 +21,6 @@ pub use csv::{
 };
 pub use dataset::{Batches, Dataset, Split, one_hot};
 pub use idx::{IdxArray, load_idx, load_mnist, mnist_from_idx, parse_idx};
+
+/// Training data: inputs `X: (features, m)` and targets `Y: (outputs, m)`.
+pub type Data<'a, T> = (&'a nalgebra::DMatrix<T>, &'a nalgebra::DMatrix<T>);

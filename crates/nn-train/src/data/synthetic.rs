@@ -21,7 +21,7 @@ use nalgebra::DMatrix;
 use nn_init::SeededRng;
 
 use super::Dataset;
-use crate::{Result, TrainError};
+use crate::error::{Result, TrainError};
 
 fn check_count(what: &'static str, m: usize) -> Result<()> {
     if m == 0 {

@@ -36,7 +36,8 @@ use nn_init::nn_activations::nn_core::Scalar;
 use serde::Deserialize;
 use serde_json::{Value, json};
 
-use crate::{Result, TrainError, check};
+use crate::check;
+use crate::error::{Result, TrainError};
 
 /// Which encoder to fit.
 #[derive(Debug, Clone, Copy, PartialEq)]

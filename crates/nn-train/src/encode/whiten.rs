@@ -14,7 +14,7 @@
 
 use nalgebra::{DMatrix, SymmetricEigen};
 
-use crate::{Result, TrainError};
+use crate::error::{Result, TrainError};
 
 /// `(W, W⁻¹)` for centred data `xc` (features × m).
 pub(super) fn fit(

@@ -17,9 +17,9 @@ use nn_init::nn_activations::nn_core::{Scalar, all_finite, sum_squares};
 
 pub use schedule::Schedule;
 
-use crate::layer::ParamMut;
+use crate::error::{Result, TrainError};
+use crate::layers::ParamMut;
 use crate::network::Network;
-use crate::{Result, TrainError};
 
 /// An optimizer and its hyperparameters. `lr` is the base learning rate `η` (a
 /// [`Schedule`] may scale it per epoch).

@@ -31,10 +31,11 @@ use serde_json::{Value, json};
 use super::model::{base_metadata, network_tensors, read_encoder, read_network};
 use super::{FileReader, read_file, serialize, tensor_of, write_atomic};
 use crate::encode::Encoder;
+use crate::error::{Result, TrainError};
+use crate::limits::Limits;
 use crate::network::Network;
 use crate::optim::{Optimizer, Schedule};
 use crate::train::{Divergence, EarlyStopping, FitConfig, Trainer};
-use crate::{Limits, Result, TrainError};
 
 /// A network and the trainer state to resume training it.
 #[derive(Debug)]

@@ -13,7 +13,6 @@
 //! (rebuilt through [`crate::NetworkBuilder`]), each tensor's dtype and shape, missing and
 //! extra tensors, non-finite values.
 
-mod atomic;
 mod checkpoint;
 mod model;
 
@@ -26,7 +25,7 @@ use safetensors::tensor::Metadata;
 use safetensors::{Dtype, SafeTensors, View};
 use serde_json::Value;
 
-pub use atomic::{check_writable, write_atomic};
+pub use crate::atomic::{check_writable, write_atomic};
 pub use checkpoint::{
     Checkpoint, checkpoint_from_bytes, checkpoint_from_bytes_with, checkpoint_to_bytes,
     load_checkpoint, load_checkpoint_with, save_checkpoint,
@@ -37,7 +36,8 @@ pub use model::{
     save_model, save_model_named, save_model_with_classes,
 };
 
-use crate::{Limits, Result, TrainError};
+use crate::error::{Result, TrainError};
+use crate::limits::Limits;
 
 /// The format version this build writes and the only one it reads.
 pub const FORMAT_VERSION: &str = "1";

@@ -11,10 +11,12 @@ use super::{
     FORMAT_VERSION, FileReader, OwnedTensor, read_file, serialize, tensor_of, write_atomic,
 };
 use crate::encode::{Encoder, stored_features};
-use crate::layer::FeatureShape;
+use crate::error::{Result, TrainError};
+use crate::layers::FeatureShape;
+use crate::layers::{LayerSpec, ParamShape};
+use crate::limits::Limits;
+use crate::loss::Loss;
 use crate::network::{Network, NetworkBuilder};
-use crate::spec::{LayerSpec, ParamShape};
-use crate::{Limits, Loss, Result, TrainError};
 
 /// A network loaded from a model file, with the input encoder saved beside it.
 #[derive(Debug)]

@@ -8,9 +8,10 @@ use std::fmt;
 use nalgebra::DMatrix;
 use nn_init::RngState;
 use nn_init::nn_activations::Activation;
-use nn_init::nn_activations::nn_core::Scalar;
+use nn_init::nn_activations::nn_core::{Scalar, fit_buffer};
 
-use crate::Result;
+use crate::check;
+use crate::error::{Result, TrainError};
 
 /// What one example looks like between layers. Every example is one column of the
 /// batch matrix; an image is stored channel-major (`C×H×W` values, row-major within a
@@ -184,6 +185,90 @@ pub trait Layer<T: Scalar>: fmt::Debug + fmt::Display + Send + Sync {
             vec![rows]
         } else {
             vec![rows, cols]
+        }
+    }
+}
+
+/// Replaces a layer's `"weight"` or `"bias"` tensor with `value` (for loading): the name
+/// must be one of the two, the shape must match, the values must be finite. `layer` names
+/// the layer kind in errors.
+pub(crate) fn set_weight_or_bias<T: Scalar>(
+    layer: &'static str,
+    (w, b): (&mut DMatrix<T>, &mut DMatrix<T>),
+    name: &str,
+    value: DMatrix<T>,
+) -> Result<()> {
+    let target = match name {
+        "weight" => w,
+        "bias" => b,
+        _ => {
+            return Err(TrainError::BadShape {
+                what: layer,
+                expected: "parameter \"weight\" or \"bias\"".into(),
+                found: format!("{name:?}"),
+            });
+        }
+    };
+    if value.shape() != target.shape() {
+        return Err(TrainError::BadShape {
+            what: layer,
+            expected: format!("{name} of shape {}×{}", target.nrows(), target.ncols()),
+            found: format!("{}×{}", value.nrows(), value.ncols()),
+        });
+    }
+    check::finite(layer, &value)?;
+    *target = value;
+    Ok(())
+}
+
+/// The `∂L/∂A` a layer without an activation receives, checked to be `rows × cols`: such a
+/// layer cannot take a loss's fused `∂L/∂Z`. `what` names the layer's gradient in errors.
+pub(crate) fn upstream_output<'a, T: Scalar>(
+    what: &'static str,
+    upstream: Upstream<'a, T>,
+    (rows, cols): (usize, usize),
+) -> Result<&'a DMatrix<T>> {
+    let Upstream::Output(da) = upstream else {
+        return Err(TrainError::InvalidConfig {
+            what,
+            expected: "∂L/∂A (this layer has no activation to fuse with a loss)",
+            found: "∂L/∂Z".into(),
+        });
+    };
+    if da.shape() != (rows, cols) {
+        return Err(TrainError::BadShape {
+            what,
+            expected: format!("{rows}×{cols} (the shape of the layer's output)"),
+            found: format!("{}×{}", da.nrows(), da.ncols()),
+        });
+    }
+    Ok(da)
+}
+
+/// The `dZ` a layer with an activation backpropagates from: `dA ∘ g'(Z)` computed into
+/// `buf` for an [`Upstream::Output`](Upstream::Output), or the loss's fused
+/// `dZ`, checked to have `z`'s shape. `what` names the layer's gradient in errors.
+pub(crate) fn upstream_pre_activation<'a, T: Scalar>(
+    what: &'static str,
+    upstream: Upstream<'a, T>,
+    (activation, z, a): (Activation, &DMatrix<T>, &DMatrix<T>),
+    buf: &'a mut DMatrix<T>,
+) -> Result<&'a DMatrix<T>> {
+    match upstream {
+        Upstream::Output(da) => {
+            fit_buffer(buf, z.nrows(), z.ncols());
+            activation.backward_into(z, a, da, buf)?; // dZ = dA ∘ g'(Z)
+            Ok(buf)
+        }
+        Upstream::PreActivation(dz) => {
+            if dz.shape() != z.shape() {
+                return Err(TrainError::BadShape {
+                    what,
+                    expected: format!("{}×{}", z.nrows(), z.ncols()),
+                    found: format!("{}×{}", dz.nrows(), dz.ncols()),
+                });
+            }
+            Ok(dz)
         }
     }
 }

@@ -13,7 +13,7 @@ use std::fs::{File, OpenOptions};
 use std::io::Write;
 use std::path::{Path, PathBuf};
 
-use crate::{Result, TrainError};
+use crate::error::{Result, TrainError};
 
 fn io_error(what: &str, path: &Path, e: &std::io::Error) -> TrainError {
     TrainError::Io {

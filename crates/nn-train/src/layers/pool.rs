@@ -23,9 +23,10 @@ use std::fmt;
 use nalgebra::DMatrix;
 use nn_init::nn_activations::nn_core::{Scalar, fit_buffer};
 
-use crate::layer::{FeatureShape, Layer, Mode, ParamMut, Upstream};
-use crate::window::{Pair, Window};
-use crate::{Result, TrainError};
+use super::layer::upstream_output;
+use crate::error::{Result, TrainError};
+use crate::layers::window::{Pair, Window};
+use crate::layers::{FeatureShape, Layer, Mode, ParamMut, Upstream};
 
 /// Which reduction a pooling window applies.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -194,8 +195,7 @@ impl<T: Scalar> Pool<T> {
                 found: format!("{m} columns"),
             });
         }
-        let da =
-            crate::check::upstream_output("pooling upstream gradient", upstream, (rows_out, m))?;
+        let da = upstream_output("pooling upstream gradient", upstream, (rows_out, m))?;
         let Some(dx) = d_input else {
             return Ok(());
         };

@@ -7,8 +7,9 @@ use nalgebra::DMatrix;
 use nn_init::nn_activations::nn_core::{Scalar, fit_buffer};
 use nn_init::{RngState, SeededRng};
 
-use crate::layer::{FeatureShape, Layer, Mode, ParamMut, Upstream};
-use crate::{Result, TrainError};
+use super::layer::upstream_output;
+use crate::error::{Result, TrainError};
+use crate::layers::{FeatureShape, Layer, Mode, ParamMut, Upstream};
 
 /// Inverted dropout with rate `p` (the probability of dropping a value).
 ///
@@ -121,8 +122,7 @@ impl<T: Scalar> Layer<T> for Dropout<T> {
         d_input: Option<&mut DMatrix<T>>,
     ) -> Result<()> {
         self.check_input(input)?;
-        let da =
-            crate::check::upstream_output("dropout upstream gradient", upstream, input.shape())?;
+        let da = upstream_output("dropout upstream gradient", upstream, input.shape())?;
         if let Some(d_in) = d_input {
             fit_buffer(d_in, input.nrows(), input.ncols());
             if self.train_mode {

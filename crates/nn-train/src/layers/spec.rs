@@ -16,15 +16,15 @@ use nn_init::nn_activations::Activation;
 use nn_init::nn_activations::nn_core::Scalar;
 use nn_init::{Init, SeededRng, recommended_for};
 
-use crate::conv::Conv2d;
-use crate::dense::Dense;
-use crate::dropout::Dropout;
-use crate::flatten::Flatten;
-use crate::layer::{FeatureShape, Layer};
+use crate::error::{Result, TrainError};
+use crate::layers::Conv2d;
+use crate::layers::Dense;
+use crate::layers::Dropout;
+use crate::layers::Flatten;
+use crate::layers::window::{Pair, Window};
+use crate::layers::{AvgPool2d, MaxPool2d};
+use crate::layers::{FeatureShape, Layer};
 use crate::limits::{Limits, checked_product, within};
-use crate::pool::{AvgPool2d, MaxPool2d};
-use crate::window::{Pair, Window};
-use crate::{Result, TrainError};
 
 /// The configuration of one layer.
 #[derive(Debug, Clone, Copy, PartialEq)]

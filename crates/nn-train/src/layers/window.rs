@@ -16,8 +16,8 @@
 
 use std::fmt;
 
-use crate::TrainError;
-use crate::layer::FeatureShape;
+use crate::error::TrainError;
+use crate::layers::FeatureShape;
 
 /// Sentinel in an index table: the window reads zero padding there.
 pub(crate) const PAD: usize = usize::MAX;
@@ -169,7 +169,7 @@ impl Window {
         kernel: [usize; 2],
         stride: [usize; 2],
         padding: [usize; 2],
-    ) -> crate::Result<Self> {
+    ) -> crate::error::Result<Self> {
         let FeatureShape::Image {
             channels,
             height,

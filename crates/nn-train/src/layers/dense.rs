@@ -8,8 +8,9 @@ use nn_init::nn_activations::nn_core::{
     Scalar, Trans, broadcast_column_into, fit_buffer, gemm_into, mean_columns_into,
 };
 
-use crate::layer::{FeatureShape, Layer, Mode, ParamMut, Upstream};
-use crate::{Result, TrainError};
+use super::layer::{set_weight_or_bias, upstream_pre_activation};
+use crate::error::{Result, TrainError};
+use crate::layers::{FeatureShape, Layer, Mode, ParamMut, Upstream};
 
 /// A dense (fully connected) layer with `W: (units, inputs)`, `b: (units, 1)` and an
 /// activation `g`.
@@ -202,7 +203,7 @@ impl<T: Scalar> Layer<T> for Dense<T> {
                 what: "dense layer backward batch",
             });
         }
-        let dz = crate::check::upstream_pre_activation(
+        let dz = upstream_pre_activation(
             "dense layer upstream gradient dZ",
             upstream,
             (self.activation, &self.z, &self.a),
@@ -268,7 +269,7 @@ impl<T: Scalar> Layer<T> for Dense<T> {
     }
 
     fn set_param(&mut self, name: &str, value: DMatrix<T>) -> Result<()> {
-        crate::check::set_weight_or_bias("dense layer", (&mut self.w, &mut self.b), name, value)
+        set_weight_or_bias("dense layer", (&mut self.w, &mut self.b), name, value)
     }
 
     fn is_differentiable(&self) -> bool {

@@ -47,9 +47,10 @@ use nalgebra::DMatrix;
 use nn_init::nn_activations::Activation;
 use nn_init::nn_activations::nn_core::{Scalar, Trans, fit_buffer, gemm_into};
 
-use crate::layer::{FeatureShape, Layer, Mode, ParamMut, Upstream};
-use crate::window::{PAD, Pair, Window};
-use crate::{Result, TrainError};
+use super::layer::{set_weight_or_bias, upstream_pre_activation};
+use crate::error::{Result, TrainError};
+use crate::layers::window::{PAD, Pair, Window};
+use crate::layers::{FeatureShape, Layer, Mode, ParamMut, Upstream};
 
 /// A 2-D convolution with `C_out` filters of `C_in × kh × kw` weights, a bias per output
 /// channel, stride, zero padding and an activation `g` (identity for a plain convolution).
@@ -400,7 +401,7 @@ impl<T: Scalar> Layer<T> for Conv2d<T> {
                 found: format!("{m} columns"),
             });
         }
-        let dz = crate::check::upstream_pre_activation(
+        let dz = upstream_pre_activation(
             "conv2d upstream gradient dZ",
             upstream,
             (self.activation, &self.z, &self.a),
@@ -493,7 +494,7 @@ impl<T: Scalar> Layer<T> for Conv2d<T> {
     }
 
     fn set_param(&mut self, name: &str, value: DMatrix<T>) -> Result<()> {
-        crate::check::set_weight_or_bias("conv2d layer", (&mut self.w, &mut self.b), name, value)
+        set_weight_or_bias("conv2d layer", (&mut self.w, &mut self.b), name, value)
     }
 
     fn is_differentiable(&self) -> bool {

@@ -17,8 +17,9 @@ use std::fmt;
 use nalgebra::DMatrix;
 use nn_init::nn_activations::nn_core::{Scalar, fit_buffer};
 
-use crate::layer::{FeatureShape, Layer, Mode, ParamMut, Upstream};
-use crate::{Result, TrainError};
+use super::layer::upstream_output;
+use crate::error::{Result, TrainError};
+use crate::layers::{FeatureShape, Layer, Mode, ParamMut, Upstream};
 
 /// Flattens image examples `C×H×W` into feature vectors of length `C·H·W` (the values and
 /// their order are unchanged: channel-major, row-major within a channel, as PyTorch's
@@ -93,8 +94,7 @@ impl<T: Scalar> Layer<T> for Flatten<T> {
         d_input: Option<&mut DMatrix<T>>,
     ) -> Result<()> {
         self.check_input(input)?;
-        let da =
-            crate::check::upstream_output("flatten upstream gradient", upstream, input.shape())?;
+        let da = upstream_output("flatten upstream gradient", upstream, input.shape())?;
         if let Some(d_in) = d_input {
             fit_buffer(d_in, input.nrows(), input.ncols());
             d_in.copy_from(da); // dX = dA

@@ -1,0 +1,216 @@
+//! What a training run is asked to do: [`FitConfig`], with its early-stopping and
+//! divergence rules.
+
+use crate::error::{Result, TrainError};
+use crate::network::threads_from_env;
+use crate::optim::{Optimizer, Schedule};
+
+/// Stop when the monitored cost (validation cost if validation data is given, else the
+/// training cost) has not improved by more than `min_delta` for `patience` epochs.
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub struct EarlyStopping {
+    /// Epochs without improvement before stopping (≥ 1).
+    pub patience: usize,
+    /// The smallest decrease that counts as an improvement (default 0).
+    pub min_delta: f64,
+    /// Restore the parameters of the best epoch when stopping or finishing (default true).
+    pub restore_best: bool,
+}
+
+impl EarlyStopping {
+    /// Patience `patience`, `min_delta = 0`, best weights restored.
+    pub fn new(patience: usize) -> Self {
+        Self {
+            patience,
+            min_delta: 0.0,
+            restore_best: true,
+        }
+    }
+}
+
+/// When a run counts as diverged although its numbers are finite. A NaN or infinite cost
+/// or gradient always does; on top of that, at the end of every epoch the epoch's
+/// training cost (the mean of its steps' costs, [`EpochRecord::train_cost`](crate::EpochRecord::train_cost)) is checked
+/// against these rules, each of which can be turned off.
+///
+/// Both rules are measured within one call of [`Trainer::fit`](crate::Trainer::fit) (like early stopping's
+/// patience): a resumed or continued run starts afresh.
+///
+/// The default is the growth rule at 10⁴ and no best rule. Measured on a small problem: at
+/// learning rates of 10³ and 10⁶ (Adam or SGD) a ReLU net's first-epoch cost was 10⁴–10¹⁸
+/// times its first step's, while a tanh net at Adam 10³ stayed near 10³ times (not caught:
+/// a lower `growth` catches such runs); a run that is merely noisy or slow stays far below
+/// either.
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub struct Divergence {
+    /// The growth rule: diverged when an epoch's cost exceeds `growth ×` the cost of the
+    /// first step of the run (the cost of the parameters training started from, on the
+    /// first batch — so that a run which blows up within its first epoch is caught too).
+    /// `None` turns it off; default `Some(1e4)`; ≥ 1. A first cost of exactly 0 gives
+    /// nothing to grow from and the rule does not apply; a run that starts from parameters
+    /// that already fit almost exactly can trip it when the cost merely rises from near 0:
+    /// raise `growth` or turn the rule off there.
+    pub growth: Option<f64>,
+    /// The best rule: diverged when the epoch's cost has been above `above_best ×` the
+    /// lowest epoch cost of the run for `patience` epochs in a row. `None` (the default)
+    /// turns it off: a cost that has come close to 0 can rise by large factors while
+    /// nothing is wrong. ≥ 1.
+    pub above_best: Option<f64>,
+    /// Epochs in a row the best rule waits (≥ 1; default 3).
+    pub patience: usize,
+}
+
+impl Default for Divergence {
+    fn default() -> Self {
+        Self {
+            growth: Some(1e4),
+            above_best: None,
+            patience: 3,
+        }
+    }
+}
+
+impl Divergence {
+    /// Only non-finite costs and gradients count as divergence: both rules off (for
+    /// experiments that mean to watch a cost grow).
+    pub fn off() -> Self {
+        Self {
+            growth: None,
+            above_best: None,
+            ..Self::default()
+        }
+    }
+}
+
+/// Everything about a training run except the data. Defaults: 10 epochs, batch 32,
+/// shuffled, seed 0, Adam(1e-3), constant schedule, no warm-up, no clipping, no early
+/// stopping, the default [`Divergence`] rule.
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub struct FitConfig {
+    /// Number of passes over the training data.
+    pub epochs: usize,
+    /// Examples per mini-batch (the last batch of an epoch may be smaller).
+    pub batch_size: usize,
+    /// Reshuffle the examples at every epoch (from `seed`).
+    pub shuffle: bool,
+    /// Seed of the shuffling stream.
+    pub seed: u64,
+    /// The optimizer and its base learning rate.
+    pub optimizer: Optimizer,
+    /// The learning-rate schedule (per epoch).
+    pub schedule: Schedule,
+    /// Linear warm-up of the learning rate over this many steps (0 = none).
+    pub warmup_steps: usize,
+    /// Clip the global gradient norm to this value.
+    pub clip_norm: Option<f64>,
+    /// Early stopping, if any.
+    pub early_stopping: Option<EarlyStopping>,
+    /// Threads for data-parallel steps; `None` reads the `NN_THREADS` environment variable
+    /// and defaults to 1. It changes how fast training runs, never its result: how a batch
+    /// is split into shares depends only on the batch and the network
+    /// ([`Network::training_shares`](crate::Network::training_shares)), the threads run the shares, and the gradients are
+    /// summed in share order, so the same seed gives bit-identical parameters, costs and
+    /// dropout masks on any number of threads. A step of one share runs on the calling
+    /// thread.
+    pub threads: Option<usize>,
+    /// What counts as divergence besides non-finite numbers.
+    pub divergence: Divergence,
+}
+
+impl Default for FitConfig {
+    fn default() -> Self {
+        Self {
+            epochs: 10,
+            batch_size: 32,
+            shuffle: true,
+            seed: 0,
+            optimizer: Optimizer::adam(1e-3),
+            schedule: Schedule::Constant,
+            warmup_steps: 0,
+            clip_norm: None,
+            early_stopping: None,
+            threads: None,
+            divergence: Divergence::default(),
+        }
+    }
+}
+
+impl FitConfig {
+    /// Checks every setting's range.
+    ///
+    /// # Errors
+    /// [`TrainError::InvalidConfig`] naming the first bad one.
+    pub fn validate(&self) -> Result<()> {
+        let bad = |what, expected, found: String| {
+            Err(TrainError::InvalidConfig {
+                what,
+                expected,
+                found,
+            })
+        };
+        if self.batch_size == 0 {
+            return bad("batch_size", "≥ 1", "0".into());
+        }
+        if !self.schedule.is_valid() {
+            return bad(
+                "learning-rate schedule",
+                "positive finite factors and periods ≥ 1",
+                format!("{:?}", self.schedule),
+            );
+        }
+        if let Some(c) = self.clip_norm
+            && !(c.is_finite() && c > 0.0)
+        {
+            return bad("clip_norm", "finite and > 0", c.to_string());
+        }
+        if let Some(es) = self.early_stopping {
+            if es.patience == 0 {
+                return bad("early stopping patience", "≥ 1", "0".into());
+            }
+            if !(es.min_delta.is_finite() && es.min_delta >= 0.0) {
+                return bad(
+                    "early stopping min_delta",
+                    "finite and ≥ 0",
+                    es.min_delta.to_string(),
+                );
+            }
+        }
+        if self.threads == Some(0) {
+            return bad("threads", "≥ 1", "0".into());
+        }
+        let d = self.divergence;
+        for (what, factor) in [
+            ("divergence growth", d.growth),
+            ("divergence above_best", d.above_best),
+        ] {
+            if let Some(f) = factor
+                && !(f.is_finite() && f >= 1.0)
+            {
+                return bad(what, "finite and ≥ 1 (or None: off)", f.to_string());
+            }
+        }
+        if d.patience == 0 {
+            return bad("divergence patience", "≥ 1", "0".into());
+        }
+        self.optimizer.validate()
+    }
+
+    /// The thread count: [`FitConfig::threads`], else `NN_THREADS` if it is a positive
+    /// integer, else 1. It decides how fast steps run, not what they compute.
+    pub fn thread_count(&self) -> usize {
+        self.threads
+            .filter(|&n| n > 0)
+            .or_else(threads_from_env)
+            .unwrap_or(1)
+    }
+
+    /// The learning rate at `epoch` and global step `step`.
+    pub fn learning_rate(&self, epoch: usize, step: u64) -> f64 {
+        let warm = if (step as usize) < self.warmup_steps {
+            (step as f64 + 1.0) / self.warmup_steps as f64
+        } else {
+            1.0
+        };
+        self.optimizer.lr() * self.schedule.factor(epoch) * warm
+    }
+}

@@ -1,0 +1,89 @@
+//! What a training run records: one [`EpochRecord`] per epoch, written as CSV.
+
+use std::io::Write;
+use std::path::Path;
+
+use crate::atomic::write_atomic;
+use crate::error::{Result, TrainError};
+
+/// The metrics of one epoch.
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub struct EpochRecord {
+    /// Epoch index (0-based).
+    pub epoch: usize,
+    /// Mean training cost over the epoch's batches (weighted by batch size; the parameters
+    /// change during the epoch, as in Keras' running figure).
+    pub train_cost: f64,
+    /// Training accuracy over the epoch's batches; `None` for regression.
+    pub train_accuracy: Option<f64>,
+    /// Validation cost after the epoch, if validation data was given.
+    pub val_cost: Option<f64>,
+    /// Validation accuracy after the epoch.
+    pub val_accuracy: Option<f64>,
+    /// The learning rate at the end of the epoch.
+    pub learning_rate: f64,
+}
+
+/// The record of a training run.
+#[derive(Debug, Clone, Default, PartialEq)]
+pub struct History {
+    /// One record per completed epoch.
+    pub epochs: Vec<EpochRecord>,
+    /// `true` if early stopping or an observer ended the run before the last epoch.
+    pub stopped_early: bool,
+    /// The epoch whose parameters the network holds at the end, when early stopping
+    /// restored the best ones.
+    pub best_epoch: Option<usize>,
+}
+
+impl History {
+    /// Writes the history as CSV with header
+    /// `epoch,train_cost,train_accuracy,val_cost,val_accuracy,learning_rate` (missing
+    /// values are empty fields).
+    ///
+    /// # Errors
+    /// [`TrainError::Io`] if writing fails.
+    pub fn write_csv<W: Write>(&self, writer: W) -> Result<()> {
+        let io = |e: csv::Error| TrainError::Io {
+            context: "writing training history CSV".into(),
+            message: e.to_string(),
+        };
+        let mut w = csv::Writer::from_writer(writer);
+        w.write_record([
+            "epoch",
+            "train_cost",
+            "train_accuracy",
+            "val_cost",
+            "val_accuracy",
+            "learning_rate",
+        ])
+        .map_err(io)?;
+        let opt = |v: Option<f64>| v.map_or(String::new(), |v| v.to_string());
+        for r in &self.epochs {
+            w.write_record([
+                r.epoch.to_string(),
+                r.train_cost.to_string(),
+                opt(r.train_accuracy),
+                opt(r.val_cost),
+                opt(r.val_accuracy),
+                r.learning_rate.to_string(),
+            ])
+            .map_err(io)?;
+        }
+        w.flush().map_err(|e| TrainError::Io {
+            context: "writing training history CSV".into(),
+            message: e.to_string(),
+        })
+    }
+
+    /// Writes the history as CSV to a file (see [`History::write_csv`]), atomically
+    /// ([`crate::persist::write_atomic`]): an error leaves an existing file as it was.
+    ///
+    /// # Errors
+    /// [`TrainError::Io`] naming the path if it cannot be created or written.
+    pub fn save_csv(&self, path: &Path) -> Result<()> {
+        let mut bytes = Vec::new();
+        self.write_csv(&mut bytes)?;
+        write_atomic(path, &bytes)
+    }
+}
