@@ -54,7 +54,7 @@ fn golden_files_load_and_write_back_to_the_same_bytes() {
         .filter(|p| p.extension().is_some_and(|e| e == "safetensors"))
         .collect();
     files.sort();
-    assert!(files.len() >= 17, "only {} golden files", files.len());
+    assert!(files.len() >= 18, "only {} golden files", files.len());
     for path in files {
         let name = path.display().to_string();
         let bytes = std::fs::read(&path).unwrap();
@@ -206,6 +206,47 @@ fn trained(optimizer: Optimizer, schedule: Schedule, seed: u64) -> (Network<f64>
     (net, trainer)
 }
 
+/// A checkpoint whose configuration has every optional setting on (early stopping,
+/// clipping, threads, warm-up, non-default divergence rules, no shuffling), in `f32`,
+/// with an encoder.
+fn trained_with_every_setting() -> (Network<f32>, Trainer<f32>, Encoder) {
+    let data = synthetic::two_moons(40, 0.1, 21).unwrap().cast::<f32>();
+    let (enc, x) = Encoder::fit_transform(EncoderKind::MinMax, data.x()).unwrap();
+    let mut net = Network::<f32>::builder(2)
+        .dense(5, Activation::Relu)
+        .dense(1, Activation::Sigmoid)
+        .loss(Loss::BinaryCrossEntropy)
+        .seed(21)
+        .build()
+        .unwrap();
+    let config = FitConfig {
+        epochs: 2,
+        batch_size: 8,
+        shuffle: false,
+        seed: 21,
+        optimizer: Optimizer::momentum(0.05),
+        schedule: Schedule::Exponential { gamma: 0.75 },
+        warmup_steps: 3,
+        clip_norm: Some(2.5),
+        early_stopping: Some(EarlyStopping {
+            patience: 4,
+            min_delta: 1e-6,
+            restore_best: false,
+        }),
+        threads: Some(1),
+        divergence: Divergence {
+            growth: None,
+            above_best: Some(2.5),
+            patience: 4,
+        },
+    };
+    let mut trainer = Trainer::new(config).unwrap();
+    trainer
+        .fit(&mut net, (&x, data.y()), None, &mut Silent)
+        .unwrap();
+    (net, trainer, enc)
+}
+
 /// Regenerates the committed golden files (with `NN_WRITE_GOLDEN` set).
 fn write_golden_files() {
     std::fs::create_dir_all(golden_dir()).unwrap();
@@ -272,6 +313,11 @@ fn write_golden_files() {
             &model_to_bytes_named(&net, Some(&enc), &names).unwrap(),
         );
     }
+    let (net, trainer, enc) = trained_with_every_setting();
+    save(
+        "checkpoint_settings_f32.safetensors",
+        &checkpoint_to_bytes(&net, &trainer, Some(&enc)).unwrap(),
+    );
     let schedules = [
         Schedule::Constant,
         Schedule::Step {
