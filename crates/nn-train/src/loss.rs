@@ -12,45 +12,142 @@ use std::str::FromStr;
 
 use nalgebra::DMatrix;
 use nn_init::nn_activations::Activation;
-use nn_init::nn_activations::nn_core::{Scalar, fit_buffer};
+use nn_init::nn_activations::nn_core::{self, Scalar, fit_buffer};
 
 use crate::error::{Result, TrainError};
 
 /// The clamp of [`Loss::BceProbabilities`]: probabilities are kept in `[ε, 1 − ε]`.
 pub const PROBABILITY_EPSILON: f64 = 1e-7;
 
-/// A loss function. `K` is the number of output units, `a` the output, `z` the logits.
-///
-/// | loss | per-example `L` | gradient passed down | PyTorch / Keras |
-/// |---|---|---|---|
-/// | `BinaryCrossEntropy` (sigmoid output) | `(1/K) Σ_k max(z,0) − z·y + ln(1 + e^(−\|z\|))` | `dZ = (A − Y)/K` | `BCEWithLogitsLoss` / `BinaryCrossentropy(from_logits=True)` |
-/// | `CategoricalCrossEntropy` (softmax output) | `−Σ_k y_k ln a_k = Σ_k y_k (logsumexp(z) − z_k)` | `dZ = A − Y` | `CrossEntropyLoss` (probability targets) / `CategoricalCrossentropy(from_logits=True)` |
-/// | `BceProbabilities` | `−(1/K) Σ_k y ln â + (1 − y) ln(1 − â)`, `â = clamp(a, ε, 1 − ε)` | `dA = (â − y) / (K â (1 − â))`, 0 where clamped | `BCELoss` / `BinaryCrossentropy()` |
-/// | `Mse` | `(1/K) Σ_k (a − y)²` | `dA = 2 (a − y) / K` | `MSELoss` / `MeanSquaredError` |
-/// | `Huber { delta }` | `(1/K) Σ_k ½r²` if `\|r\| ≤ δ`, else `δ(\|r\| − ½δ)`; `r = a − y` | `dA = clamp(r, −δ, δ) / K` | `HuberLoss(delta)` / `Huber(delta)` |
-/// | `Hinge` | `(1/K) Σ_k max(0, 1 − t·a)`, `t = ±1` | `dA = −t/K` where `t·a < 1`, else 0 | — / `Hinge` |
-///
-/// With one output unit (`K = 1`) the binary losses are exactly the tutorial's, and
-/// `dZ = A − Y`. Binary targets may be soft (any value in `[0, 1]`); hinge targets are
-/// `0`/`1` or `−1`/`1` (0 is read as −1). Categorical targets are probability columns
-/// (one-hot for class labels).
-#[derive(Debug, Clone, Copy, PartialEq)]
-pub enum Loss {
-    /// Binary cross-entropy on a sigmoid output, fused (from the logits).
-    BinaryCrossEntropy,
-    /// Categorical cross-entropy on a softmax output, fused (from the logits).
-    CategoricalCrossEntropy,
-    /// Binary cross-entropy on probabilities from any `[0, 1]` output, clamped to `ε`.
-    BceProbabilities,
-    /// Mean squared error over output units.
-    Mse,
-    /// Huber loss with threshold `delta > 0` (quadratic inside, linear outside).
-    Huber {
-        /// The threshold `δ`.
-        delta: f64,
-    },
-    /// Hinge loss on raw outputs, for ±1 margins.
-    Hinge,
+/// Declares [`Loss`] and its table of names from one list of variants: each written as in
+/// an enum, followed by `=> "name"`; a parameterised variant has one `f64` field written
+/// with its default (`delta: f64 = 1.0`). The macro emits the enum as declared and, in an
+/// `impl`, `ALL`, `NAMES`, `name`, `parameter` and the module's `from_name`,
+/// `with_parameter` and `EXPECTED`. Every `match` it emits is exhaustive.
+macro_rules! loss_table {
+    (@parameter) => {
+        None
+    };
+    (@parameter $param:ident) => {
+        Some((stringify!($param), $param))
+    };
+    (@form $name:literal) => {
+        $name
+    };
+    (@form $name:literal $param:ident) => {
+        concat!($name, "(<", stringify!($param), ">)")
+    };
+    (
+        $(#[$meta:meta])*
+        pub enum $Enum:ident {
+            $(
+                $(#[$vmeta:meta])*
+                $variant:ident $({
+                    $(#[$pmeta:meta])*
+                    $param:ident: f64 = $default:expr $(,)?
+                })? => $name:literal
+            ),+ $(,)?
+        }
+    ) => {
+        $(#[$meta])*
+        pub enum $Enum {
+            $(
+                $(#[$vmeta])*
+                $variant $({
+                    $(#[$pmeta])*
+                    $param: f64,
+                })?,
+            )+
+        }
+
+        impl $Enum {
+            /// Every loss, in declaration order, with its default parameter.
+            pub const ALL: [$Enum; $Enum::NAMES.len()] =
+                [$($Enum::$variant $({ $param: $default })?),+];
+
+            /// All loss forms, as accepted by `FromStr`, in declaration order
+            /// (`"huber(<delta>)"` for the parameterised one).
+            pub const NAMES: &'static [&'static str] =
+                &[$(loss_table!(@form $name $($param)?)),+];
+
+            /// What `FromStr` accepts, in words: "one of …" and the forms.
+            const EXPECTED: &'static str =
+                concat!("one of ", loss_table!(@join $(loss_table!(@form $name $($param)?)),+));
+
+            /// The name without the parameter (`"huber"`, `"mse"`).
+            pub const fn name(&self) -> &'static str {
+                match self {
+                    $($Enum::$variant { .. } => $name,)+
+                }
+            }
+
+            /// The parameter's name and value (`Some(("delta", 1.0))` for the default
+            /// Huber loss), `None` for a loss without one.
+            pub const fn parameter(&self) -> Option<(&'static str, f64)> {
+                match *self {
+                    $($Enum::$variant $({ $param })? => loss_table!(@parameter $($param)?),)+
+                }
+            }
+
+            /// The same loss with its parameter set to `value` (unchanged if it has none).
+            const fn with_parameter(self, value: f64) -> Self {
+                match self {
+                    $($Enum::$variant { .. } => $Enum::$variant $({ $param: value })?,)+
+                }
+            }
+
+            /// The loss a name stands for, with its default parameter.
+            fn from_name(name: &str) -> Option<Self> {
+                match name {
+                    $($name => Some($Enum::$variant $({ $param: $default })?),)+
+                    _ => None,
+                }
+            }
+        }
+    };
+    (@join $first:expr $(, $rest:expr)*) => {
+        concat!($first $(, ", ", $rest)*)
+    };
+}
+
+loss_table! {
+    /// A loss function. `K` is the number of output units, `a` the output, `z` the logits.
+    ///
+    /// | loss | per-example `L` | gradient passed down | PyTorch / Keras |
+    /// |---|---|---|---|
+    /// | `BinaryCrossEntropy` (sigmoid output) | `(1/K) Σ_k max(z,0) − z·y + ln(1 + e^(−\|z\|))` | `dZ = (A − Y)/K` | `BCEWithLogitsLoss` / `BinaryCrossentropy(from_logits=True)` |
+    /// | `CategoricalCrossEntropy` (softmax output) | `−Σ_k y_k ln a_k = Σ_k y_k (logsumexp(z) − z_k)` | `dZ = A − Y` | `CrossEntropyLoss` (probability targets) / `CategoricalCrossentropy(from_logits=True)` |
+    /// | `BceProbabilities` | `−(1/K) Σ_k y ln â + (1 − y) ln(1 − â)`, `â = clamp(a, ε, 1 − ε)` | `dA = (â − y) / (K â (1 − â))`, 0 where clamped | `BCELoss` / `BinaryCrossentropy()` |
+    /// | `Mse` | `(1/K) Σ_k (a − y)²` | `dA = 2 (a − y) / K` | `MSELoss` / `MeanSquaredError` |
+    /// | `Huber { delta }` | `(1/K) Σ_k ½r²` if `\|r\| ≤ δ`, else `δ(\|r\| − ½δ)`; `r = a − y` | `dA = clamp(r, −δ, δ) / K` | `HuberLoss(delta)` / `Huber(delta)` |
+    /// | `Hinge` | `(1/K) Σ_k max(0, 1 − t·a)`, `t = ±1` | `dA = −t/K` where `t·a < 1`, else 0 | — / `Hinge` |
+    ///
+    /// With one output unit (`K = 1`) the binary losses are exactly the tutorial's, and
+    /// `dZ = A − Y`. Binary targets may be soft (any value in `[0, 1]`); hinge targets are
+    /// `0`/`1` or `−1`/`1` (0 is read as −1). Categorical targets are probability columns
+    /// (one-hot for class labels).
+    ///
+    /// This declaration is the one table of losses: each variant with its name, for
+    /// `Display`, `FromStr` and serde (`"mse"`, `"huber(0.5)"`), and the parameter's
+    /// default.
+    #[derive(Debug, Clone, Copy, PartialEq)]
+    pub enum Loss {
+        /// Binary cross-entropy on a sigmoid output, fused (from the logits).
+        BinaryCrossEntropy => "binary_cross_entropy",
+        /// Categorical cross-entropy on a softmax output, fused (from the logits).
+        CategoricalCrossEntropy => "categorical_cross_entropy",
+        /// Binary cross-entropy on probabilities from any `[0, 1]` output, clamped to `ε`.
+        BceProbabilities => "bce_probabilities",
+        /// Mean squared error over output units.
+        Mse => "mse",
+        /// Huber loss with threshold `delta > 0` (quadratic inside, linear outside).
+        Huber {
+            /// The threshold `δ` (default 1, as in PyTorch and Keras).
+            delta: f64 = 1.0,
+        } => "huber",
+        /// Hinge loss on raw outputs, for ±1 margins.
+        Hinge => "hinge",
+    }
 }
 
 /// What a loss's gradient is with respect to.
@@ -77,21 +174,13 @@ pub enum Task {
 }
 
 impl Loss {
-    /// All loss names, as accepted by `FromStr`.
-    pub const NAMES: &'static [&'static str] = &[
-        "binary_cross_entropy",
-        "categorical_cross_entropy",
-        "bce_probabilities",
-        "mse",
-        "huber(<delta>)",
-        "hinge",
-    ];
-
     /// Which gradient [`Loss::gradient_into`] produces.
     pub fn gradient_of(&self) -> GradientOf {
         match self {
             Loss::BinaryCrossEntropy | Loss::CategoricalCrossEntropy => GradientOf::PreActivation,
-            _ => GradientOf::Output,
+            Loss::BceProbabilities | Loss::Mse | Loss::Huber { .. } | Loss::Hinge => {
+                GradientOf::Output
+            }
         }
     }
 
@@ -119,34 +208,41 @@ impl Loss {
         activation: Option<Activation>,
         units: usize,
     ) -> std::result::Result<(), String> {
-        match (self, activation) {
-            (Loss::BinaryCrossEntropy, Some(Activation::Sigmoid)) => Ok(()),
-            (Loss::BinaryCrossEntropy, a) => Err(format!(
-                "binary_cross_entropy is fused with a sigmoid output, but the last layer's \
-                 activation is {}; use Activation::Sigmoid, or Loss::BceProbabilities",
-                a.map_or("none".to_string(), |a| a.to_string())
-            )),
-            (Loss::CategoricalCrossEntropy, Some(Activation::Softmax)) if units >= 2 => Ok(()),
-            (Loss::CategoricalCrossEntropy, Some(Activation::Softmax)) => Err(
-                "categorical_cross_entropy needs at least 2 output units (classes); \
-                 for one binary output use sigmoid + binary_cross_entropy"
-                    .to_string(),
-            ),
-            (Loss::CategoricalCrossEntropy, a) => Err(format!(
-                "categorical_cross_entropy is fused with a softmax output, but the last \
-                 layer's activation is {}; use Activation::Softmax",
-                a.map_or("none".to_string(), |a| a.to_string())
-            )),
-            (Loss::BceProbabilities, Some(Activation::Sigmoid | Activation::Softmax)) => Ok(()),
-            (Loss::BceProbabilities, a) => Err(format!(
-                "bce_probabilities needs outputs in [0, 1] (sigmoid or softmax), but the last \
-                 layer's activation is {}",
-                a.map_or("none".to_string(), |a| a.to_string())
-            )),
-            (Loss::Huber { delta }, _) if !(delta.is_finite() && *delta > 0.0) => {
+        let found = || activation.map_or("none".to_string(), |a| a.to_string());
+        match *self {
+            Loss::BinaryCrossEntropy => match activation {
+                Some(Activation::Sigmoid) => Ok(()),
+                _ => Err(format!(
+                    "binary_cross_entropy is fused with a sigmoid output, but the last layer's \
+                     activation is {}; use Activation::Sigmoid, or Loss::BceProbabilities",
+                    found()
+                )),
+            },
+            Loss::CategoricalCrossEntropy => match activation {
+                Some(Activation::Softmax) if units >= 2 => Ok(()),
+                Some(Activation::Softmax) => Err(
+                    "categorical_cross_entropy needs at least 2 output units (classes); \
+                     for one binary output use sigmoid + binary_cross_entropy"
+                        .to_string(),
+                ),
+                _ => Err(format!(
+                    "categorical_cross_entropy is fused with a softmax output, but the last \
+                     layer's activation is {}; use Activation::Softmax",
+                    found()
+                )),
+            },
+            Loss::BceProbabilities => match activation {
+                Some(Activation::Sigmoid | Activation::Softmax) => Ok(()),
+                _ => Err(format!(
+                    "bce_probabilities needs outputs in [0, 1] (sigmoid or softmax), but the \
+                     last layer's activation is {}",
+                    found()
+                )),
+            },
+            Loss::Huber { delta } if !(delta.is_finite() && delta > 0.0) => {
                 Err(format!("huber delta must be finite and > 0, found {delta}"))
             }
-            _ => Ok(()),
+            Loss::Mse | Loss::Huber { .. } | Loss::Hinge => Ok(()),
         }
     }
 
@@ -355,14 +451,12 @@ fn hinge_sign(y: f64) -> f64 {
 }
 
 impl fmt::Display for Loss {
+    /// The name, with the parameter in Rust's `Debug` form for a parameterised loss:
+    /// `mse`, `huber(1.0)`, `huber(0.001)` (the form model files of version 1 store).
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        match self {
-            Loss::BinaryCrossEntropy => f.write_str("binary_cross_entropy"),
-            Loss::CategoricalCrossEntropy => f.write_str("categorical_cross_entropy"),
-            Loss::BceProbabilities => f.write_str("bce_probabilities"),
-            Loss::Mse => f.write_str("mse"),
-            Loss::Huber { delta } => write!(f, "huber({delta:?})"),
-            Loss::Hinge => f.write_str("hinge"),
+        match self.parameter() {
+            None => f.write_str(self.name()),
+            Some((_, value)) => write!(f, "{}({value:?})", self.name()),
         }
     }
 }
@@ -370,36 +464,76 @@ impl fmt::Display for Loss {
 impl FromStr for Loss {
     type Err = TrainError;
 
+    /// Parses one of [`Loss::NAMES`] (spaces around it allowed): a name, or for the
+    /// parameterised loss `name(number)`; `huber` alone is `huber(1.0)`.
+    ///
+    /// # Errors
+    /// [`TrainError::InvalidConfig`] for an unknown name or a parameter that is not a
+    /// number; for a Huber `delta` that is not finite and `> 0`.
     fn from_str(s: &str) -> Result<Self> {
         let s = s.trim();
         let unknown = || TrainError::InvalidConfig {
             what: "loss name",
-            expected: "one of binary_cross_entropy, categorical_cross_entropy, \
-                       bce_probabilities, mse, huber(<delta>), hinge",
+            expected: Loss::EXPECTED,
             found: format!("{s:?}"),
         };
-        Ok(match s {
-            "binary_cross_entropy" => Loss::BinaryCrossEntropy,
-            "categorical_cross_entropy" => Loss::CategoricalCrossEntropy,
-            "bce_probabilities" => Loss::BceProbabilities,
-            "mse" => Loss::Mse,
-            "hinge" => Loss::Hinge,
-            "huber" => Loss::Huber { delta: 1.0 },
-            _ => {
-                let inner = s
-                    .strip_prefix("huber(")
-                    .and_then(|r| r.strip_suffix(')'))
-                    .ok_or_else(unknown)?;
-                let delta: f64 = inner.trim().parse().map_err(|_| unknown())?;
-                if !(delta.is_finite() && delta > 0.0) {
-                    return Err(TrainError::InvalidConfig {
-                        what: "huber delta",
-                        expected: "finite and > 0",
-                        found: inner.to_string(),
-                    });
-                }
-                Loss::Huber { delta }
+        let (name, text) = match s.split_once('(') {
+            None => (s, None),
+            Some((name, rest)) => (name, Some(rest.strip_suffix(')').ok_or_else(unknown)?)),
+        };
+        let loss = Loss::from_name(name).ok_or_else(unknown)?;
+        match (loss.parameter(), text) {
+            (_, None) => Ok(loss),
+            (None, Some(_)) => Err(unknown()),
+            (Some(_), Some(text)) => {
+                let value: f64 = text.trim().parse().map_err(|_| unknown())?;
+                let loss = loss.with_parameter(value);
+                loss.validate()?;
+                Ok(loss)
             }
-        })
+        }
+    }
+}
+
+impl Loss {
+    /// Checks the parameter: a Huber `delta` must be finite and `> 0`.
+    ///
+    /// # Errors
+    /// [`TrainError::InvalidConfig`] naming the parameter and its value.
+    pub fn validate(&self) -> Result<()> {
+        match *self {
+            Loss::Huber { delta } if !(delta.is_finite() && delta > 0.0) => {
+                Err(TrainError::InvalidConfig {
+                    what: "huber delta",
+                    expected: "finite and > 0",
+                    found: delta.to_string(),
+                })
+            }
+            Loss::BinaryCrossEntropy
+            | Loss::CategoricalCrossEntropy
+            | Loss::BceProbabilities
+            | Loss::Mse
+            | Loss::Huber { .. }
+            | Loss::Hinge => Ok(()),
+        }
+    }
+}
+
+impl serde::Serialize for Loss {
+    /// The `Display` string, e.g. `"huber(1.0)"`.
+    fn serialize<S: serde::Serializer>(
+        &self,
+        serializer: S,
+    ) -> std::result::Result<S::Ok, S::Error> {
+        nn_core::text::serialize(self, serializer)
+    }
+}
+
+impl<'de> serde::Deserialize<'de> for Loss {
+    /// A string in the `FromStr` grammar, with its errors.
+    fn deserialize<D: serde::Deserializer<'de>>(
+        deserializer: D,
+    ) -> std::result::Result<Self, D::Error> {
+        nn_core::text::deserialize(deserializer)
     }
 }
