@@ -401,13 +401,13 @@ mod optimizers {
             (Optimizer::rmsprop(0.01), 1500),
             (Optimizer::adam(0.05), 1500),
             (
-                Optimizer::AdamW {
+                Optimizer::AdamW(AdamW {
                     lr: 0.05,
                     beta1: 0.9,
                     beta2: 0.999,
                     eps: 1e-8,
                     weight_decay: 0.0,
-                },
+                }),
                 1500,
             ),
         ];
@@ -424,7 +424,7 @@ mod optimizers {
                 optimizer: opt,
                 schedule: if matches!(
                     opt,
-                    Optimizer::RmsProp { .. } | Optimizer::Adam { .. } | Optimizer::AdamW { .. }
+                    Optimizer::RmsProp(_) | Optimizer::Adam(_) | Optimizer::AdamW(_)
                 ) {
                     Schedule::Cosine {
                         epochs,

@@ -22,6 +22,7 @@ use nn_train::data::{
 };
 use nn_train::encode::{Encoder, EncoderKind};
 use nn_train::metrics::{ConfusionMatrix, argmax_columns};
+use nn_train::nn_core::DType;
 use nn_train::persist::{
     Model, ModelNames, check_writable, load_model, model_dtype, save_model_named, write_atomic,
 };
@@ -200,8 +201,8 @@ fn main() -> ExitCode {
 fn with_model(path: &Path, f: impl FnOnce(AnyModel) -> CliResult<()>) -> CliResult<()> {
     let e = |e: nn_train::TrainError| e.to_string();
     match model_dtype(path).map_err(e)? {
-        "f64" => f(AnyModel::F64(load_model::<f64>(path).map_err(e)?)),
-        _ => f(AnyModel::F32(load_model::<f32>(path).map_err(e)?)),
+        DType::F64 => f(AnyModel::F64(load_model::<f64>(path).map_err(e)?)),
+        DType::F32 => f(AnyModel::F32(load_model::<f32>(path).map_err(e)?)),
     }
 }
 

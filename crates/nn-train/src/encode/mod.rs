@@ -34,7 +34,7 @@ use std::fmt;
 use nalgebra::DMatrix;
 use nn_init::nn_activations::nn_core::Scalar;
 use serde::Deserialize;
-use serde_json::{Value, json};
+use serde_json::Value;
 
 use crate::check;
 use crate::error::{Result, TrainError};
@@ -61,7 +61,8 @@ pub enum EncoderKind {
 }
 
 impl EncoderKind {
-    fn name(&self) -> &'static str {
+    /// The kind's name, as the JSON form's `"kind"` writes it (`"min_max"`).
+    pub fn name(&self) -> &'static str {
         match self {
             EncoderKind::Standardize => "standardize",
             EncoderKind::MinMax => "min_max",
@@ -72,12 +73,13 @@ impl EncoderKind {
 }
 
 impl fmt::Display for EncoderKind {
+    /// The name, with `ε` for whitening: `standardize`, `pca_whitening(epsilon=0.001)`.
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         match self {
             EncoderKind::PcaWhitening { epsilon } | EncoderKind::ZcaWhitening { epsilon } => {
                 write!(f, "{}(epsilon={epsilon:?})", self.name())
             }
-            _ => f.write_str(self.name()),
+            EncoderKind::Standardize | EncoderKind::MinMax => f.write_str(self.name()),
         }
     }
 }
@@ -246,24 +248,35 @@ impl Encoder {
     /// per feature) or `matrix` and `inverse` (`n × n`, row-major). Numbers are written
     /// in shortest round-trip form, so reading gives back the same bits.
     pub fn to_json(&self) -> Value {
-        let mut v = json!({
-            "kind": self.kind.name(),
-            "shift": self.shift,
-        });
-        if let EncoderKind::PcaWhitening { epsilon } | EncoderKind::ZcaWhitening { epsilon } =
-            self.kind
-        {
-            v["epsilon"] = json!(epsilon);
-        }
-        match &self.map {
-            Map::Scale(scale) => v["scale"] = json!(scale),
-            Map::Linear { w, inverse } => {
-                // Row-major: the transpose's column-major storage.
-                v["matrix"] = json!(w.transpose().as_slice());
-                v["inverse"] = json!(inverse.transpose().as_slice());
+        // A struct of a string and arrays of numbers always serialises.
+        serde_json::to_value(self.form()).unwrap_or(Value::Null)
+    }
+
+    /// The stored form of the encoder (what [`Encoder::to_json`] serialises).
+    fn form(&self) -> EncoderForm {
+        let epsilon = match self.kind {
+            EncoderKind::PcaWhitening { epsilon } | EncoderKind::ZcaWhitening { epsilon } => {
+                Some(epsilon)
             }
+            EncoderKind::Standardize | EncoderKind::MinMax => None,
+        };
+        let (scale, matrix, inverse) = match &self.map {
+            Map::Scale(scale) => (Some(scale.clone()), None, None),
+            // Row-major: the transpose's column-major storage.
+            Map::Linear { w, inverse } => (
+                None,
+                Some(w.transpose().as_slice().to_vec()),
+                Some(inverse.transpose().as_slice().to_vec()),
+            ),
+        };
+        EncoderForm {
+            kind: self.kind.name().to_string(),
+            shift: self.shift.clone(),
+            scale,
+            matrix,
+            inverse,
+            epsilon,
         }
-        v
     }
 
     /// Reads an encoder from [`Encoder::to_json`]'s form, validating every field.
@@ -345,7 +358,7 @@ impl Encoder {
                 }
                 Map::Scale(scale)
             }
-            _ => {
+            EncoderKind::PcaWhitening { .. } | EncoderKind::ZcaWhitening { .. } => {
                 let square = |key: &str, values: Option<Vec<f64>>| -> Result<DMatrix<f64>> {
                     let vals = numbers(key, values)?;
                     // n ≤ the header's length, so n·n cannot overflow on 64-bit targets;
@@ -434,14 +447,19 @@ pub(crate) fn stored_features(text: &str) -> Result<usize> {
         .map_err(form_error)
 }
 
-/// The stored form of an encoder, parsed without an intermediate JSON tree.
-#[derive(serde::Deserialize)]
+/// The stored form of an encoder (serde): written through a JSON value (keys sorted),
+/// read without an intermediate JSON tree. Absent fields are left out, not `null`.
+#[derive(serde::Serialize, serde::Deserialize)]
 struct EncoderForm {
     kind: String,
     shift: Vec<f64>,
+    #[serde(skip_serializing_if = "Option::is_none")]
     scale: Option<Vec<f64>>,
+    #[serde(skip_serializing_if = "Option::is_none")]
     matrix: Option<Vec<f64>>,
+    #[serde(skip_serializing_if = "Option::is_none")]
     inverse: Option<Vec<f64>>,
+    #[serde(skip_serializing_if = "Option::is_none")]
     epsilon: Option<f64>,
 }
 

@@ -6,6 +6,9 @@
 //! hyperparameters give the same updates.
 
 mod adam;
+mod adamw;
+mod momentum;
+mod nesterov;
 mod rmsprop;
 mod schedule;
 mod sgd;
@@ -14,225 +17,326 @@ use std::fmt;
 
 use nalgebra::DMatrix;
 use nn_init::nn_activations::nn_core::{Scalar, all_finite, sum_squares};
+use serde::{Deserialize, Serialize};
 
+pub use adam::Adam;
+pub use adamw::AdamW;
+pub use momentum::Momentum;
+pub use nesterov::Nesterov;
+pub use rmsprop::RmsProp;
 pub use schedule::Schedule;
+pub use sgd::Sgd;
 
 use crate::error::{Result, TrainError};
 use crate::layers::ParamMut;
 use crate::network::Network;
 
-/// An optimizer and its hyperparameters. `lr` is the base learning rate `η` (a
-/// [`Schedule`] may scale it per epoch).
+/// The hyper-parameters of one update, the one struct every optimizer's kernel
+/// ([`Rule::update`]) takes; each rule reads the fields it uses and leaves the others at 0.
 #[derive(Debug, Clone, Copy, PartialEq)]
-pub enum Optimizer {
-    /// Plain gradient descent: `θ ← θ − η g`.
-    Sgd {
-        /// Learning rate `η`.
-        lr: f64,
-    },
-    /// Heavy-ball momentum: `v ← β v + g`, `θ ← θ − η v`.
-    Momentum {
-        /// Learning rate `η`.
-        lr: f64,
-        /// Momentum `β` (default 0.9).
-        beta: f64,
-    },
-    /// Nesterov momentum: `v ← β v + g`, `θ ← θ − η (g + β v)`.
-    Nesterov {
-        /// Learning rate `η`.
-        lr: f64,
-        /// Momentum `β` (default 0.9).
-        beta: f64,
-    },
-    /// RMSProp: `s ← ρ s + (1 − ρ) g²`, `θ ← θ − η g / (√s + ε)`.
-    RmsProp {
-        /// Learning rate `η`.
-        lr: f64,
-        /// Decay `ρ` of the squared-gradient average (default 0.9).
-        rho: f64,
-        /// `ε` (default 1e-8).
-        eps: f64,
-    },
-    /// Adam: bias-corrected first and second moments.
-    Adam {
-        /// Learning rate `η` (default 1e-3).
-        lr: f64,
-        /// `β₁` (default 0.9).
-        beta1: f64,
-        /// `β₂` (default 0.999).
-        beta2: f64,
-        /// `ε` (default 1e-8).
-        eps: f64,
-    },
-    /// AdamW: Adam with decoupled weight decay `θ ← θ − η λ θ` on weights (not biases).
-    AdamW {
-        /// Learning rate `η` (default 1e-3).
-        lr: f64,
-        /// `β₁` (default 0.9).
-        beta1: f64,
-        /// `β₂` (default 0.999).
-        beta2: f64,
-        /// `ε` (default 1e-8).
-        eps: f64,
-        /// Decoupled weight decay `λ` (default 0.01).
-        weight_decay: f64,
-    },
+pub(crate) struct Hyper {
+    /// `η` of this step: the base rate times the schedule's factor and the warm-up's.
+    pub lr: f64,
+    /// Decay of the first moment: the momentum `β`, Adam's `β₁`.
+    pub beta1: f64,
+    /// Decay of the second moment: RMSProp's `ρ`, Adam's `β₂`.
+    pub beta2: f64,
+    /// `ε` added to the root of the second moment.
+    pub eps: f64,
+    /// Decoupled weight decay `λ` of this parameter (AdamW's weights; 0 otherwise).
+    pub weight_decay: f64,
+    /// The update's number, from 1 (Adam's bias correction).
+    pub t: u64,
+}
+
+impl Hyper {
+    /// Learning rate `lr` at update `t`, every other field 0.
+    pub(crate) fn new(lr: f64, t: u64) -> Self {
+        Self {
+            lr,
+            beta1: 0.0,
+            beta2: 0.0,
+            eps: 0.0,
+            weight_decay: 0.0,
+            t,
+        }
+    }
+}
+
+/// Everything an optimizer's file knows, implemented by its configuration struct: its
+/// name, its state, its update rule, its checks. Its JSON form is the struct's fields
+/// (serde) with `"name"` beside them; its text form is its `Display`.
+pub(crate) trait Rule: Copy + fmt::Display + Serialize + for<'de> Deserialize<'de> {
+    /// The name, as the JSON form's `"name"` and `Display` write it.
+    const NAME: &'static str;
+    /// State tensors per parameter tensor, each of the parameter's shape.
+    const SLOTS: usize;
+    /// The base learning rate `η`.
+    fn lr(&self) -> f64;
+    /// The hyper-parameters of update `t` at learning rate `lr` (scheduled).
+    fn hyper(&self, lr: f64, t: u64) -> Hyper;
+    /// Checks every hyper-parameter's range.
+    fn validate(&self) -> Result<()>;
+    /// One update of `theta` from its gradient `g`, with its `SLOTS` state tensors.
+    fn update<T: Scalar>(
+        theta: &mut DMatrix<T>,
+        g: &DMatrix<T>,
+        slots: &mut [DMatrix<T>],
+        hp: &Hyper,
+    );
+}
+
+/// `Err(InvalidConfig)` naming `what` unless `ok`.
+pub(crate) fn check(what: &'static str, ok: bool, expected: &'static str, v: f64) -> Result<()> {
+    if ok {
+        Ok(())
+    } else {
+        Err(TrainError::InvalidConfig {
+            what,
+            expected,
+            found: v.to_string(),
+        })
+    }
+}
+
+/// The learning rate's check, the same for every optimizer: finite and `> 0`.
+pub(crate) fn check_lr(lr: f64) -> Result<()> {
+    check("learning rate", positive(lr), "finite and > 0", lr)
+}
+
+/// `v ∈ [0, 1)`: a decay factor.
+pub(crate) fn unit(v: f64) -> bool {
+    (0.0..1.0).contains(&v)
+}
+
+/// `v` finite and `> 0`.
+pub(crate) fn positive(v: f64) -> bool {
+    v.is_finite() && v > 0.0
+}
+
+/// Declares [`Optimizer`] from one list of `Variant(Type)`, each `Type` an optimizer's
+/// configuration struct implementing [`Rule`], and emits every method that dispatches to
+/// them (`name`, `lr`, `slots`, `validate`, the update), `Display`, `From`, and serde (the
+/// JSON form: the struct's fields and `"name": Type::NAME`). Every `match` is exhaustive.
+macro_rules! optimizer_table {
+    (
+        $(#[$meta:meta])*
+        pub enum $Enum:ident {
+            $(
+                $(#[$vmeta:meta])*
+                $variant:ident($Type:ty)
+            ),+ $(,)?
+        }
+    ) => {
+        $(#[$meta])*
+        pub enum $Enum {
+            $(
+                $(#[$vmeta])*
+                $variant($Type),
+            )+
+        }
+
+        impl $Enum {
+            /// Every optimizer's name, in declaration order (the JSON form's `"name"`).
+            pub const NAMES: &'static [&'static str] = &[$(<$Type as Rule>::NAME),+];
+
+            /// The optimizer's name (`"adam"`).
+            pub fn name(&self) -> &'static str {
+                match self {
+                    $($Enum::$variant(_) => <$Type as Rule>::NAME,)+
+                }
+            }
+
+            /// The base learning rate.
+            pub fn lr(&self) -> f64 {
+                match self {
+                    $($Enum::$variant(o) => o.lr(),)+
+                }
+            }
+
+            /// How many state tensors per parameter the optimizer keeps.
+            pub(crate) fn slots(&self) -> usize {
+                match self {
+                    $($Enum::$variant(_) => <$Type as Rule>::SLOTS,)+
+                }
+            }
+
+            /// Checks every hyperparameter's range.
+            ///
+            /// # Errors
+            /// [`TrainError::InvalidConfig`] naming the first bad one.
+            pub fn validate(&self) -> Result<()> {
+                match self {
+                    $($Enum::$variant(o) => o.validate(),)+
+                }
+            }
+
+            /// The hyper-parameters of update `t` at learning rate `lr`.
+            fn hyper(&self, lr: f64, t: u64) -> Hyper {
+                match self {
+                    $($Enum::$variant(o) => o.hyper(lr, t),)+
+                }
+            }
+
+            /// One update of a parameter by this optimizer's rule.
+            fn update<T: Scalar>(
+                &self,
+                theta: &mut DMatrix<T>,
+                g: &DMatrix<T>,
+                slots: &mut [DMatrix<T>],
+                hp: &Hyper,
+            ) {
+                match self {
+                    $($Enum::$variant(_) => <$Type as Rule>::update(theta, g, slots, hp),)+
+                }
+            }
+        }
+
+        impl fmt::Display for $Enum {
+            /// The optimizer's own form, e.g. `adam(lr=0.001, beta1=0.9, beta2=0.999,
+            /// eps=0.00000001)`.
+            fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+                match self {
+                    $($Enum::$variant(o) => o.fmt(f),)+
+                }
+            }
+        }
+
+        $(
+            impl From<$Type> for $Enum {
+                fn from(o: $Type) -> Self {
+                    $Enum::$variant(o)
+                }
+            }
+        )+
+
+        impl Serialize for $Enum {
+            /// `{"name": …, fields…}`: the struct's fields with its name beside them.
+            fn serialize<S: serde::Serializer>(
+                &self,
+                serializer: S,
+            ) -> std::result::Result<S::Ok, S::Error> {
+                /// A rule's fields with its name.
+                #[derive(Serialize)]
+                struct Named<'a, R> {
+                    name: &'static str,
+                    #[serde(flatten)]
+                    rule: &'a R,
+                }
+                match self {
+                    $($Enum::$variant(rule) => Named { name: <$Type as Rule>::NAME, rule }
+                        .serialize(serializer),)+
+                }
+            }
+        }
+
+        impl<'de> Deserialize<'de> for $Enum {
+            /// An object with `"name"`, one of [`Optimizer::NAMES`], and that optimizer's
+            /// fields (others are ignored).
+            fn deserialize<D: serde::Deserializer<'de>>(
+                deserializer: D,
+            ) -> std::result::Result<Self, D::Error> {
+                use serde::de::Error;
+                let mut fields = serde_json::Map::deserialize(deserializer)?;
+                let name = match fields.remove("name") {
+                    Some(serde_json::Value::String(name)) => name,
+                    Some(other) => {
+                        return Err(D::Error::custom(format!(
+                            "an optimizer's \"name\" must be a string, found {other}"
+                        )));
+                    }
+                    None => return Err(D::Error::missing_field("name")),
+                };
+                let fields = serde_json::Value::Object(fields);
+                $(
+                    if name == <$Type as Rule>::NAME {
+                        return <$Type>::deserialize(fields)
+                            .map($Enum::$variant)
+                            .map_err(|e| D::Error::custom(format!("{name}: {e}")));
+                    }
+                )+
+                Err(D::Error::unknown_variant(&name, Self::NAMES))
+            }
+        }
+    };
+}
+
+optimizer_table! {
+    /// An optimizer and its hyperparameters: one variant per rule, each holding that
+    /// rule's configuration (its file in `optim/` has the formula, the state it keeps, its
+    /// name and its JSON form). `lr` is the base learning rate `η` (a [`Schedule`] may scale
+    /// it per epoch). Formulas follow PyTorch's, so that the same hyperparameters give the
+    /// same updates. The constructors give the defaults: [`Optimizer::adam`] and the others.
+    ///
+    /// | optimizer | update | state per parameter |
+    /// |---|---|---|
+    /// | [`Sgd`] | `θ ← θ − η g` | — |
+    /// | [`Momentum`] | `v ← β v + g`, `θ ← θ − η v` | `v` |
+    /// | [`Nesterov`] | `v ← β v + g`, `θ ← θ − η (g + β v)` | `v` |
+    /// | [`RmsProp`] | `s ← ρ s + (1 − ρ) g²`, `θ ← θ − η g / (√s + ε)` | `s` |
+    /// | [`Adam`] | `m ← β₁ m + (1 − β₁) g`, `v ← β₂ v + (1 − β₂) g²`, `θ ← θ − η m̂ / (√v̂ + ε)` | `m`, `v` |
+    /// | [`AdamW`] | `θ ← θ (1 − η λ)` on weights, then Adam's step | `m`, `v` |
+    ///
+    /// (`m̂ = m / (1 − β₁ᵗ)`, `v̂ = v / (1 − β₂ᵗ)`.)
+    #[derive(Debug, Clone, Copy, PartialEq)]
+    pub enum Optimizer {
+        /// Plain gradient descent. See [`Sgd`].
+        Sgd(Sgd),
+        /// Heavy-ball momentum. See [`Momentum`].
+        Momentum(Momentum),
+        /// Nesterov momentum. See [`Nesterov`].
+        Nesterov(Nesterov),
+        /// RMSProp. See [`RmsProp`].
+        RmsProp(RmsProp),
+        /// Adam: bias-corrected first and second moments. See [`Adam`].
+        Adam(Adam),
+        /// AdamW: Adam with decoupled weight decay on weights (not biases). See [`AdamW`].
+        AdamW(AdamW),
+    }
 }
 
 impl Optimizer {
     /// Plain SGD with learning rate `lr`.
     pub fn sgd(lr: f64) -> Self {
-        Optimizer::Sgd { lr }
+        Sgd { lr }.into()
     }
     /// Momentum SGD, `β = 0.9`.
     pub fn momentum(lr: f64) -> Self {
-        Optimizer::Momentum { lr, beta: 0.9 }
+        Momentum { lr, beta: 0.9 }.into()
     }
     /// Nesterov momentum, `β = 0.9`.
     pub fn nesterov(lr: f64) -> Self {
-        Optimizer::Nesterov { lr, beta: 0.9 }
+        Nesterov { lr, beta: 0.9 }.into()
     }
     /// RMSProp, `ρ = 0.9`, `ε = 1e-8`.
     pub fn rmsprop(lr: f64) -> Self {
-        Optimizer::RmsProp {
+        RmsProp {
             lr,
             rho: 0.9,
             eps: 1e-8,
         }
+        .into()
     }
     /// Adam, `β₁ = 0.9`, `β₂ = 0.999`, `ε = 1e-8`.
     pub fn adam(lr: f64) -> Self {
-        Optimizer::Adam {
+        Adam {
             lr,
             beta1: 0.9,
             beta2: 0.999,
             eps: 1e-8,
         }
+        .into()
     }
     /// AdamW, `β₁ = 0.9`, `β₂ = 0.999`, `ε = 1e-8`, `λ = 0.01`.
     pub fn adamw(lr: f64) -> Self {
-        Optimizer::AdamW {
+        AdamW {
             lr,
             beta1: 0.9,
             beta2: 0.999,
             eps: 1e-8,
             weight_decay: 0.01,
         }
-    }
-
-    /// The base learning rate.
-    pub fn lr(&self) -> f64 {
-        match *self {
-            Optimizer::Sgd { lr }
-            | Optimizer::Momentum { lr, .. }
-            | Optimizer::Nesterov { lr, .. }
-            | Optimizer::RmsProp { lr, .. }
-            | Optimizer::Adam { lr, .. }
-            | Optimizer::AdamW { lr, .. } => lr,
-        }
-    }
-
-    /// How many state tensors per parameter the optimizer keeps.
-    pub(crate) fn slots(&self) -> usize {
-        match self {
-            Optimizer::Sgd { .. } => 0,
-            Optimizer::Momentum { .. } | Optimizer::Nesterov { .. } | Optimizer::RmsProp { .. } => {
-                1
-            }
-            Optimizer::Adam { .. } | Optimizer::AdamW { .. } => 2,
-        }
-    }
-
-    /// Checks every hyperparameter's range.
-    ///
-    /// # Errors
-    /// [`TrainError::InvalidConfig`] naming the first bad one.
-    pub fn validate(&self) -> Result<()> {
-        let check = |what, ok: bool, expected, v: f64| {
-            if ok {
-                Ok(())
-            } else {
-                Err(TrainError::InvalidConfig {
-                    what,
-                    expected,
-                    found: v.to_string(),
-                })
-            }
-        };
-        let lr = self.lr();
-        check(
-            "learning rate",
-            lr.is_finite() && lr > 0.0,
-            "finite and > 0",
-            lr,
-        )?;
-        let unit = |v: f64| (0.0..1.0).contains(&v);
-        let pos = |v: f64| v.is_finite() && v > 0.0;
-        match *self {
-            Optimizer::Sgd { .. } => Ok(()),
-            Optimizer::Momentum { beta, .. } | Optimizer::Nesterov { beta, .. } => {
-                check("momentum β", unit(beta), "in [0, 1)", beta)
-            }
-            Optimizer::RmsProp { rho, eps, .. } => {
-                check("RMSProp ρ", unit(rho), "in [0, 1)", rho)?;
-                check("RMSProp ε", pos(eps), "finite and > 0", eps)
-            }
-            Optimizer::Adam {
-                beta1, beta2, eps, ..
-            } => {
-                check("Adam β₁", unit(beta1), "in [0, 1)", beta1)?;
-                check("Adam β₂", unit(beta2), "in [0, 1)", beta2)?;
-                check("Adam ε", pos(eps), "finite and > 0", eps)
-            }
-            Optimizer::AdamW {
-                beta1,
-                beta2,
-                eps,
-                weight_decay,
-                ..
-            } => {
-                check("AdamW β₁", unit(beta1), "in [0, 1)", beta1)?;
-                check("AdamW β₂", unit(beta2), "in [0, 1)", beta2)?;
-                check("AdamW ε", pos(eps), "finite and > 0", eps)?;
-                check(
-                    "AdamW weight decay",
-                    weight_decay.is_finite() && weight_decay >= 0.0,
-                    "finite and ≥ 0",
-                    weight_decay,
-                )
-            }
-        }
-    }
-}
-
-impl fmt::Display for Optimizer {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        match *self {
-            Optimizer::Sgd { lr } => write!(f, "sgd(lr={lr})"),
-            Optimizer::Momentum { lr, beta } => write!(f, "momentum(lr={lr}, beta={beta})"),
-            Optimizer::Nesterov { lr, beta } => write!(f, "nesterov(lr={lr}, beta={beta})"),
-            Optimizer::RmsProp { lr, rho, eps } => {
-                write!(f, "rmsprop(lr={lr}, rho={rho}, eps={eps})")
-            }
-            Optimizer::Adam {
-                lr,
-                beta1,
-                beta2,
-                eps,
-            } => {
-                write!(f, "adam(lr={lr}, beta1={beta1}, beta2={beta2}, eps={eps})")
-            }
-            Optimizer::AdamW {
-                lr,
-                beta1,
-                beta2,
-                eps,
-                weight_decay,
-            } => write!(
-                f,
-                "adamw(lr={lr}, beta1={beta1}, beta2={beta2}, eps={eps}, weight_decay={weight_decay})"
-            ),
-        }
+        .into()
     }
 }
 
@@ -267,8 +371,14 @@ impl<T: Scalar> OptimizerState<T> {
     /// step only.
     pub fn step(&mut self, net: &mut Network<T>, lr: f64) {
         self.steps += 1;
-        let (optimizer, t, slots) = (self.optimizer, self.steps, &mut self.slots);
+        let (optimizer, slots) = (self.optimizer, &mut self.slots);
         let n_slots = optimizer.slots();
+        let hyper = optimizer.hyper(lr, self.steps);
+        // A parameter that does not decay (a bias) updates with λ = 0.
+        let no_decay = Hyper {
+            weight_decay: 0.0,
+            ..hyper
+        };
         let mut index = 0;
         net.for_each_param(&mut |p: ParamMut<'_, T>| {
             if slots.len() <= index {
@@ -277,51 +387,8 @@ impl<T: Scalar> OptimizerState<T> {
                     n_slots
                 ]);
             }
-            let state = &mut slots[index];
-            let lr_t = T::cast(lr);
-            match optimizer {
-                Optimizer::Sgd { .. } => sgd::sgd(p.value, p.grad, lr_t),
-                Optimizer::Momentum { beta, .. } => {
-                    sgd::momentum(p.value, p.grad, &mut state[0], lr_t, T::cast(beta), false)
-                }
-                Optimizer::Nesterov { beta, .. } => {
-                    sgd::momentum(p.value, p.grad, &mut state[0], lr_t, T::cast(beta), true)
-                }
-                Optimizer::RmsProp { rho, eps, .. } => {
-                    rmsprop::rmsprop(p.value, p.grad, &mut state[0], lr_t, rho, eps)
-                }
-                Optimizer::Adam {
-                    beta1, beta2, eps, ..
-                } => {
-                    let hp = adam::AdamStep {
-                        lr,
-                        beta1,
-                        beta2,
-                        eps,
-                        t,
-                        weight_decay: 0.0,
-                    };
-                    adam::adam(p.value, p.grad, state, &hp);
-                }
-                Optimizer::AdamW {
-                    beta1,
-                    beta2,
-                    eps,
-                    weight_decay,
-                    ..
-                } => {
-                    let wd = if p.decays { weight_decay } else { 0.0 };
-                    let hp = adam::AdamStep {
-                        lr,
-                        beta1,
-                        beta2,
-                        eps,
-                        t,
-                        weight_decay: wd,
-                    };
-                    adam::adam(p.value, p.grad, state, &hp);
-                }
-            }
+            let hp = if p.decays { &hyper } else { &no_decay };
+            optimizer.update(p.value, p.grad, &mut slots[index], hp);
             index += 1;
         });
     }

@@ -3,6 +3,8 @@
 
 use std::f64::consts::PI;
 
+use serde::{Deserialize, Serialize};
+
 /// How the learning rate changes with the epoch `e` (0-based): `η_e = η · factor(e)`.
 ///
 /// | schedule | factor |
@@ -14,7 +16,13 @@ use std::f64::consts::PI;
 ///
 /// A warm-up ([`crate::FitConfig::warmup_steps`]) multiplies this by `(s + 1)/W` for the
 /// first `W` steps `s`.
-#[derive(Debug, Clone, Copy, PartialEq, Default)]
+///
+/// Its JSON form (serde) names the variant in `"name"`, in snake case, beside its fields:
+/// `{"name": "constant"}`, `{"name": "step", "every": 2, "gamma": 0.5}`,
+/// `{"name": "exponential", "gamma": 0.9}`, `{"name": "cosine", "epochs": 10,
+/// "min_factor": 0.1}`. The declaration is the one table of names.
+#[derive(Debug, Clone, Copy, PartialEq, Default, Serialize, Deserialize)]
+#[serde(tag = "name", rename_all = "snake_case")]
 pub enum Schedule {
     /// The base rate throughout.
     #[default]

@@ -1,24 +1,47 @@
-//! Gradient descent, with and without (Nesterov) momentum.
+//! Plain gradient descent: `θ ← θ − η g`. No state.
+
+use std::fmt;
 
 use nalgebra::DMatrix;
 use nn_init::nn_activations::nn_core::Scalar;
+use serde::{Deserialize, Serialize};
 
-/// `θ ← θ − η g`.
-pub(super) fn sgd<T: Scalar>(theta: &mut DMatrix<T>, g: &DMatrix<T>, lr: T) {
-    theta.zip_apply(g, |p, g| *p -= lr * g);
+use super::{Hyper, Rule, check_lr};
+use crate::error::Result;
+
+/// Plain gradient descent, `θ ← θ − η g`. JSON form `{"name": "sgd", "lr": η}`.
+#[derive(Debug, Clone, Copy, PartialEq, Serialize, Deserialize)]
+pub struct Sgd {
+    /// Learning rate `η`, finite and `> 0`.
+    pub lr: f64,
 }
 
-/// `v ← β v + g`, then `θ ← θ − η v` (heavy ball) or `θ ← θ − η (g + β v)` (Nesterov).
-pub(super) fn momentum<T: Scalar>(
-    theta: &mut DMatrix<T>,
-    g: &DMatrix<T>,
-    v: &mut DMatrix<T>,
-    lr: T,
-    beta: T,
-    nesterov: bool,
-) {
-    for ((p, &g), v) in theta.iter_mut().zip(g.iter()).zip(v.iter_mut()) {
-        *v = beta * *v + g;
-        *p -= lr * if nesterov { g + beta * *v } else { *v };
+impl Rule for Sgd {
+    const NAME: &'static str = "sgd";
+    const SLOTS: usize = 0;
+
+    fn lr(&self) -> f64 {
+        self.lr
+    }
+
+    fn hyper(&self, lr: f64, t: u64) -> Hyper {
+        Hyper::new(lr, t)
+    }
+
+    fn validate(&self) -> Result<()> {
+        check_lr(self.lr)
+    }
+
+    /// `θ ← θ − η g`.
+    fn update<T: Scalar>(theta: &mut DMatrix<T>, g: &DMatrix<T>, _: &mut [DMatrix<T>], hp: &Hyper) {
+        let lr = T::cast(hp.lr);
+        theta.zip_apply(g, |p, g| *p -= lr * g);
+    }
+}
+
+impl fmt::Display for Sgd {
+    /// `sgd(lr=0.1)`.
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "{}(lr={})", Self::NAME, self.lr)
     }
 }

@@ -24,18 +24,17 @@
 
 use std::path::Path;
 
-use nn_init::nn_activations::nn_core::Scalar;
+use nn_init::nn_activations::nn_core::{self, Scalar};
 use nn_init::{RngState, SeededRng};
-use serde_json::{Value, json};
+use serde::{Deserialize, Serialize};
 
 use super::model::{base_metadata, network_tensors, read_encoder, read_network};
-use super::{FileReader, read_file, serialize, tensor_of, write_atomic};
+use super::{FileReader, json_text, read_file, serialize, tensor_of, write_atomic};
 use crate::encode::Encoder;
 use crate::error::{Result, TrainError};
 use crate::limits::Limits;
 use crate::network::Network;
-use crate::optim::{Optimizer, Schedule};
-use crate::train::{Divergence, EarlyStopping, FitConfig, Trainer};
+use crate::train::{FitConfig, Trainer};
 
 /// A network and the trainer state to resume training it.
 #[derive(Debug)]
@@ -48,237 +47,56 @@ pub struct Checkpoint<T: Scalar> {
     pub encoder: Option<Encoder>,
 }
 
-fn rng_json(s: &RngState) -> Value {
-    json!({ "seed": s.seed, "stream": s.stream, "word_pos": s.word_pos.to_string() })
+/// The trainer state stored under `nn.trainer` (see the module docs), read and written by
+/// serde; the configuration is [`FitConfig`]'s own form.
+#[derive(Serialize, Deserialize)]
+struct TrainerForm {
+    config: FitConfig,
+    epoch: usize,
+    optimizer_steps: u64,
+    optimizer_slots: bool,
+    rng: RngForm,
+    layer_rng: Vec<LayerRngForm>,
 }
 
-fn optimizer_json(o: &Optimizer) -> Value {
-    match *o {
-        Optimizer::Sgd { lr } => json!({ "name": "sgd", "lr": lr }),
-        Optimizer::Momentum { lr, beta } => json!({ "name": "momentum", "lr": lr, "beta": beta }),
-        Optimizer::Nesterov { lr, beta } => json!({ "name": "nesterov", "lr": lr, "beta": beta }),
-        Optimizer::RmsProp { lr, rho, eps } => {
-            json!({ "name": "rmsprop", "lr": lr, "rho": rho, "eps": eps })
-        }
-        Optimizer::Adam {
-            lr,
-            beta1,
-            beta2,
-            eps,
-        } => json!({ "name": "adam", "lr": lr, "beta1": beta1, "beta2": beta2, "eps": eps }),
-        Optimizer::AdamW {
-            lr,
-            beta1,
-            beta2,
-            eps,
-            weight_decay,
-        } => json!({ "name": "adamw", "lr": lr, "beta1": beta1, "beta2": beta2, "eps": eps,
-                     "weight_decay": weight_decay }),
-    }
+/// A random stream's position: its seed, stream id and the keystream word, the last as a
+/// decimal string (a `u128` is beyond what JSON readers keep exactly).
+#[derive(Serialize, Deserialize)]
+struct RngForm {
+    seed: u64,
+    stream: u64,
+    #[serde(with = "nn_core::text")]
+    word_pos: u128,
 }
 
-fn schedule_json(s: &Schedule) -> Value {
-    match *s {
-        Schedule::Constant => json!({ "name": "constant" }),
-        Schedule::Step { every, gamma } => {
-            json!({ "name": "step", "every": every, "gamma": gamma })
-        }
-        Schedule::Exponential { gamma } => json!({ "name": "exponential", "gamma": gamma }),
-        Schedule::Cosine { epochs, min_factor } => {
-            json!({ "name": "cosine", "epochs": epochs, "min_factor": min_factor })
+impl From<RngState> for RngForm {
+    fn from(s: RngState) -> Self {
+        Self {
+            seed: s.seed,
+            stream: s.stream,
+            word_pos: s.word_pos,
         }
     }
 }
 
-fn config_json(c: &FitConfig) -> Value {
-    let mut v = json!({
-        "epochs": c.epochs,
-        "batch_size": c.batch_size,
-        "shuffle": c.shuffle,
-        "seed": c.seed,
-        "optimizer": optimizer_json(&c.optimizer),
-        "schedule": schedule_json(&c.schedule),
-        "warmup_steps": c.warmup_steps,
-        "clip_norm": c.clip_norm,
-        "threads": c.threads,
-        "early_stopping": c.early_stopping.map(|e| json!({
-            "patience": e.patience, "min_delta": e.min_delta, "restore_best": e.restore_best
-        })),
-    });
-    // Written only when it is not the default, so files of runs with the default rules
-    // stay byte-identical to those written before the rules existed.
-    if c.divergence != Divergence::default() {
-        let d = c.divergence;
-        v["divergence"] =
-            json!({ "growth": d.growth, "above_best": d.above_best, "patience": d.patience });
-    }
-    v
-}
-
-/// Typed access to the fields of a JSON object, with errors naming the field.
-struct Fields<'a> {
-    v: &'a Value,
-    path: &'a str,
-}
-
-impl Fields<'_> {
-    fn missing(&self, key: &str, kind: &str) -> String {
-        format!("nn.trainer: {}{key} must be {kind}", self.path)
-    }
-    fn f64(&self, key: &str) -> std::result::Result<f64, String> {
-        self.v
-            .get(key)
-            .and_then(Value::as_f64)
-            .ok_or_else(|| self.missing(key, "a number"))
-    }
-    fn u64(&self, key: &str) -> std::result::Result<u64, String> {
-        self.v
-            .get(key)
-            .and_then(Value::as_u64)
-            .ok_or_else(|| self.missing(key, "an integer"))
-    }
-    fn usize(&self, key: &str) -> std::result::Result<usize, String> {
-        usize::try_from(self.u64(key)?).map_err(|_| self.missing(key, "an integer that fits usize"))
-    }
-    fn bool(&self, key: &str) -> std::result::Result<bool, String> {
-        self.v
-            .get(key)
-            .and_then(Value::as_bool)
-            .ok_or_else(|| self.missing(key, "true or false"))
-    }
-    fn str(&self, key: &str) -> std::result::Result<&str, String> {
-        self.v
-            .get(key)
-            .and_then(Value::as_str)
-            .ok_or_else(|| self.missing(key, "a string"))
-    }
-    fn rng(&self) -> std::result::Result<RngState, String> {
-        Ok(RngState {
-            seed: self.u64("seed")?,
-            stream: self.u64("stream")?,
-            word_pos: self
-                .str("word_pos")?
-                .parse()
-                .map_err(|_| self.missing("word_pos", "a decimal integer string"))?,
-        })
-    }
-}
-
-fn optimizer_from(v: &Value) -> std::result::Result<Optimizer, String> {
-    let f = Fields {
-        v,
-        path: "config.optimizer.",
-    };
-    let lr = f.f64("lr")?;
-    Ok(match f.str("name")? {
-        "sgd" => Optimizer::Sgd { lr },
-        "momentum" => Optimizer::Momentum {
-            lr,
-            beta: f.f64("beta")?,
-        },
-        "nesterov" => Optimizer::Nesterov {
-            lr,
-            beta: f.f64("beta")?,
-        },
-        "rmsprop" => Optimizer::RmsProp {
-            lr,
-            rho: f.f64("rho")?,
-            eps: f.f64("eps")?,
-        },
-        "adam" => Optimizer::Adam {
-            lr,
-            beta1: f.f64("beta1")?,
-            beta2: f.f64("beta2")?,
-            eps: f.f64("eps")?,
-        },
-        "adamw" => Optimizer::AdamW {
-            lr,
-            beta1: f.f64("beta1")?,
-            beta2: f.f64("beta2")?,
-            eps: f.f64("eps")?,
-            weight_decay: f.f64("weight_decay")?,
-        },
-        other => return Err(format!("nn.trainer: unknown optimizer {other:?}")),
-    })
-}
-
-fn schedule_from(v: &Value) -> std::result::Result<Schedule, String> {
-    let f = Fields {
-        v,
-        path: "config.schedule.",
-    };
-    Ok(match f.str("name")? {
-        "constant" => Schedule::Constant,
-        "step" => Schedule::Step {
-            every: f.usize("every")?,
-            gamma: f.f64("gamma")?,
-        },
-        "exponential" => Schedule::Exponential {
-            gamma: f.f64("gamma")?,
-        },
-        "cosine" => Schedule::Cosine {
-            epochs: f.usize("epochs")?,
-            min_factor: f.f64("min_factor")?,
-        },
-        other => return Err(format!("nn.trainer: unknown schedule {other:?}")),
-    })
-}
-
-fn config_from(v: &Value) -> std::result::Result<FitConfig, String> {
-    let f = Fields { v, path: "config." };
-    let clip_norm = match v.get("clip_norm") {
-        None | Some(Value::Null) => None,
-        Some(_) => Some(f.f64("clip_norm")?),
-    };
-    let early_stopping = match v.get("early_stopping") {
-        None | Some(Value::Null) => None,
-        Some(e) => {
-            let g = Fields {
-                v: e,
-                path: "config.early_stopping.",
-            };
-            Some(EarlyStopping {
-                patience: g.usize("patience")?,
-                min_delta: g.f64("min_delta")?,
-                restore_best: g.bool("restore_best")?,
-            })
+impl From<&RngForm> for RngState {
+    fn from(f: &RngForm) -> Self {
+        Self {
+            seed: f.seed,
+            stream: f.stream,
+            word_pos: f.word_pos,
         }
-    };
-    let divergence = match v.get("divergence") {
-        None | Some(Value::Null) => Divergence::default(),
-        Some(d) => {
-            let g = Fields {
-                v: d,
-                path: "config.divergence.",
-            };
-            let optional = |key: &str| match d.get(key) {
-                None | Some(Value::Null) => Ok(None),
-                Some(_) => g.f64(key).map(Some),
-            };
-            Divergence {
-                growth: optional("growth")?,
-                above_best: optional("above_best")?,
-                patience: g.usize("patience")?,
-            }
-        }
-    };
-    let threads = match v.get("threads") {
-        None | Some(Value::Null) => None,
-        Some(_) => Some(f.usize("threads")?),
-    };
-    Ok(FitConfig {
-        threads,
-        epochs: f.usize("epochs")?,
-        batch_size: f.usize("batch_size")?,
-        shuffle: f.bool("shuffle")?,
-        seed: f.u64("seed")?,
-        optimizer: optimizer_from(v.get("optimizer").unwrap_or(&Value::Null))?,
-        schedule: schedule_from(v.get("schedule").unwrap_or(&Value::Null))?,
-        warmup_steps: f.usize("warmup_steps")?,
-        clip_norm,
-        early_stopping,
-        divergence,
-    })
+    }
+}
+
+/// A dropout layer's stream position, with the layer's index.
+#[derive(Serialize, Deserialize)]
+struct LayerRngForm {
+    layer: usize,
+    seed: u64,
+    stream: u64,
+    #[serde(with = "nn_core::text")]
+    word_pos: u128,
 }
 
 /// The checkpoint's bytes: the model file plus the trainer state (see the module docs).
@@ -321,28 +139,29 @@ pub fn checkpoint_to_bytes<T: Scalar>(
             tensors.push((format!("optimizer.{name}.{k}"), tensor_of(s, shape.clone())));
         }
     }
-    let layer_rng: Vec<Value> = net
+    let layer_rng = net
         .layers()
         .iter()
         .enumerate()
-        .filter_map(|(i, l)| {
-            l.rng_state().map(|s| {
-                let mut v = rng_json(&s);
-                v["layer"] = json!(i);
-                v
+        .filter_map(|(layer, l)| {
+            l.rng_state().map(|s| LayerRngForm {
+                layer,
+                seed: s.seed,
+                stream: s.stream,
+                word_pos: s.word_pos,
             })
         })
         .collect();
-    let state = json!({
-        "config": config_json(trainer.config()),
-        "epoch": trainer.epoch,
-        "optimizer_steps": trainer.optimizer.steps,
-        "optimizer_slots": !slots.is_empty(),
-        "rng": rng_json(&trainer.rng.state()),
-        "layer_rng": layer_rng,
-    });
+    let state = TrainerForm {
+        config: *trainer.config(),
+        epoch: trainer.epoch,
+        optimizer_steps: trainer.optimizer.steps,
+        optimizer_slots: !slots.is_empty(),
+        rng: trainer.rng.state().into(),
+        layer_rng,
+    };
     let mut meta = base_metadata(net, encoder, "checkpoint")?;
-    meta.insert("nn.trainer".into(), state.to_string());
+    meta.insert("nn.trainer".into(), json_text(&state)?);
     serialize(&tensors, meta)
 }
 
@@ -385,46 +204,31 @@ pub fn checkpoint_from_bytes_with<T: Scalar>(
     let mut file = FileReader::open(bytes, name, &["checkpoint"], limits)?;
     let mut network = read_network::<T>(&mut file, limits)?;
     let encoder = read_encoder(&file, &network)?;
-    let state = file
-        .json("nn.trainer")?
+    let text = file
+        .meta("nn.trainer")
         .ok_or_else(|| file.error("no \"nn.trainer\" in the metadata".into()))?;
-    let parse = || -> std::result::Result<_, String> {
-        let f = Fields {
-            v: &state,
-            path: "",
+    let state: TrainerForm =
+        serde_json::from_str(text).map_err(|e| file.error(format!("nn.trainer: {e}")))?;
+    let TrainerForm {
+        config,
+        epoch,
+        optimizer_steps: steps,
+        optimizer_slots: has_slots,
+        rng,
+        layer_rng,
+    } = state;
+    let layer_rng = layer_rng.into_iter().map(|l| {
+        let state = RngState {
+            seed: l.seed,
+            stream: l.stream,
+            word_pos: l.word_pos,
         };
-        let config = config_from(state.get("config").unwrap_or(&Value::Null))?;
-        let rng = Fields {
-            v: state.get("rng").unwrap_or(&Value::Null),
-            path: "rng.",
-        }
-        .rng()?;
-        let mut layer_rng = Vec::new();
-        for v in state
-            .get("layer_rng")
-            .and_then(Value::as_array)
-            .ok_or("nn.trainer: layer_rng must be an array")?
-        {
-            let g = Fields {
-                v,
-                path: "layer_rng[].",
-            };
-            layer_rng.push((g.usize("layer")?, g.rng()?));
-        }
-        Ok((
-            config,
-            f.usize("epoch")?,
-            f.u64("optimizer_steps")?,
-            f.bool("optimizer_slots")?,
-            rng,
-            layer_rng,
-        ))
-    };
-    let (config, epoch, steps, has_slots, rng, layer_rng) = parse().map_err(|p| file.error(p))?;
+        (l.layer, state)
+    });
 
     let mut trainer = Trainer::new(config).map_err(|e| file.error(format!("nn.trainer: {e}")))?;
     trainer.epoch = epoch;
-    trainer.rng = SeededRng::from_state(&rng);
+    trainer.rng = SeededRng::from_state(&RngState::from(&rng));
     trainer.optimizer.steps = steps;
     if has_slots {
         let n_slots = config.optimizer.slots();

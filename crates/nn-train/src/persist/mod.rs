@@ -20,7 +20,7 @@ use std::collections::{BTreeSet, HashMap};
 use std::path::Path;
 
 use nalgebra::DMatrix;
-use nn_init::nn_activations::nn_core::Scalar;
+use nn_init::nn_activations::nn_core::{DType, Scalar};
 use safetensors::tensor::Metadata;
 use safetensors::{Dtype, SafeTensors, View};
 use serde_json::Value;
@@ -64,26 +64,24 @@ impl View for &OwnedTensor {
     }
 }
 
+/// The safetensors dtype of `T`'s tensors.
 fn dtype_of<T: Scalar>() -> Dtype {
-    if T::NAME == "f32" {
-        Dtype::F32
-    } else {
-        Dtype::F64
+    match T::DTYPE {
+        DType::F32 => Dtype::F32,
+        DType::F64 => Dtype::F64,
     }
 }
 
 /// `m` in row-major order as little-endian bytes of `T`, with the given file shape.
 fn tensor_of<T: Scalar>(m: &DMatrix<T>, shape: Vec<usize>) -> OwnedTensor {
-    let wide = T::NAME != "f32";
-    let mut data = Vec::with_capacity(m.len() * if wide { 8 } else { 4 });
+    let mut data = Vec::with_capacity(m.len() * T::DTYPE.size_in_bytes());
     for r in 0..m.nrows() {
         for c in 0..m.ncols() {
             let v = m[(r, c)].to_f64();
-            if wide {
-                data.extend_from_slice(&v.to_le_bytes());
-            } else {
+            match T::DTYPE {
+                DType::F64 => data.extend_from_slice(&v.to_le_bytes()),
                 // Exact: v is an f32 widened to f64.
-                data.extend_from_slice(&(v as f32).to_le_bytes());
+                DType::F32 => data.extend_from_slice(&(v as f32).to_le_bytes()),
             }
         }
     }
@@ -177,16 +175,6 @@ impl<'a> FileReader<'a> {
         model_error(&self.name, problem)
     }
 
-    /// A metadata entry parsed as JSON.
-    fn json(&self, key: &str) -> Result<Option<Value>> {
-        self.meta(key)
-            .map(|text| {
-                serde_json::from_str(text)
-                    .map_err(|e| self.error(format!("metadata {key:?} is not valid JSON: {e}")))
-            })
-            .transpose()
-    }
-
     /// Fails unless the header lists a tensor `name` of `T`'s dtype and of `shape` (reads
     /// no data).
     fn check_tensor<T: Scalar>(&self, name: &str, shape: &[usize]) -> Result<&'a [u8]> {
@@ -214,18 +202,19 @@ impl<'a> FileReader<'a> {
         (rows, cols): (usize, usize),
     ) -> Result<DMatrix<T>> {
         let data = self.check_tensor::<T>(name, shape)?;
-        let values: Vec<T> = if T::NAME == "f32" {
-            data.chunks_exact(4)
+        let values: Vec<T> = match T::DTYPE {
+            DType::F32 => data
+                .chunks_exact(4)
                 .map(|b| T::cast(f64::from(f32::from_le_bytes([b[0], b[1], b[2], b[3]]))))
-                .collect()
-        } else {
-            data.chunks_exact(8)
+                .collect(),
+            DType::F64 => data
+                .chunks_exact(8)
                 .map(|b| {
                     T::cast(f64::from_le_bytes([
                         b[0], b[1], b[2], b[3], b[4], b[5], b[6], b[7],
                     ]))
                 })
-                .collect()
+                .collect(),
         };
         if Some(values.len()) != rows.checked_mul(cols) {
             return Err(self.error(format!(
@@ -269,6 +258,23 @@ fn model_error(file: &str, problem: String) -> TrainError {
         file: file.to_string(),
         problem,
     }
+}
+
+/// The JSON text of a stored form (the architecture, the trainer state, the encoder), as
+/// format version 1 writes it: through a `serde_json::Value`, whose map orders keys, so
+/// that every object's keys come out sorted whatever the order of the form's fields, and
+/// numbers in shortest round-trip form.
+///
+/// # Errors
+/// [`TrainError::Io`] if the form does not serialise (a map with non-string keys; none of
+/// the forms here has one).
+fn json_text<F: serde::Serialize>(form: &F) -> Result<String> {
+    serde_json::to_value(form)
+        .map(|v| v.to_string())
+        .map_err(|e| TrainError::Io {
+            context: "serialising a model file's JSON".into(),
+            message: e.to_string(),
+        })
 }
 
 /// Serialises tensors and metadata into safetensors bytes, with the header's keys sorted

@@ -4,11 +4,13 @@
 use std::collections::HashMap;
 use std::path::Path;
 
-use nn_init::nn_activations::nn_core::Scalar;
+use nn_init::nn_activations::nn_core::{DType, Scalar};
+use serde::{Deserialize, Serialize};
 use serde_json::{Value, json};
 
 use super::{
-    FORMAT_VERSION, FileReader, OwnedTensor, read_file, serialize, tensor_of, write_atomic,
+    FORMAT_VERSION, FileReader, OwnedTensor, json_text, read_file, serialize, tensor_of,
+    write_atomic,
 };
 use crate::encode::{Encoder, stored_features};
 use crate::error::{Result, TrainError};
@@ -93,24 +95,70 @@ impl<T: Scalar> Model<T> {
     }
 }
 
-/// The architecture JSON of a network (see the module docs).
-pub(super) fn architecture_json<T: Scalar>(net: &Network<T>) -> Value {
-    let input = match net.input_shape() {
-        FeatureShape::Flat(n) => json!({ "flat": n }),
-        FeatureShape::Image {
-            channels,
-            height,
-            width,
-        } => json!({ "image": [channels, height, width] }),
-    };
-    json!({
-        "input": input,
-        "layers": net.specs().iter().map(LayerSpec::to_json).collect::<Vec<_>>(),
-        "loss": net.loss().to_string(),
-        "l2": net.l2(),
-        "seed": net.seed(),
-        "dtype": T::NAME,
-    })
+/// The architecture stored under `nn.architecture` (see the module docs), read and
+/// written by serde. The layers stay in `LayerSpec::to_json`'s form, one JSON value each.
+#[derive(Serialize, Deserialize)]
+struct ArchitectureForm {
+    dtype: DType,
+    input: InputForm,
+    l2: f64,
+    layers: Vec<Value>,
+    loss: Loss,
+    seed: u64,
+}
+
+/// The shape of one input example: `{"flat": n}` or `{"image": [c, h, w]}`.
+#[derive(Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+enum InputForm {
+    /// A vector of `n` features.
+    Flat(usize),
+    /// `[channels, height, width]`.
+    Image([usize; 3]),
+}
+
+impl From<FeatureShape> for InputForm {
+    fn from(shape: FeatureShape) -> Self {
+        match shape {
+            FeatureShape::Flat(n) => InputForm::Flat(n),
+            FeatureShape::Image {
+                channels,
+                height,
+                width,
+            } => InputForm::Image([channels, height, width]),
+        }
+    }
+}
+
+impl From<InputForm> for FeatureShape {
+    fn from(form: InputForm) -> Self {
+        match form {
+            InputForm::Flat(n) => FeatureShape::Flat(n),
+            InputForm::Image([channels, height, width]) => FeatureShape::Image {
+                channels,
+                height,
+                width,
+            },
+        }
+    }
+}
+
+/// Only the dtype of an architecture, for [`model_dtype`].
+#[derive(Deserialize)]
+struct DTypeForm {
+    dtype: DType,
+}
+
+/// The architecture of a network (see the module docs).
+fn architecture_form<T: Scalar>(net: &Network<T>) -> ArchitectureForm {
+    ArchitectureForm {
+        dtype: T::DTYPE,
+        input: net.input_shape().into(),
+        l2: net.l2(),
+        layers: net.specs().iter().map(LayerSpec::to_json).collect(),
+        loss: net.loss(),
+        seed: net.seed(),
+    }
 }
 
 /// Every parameter tensor, named `layers.{i}.{name}`, in the file layout.
@@ -154,7 +202,10 @@ pub(super) fn base_metadata<T: Scalar>(
     meta.insert("format".into(), "pt".into());
     meta.insert("nn.format_version".into(), FORMAT_VERSION.into());
     meta.insert("nn.kind".into(), kind.into());
-    meta.insert("nn.architecture".into(), architecture_json(net).to_string());
+    meta.insert(
+        "nn.architecture".into(),
+        json_text(&architecture_form(net))?,
+    );
     if let Some(enc) = encoder {
         meta.insert("nn.encoder".into(), enc.to_json().to_string());
     }
@@ -166,66 +217,26 @@ pub(super) fn read_network<T: Scalar>(
     file: &mut FileReader<'_>,
     limits: &Limits,
 ) -> Result<Network<T>> {
-    let arch = file
-        .json("nn.architecture")?
+    let text = file
+        .meta("nn.architecture")
         .ok_or_else(|| file.error("no \"nn.architecture\" in the metadata".into()))?;
-    let bad = |what: &str| file.error(format!("architecture: {what}"));
-    let dtype = arch
-        .get("dtype")
-        .and_then(Value::as_str)
-        .ok_or_else(|| bad("missing \"dtype\""))?;
-    if dtype != T::NAME {
+    let arch: ArchitectureForm =
+        serde_json::from_str(text).map_err(|e| file.error(format!("architecture: {e}")))?;
+    if arch.dtype != T::DTYPE {
         return Err(file.error(format!(
-            "the parameters are {dtype}, but a Network<{}> was asked for; load it as Network<{dtype}>",
-            T::NAME
+            "the parameters are {}, but a Network<{}> was asked for; load it as Network<{}>",
+            arch.dtype,
+            T::DTYPE,
+            arch.dtype
         )));
     }
-    let dim = |v: &Value| v.as_u64().and_then(|u| usize::try_from(u).ok());
-    let input = match arch.get("input") {
-        Some(v) if v.get("flat").is_some() => FeatureShape::Flat(
-            v.get("flat")
-                .and_then(dim)
-                .ok_or_else(|| bad("\"input.flat\" must be an integer"))?,
-        ),
-        Some(v) if v.get("image").is_some() => {
-            let dims: Vec<usize> = v
-                .get("image")
-                .and_then(Value::as_array)
-                .map(|a| a.iter().filter_map(dim).collect())
-                .unwrap_or_default();
-            let &[channels, height, width] = dims.as_slice() else {
-                return Err(bad("\"input.image\" must be [channels, height, width]"));
-            };
-            FeatureShape::Image {
-                channels,
-                height,
-                width,
-            }
-        }
-        _ => {
-            return Err(bad(
-                "\"input\" must be {\"flat\": n} or {\"image\": [c, h, w]}",
-            ));
-        }
-    };
-    let layers = arch
-        .get("layers")
-        .and_then(Value::as_array)
-        .ok_or_else(|| bad("\"layers\" must be an array"))?;
-    let loss: Loss = arch
-        .get("loss")
-        .and_then(Value::as_str)
-        .ok_or_else(|| bad("missing \"loss\""))?
-        .parse()
-        .map_err(|e| file.error(format!("architecture: {e}")))?;
-    let l2 = arch
-        .get("l2")
-        .and_then(Value::as_f64)
-        .ok_or_else(|| bad("\"l2\" must be a number"))?;
-    let seed = arch
-        .get("seed")
-        .and_then(Value::as_u64)
-        .ok_or_else(|| bad("\"seed\" must be an integer"))?;
+    let (input, layers, loss, l2, seed) = (
+        arch.input.into(),
+        arch.layers,
+        arch.loss,
+        arch.l2,
+        arch.seed,
+    );
     let mut builder = NetworkBuilder::<T>::new(input)
         .loss(loss)
         .l2(l2)
@@ -408,13 +419,13 @@ pub fn save_model_with_classes<T: Scalar>(
     write_atomic(path, &model_to_bytes_with_classes(net, encoder, classes)?)
 }
 
-/// The scalar type (`"f32"` or `"f64"`) a model file's parameters are stored in, so that
-/// it can be loaded as the right `Network<T>`.
+/// The scalar type ([`DType::F32`] or [`DType::F64`]) a model file's parameters are
+/// stored in, so that it can be loaded as the right `Network<T>`.
 ///
 /// # Errors
 /// [`crate::TrainError::Io`] if the file cannot be read;
 /// [`crate::TrainError::ModelFile`] if it is not a model file or names another type.
-pub fn model_dtype(path: &Path) -> Result<&'static str> {
+pub fn model_dtype(path: &Path) -> Result<DType> {
     let limits = Limits::default();
     let bytes = read_file(path, &limits)?;
     let file = FileReader::open(
@@ -423,16 +434,12 @@ pub fn model_dtype(path: &Path) -> Result<&'static str> {
         &["model", "checkpoint"],
         &limits,
     )?;
-    let arch = file
-        .json("nn.architecture")?
+    let text = file
+        .meta("nn.architecture")
         .ok_or_else(|| file.error("no \"nn.architecture\" in the metadata".into()))?;
-    match arch.get("dtype").and_then(Value::as_str) {
-        Some("f32") => Ok("f32"),
-        Some("f64") => Ok("f64"),
-        other => Err(file.error(format!(
-            "architecture: \"dtype\" must be \"f32\" or \"f64\", found {other:?}"
-        ))),
-    }
+    serde_json::from_str::<DTypeForm>(text)
+        .map(|form| form.dtype)
+        .map_err(|e| file.error(format!("architecture: {e}")))
 }
 
 /// Saves a network (and the encoder its inputs go through, if any) to `path`, atomically.

@@ -1,13 +1,17 @@
 //! What a training run is asked to do: [`FitConfig`], with its early-stopping and
 //! divergence rules.
 
+use serde::{Deserialize, Serialize};
+
 use crate::error::{Result, TrainError};
 use crate::network::threads_from_env;
 use crate::optim::{Optimizer, Schedule};
 
 /// Stop when the monitored cost (validation cost if validation data is given, else the
 /// training cost) has not improved by more than `min_delta` for `patience` epochs.
-#[derive(Debug, Clone, Copy, PartialEq)]
+///
+/// JSON form (serde): `{"patience": 5, "min_delta": 0.0, "restore_best": true}`.
+#[derive(Debug, Clone, Copy, PartialEq, Serialize, Deserialize)]
 pub struct EarlyStopping {
     /// Epochs without improvement before stopping (≥ 1).
     pub patience: usize,
@@ -41,7 +45,10 @@ impl EarlyStopping {
 /// times its first step's, while a tanh net at Adam 10³ stayed near 10³ times (not caught:
 /// a lower `growth` catches such runs); a run that is merely noisy or slow stays far below
 /// either.
-#[derive(Debug, Clone, Copy, PartialEq)]
+///
+/// JSON form (serde): `{"growth": 10000.0, "above_best": null, "patience": 3}` (`null` for
+/// a rule turned off; a missing factor reads as off).
+#[derive(Debug, Clone, Copy, PartialEq, Serialize, Deserialize)]
 pub struct Divergence {
     /// The growth rule: diverged when an epoch's cost exceeds `growth ×` the cost of the
     /// first step of the run (the cost of the parameters training started from, on the
@@ -71,6 +78,11 @@ impl Default for Divergence {
 }
 
 impl Divergence {
+    /// `true` for the default rules (which a checkpoint's configuration leaves out).
+    fn is_default(&self) -> bool {
+        *self == Self::default()
+    }
+
     /// Only non-finite costs and gradients count as divergence: both rules off (for
     /// experiments that mean to watch a cost grow).
     pub fn off() -> Self {
@@ -85,7 +97,13 @@ impl Divergence {
 /// Everything about a training run except the data. Defaults: 10 epochs, batch 32,
 /// shuffled, seed 0, Adam(1e-3), constant schedule, no warm-up, no clipping, no early
 /// stopping, the default [`Divergence`] rule.
-#[derive(Debug, Clone, Copy, PartialEq)]
+///
+/// Its JSON form (serde, as checkpoints store it) has one key per field, with the
+/// optimizer and schedule in their own forms, `null` for a setting that is off, and
+/// `"divergence"` only when the rules are not the default (files of runs with the default
+/// rules are the same as those written before the rules existed; a missing
+/// `"divergence"` reads as the default).
+#[derive(Debug, Clone, Copy, PartialEq, Serialize, Deserialize)]
 pub struct FitConfig {
     /// Number of passes over the training data.
     pub epochs: usize,
@@ -114,6 +132,7 @@ pub struct FitConfig {
     /// thread.
     pub threads: Option<usize>,
     /// What counts as divergence besides non-finite numbers.
+    #[serde(default, skip_serializing_if = "Divergence::is_default")]
     pub divergence: Divergence,
 }
 

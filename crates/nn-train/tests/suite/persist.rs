@@ -191,7 +191,7 @@ fn class_names_and_dtype_are_kept_in_the_metadata() {
     let path = temp_path("classes.safetensors");
     let names = vec!["no".to_string(), "yes".to_string()];
     save_model_with_classes(&path, &net, Some(&enc), Some(&names)).unwrap();
-    assert_eq!(model_dtype(&path).unwrap(), "f32");
+    assert_eq!(model_dtype(&path).unwrap(), nn_core::DType::F32);
     let model = load_model::<f32>(&path).unwrap();
     assert_eq!(model.classes.as_deref(), Some(names.as_slice()));
     // a plain model file has no names
