@@ -282,7 +282,7 @@ pub mod limits;
 mod loss;
 pub mod metrics;
 mod network;
-mod optim;
+pub mod optim;
 mod perceptron;
 pub mod persist;
 mod train;
@@ -297,8 +297,7 @@ pub use limits::Limits;
 pub use loss::{GradientOf, Loss, PROBABILITY_EPSILON, Task};
 pub use network::{Evaluation, Network, NetworkBuilder, NetworkPlan};
 pub use optim::{
-    Adam, AdamW, Momentum, Nesterov, Optimizer, OptimizerState, RmsProp, Schedule, Sgd,
-    clip_gradient_norm, gradient_norm, gradients_finite,
+    Optimizer, OptimizerState, Schedule, clip_gradient_norm, gradient_norm, gradients_finite,
 };
 pub use perceptron::{Perceptron, PerceptronConfig, PerceptronReport};
 pub use train::{

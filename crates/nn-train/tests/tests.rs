@@ -12,6 +12,8 @@ use proptest::prelude::*;
 mod conv;
 #[path = "suite/data.rs"]
 mod data;
+#[path = "suite/forms.rs"]
+mod forms;
 #[path = "suite/persist.rs"]
 mod persist;
 #[path = "suite/trust.rs"]
@@ -401,7 +403,7 @@ mod optimizers {
             (Optimizer::rmsprop(0.01), 1500),
             (Optimizer::adam(0.05), 1500),
             (
-                Optimizer::AdamW(AdamW {
+                Optimizer::AdamW(optim::AdamW {
                     lr: 0.05,
                     beta1: 0.9,
                     beta2: 0.999,

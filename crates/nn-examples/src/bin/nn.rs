@@ -17,6 +17,7 @@ use std::process::ExitCode;
 use clap::{Parser, Subcommand, ValueEnum};
 use indicatif::{ProgressBar, ProgressStyle};
 use nalgebra::DMatrix;
+use nn_train::Task as LossTask;
 use nn_train::data::{
     CsvOptions, Dataset, LabelColumn, Targets, load_csv, load_csv_features, load_csv_header,
 };
@@ -248,10 +249,10 @@ fn check_columns<T: Scalar>(m: &Model<T>, path: &Path, options: &CsvOptions) -> 
 
 /// CSV options for the model's task, so labels map to the classes it was trained on.
 fn options_for<T: Scalar>(m: &Model<T>, csv: &CsvArgs) -> CsvOptions {
-    let targets = match m.network.loss() {
-        Loss::CategoricalCrossEntropy => Targets::OneHot,
-        Loss::BinaryCrossEntropy | Loss::BceProbabilities | Loss::Hinge => Targets::Binary,
-        _ => Targets::Regression,
+    let targets = match m.network.loss().task() {
+        LossTask::Multiclass => Targets::OneHot,
+        LossTask::Binary { .. } => Targets::Binary,
+        LossTask::Regression => Targets::Regression,
     };
     CsvOptions {
         has_header: !csv.no_header,
@@ -288,7 +289,7 @@ fn eval_typed<T: Scalar>(m: &Model<T>, args: &DataArgs) -> CliResult<()> {
     if let Some(acc) = ev.accuracy {
         println!("accuracy: {:.4}", acc);
     }
-    if m.network.loss() == Loss::CategoricalCrossEntropy {
+    if m.network.loss().task() == LossTask::Multiclass {
         let a = m.network.predict(&x).map_err(e)?;
         let cm = ConfusionMatrix::from_outputs(&a, data.y()).map_err(e)?;
         println!("macro F1: {:.4}", cm.macro_f1());
@@ -324,8 +325,8 @@ fn predict_typed<T: Scalar>(m: &Model<T>, args: &PredictArgs) -> CliResult<()> {
     let mut out: Vec<u8> = Vec::new();
     let io = |err: std::io::Error| format!("writing predictions: {err}");
     let classes = m.classes.clone();
-    match (m.network.loss(), &classes) {
-        (Loss::CategoricalCrossEntropy, Some(names)) => {
+    match (m.network.loss().task(), &classes) {
+        (LossTask::Multiclass, Some(names)) => {
             writeln!(
                 out,
                 "prediction,{}",
@@ -341,7 +342,13 @@ fn predict_typed<T: Scalar>(m: &Model<T>, args: &PredictArgs) -> CliResult<()> {
                 writeln!(out, "{},{}", names[k], probs.join(",")).map_err(io)?;
             }
         }
-        (Loss::BinaryCrossEntropy | Loss::BceProbabilities, Some(names)) if names.len() == 2 => {
+        // Probabilities, thresholded at 0.5 (a hinge's margins are printed as they are).
+        (
+            LossTask::Binary {
+                threshold_is_zero: false,
+            },
+            Some(names),
+        ) if names.len() == 2 => {
             writeln!(out, "prediction,p_{}", names[1]).map_err(io)?;
             for p in a.row(0).iter() {
                 let k = usize::from(p.to_f64() >= 0.5);

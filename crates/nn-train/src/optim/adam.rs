@@ -1,5 +1,5 @@
 //! Adam: bias-corrected estimates of the gradient's first and second moments. Two state
-//! tensors, `m` and `v`. The update (with decoupled decay for AdamW) is [`adam_update`].
+//! tensors, `m` and `v`. The update (with decoupled decay for AdamW) is `adam_update`.
 
 use std::fmt;
 
@@ -10,7 +10,13 @@ use serde::{Deserialize, Serialize};
 use super::{Hyper, Rule, check, check_lr, positive, unit};
 use crate::error::Result;
 
-/// Adam (Kingma & Ba 2015; PyTorch's `Adam`): bias-corrected moments, see [`adam_update`].
+/// Adam (Kingma & Ba 2015; PyTorch's `Adam`): bias-corrected moments,
+///
+/// ```text
+/// m ← β₁ m + (1 − β₁) g                v ← β₂ v + (1 − β₂) g²
+/// θ ← θ − η · (m / (1 − β₁ᵗ)) / (√(v / (1 − β₂ᵗ)) + ε)
+/// ```
+///
 /// JSON form `{"name": "adam", "lr": η, "beta1": β₁, "beta2": β₂, "eps": ε}`.
 #[derive(Debug, Clone, Copy, PartialEq, Serialize, Deserialize)]
 pub struct Adam {
@@ -100,7 +106,7 @@ impl Rule for Adam {
         )
     }
 
-    /// [`adam_update`] (its `weight_decay` is 0 for Adam).
+    /// `adam_update` (its `weight_decay` is 0 for Adam).
     fn update<T: Scalar>(
         theta: &mut DMatrix<T>,
         g: &DMatrix<T>,

@@ -12,8 +12,8 @@ use super::adam::{adam_update, check_moments};
 use super::{Hyper, Rule, check, check_lr};
 use crate::error::Result;
 
-/// AdamW: Adam's update after a decoupled decay of the weights, see
-/// [`adam_update`](super::adam). JSON form `{"name": "adamw", "lr": η, "beta1": β₁,
+/// AdamW: [`Adam`](super::Adam)'s update after a decoupled decay of the weights,
+/// `θ ← θ (1 − η λ)` (not of biases). JSON form `{"name": "adamw", "lr": η, "beta1": β₁,
 /// "beta2": β₂, "eps": ε, "weight_decay": λ}`.
 #[derive(Debug, Clone, Copy, PartialEq, Serialize, Deserialize)]
 pub struct AdamW {

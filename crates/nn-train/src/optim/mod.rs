@@ -1,9 +1,16 @@
 //! Optimizers: how a gradient becomes a parameter update, with their state.
 //!
-//! [`Optimizer`] is the configuration (plain data, with documented defaults);
-//! [`OptimizerState`] holds the per-parameter moments and the step count, allocated at the
-//! first step and reused after. Formulas follow PyTorch's, so that the same
-//! hyperparameters give the same updates.
+//! [`Optimizer`] is the configuration: one variant per update rule, each holding that
+//! rule's own struct ([`Sgd`], [`Momentum`], [`Nesterov`], [`RmsProp`], [`Adam`],
+//! [`AdamW`]: plain data, with documented defaults). The rule's file in `optim/` holds
+//! everything about it: the formula and its kernel, the state tensors it keeps, its name,
+//! its checks and its JSON form (serde: the struct's fields with `"name"` beside them, as
+//! checkpoints store it). Every kernel takes the same hyper-parameter struct, so the
+//! training step has one call for all of them. [`OptimizerState`] holds the per-parameter
+//! state and the step count, allocated at the first step and reused after. Formulas
+//! follow PyTorch's, so that the same hyperparameters give the same updates.
+//!
+//! [`Schedule`] scales the base learning rate per epoch.
 
 mod adam;
 mod adamw;

@@ -15,6 +15,11 @@
 //!  "layer_rng": [{"layer": 1, "seed", "stream", "word_pos"}]}
 //! ```
 //!
+//! Every part is a typed form read and written by serde: `config` is [`FitConfig`]'s own
+//! form (with [`crate::Optimizer`]'s and [`crate::Schedule`]'s), the rest is this file's
+//! `TrainerForm`. As every JSON text of a model file, it is written through a JSON value,
+//! so each object's keys come out sorted (the order format version 1 has).
+//!
 //! Early stopping's patience count, and the reference costs of the divergence rules, are
 //! not part of the state: a resumed run starts counting afresh. `"divergence": {"growth",
 //! "above_best", "patience"}` is in `config` only when the rules are not the defaults.

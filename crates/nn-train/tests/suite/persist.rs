@@ -414,6 +414,91 @@ fn resuming_from_a_checkpoint_is_bit_identical_to_never_stopping() {
     resume_equivalence::<f32>(2, &[64, 512], 1536, 560);
 }
 
+/// Every optimizer with every schedule: a run of 3 epochs checkpointed after 2 loads back
+/// to the same configuration and optimizer state, writes back to the same bytes, and
+/// resumes to the parameters of the run that never stopped.
+#[test]
+fn every_optimizer_and_schedule_checkpoints_and_resumes_bit_identically() {
+    let data = synthetic::two_moons(24, 0.1, 8).unwrap();
+    let build = || {
+        Network::<f64>::builder(2)
+            .dense(4, Activation::Tanh)
+            .dropout(0.25)
+            .dense(1, Activation::Sigmoid)
+            .loss(Loss::BinaryCrossEntropy)
+            .seed(8)
+            .build()
+            .unwrap()
+    };
+    // Each with the number of state tensors it keeps per parameter tensor.
+    let optimizers = [
+        (Optimizer::sgd(0.1), 0),
+        (Optimizer::momentum(0.1), 1),
+        (Optimizer::nesterov(0.1), 1),
+        (Optimizer::rmsprop(0.01), 1),
+        (Optimizer::adam(0.01), 2),
+        (Optimizer::adamw(0.01), 2),
+    ];
+    let schedules = [
+        Schedule::Constant,
+        Schedule::Step {
+            every: 1,
+            gamma: 0.5,
+        },
+        Schedule::Exponential { gamma: 0.9 },
+        Schedule::Cosine {
+            epochs: 3,
+            min_factor: 0.1,
+        },
+    ];
+    let mut names = std::collections::BTreeSet::new();
+    for (optimizer, slots) in optimizers {
+        names.insert(optimizer.name());
+        for schedule in schedules {
+            let config = FitConfig {
+                epochs: 3,
+                batch_size: 8,
+                optimizer,
+                schedule,
+                seed: 8,
+                ..FitConfig::default()
+            };
+            let what = format!("{optimizer}, {schedule:?}");
+            let mut full = build();
+            let mut t_full = Trainer::new(config).unwrap();
+            t_full
+                .fit(&mut full, (data.x(), data.y()), None, &mut Silent)
+                .unwrap();
+
+            let mut first = build();
+            let mut t_first = Trainer::new(config).unwrap();
+            t_first
+                .fit(&mut first, (data.x(), data.y()), None, &mut StopAfter(2))
+                .unwrap();
+            let bytes = checkpoint_to_bytes(&first, &t_first, None).unwrap();
+            let mut ck = checkpoint_from_bytes::<f64>(&bytes, "ckpt").unwrap();
+            assert_eq!(
+                format!("{:?}", ck.trainer.config()),
+                format!("{config:?}"),
+                "{what}"
+            );
+            assert_eq!(ck.trainer.optimizer, t_first.optimizer, "{what}");
+            let kept: Vec<usize> = ck.trainer.optimizer.slots.iter().map(Vec::len).collect();
+            assert_eq!(kept, vec![slots; 4], "{what}: state tensors per parameter");
+            let again = checkpoint_to_bytes(&ck.network, &ck.trainer, None).unwrap();
+            assert!(again == bytes, "{what}: the checkpoint does not write back");
+            ck.trainer
+                .fit(&mut ck.network, (data.x(), data.y()), None, &mut Silent)
+                .unwrap();
+            assert!(
+                same_params(&full, &ck.network),
+                "{what}: resumed parameters differ"
+            );
+        }
+    }
+    assert_eq!(names.len(), Optimizer::NAMES.len());
+}
+
 #[test]
 fn checkpoints_are_validated_and_also_load_as_models() {
     let (mut net, _, x) = trained::<f64>();
