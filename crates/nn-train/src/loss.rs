@@ -209,36 +209,31 @@ impl Loss {
         units: usize,
     ) -> std::result::Result<(), String> {
         let found = || activation.map_or("none".to_string(), |a| a.to_string());
+        let is = |g: Activation| activation == Some(g);
         match *self {
-            Loss::BinaryCrossEntropy => match activation {
-                Some(Activation::Sigmoid) => Ok(()),
-                _ => Err(format!(
-                    "binary_cross_entropy is fused with a sigmoid output, but the last layer's \
-                     activation is {}; use Activation::Sigmoid, or Loss::BceProbabilities",
-                    found()
-                )),
-            },
-            Loss::CategoricalCrossEntropy => match activation {
-                Some(Activation::Softmax) if units >= 2 => Ok(()),
-                Some(Activation::Softmax) => Err(
-                    "categorical_cross_entropy needs at least 2 output units (classes); \
-                     for one binary output use sigmoid + binary_cross_entropy"
-                        .to_string(),
-                ),
-                _ => Err(format!(
-                    "categorical_cross_entropy is fused with a softmax output, but the last \
-                     layer's activation is {}; use Activation::Softmax",
-                    found()
-                )),
-            },
-            Loss::BceProbabilities => match activation {
-                Some(Activation::Sigmoid | Activation::Softmax) => Ok(()),
-                _ => Err(format!(
-                    "bce_probabilities needs outputs in [0, 1] (sigmoid or softmax), but the \
-                     last layer's activation is {}",
-                    found()
-                )),
-            },
+            Loss::BinaryCrossEntropy if is(Activation::Sigmoid) => Ok(()),
+            Loss::BinaryCrossEntropy => Err(format!(
+                "binary_cross_entropy is fused with a sigmoid output, but the last layer's \
+                 activation is {}; use Activation::Sigmoid, or Loss::BceProbabilities",
+                found()
+            )),
+            Loss::CategoricalCrossEntropy if is(Activation::Softmax) && units >= 2 => Ok(()),
+            Loss::CategoricalCrossEntropy if is(Activation::Softmax) => Err(
+                "categorical_cross_entropy needs at least 2 output units (classes); \
+                 for one binary output use sigmoid + binary_cross_entropy"
+                    .to_string(),
+            ),
+            Loss::CategoricalCrossEntropy => Err(format!(
+                "categorical_cross_entropy is fused with a softmax output, but the last \
+                 layer's activation is {}; use Activation::Softmax",
+                found()
+            )),
+            Loss::BceProbabilities if is(Activation::Sigmoid) || is(Activation::Softmax) => Ok(()),
+            Loss::BceProbabilities => Err(format!(
+                "bce_probabilities needs outputs in [0, 1] (sigmoid or softmax), but the \
+                 last layer's activation is {}",
+                found()
+            )),
             Loss::Huber { delta } if !(delta.is_finite() && delta > 0.0) => {
                 Err(format!("huber delta must be finite and > 0, found {delta}"))
             }

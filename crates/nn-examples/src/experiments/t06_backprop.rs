@@ -20,7 +20,7 @@
 
 use nalgebra::DMatrix;
 use nn_train::nn_core::GradCheck;
-use nn_train::{Activation, Loss, Mode, Network, SeededRng, TrainError};
+use nn_train::{Activation, Loss, Mode, Network, SeededRng, Task, TrainError};
 
 use crate::plot::{ChartOptions, Labels, Legend, Series, chart};
 use crate::{Context, Experiment, Figure, Findings, Lesson, Result, Size};
@@ -141,31 +141,38 @@ fn has_kink(act: Activation) -> bool {
     )
 }
 
-/// The output activation a loss needs, or a pick from [`HIDDEN`] for the losses that take
-/// any output.
+/// The output activation a loss needs (its task: probabilities of classes or of binary
+/// outputs), or a pick from [`HIDDEN`] for the losses that take any output.
 fn output_activation(loss: Loss, pick: usize) -> Activation {
-    match loss {
-        Loss::BinaryCrossEntropy | Loss::BceProbabilities => Activation::Sigmoid,
-        Loss::CategoricalCrossEntropy => Activation::Softmax,
-        _ => HIDDEN[pick % HIDDEN.len()],
+    match loss.task() {
+        Task::Binary {
+            threshold_is_zero: false,
+        } => Activation::Sigmoid,
+        Task::Multiclass => Activation::Softmax,
+        Task::Binary {
+            threshold_is_zero: true,
+        }
+        | Task::Regression => HIDDEN[pick % HIDDEN.len()],
     }
 }
 
 /// Random targets of shape `(k, m)` that suit the loss.
 fn targets(loss: Loss, k: usize, m: usize, rng: &mut SeededRng) -> DMatrix<f64> {
-    match loss {
-        Loss::CategoricalCrossEntropy => {
+    match loss.task() {
+        Task::Multiclass => {
             let mut y = DMatrix::zeros(k, m);
             for j in 0..m {
                 y[(rng.below(k), j)] = 1.0;
             }
             y
         }
-        Loss::BinaryCrossEntropy | Loss::BceProbabilities => {
-            DMatrix::from_fn(k, m, |_, _| rng.below(2) as f64)
-        }
-        Loss::Hinge => DMatrix::from_fn(k, m, |_, _| if rng.below(2) == 0 { -1.0 } else { 1.0 }),
-        _ => DMatrix::from_fn(k, m, |_, _| rng.uniform(-1.0, 1.0)),
+        Task::Binary {
+            threshold_is_zero: false,
+        } => DMatrix::from_fn(k, m, |_, _| rng.below(2) as f64),
+        Task::Binary {
+            threshold_is_zero: true,
+        } => DMatrix::from_fn(k, m, |_, _| if rng.below(2) == 0 { -1.0 } else { 1.0 }),
+        Task::Regression => DMatrix::from_fn(k, m, |_, _| rng.uniform(-1.0, 1.0)),
     }
 }
 
@@ -229,7 +236,7 @@ pub fn near_kink(case: &mut Case, margin: f64) -> Result<bool> {
             .any(|(&a, &y)| ((a - y).abs() - delta).abs() < margin),
         // the probability clamp at ε = 1e-7 is a kink too
         Loss::BceProbabilities => a.iter().any(|&a| !(1e-6..=1.0 - 1e-6).contains(&a)),
-        _ => false,
+        Loss::BinaryCrossEntropy | Loss::CategoricalCrossEntropy | Loss::Mse => false,
     };
     Ok(z_kink || loss_kink)
 }

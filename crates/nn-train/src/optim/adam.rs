@@ -83,6 +83,15 @@ impl Rule for Adam {
     const NAME: &'static str = "adam";
     const SLOTS: usize = 2;
 
+    fn with_lr(lr: f64) -> Self {
+        Self {
+            lr,
+            beta1: 0.9,
+            beta2: 0.999,
+            eps: 1e-8,
+        }
+    }
+
     fn lr(&self) -> f64 {
         self.lr
     }

@@ -33,6 +33,16 @@ impl Rule for AdamW {
     const NAME: &'static str = "adamw";
     const SLOTS: usize = 2;
 
+    fn with_lr(lr: f64) -> Self {
+        Self {
+            lr,
+            beta1: 0.9,
+            beta2: 0.999,
+            eps: 1e-8,
+            weight_decay: 0.01,
+        }
+    }
+
     fn lr(&self) -> f64 {
         self.lr
     }

@@ -78,6 +78,9 @@ pub(crate) trait Rule: Copy + fmt::Display + Serialize + for<'de> Deserialize<'d
     const NAME: &'static str;
     /// State tensors per parameter tensor, each of the parameter's shape.
     const SLOTS: usize;
+    /// The rule at learning rate `lr` with its default hyper-parameters (those its
+    /// struct's fields document).
+    fn with_lr(lr: f64) -> Self;
     /// The base learning rate `η`.
     fn lr(&self) -> f64;
     /// The hyper-parameters of update `t` at learning rate `lr` (scheduled).
@@ -147,6 +150,12 @@ macro_rules! optimizer_table {
             /// Every optimizer's name, in declaration order (the JSON form's `"name"`).
             pub const NAMES: &'static [&'static str] = &[$(<$Type as Rule>::NAME),+];
 
+            /// Every optimizer at learning rate `lr` with its default hyper-parameters, in
+            /// declaration order.
+            pub fn all(lr: f64) -> [$Enum; $Enum::NAMES.len()] {
+                [$($Enum::$variant(<$Type as Rule>::with_lr(lr))),+]
+            }
+
             /// The optimizer's name (`"adam"`).
             pub fn name(&self) -> &'static str {
                 match self {
@@ -161,8 +170,9 @@ macro_rules! optimizer_table {
                 }
             }
 
-            /// How many state tensors per parameter the optimizer keeps.
-            pub(crate) fn slots(&self) -> usize {
+            /// How many state tensors per parameter tensor the optimizer keeps (0 for SGD,
+            /// the velocity of momentum, Adam's two moments).
+            pub fn slots(&self) -> usize {
                 match self {
                     $($Enum::$variant(_) => <$Type as Rule>::SLOTS,)+
                 }
@@ -305,45 +315,27 @@ optimizer_table! {
 impl Optimizer {
     /// Plain SGD with learning rate `lr`.
     pub fn sgd(lr: f64) -> Self {
-        Sgd { lr }.into()
+        Sgd::with_lr(lr).into()
     }
     /// Momentum SGD, `β = 0.9`.
     pub fn momentum(lr: f64) -> Self {
-        Momentum { lr, beta: 0.9 }.into()
+        Momentum::with_lr(lr).into()
     }
     /// Nesterov momentum, `β = 0.9`.
     pub fn nesterov(lr: f64) -> Self {
-        Nesterov { lr, beta: 0.9 }.into()
+        Nesterov::with_lr(lr).into()
     }
     /// RMSProp, `ρ = 0.9`, `ε = 1e-8`.
     pub fn rmsprop(lr: f64) -> Self {
-        RmsProp {
-            lr,
-            rho: 0.9,
-            eps: 1e-8,
-        }
-        .into()
+        RmsProp::with_lr(lr).into()
     }
     /// Adam, `β₁ = 0.9`, `β₂ = 0.999`, `ε = 1e-8`.
     pub fn adam(lr: f64) -> Self {
-        Adam {
-            lr,
-            beta1: 0.9,
-            beta2: 0.999,
-            eps: 1e-8,
-        }
-        .into()
+        Adam::with_lr(lr).into()
     }
     /// AdamW, `β₁ = 0.9`, `β₂ = 0.999`, `ε = 1e-8`, `λ = 0.01`.
     pub fn adamw(lr: f64) -> Self {
-        AdamW {
-            lr,
-            beta1: 0.9,
-            beta2: 0.999,
-            eps: 1e-8,
-            weight_decay: 0.01,
-        }
-        .into()
+        AdamW::with_lr(lr).into()
     }
 }
 

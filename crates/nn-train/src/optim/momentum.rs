@@ -23,6 +23,10 @@ impl Rule for Momentum {
     const NAME: &'static str = "momentum";
     const SLOTS: usize = 1;
 
+    fn with_lr(lr: f64) -> Self {
+        Self { lr, beta: 0.9 }
+    }
+
     fn lr(&self) -> f64 {
         self.lr
     }

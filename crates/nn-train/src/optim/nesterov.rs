@@ -25,6 +25,10 @@ impl Rule for Nesterov {
     const NAME: &'static str = "nesterov";
     const SLOTS: usize = 1;
 
+    fn with_lr(lr: f64) -> Self {
+        Self { lr, beta: 0.9 }
+    }
+
     fn lr(&self) -> f64 {
         self.lr
     }

@@ -26,6 +26,14 @@ impl Rule for RmsProp {
     const NAME: &'static str = "rmsprop";
     const SLOTS: usize = 1;
 
+    fn with_lr(lr: f64) -> Self {
+        Self {
+            lr,
+            rho: 0.9,
+            eps: 1e-8,
+        }
+    }
+
     fn lr(&self) -> f64 {
         self.lr
     }

@@ -20,6 +20,10 @@ impl Rule for Sgd {
     const NAME: &'static str = "sgd";
     const SLOTS: usize = 0;
 
+    fn with_lr(lr: f64) -> Self {
+        Self { lr }
+    }
+
     fn lr(&self) -> f64 {
         self.lr
     }

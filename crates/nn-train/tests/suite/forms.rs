@@ -64,6 +64,7 @@ fn loss() -> impl Strategy<Value = Loss> {
 
 fn optimizer() -> impl Strategy<Value = Optimizer> {
     prop_oneof![
+        finite().prop_flat_map(|lr| proptest::sample::select(Optimizer::all(lr).to_vec())),
         finite().prop_map(|lr| Sgd { lr }.into()),
         (finite(), finite()).prop_map(|(lr, beta)| Momentum { lr, beta }.into()),
         (finite(), finite()).prop_map(|(lr, beta)| Nesterov { lr, beta }.into()),
