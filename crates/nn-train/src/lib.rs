@@ -307,4 +307,4 @@ pub use train::{
 
 pub use nn_init::nn_activations::Activation;
 pub use nn_init::nn_activations::nn_core::{self, Scalar};
-pub use nn_init::{self, Init, SeededRng};
+pub use nn_init::{self, Init, SeededRng, Stream};

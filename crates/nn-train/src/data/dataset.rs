@@ -2,8 +2,8 @@
 //! `Y: (n_outputs, m)`, with seeded shuffling, stratified splits and mini-batches.
 
 use nalgebra::{DMatrix, DMatrixView};
-use nn_init::SeededRng;
 use nn_init::nn_activations::nn_core::Scalar;
+use nn_init::{SeededRng, Stream};
 
 use crate::check;
 use crate::columns::gather_columns;
@@ -314,10 +314,10 @@ impl<T: Scalar> Dataset<T> {
         }
     }
 
-    /// The examples in a seeded random order (Fisher–Yates on `SeededRng::new(seed)`).
+    /// The examples in a seeded random order (Fisher–Yates on the seed's [`Stream::DataSplit`]).
     pub fn shuffled(&self, seed: u64) -> Self {
         let mut order: Vec<usize> = (0..self.len()).collect();
-        SeededRng::new(seed).shuffle(&mut order);
+        SeededRng::for_stream(seed, Stream::DataSplit).shuffle(&mut order);
         self.select_unchecked(&order)
     }
 
@@ -433,7 +433,7 @@ impl<T: Scalar> Dataset<T> {
                 found: format!("{fractions:?}"),
             });
         }
-        let mut rng = SeededRng::new(seed);
+        let mut rng = SeededRng::for_stream(seed, Stream::DataSplit);
         let mut parts: [Vec<usize>; N] = std::array::from_fn(|_| Vec::new());
         for group in groups {
             let mut members = group.clone();
@@ -478,7 +478,7 @@ impl<T: Scalar> Dataset<T> {
             });
         }
         let mut order: Vec<usize> = (0..self.len()).collect();
-        SeededRng::new(seed).shuffle(&mut order);
+        SeededRng::for_stream(seed, Stream::DataSplit).shuffle(&mut order);
         Ok(Batches {
             data: self,
             order,

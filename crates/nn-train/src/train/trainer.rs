@@ -2,8 +2,8 @@
 //! mini-batches, each step in shares.
 
 use nalgebra::DMatrix;
-use nn_init::SeededRng;
 use nn_init::nn_activations::nn_core::Scalar;
+use nn_init::{SeededRng, Stream};
 
 use super::config::FitConfig;
 use super::history::{EpochRecord, History};
@@ -66,7 +66,7 @@ impl<T: Scalar> Trainer<T> {
         config.validate()?;
         Ok(Self {
             optimizer: OptimizerState::new(config.optimizer)?,
-            rng: SeededRng::stream(config.seed, u64::MAX),
+            rng: SeededRng::for_stream(config.seed, Stream::TrainingShuffle),
             epoch: 0,
             config,
             order: Vec::new(),
