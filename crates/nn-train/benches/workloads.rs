@@ -275,11 +275,15 @@ fn digits_cnn<T: Scalar>() -> Result<Network<T>, Box<dyn Error>> {
         .build()?)
 }
 
-/// The engine's thread count: `NN_THREADS` (default 1), read by
-/// [`FitConfig::thread_count`]; every result is labelled with it. [`TrainRun`] passes it to
-/// the trainer explicitly and sets it on the network for `predict`.
+/// The engine's thread count: `NN_THREADS` (default 1); every result is labelled with it.
+/// [`TrainRun`] passes it to the trainer explicitly and sets it on the network for
+/// `predict`.
 fn engine_threads() -> usize {
-    FitConfig::default().thread_count()
+    std::env::var("NN_THREADS")
+        .ok()
+        .and_then(|v| v.trim().parse().ok())
+        .filter(|&n: &usize| n > 0)
+        .unwrap_or(1)
 }
 
 /// An observer that records when each epoch ends and stops `fit` after `epochs` of them,

@@ -2,7 +2,6 @@
 //! divergence rules.
 
 use crate::error::{Result, TrainError};
-use crate::network::threads_from_env;
 use crate::optim::{Optimizer, Schedule};
 
 /// Stop when the monitored cost (validation cost if validation data is given, else the
@@ -105,8 +104,8 @@ pub struct FitConfig {
     pub clip_norm: Option<f64>,
     /// Early stopping, if any.
     pub early_stopping: Option<EarlyStopping>,
-    /// Threads for data-parallel steps; `None` reads the `NN_THREADS` environment variable
-    /// and defaults to 1. It changes how fast training runs, never its result: how a batch
+    /// Threads for data-parallel steps; `None` is 1 (the library reads no environment
+    /// variable; the `nn` command line and the benchmarks take `NN_THREADS`). It changes how fast training runs, never its result: how a batch
     /// is split into shares depends only on the batch and the network
     /// ([`Network::training_shares`](crate::Network::training_shares)), the threads run the shares, and the gradients are
     /// summed in share order, so the same seed gives bit-identical parameters, costs and
@@ -195,13 +194,10 @@ impl FitConfig {
         self.optimizer.validate()
     }
 
-    /// The thread count: [`FitConfig::threads`], else `NN_THREADS` if it is a positive
-    /// integer, else 1. It decides how fast steps run, not what they compute.
+    /// The thread count: [`FitConfig::threads`] if it is positive, else 1. It decides how
+    /// fast steps run, not what they compute.
     pub fn thread_count(&self) -> usize {
-        self.threads
-            .filter(|&n| n > 0)
-            .or_else(threads_from_env)
-            .unwrap_or(1)
+        self.threads.filter(|&n| n > 0).unwrap_or(1)
     }
 
     /// The learning rate at `epoch` and global step `step`.

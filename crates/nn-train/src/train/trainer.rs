@@ -33,7 +33,7 @@ pub struct Trainer<T: Scalar> {
     order: Vec<usize>,
     x_batch: DMatrix<T>,
     y_batch: DMatrix<T>,
-    /// Thread count, resolved once from the configuration and `NN_THREADS`.
+    /// Thread count, resolved once from the configuration.
     threads: usize,
     /// Threads and network copies for data-parallel steps, made at the first step that
     /// uses them.
@@ -78,7 +78,7 @@ impl<T: Scalar> Trainer<T> {
     }
 
     /// The number of threads steps may use: [`FitConfig::thread_count`] when the trainer
-    /// was made (so `NN_THREADS` is read once, not at every step). A step uses at most
+    /// was made. A step uses at most
     /// [`Network::training_shares`] of them; the result is the same on any number.
     pub fn threads(&self) -> usize {
         self.threads
