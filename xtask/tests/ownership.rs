@@ -20,7 +20,10 @@ fn rust_files(dir: &Path, out: &mut Vec<(PathBuf, String)>) {
         if path.is_dir() {
             rust_files(&path, out);
         } else if path.extension().is_some_and(|e| e == "rs") {
-            out.push((path.clone(), fs::read_to_string(&path).expect("utf-8 source")));
+            out.push((
+                path.clone(),
+                fs::read_to_string(&path).expect("utf-8 source"),
+            ));
         }
     }
 }
