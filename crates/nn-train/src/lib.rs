@@ -234,7 +234,8 @@
 //! - [`Optimizer`]: SGD, momentum, Nesterov, RMSProp, Adam, AdamW; [`Schedule`]s, warm-up,
 //!   gradient-norm clipping.
 //! - [`Trainer`] / [`fit`]: seeded shuffling, mini-batches, validation, [`History`] (CSV),
-//!   early stopping with best-weights restore, an [`Observer`] hook, divergence detection
+//!   early stopping with best-weights restore, a convergence stop ([`Convergence`]:
+//!   scikit-learn's `tol` rule), an [`Observer`] hook, divergence detection
 //!   ([`Divergence`]), and data-parallel steps on several threads (see below).
 //! - [`Perceptron`]: Rosenblatt's rule for step units.
 //! - [`metrics`]: accuracy, confusion matrix, precision/recall/F1, log-loss.
@@ -302,8 +303,8 @@ pub use optim::{
 };
 pub use perceptron::{Perceptron, PerceptronConfig, PerceptronReport};
 pub use train::{
-    Control, Divergence, EarlyStopping, EpochRecord, FitConfig, History, Observer, Silent, Trainer,
-    fit,
+    Control, Convergence, Divergence, EarlyStopping, EpochRecord, FitConfig, History, Observer,
+    Silent, Stopped, Trainer, fit,
 };
 
 pub use nn_init::nn_activations::Activation;

@@ -35,7 +35,7 @@ use crate::error::{Result, TrainError};
 use crate::limits::Limits;
 use crate::network::Network;
 use crate::optim::{Optimizer, Schedule};
-use crate::train::{Divergence, EarlyStopping, FitConfig, Trainer};
+use crate::train::{Convergence, Divergence, EarlyStopping, FitConfig, Trainer};
 
 /// A network and the trainer state to resume training it.
 #[derive(Debug)]
@@ -111,6 +111,9 @@ fn config_json(c: &FitConfig) -> Value {
         let d = c.divergence;
         v["divergence"] =
             json!({ "growth": d.growth, "above_best": d.above_best, "patience": d.patience });
+    }
+    if let Some(conv) = c.convergence {
+        v["convergence"] = json!({ "tol": conv.tol, "patience": conv.patience });
     }
     v
 }
@@ -262,6 +265,19 @@ fn config_from(v: &Value) -> std::result::Result<FitConfig, String> {
             }
         }
     };
+    let convergence = match v.get("convergence") {
+        None | Some(Value::Null) => None,
+        Some(c) => {
+            let g = Fields {
+                v: c,
+                path: "config.convergence.",
+            };
+            Some(Convergence {
+                tol: g.f64("tol")?,
+                patience: g.usize("patience")?,
+            })
+        }
+    };
     let threads = match v.get("threads") {
         None | Some(Value::Null) => None,
         Some(_) => Some(f.usize("threads")?),
@@ -277,6 +293,7 @@ fn config_from(v: &Value) -> std::result::Result<FitConfig, String> {
         warmup_steps: f.usize("warmup_steps")?,
         clip_norm,
         early_stopping,
+        convergence,
         divergence,
     })
 }

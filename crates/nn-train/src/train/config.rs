@@ -27,6 +27,30 @@ impl EarlyStopping {
     }
 }
 
+/// Stop when training has converged: the epoch's training cost has failed to fall below
+/// the lowest so far by more than `tol` for `patience` epochs in a row. This is
+/// scikit-learn's rule for `MLPClassifier`/`MLPRegressor` without early stopping (`tol`,
+/// `n_iter_no_change`; its `n_iter_no_change = k` stops after `k + 1` such epochs, i.e.
+/// `patience = k + 1`). Unlike [`EarlyStopping`] it watches the training cost only and
+/// keeps the last epoch's parameters; the two can be combined.
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub struct Convergence {
+    /// The smallest decrease of the training cost that counts as progress (≥ 0).
+    pub tol: f64,
+    /// Epochs in a row without progress before stopping (≥ 1).
+    pub patience: usize,
+}
+
+impl Default for Convergence {
+    /// scikit-learn's defaults: `tol = 1e-4`, `n_iter_no_change = 10` (so patience 11).
+    fn default() -> Self {
+        Self {
+            tol: 1e-4,
+            patience: 11,
+        }
+    }
+}
+
 /// When a run counts as diverged although its numbers are finite. A NaN or infinite cost
 /// or gradient always does; on top of that, at the end of every epoch the epoch's
 /// training cost (the mean of its steps' costs, [`EpochRecord::train_cost`](crate::EpochRecord::train_cost)) is checked
@@ -83,7 +107,7 @@ impl Divergence {
 
 /// Everything about a training run except the data. Defaults: 10 epochs, batch 32,
 /// shuffled, seed 0, Adam(1e-3), constant schedule, no warm-up, no clipping, no early
-/// stopping, the default [`Divergence`] rule.
+/// stopping, no convergence stop, the default [`Divergence`] rule.
 #[derive(Debug, Clone, Copy, PartialEq)]
 pub struct FitConfig {
     /// Number of passes over the training data.
@@ -104,6 +128,8 @@ pub struct FitConfig {
     pub clip_norm: Option<f64>,
     /// Early stopping, if any.
     pub early_stopping: Option<EarlyStopping>,
+    /// Stopping once the training cost stops falling, if wanted.
+    pub convergence: Option<Convergence>,
     /// Threads for data-parallel steps; `None` is 1 (the library reads no environment
     /// variable; the `nn` command line and the benchmarks take `NN_THREADS`). It changes how fast training runs, never its result: how a batch
     /// is split into shares depends only on the batch and the network
@@ -128,6 +154,7 @@ impl Default for FitConfig {
             warmup_steps: 0,
             clip_norm: None,
             early_stopping: None,
+            convergence: None,
             threads: None,
             divergence: Divergence::default(),
         }
@@ -172,6 +199,14 @@ impl FitConfig {
                     "finite and ≥ 0",
                     es.min_delta.to_string(),
                 );
+            }
+        }
+        if let Some(c) = self.convergence {
+            if c.patience == 0 {
+                return bad("convergence patience", "≥ 1", "0".into());
+            }
+            if !(c.tol.is_finite() && c.tol >= 0.0) {
+                return bad("convergence tol", "finite and ≥ 0", c.tol.to_string());
             }
         }
         if self.threads == Some(0) {
