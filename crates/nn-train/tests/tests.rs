@@ -810,9 +810,16 @@ mod training {
             };
             let h = fit(&mut net, (&x, &y), None, &config, &mut Silent).unwrap();
             let at = converged_at(&h, conv).expect("converges within 300 epochs");
-            assert_eq!(h.epochs.len(), at + 1, "tol {tol}: stopped where the rule says");
+            assert_eq!(
+                h.epochs.len(),
+                at + 1,
+                "tol {tol}: stopped where the rule says"
+            );
             assert_eq!(h.stopped, Some(Stopped::Converged));
-            assert!(h.best_epoch.is_none(), "the last epoch's parameters are kept");
+            assert!(
+                h.best_epoch.is_none(),
+                "the last epoch's parameters are kept"
+            );
         }
         // A tolerance no decrease can meet stops after the first epoch and `patience` more.
         let mut net = noisy_net(3);
