@@ -116,11 +116,13 @@ mod orthogonal;
 mod recommend;
 mod rng;
 mod scaled;
+mod stream;
 
 pub use error::InitError;
 pub use init::Init;
 pub use recommend::recommended_for;
 pub use rng::{RngState, SeededRng};
+pub use stream::Stream;
 
 /// Re-export of nn-activations (and through it nn-core and nalgebra), so that users of
 /// this crate see the same versions.

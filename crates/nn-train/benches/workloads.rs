@@ -50,7 +50,7 @@ use criterion::{BenchmarkId, Criterion, SamplingMode, Throughput};
 use nalgebra::DMatrix;
 use nn_train::{
     Activation, Control, EpochRecord, FitConfig, Loss, Network, Observer, Optimizer, Scalar,
-    SeededRng, Trainer,
+    SeededRng, Stream, Trainer,
 };
 
 /// The seed of every workload's data, initial weights and shuffling.
@@ -207,7 +207,7 @@ impl Workload {
     /// column at a time, so that nothing but `X` and `Y` is held (the memory mode measures
     /// a training run's peak).
     fn data<T: Scalar>(&self) -> (DMatrix<T>, DMatrix<T>) {
-        let mut normals = SeededRng::stream(SEED, 0);
+        let mut normals = SeededRng::for_stream(SEED, Stream::Custom(0));
         let mut column = vec![0.0f64; self.inputs()];
         let mut x = DMatrix::zeros(self.inputs(), self.samples);
         for mut col in x.column_iter_mut() {
@@ -216,7 +216,7 @@ impl Workload {
                 .zip(&column)
                 .for_each(|(o, &v)| *o = T::cast(v));
         }
-        let mut labels = SeededRng::stream(SEED, 1);
+        let mut labels = SeededRng::for_stream(SEED, Stream::Custom(1));
         let classes = self.classes();
         let y = if classes == 1 {
             DMatrix::from_fn(1, self.samples, |_, _| T::from_count(labels.below(2)))
@@ -275,11 +275,15 @@ fn digits_cnn<T: Scalar>() -> Result<Network<T>, Box<dyn Error>> {
         .build()?)
 }
 
-/// The engine's thread count: `NN_THREADS` (default 1), read by
-/// [`FitConfig::thread_count`]; every result is labelled with it. [`TrainRun`] passes it to
-/// the trainer explicitly and sets it on the network for `predict`.
+/// The engine's thread count: `NN_THREADS` (default 1); every result is labelled with it.
+/// [`TrainRun`] passes it to the trainer explicitly and sets it on the network for
+/// `predict`.
 fn engine_threads() -> usize {
-    FitConfig::default().thread_count()
+    std::env::var("NN_THREADS")
+        .ok()
+        .and_then(|v| v.trim().parse().ok())
+        .filter(|&n: &usize| n > 0)
+        .unwrap_or(1)
 }
 
 /// An observer that records when each epoch ends and stops `fit` after `epochs` of them,

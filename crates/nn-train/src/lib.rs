@@ -147,7 +147,8 @@
 //! ## Same bits on any thread count; divergence
 //!
 //! Same seed, same build → bit-identical parameters, costs and dropout masks, whatever
-//! [`FitConfig::threads`] (or `NN_THREADS`) says. A training step is split into
+//! [`FitConfig::threads`] says (the library reads no environment variable; the `nn`
+//! command line and the benchmarks take `NN_THREADS`). A training step is split into
 //! [`Network::training_shares`] shares of the batch's columns, a number that depends on the
 //! batch width and the network only (shares of at least 512 columns and 2²³ parameters ×
 //! columns, at most 16; small steps are one share, the plain single-network step). The
@@ -233,7 +234,8 @@
 //! - [`Optimizer`]: SGD, momentum, Nesterov, RMSProp, Adam, AdamW; [`Schedule`]s, warm-up,
 //!   gradient-norm clipping.
 //! - [`Trainer`] / [`fit`]: seeded shuffling, mini-batches, validation, [`History`] (CSV),
-//!   early stopping with best-weights restore, an [`Observer`] hook, divergence detection
+//!   early stopping with best-weights restore, a convergence stop ([`Convergence`]:
+//!   scikit-learn's `tol` rule), an [`Observer`] hook, divergence detection
 //!   ([`Divergence`]), and data-parallel steps on several threads (see below).
 //! - [`Perceptron`]: Rosenblatt's rule for step units.
 //! - [`metrics`]: accuracy, confusion matrix, precision/recall/F1, log-loss.
@@ -260,7 +262,7 @@
 //!   as MNIST is distributed.
 //! - `rayon`: its global pool runs the shares of a column-split `Network::predict` on
 //!   large batches (`Network::set_threads`). Data-parallel training steps
-//!   (`FitConfig::threads` or `NN_THREADS`) use threads of their own instead, woken per
+//!   (`FitConfig::threads`) use threads of their own instead, woken per
 //!   round by a condition variable: a pool's job queue allocates every few dozen
 //!   submissions.
 //! - `safetensors`: the model-file container that Python (`safetensors`, PyTorch) reads
@@ -301,10 +303,10 @@ pub use optim::{
 };
 pub use perceptron::{Perceptron, PerceptronConfig, PerceptronReport};
 pub use train::{
-    Control, Divergence, EarlyStopping, EpochRecord, FitConfig, History, Observer, Silent, Trainer,
-    fit,
+    Control, Convergence, Divergence, EarlyStopping, EpochRecord, FitConfig, History, Observer,
+    Silent, Stopped, Trainer, fit,
 };
 
 pub use nn_init::nn_activations::Activation;
 pub use nn_init::nn_activations::nn_core::{self, Scalar};
-pub use nn_init::{self, Init, SeededRng};
+pub use nn_init::{self, Init, SeededRng, Stream};

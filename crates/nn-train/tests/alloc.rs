@@ -72,7 +72,6 @@ fn check_no_allocation_threads<T: Scalar>(
     let mut trainer = Trainer::new(FitConfig {
         optimizer,
         clip_norm: Some(10.0),
-        // None: `NN_THREADS`, read once.
         threads,
         ..FitConfig::default()
     })

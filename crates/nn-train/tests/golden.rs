@@ -234,6 +234,7 @@ fn trained_with_every_setting() -> (Network<f32>, Trainer<f32>, Encoder) {
             restore_best: false,
         }),
         threads: Some(1),
+        convergence: None,
         divergence: Divergence {
             growth: None,
             above_best: Some(2.5),

@@ -780,6 +780,91 @@ mod training {
         );
     }
 
+    /// Replays the convergence rule on a history: the epoch at which it stops, if any.
+    fn converged_at(h: &History, c: Convergence) -> Option<usize> {
+        let (mut lowest, mut no_progress) = (f64::INFINITY, 0);
+        for r in &h.epochs {
+            no_progress = if r.train_cost > lowest - c.tol {
+                no_progress + 1
+            } else {
+                0
+            };
+            lowest = lowest.min(r.train_cost);
+            if no_progress >= c.patience {
+                return Some(r.epoch);
+            }
+        }
+        None
+    }
+
+    #[test]
+    fn convergence_stops_when_the_training_cost_stops_falling_by_tol() {
+        let (x, y) = circles(60, 2);
+        for (tol, patience) in [(1e-3, 3), (1e-2, 2), (0.0, 5)] {
+            let conv = Convergence { tol, patience };
+            let mut net = noisy_net(3);
+            let config = FitConfig {
+                epochs: 300,
+                batch_size: 8,
+                optimizer: Optimizer::sgd(0.5),
+                convergence: Some(conv),
+                ..FitConfig::default()
+            };
+            let h = fit(&mut net, (&x, &y), None, &config, &mut Silent).unwrap();
+            let at = converged_at(&h, conv).expect("converges within 300 epochs");
+            assert_eq!(
+                h.epochs.len(),
+                at + 1,
+                "tol {tol}: stopped where the rule says"
+            );
+            assert_eq!(h.stopped, Some(Stopped::Converged));
+            assert!(
+                h.best_epoch.is_none(),
+                "the last epoch's parameters are kept"
+            );
+        }
+        // A tolerance no decrease can meet stops after the first epoch and `patience` more.
+        let mut net = noisy_net(3);
+        let config = FitConfig {
+            epochs: 50,
+            convergence: Some(Convergence {
+                tol: 1e9,
+                patience: 4,
+            }),
+            ..FitConfig::default()
+        };
+        let h = fit(&mut net, (&x, &y), None, &config, &mut Silent).unwrap();
+        assert_eq!(h.epochs.len(), 5);
+        // Without the rule the same run goes on.
+        let config = FitConfig {
+            convergence: None,
+            ..config
+        };
+        let h = fit(&mut noisy_net(3), (&x, &y), None, &config, &mut Silent).unwrap();
+        assert_eq!((h.epochs.len(), h.stopped), (50, None));
+        for bad in [
+            Convergence {
+                tol: -1.0,
+                patience: 2,
+            },
+            Convergence {
+                tol: f64::NAN,
+                patience: 2,
+            },
+            Convergence {
+                tol: 1e-4,
+                patience: 0,
+            },
+        ] {
+            let config = FitConfig {
+                convergence: Some(bad),
+                ..FitConfig::default()
+            };
+            let e = config.validate().unwrap_err();
+            assert!(e.to_string().contains("convergence"), "{e}");
+        }
+    }
+
     #[test]
     fn early_stopping_restores_the_best_weights() {
         let (x, y) = circles(60, 2);
@@ -797,7 +882,7 @@ mod training {
         let best_cost = h.epochs[best].val_cost.unwrap();
         assert!(h.epochs.iter().all(|r| r.val_cost.unwrap() >= best_cost));
         assert!((net.evaluate(&vx, &vy).unwrap().cost - best_cost).abs() < 1e-12);
-        if h.stopped_early {
+        if h.stopped_early() {
             assert_eq!(h.epochs.len(), best + 1 + 3);
         }
     }

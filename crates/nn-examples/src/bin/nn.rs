@@ -128,8 +128,9 @@ struct TrainArgs {
     /// Seed of weights, split and shuffling.
     #[arg(long, default_value_t = 0)]
     seed: u64,
-    /// Threads for training steps (default: NN_THREADS or 1).
-    #[arg(long)]
+    /// Threads for training steps (default: the NN_THREADS environment variable, else 1).
+    /// The model is the same on any thread count; only the speed changes.
+    #[arg(long, env = "NN_THREADS")]
     threads: Option<usize>,
     /// Where to save the model (safetensors).
     #[arg(long)]
@@ -149,6 +150,10 @@ struct DataArgs {
     model: PathBuf,
     #[command(flatten)]
     csv: CsvArgs,
+    /// Threads a large batch is split across (default: the NN_THREADS environment
+    /// variable, else 1).
+    #[arg(long, env = "NN_THREADS", default_value_t = 1)]
+    threads: usize,
 }
 
 #[derive(Debug, clap::Args)]
@@ -182,9 +187,11 @@ fn main() -> ExitCode {
             Dtype::F32 => train::<f32>(&args),
             Dtype::F64 => train::<f64>(&args),
         },
-        Command::Eval(args) => with_model(&args.model, |m| eval(m, &args)),
-        Command::Predict(args) => with_model(&args.data.model, |m| predict(m, &args)),
-        Command::Info { model } => with_model(&model, |m| {
+        Command::Eval(args) => with_model(&args.model, args.threads, |m| eval(m, &args)),
+        Command::Predict(args) => {
+            with_model(&args.data.model, args.data.threads, |m| predict(m, &args))
+        }
+        Command::Info { model } => with_model(&model, 1, |m| {
             info(m);
             Ok(())
         }),
@@ -198,12 +205,25 @@ fn main() -> ExitCode {
     }
 }
 
-/// Loads a model in the precision it was saved in and runs `f` on it.
-fn with_model(path: &Path, f: impl FnOnce(AnyModel) -> CliResult<()>) -> CliResult<()> {
+/// Loads a model in the precision it was saved in, lets it predict on `threads` threads,
+/// and runs `f` on it.
+fn with_model(
+    path: &Path,
+    threads: usize,
+    f: impl FnOnce(AnyModel) -> CliResult<()>,
+) -> CliResult<()> {
     let e = |e: nn_train::TrainError| e.to_string();
     match model_dtype(path).map_err(e)? {
-        DType::F64 => f(AnyModel::F64(load_model::<f64>(path).map_err(e)?)),
-        DType::F32 => f(AnyModel::F32(load_model::<f32>(path).map_err(e)?)),
+        DType::F64 => {
+            let mut m = load_model::<f64>(path).map_err(e)?;
+            m.network.set_threads(threads);
+            f(AnyModel::F64(m))
+        }
+        DType::F32 => {
+            let mut m = load_model::<f32>(path).map_err(e)?;
+            m.network.set_threads(threads);
+            f(AnyModel::F32(m))
+        }
     }
 }
 

@@ -1,21 +1,21 @@
 //! The experiments, one module per claim, and the registry the tour runs. Each module has
 //! its `EXPERIMENT` (what the tour runs) and its `LESSON` (what the tour page teaches).
 
-pub mod t01_logistic;
-pub mod t02_depth_collapse;
-pub mod t03_perceptrons;
-pub mod t04_activations;
-pub mod t05_vectorised;
-pub mod t06_backprop;
-pub mod t07_symmetry;
-pub mod t08_deep_linear;
-pub mod t09_saturation;
-pub mod t10_init_variance;
-pub mod t11_gradient_descent;
-pub mod t12_parameter_sharing;
-pub mod t13_parity;
-pub mod t14_whitening;
-pub mod t15_digits;
+mod t01_logistic;
+mod t02_depth_collapse;
+mod t03_perceptrons;
+mod t04_activations;
+mod t05_vectorised;
+mod t06_backprop;
+mod t07_symmetry;
+mod t08_deep_linear;
+mod t09_saturation;
+mod t10_init_variance;
+mod t11_gradient_descent;
+mod t12_parameter_sharing;
+mod t13_parity;
+mod t14_whitening;
+mod t15_digits;
 
 use crate::Experiment;
 

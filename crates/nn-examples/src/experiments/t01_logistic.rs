@@ -357,8 +357,8 @@ fn run(ctx: &Context) -> Result<Findings> {
     Ok(Findings {
         measured: format!(
             "breast cancer, 3 standardised features: Newton ({} it.) b={:.5}, w=({:.5}, {:.5}, \
-             {:.5}), J*={:.8}; net after {} GD steps: max rel. coef. error {:.1e}, |ΔJ| {:.1e}; \
-             accuracy {:.1}% (not separable); gradcheck {:.0e}",
+             {:.5}), J*={:.8}; net after {} GD steps: b={:.5}, J={:.8}, max rel. coef. error {:.1e}, \
+             |ΔJ| {:.1e}; accuracy {:.1}% (not separable); gradcheck {:.0e}",
             m.newton.iterations,
             b[0],
             b[1],
@@ -366,6 +366,8 @@ fn run(ctx: &Context) -> Result<Findings> {
             b[3],
             m.newton.cost,
             config.steps,
+            m.net_beta[0],
+            m.net_cost,
             m.coef_rel_error,
             m.cost_error,
             100.0 * m.accuracy,
@@ -382,7 +384,10 @@ fn run(ctx: &Context) -> Result<Findings> {
         )],
         reading,
         settings: format!(
-            "{config:?}; learning rate {LEARNING_RATE}; network seed 1; features {FEATURES:?}"
+            "{config:?}; learning rate {LEARNING_RATE} (gradient descent is stable below \
+             2/λ_max of the Hessian at the optimum, {:.2}); network seed 1; features \
+             {FEATURES:?}",
+            2.0 / m.newton.hessian_max_eigenvalue
         ),
     })
 }

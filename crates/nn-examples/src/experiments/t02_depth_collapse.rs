@@ -21,7 +21,7 @@
 
 use nalgebra::DMatrix;
 use nn_train::data::synthetic;
-use nn_train::{Activation, FitConfig, Loss, Network, Optimizer, SeededRng, Silent, fit};
+use nn_train::{Activation, FitConfig, Loss, Network, Optimizer, SeededRng, Silent, Stream, fit};
 
 use super::t06_backprop::check_before_training;
 use super::t07_symmetry::best_line_accuracy;
@@ -135,7 +135,7 @@ pub fn collapse(net: &Network<f64>) -> (DMatrix<f64>, DMatrix<f64>) {
 /// # Errors
 /// If the network cannot be built (not expected).
 pub fn collapse_error(seed: u64) -> Result<f64> {
-    let mut rng = SeededRng::stream(seed, 2);
+    let mut rng = SeededRng::for_stream(seed, Stream::Custom(2));
     let inputs = 1 + rng.below(5);
     let depth = 2 + rng.below(5);
     let mut builder = Network::<f64>::builder(inputs);

@@ -10,7 +10,7 @@
 use std::time::Instant;
 
 use nalgebra::DMatrix;
-use nn_train::{Activation, Loss, Network, SeededRng};
+use nn_train::{Activation, Loss, Network, SeededRng, Stream};
 
 use crate::plot::{ChartOptions, Labels, Legend, Series, chart};
 use crate::{Context, Experiment, Figure, Findings, Lesson, Result, Size};
@@ -124,7 +124,7 @@ fn network(seed: u64) -> Result<Network<f64>> {
 }
 
 fn inputs(m: usize, seed: u64) -> DMatrix<f64> {
-    let mut rng = SeededRng::stream(seed, 1);
+    let mut rng = SeededRng::for_stream(seed, Stream::Custom(1));
     DMatrix::from_fn(64, m, |_, _| rng.standard_normal())
 }
 

@@ -20,7 +20,7 @@
 
 use nalgebra::DMatrix;
 use nn_train::nn_core::GradCheck;
-use nn_train::{Activation, Loss, Mode, Network, SeededRng, Task, TrainError};
+use nn_train::{Activation, Loss, Mode, Network, SeededRng, Stream, Task, TrainError};
 
 use crate::plot::{ChartOptions, Labels, Legend, Series, chart};
 use crate::{Context, Experiment, Figure, Findings, Lesson, Result, Size};
@@ -179,13 +179,13 @@ fn targets(loss: Loss, k: usize, m: usize, rng: &mut SeededRng) -> DMatrix<f64> 
 /// The random case of `seed`: 1–4 dense layers of 1–6 units (a softmax output gets at
 /// least 2), hidden activations from [`HIDDEN`], a loss from [`LOSSES`] with the output
 /// activation it needs, L2 penalty 0 or in [0.01, 0.5), 1–4 inputs, 1–4 examples with
-/// inputs uniform in [−2, 2]. Everything is drawn from `SeededRng::stream(seed, 0)`; the
+/// inputs uniform in [−2, 2]. Everything is drawn from `SeededRng::for_stream(seed, Stream::Custom(0))`; the
 /// network's weights from its own streams of `seed`.
 ///
 /// # Errors
 /// If the network cannot be built (not expected: every drawn architecture is valid).
 pub fn random_case(seed: u64) -> Result<Case> {
-    let mut rng = SeededRng::stream(seed, 0);
+    let mut rng = SeededRng::for_stream(seed, Stream::Custom(0));
     let depth = 1 + rng.below(4);
     let loss = LOSSES[rng.below(LOSSES.len())];
     let inputs = 1 + rng.below(4);
@@ -325,7 +325,7 @@ pub fn gradient_pairs(case: &mut Case) -> Result<Vec<(f64, f64)>> {
 /// # Errors
 /// If the checker rejects its input (not expected).
 pub fn fused_output_error(batches: usize, seed: u64) -> Result<f64> {
-    let mut rng = SeededRng::stream(seed, 1);
+    let mut rng = SeededRng::for_stream(seed, Stream::Custom(1));
     let mut worst = 0.0f64;
     let m = 8;
     for (loss, act, k) in (0..batches).flat_map(|_| {

@@ -15,7 +15,9 @@
 //! The tour page's text for this claim is [`LESSON`].
 
 use nalgebra::DMatrix;
-use nn_train::{Activation, FitConfig, Init, Loss, Network, Optimizer, SeededRng, Silent, fit};
+use nn_train::{
+    Activation, FitConfig, Init, Loss, Network, Optimizer, SeededRng, Silent, Stream, fit,
+};
 
 use super::t06_backprop::check_before_training;
 use crate::plot::{Point2, decision_regions};
@@ -94,9 +96,9 @@ impl Config {
 }
 
 /// The XOR-like task: `m` points uniform in [−1, 1]² with both |x₁|, |x₂| ≥ 0.1 (a margin
-/// around the axes), label 1 where `x₁ x₂ > 0`. Drawn from `SeededRng::stream(seed, 0)`.
+/// around the axes), label 1 where `x₁ x₂ > 0`. Drawn from `SeededRng::for_stream(seed, Stream::Custom(0))`.
 pub fn xor_quadrants(m: usize, seed: u64) -> (DMatrix<f64>, DMatrix<f64>) {
-    let mut rng = SeededRng::stream(seed, 0);
+    let mut rng = SeededRng::for_stream(seed, Stream::Custom(0));
     let mut x = DMatrix::zeros(2, m);
     let mut y = DMatrix::zeros(1, m);
     for j in 0..m {

@@ -19,7 +19,7 @@
 //! The tour page's text for this claim is [`LESSON`].
 
 use nalgebra::DMatrix;
-use nn_train::{Activation, Init, Loss, Mode, Network, SeededRng};
+use nn_train::{Activation, Init, Loss, Mode, Network, SeededRng, Stream};
 
 use crate::plot::{ChartOptions, Labels, Legend, Series, chart};
 use crate::{Context, Experiment, Figure, Findings, Lesson, Result, Size};
@@ -193,7 +193,7 @@ fn rel(measured: &DMatrix<f64>, closed: &DMatrix<f64>) -> f64 {
 /// If a network cannot be built or run (not expected).
 pub fn measure(config: &Config) -> Result<Measured> {
     let m = config.examples;
-    let mut rng = SeededRng::stream(8, 0);
+    let mut rng = SeededRng::for_stream(8, Stream::Custom(0));
     let x = DMatrix::from_fn(WIDTH, m, |_, _| rng.standard_normal());
     let y = DMatrix::zeros(1, m);
     let u = output_weights();
@@ -338,7 +338,7 @@ mod tests {
     fn the_closed_form_is_checked_against_finite_differences_too() {
         // The gradient the closed form predicts is the network's gradient of J.
         let mut net = deep_linear(5, 1.5).unwrap();
-        let mut rng = SeededRng::stream(8, 1);
+        let mut rng = SeededRng::for_stream(8, Stream::Custom(1));
         let x = DMatrix::from_fn(WIDTH, 4, |_, _| rng.standard_normal());
         let y = DMatrix::zeros(1, 4);
         let err = super::super::t06_backprop::gradient_error(&mut net, &x, &y).unwrap();

@@ -14,7 +14,7 @@
 
 use nalgebra::DMatrix;
 use nn_train::{
-    Activation, FitConfig, Init, Loss, Mode, Network, Optimizer, SeededRng, Silent, fit,
+    Activation, FitConfig, Init, Loss, Mode, Network, Optimizer, SeededRng, Silent, Stream, fit,
 };
 
 use super::t06_backprop::check_before_training;
@@ -89,7 +89,7 @@ impl Config {
         match size {
             Size::Quick => Self {
                 scales: vec![0.01, GOOD_SCALE, 3.0, LARGE_SCALE],
-                examples: 200,
+                examples: 400,
                 epochs: 20,
             },
             Size::Full => Self {
@@ -165,7 +165,7 @@ impl Measured {
 
 /// Standard-normal inputs `(INPUTS, m)` and labels `[w·x > 0]` of a random teacher `w`.
 fn teacher_data(m: usize, seed: u64) -> (DMatrix<f64>, DMatrix<f64>) {
-    let mut rng = SeededRng::stream(seed, 0);
+    let mut rng = SeededRng::for_stream(seed, Stream::Custom(0));
     let w: Vec<f64> = (0..INPUTS).map(|_| rng.standard_normal()).collect();
     let x = DMatrix::from_fn(INPUTS, m, |_, _| rng.standard_normal());
     let y = DMatrix::from_fn(1, m, |_, j| {

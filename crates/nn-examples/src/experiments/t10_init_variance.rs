@@ -15,7 +15,9 @@
 //! The tour page's text for this claim is [`LESSON`].
 
 use nalgebra::DMatrix;
-use nn_train::{Activation, Init, Loss, Mode, Network, SeededRng, nn_init::recommended_for};
+use nn_train::{
+    Activation, Init, Loss, Mode, Network, SeededRng, Stream, nn_init::recommended_for,
+};
 
 use crate::plot::{ChartOptions, Labels, Legend, Series, chart};
 use crate::{Context, Experiment, Figure, Findings, Lesson, Result, Size};
@@ -244,7 +246,7 @@ pub fn measure(config: &Config) -> Result<Measured> {
             last_slope: Vec::new(),
         };
         for seed in 0..config.seeds {
-            let mut rng = SeededRng::stream(seed, 1000);
+            let mut rng = SeededRng::for_stream(seed, Stream::Custom(1000));
             let x = DMatrix::from_fn(w, config.examples, |_, _| rng.standard_normal() as f32);
             let init = scheme.init(activation);
             let mut b = Network::<f32>::builder(w);

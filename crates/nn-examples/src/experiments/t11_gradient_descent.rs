@@ -25,7 +25,8 @@
 
 use nalgebra::{DMatrix, Matrix2, Vector2};
 use nn_train::{
-    Activation, FitConfig, Init, Loss, Network, Optimizer, SeededRng, Silent, TrainError, Trainer,
+    Activation, FitConfig, Init, Loss, Network, Optimizer, SeededRng, Silent, Stream, TrainError,
+    Trainer,
 };
 
 use super::t06_backprop::check_before_training;
@@ -224,7 +225,7 @@ pub fn descend_1d(rate: f64, steps: usize) -> Run1d {
 
 /// The line-fitting data: 20 points, `x ~ N(1.5, 1)`, `y = 2x − 1 + N(0, 0.3²)`.
 fn line_data() -> (Vec<f64>, Vec<f64>) {
-    let mut rng = SeededRng::stream(11, 0);
+    let mut rng = SeededRng::for_stream(11, Stream::Custom(0));
     let x: Vec<f64> = (0..20).map(|_| rng.normal(1.5, 1.0)).collect();
     let y = x
         .iter()

@@ -31,7 +31,9 @@
 use std::path::Path;
 
 use nalgebra::DMatrix;
-use nn_train::{Activation, FitConfig, Init, Loss, Network, Optimizer, SeededRng, Silent, fit};
+use nn_train::{
+    Activation, FitConfig, Init, Loss, Network, Optimizer, SeededRng, Silent, Stream, fit,
+};
 
 use super::t06_backprop::check_before_training;
 use crate::plot::{Labels, value_grid};
@@ -232,7 +234,7 @@ fn train_and_test(
         ..FitConfig::default()
     };
     fit(&mut net, (x, y), None, &fit_config, &mut Silent)?;
-    let mut rng = SeededRng::stream(12, 1);
+    let mut rng = SeededRng::for_stream(12, Stream::Custom(1));
     let mut accuracy = vec![vec![0.0; POSITIONS]; POSITIONS];
     for (r, row) in accuracy.iter_mut().enumerate() {
         for (c, a) in row.iter_mut().enumerate() {
@@ -251,7 +253,11 @@ fn train_and_test(
 /// # Errors
 /// If a network cannot be built or trained (not expected).
 pub fn measure(config: &Config) -> Result<Measured> {
-    let train = images(config.train, TRAIN_POSITION, &mut SeededRng::stream(12, 0));
+    let train = images(
+        config.train,
+        TRAIN_POSITION,
+        &mut SeededRng::for_stream(12, Stream::Custom(0)),
+    );
     // zero padding keeps the output 12×12, so that windows half off the image exist at the
     // border too; the max pool over all of it is global
     let shared = Network::<f64>::image_builder(1, SIDE, SIDE)
@@ -397,7 +403,7 @@ mod tests {
 
     #[test]
     fn the_two_patterns_have_the_same_brightness_and_land_where_asked() {
-        let (x, y) = images(2, (4, 7), &mut SeededRng::stream(1, 0));
+        let (x, y) = images(2, (4, 7), &mut SeededRng::for_stream(1, Stream::Custom(0)));
         assert_eq!((y[(0, 0)], y[(0, 1)]), (1.0, 0.0));
         let sums: Vec<f64> = SHAPES.iter().map(|s| s.iter().flatten().sum()).collect();
         assert_eq!(sums, [5.0, 5.0]);

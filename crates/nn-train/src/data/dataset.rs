@@ -1,9 +1,10 @@
 //! A data set in the column convention: inputs `X: (n_features, m)` and targets
-//! `Y: (n_outputs, m)`, with seeded shuffling, stratified splits and mini-batches.
+//! `Y: (n_outputs, m)`, with seeded shuffling, stratified splits and zero-copy chunks. (Training draws its own
+//! shuffled mini-batches: see `Trainer`.)
 
 use nalgebra::{DMatrix, DMatrixView};
-use nn_init::SeededRng;
 use nn_init::nn_activations::nn_core::Scalar;
+use nn_init::{SeededRng, Stream};
 
 use crate::check;
 use crate::columns::gather_columns;
@@ -314,10 +315,10 @@ impl<T: Scalar> Dataset<T> {
         }
     }
 
-    /// The examples in a seeded random order (Fisher–Yates on `SeededRng::new(seed)`).
+    /// The examples in a seeded random order (Fisher–Yates on the seed's [`Stream::DataSplit`]).
     pub fn shuffled(&self, seed: u64) -> Self {
         let mut order: Vec<usize> = (0..self.len()).collect();
-        SeededRng::new(seed).shuffle(&mut order);
+        SeededRng::for_stream(seed, Stream::DataSplit).shuffle(&mut order);
         self.select_unchecked(&order)
     }
 
@@ -433,7 +434,7 @@ impl<T: Scalar> Dataset<T> {
                 found: format!("{fractions:?}"),
             });
         }
-        let mut rng = SeededRng::new(seed);
+        let mut rng = SeededRng::for_stream(seed, Stream::DataSplit);
         let mut parts: [Vec<usize>; N] = std::array::from_fn(|_| Vec::new());
         for group in groups {
             let mut members = group.clone();
@@ -462,31 +463,6 @@ impl<T: Scalar> Dataset<T> {
         }))
     }
 
-    /// Seeded, shuffled mini-batches of `batch_size` examples (the last may be smaller).
-    /// Nothing is copied up front: each batch gathers only its own columns, into the
-    /// caller's buffers with [`Batches::next_into`] (no allocation after the first batch)
-    /// or into new matrices through the `Iterator` impl.
-    ///
-    /// # Errors
-    /// [`TrainError::InvalidConfig`] for `batch_size = 0`.
-    pub fn batches(&self, batch_size: usize, seed: u64) -> Result<Batches<'_, T>> {
-        if batch_size == 0 {
-            return Err(TrainError::InvalidConfig {
-                what: "batch_size",
-                expected: "≥ 1",
-                found: "0".into(),
-            });
-        }
-        let mut order: Vec<usize> = (0..self.len()).collect();
-        SeededRng::new(seed).shuffle(&mut order);
-        Ok(Batches {
-            data: self,
-            order,
-            batch_size,
-            pos: 0,
-        })
-    }
-
     /// Consecutive mini-batches in the stored order as zero-copy views (contiguous columns
     /// of column-major storage), e.g. to evaluate a large set in pieces.
     ///
@@ -508,55 +484,5 @@ impl<T: Scalar> Dataset<T> {
             let n = batch_size.min(m - start);
             (self.x.columns(start, n), self.y.columns(start, n))
         }))
-    }
-}
-
-/// Shuffled mini-batches of a [`Dataset`] (see [`Dataset::batches`]).
-#[derive(Debug, Clone)]
-pub struct Batches<'a, T: Scalar> {
-    data: &'a Dataset<T>,
-    order: Vec<usize>,
-    batch_size: usize,
-    pos: usize,
-}
-
-impl<T: Scalar> Batches<'_, T> {
-    /// The indices of the next batch, without copying anything (`None` after the last).
-    pub fn next_indices(&mut self) -> Option<&[usize]> {
-        if self.pos >= self.order.len() {
-            return None;
-        }
-        let start = self.pos;
-        self.pos = (start + self.batch_size).min(self.order.len());
-        Some(&self.order[start..self.pos])
-    }
-
-    /// Gathers the next batch into `x` and `y` (resized without reallocating when they
-    /// are large enough); returns `false` after the last batch.
-    pub fn next_into(&mut self, x: &mut DMatrix<T>, y: &mut DMatrix<T>) -> bool {
-        let data = self.data;
-        match self.next_indices() {
-            Some(cols) => {
-                gather_columns(&data.x, cols, x);
-                gather_columns(&data.y, cols, y);
-                true
-            }
-            None => false,
-        }
-    }
-
-    /// Number of batches in all.
-    pub fn count_batches(&self) -> usize {
-        self.order.len().div_ceil(self.batch_size)
-    }
-}
-
-impl<T: Scalar> Iterator for Batches<'_, T> {
-    type Item = (DMatrix<T>, DMatrix<T>);
-
-    /// The next batch as new matrices (copies that batch's columns only).
-    fn next(&mut self) -> Option<Self::Item> {
-        let (mut x, mut y) = (DMatrix::zeros(0, 0), DMatrix::zeros(0, 0));
-        self.next_into(&mut x, &mut y).then_some((x, y))
     }
 }

@@ -18,7 +18,7 @@
 use std::f64::consts::PI;
 
 use nalgebra::DMatrix;
-use nn_init::SeededRng;
+use nn_init::{SeededRng, Stream};
 
 use super::Dataset;
 use crate::error::{Result, TrainError};
@@ -80,7 +80,7 @@ pub fn two_circles(m: usize, factor: f64, noise: f64, seed: u64) -> Result<Datas
             found: factor.to_string(),
         });
     }
-    let mut rng = SeededRng::new(seed);
+    let mut rng = SeededRng::for_stream(seed, Stream::SyntheticData);
     let labels: Vec<bool> = (0..m).map(|j| j % 2 == 1).collect();
     let points = labels
         .iter()
@@ -103,7 +103,7 @@ pub fn two_circles(m: usize, factor: f64, noise: f64, seed: u64) -> Result<Datas
 pub fn two_moons(m: usize, noise: f64, seed: u64) -> Result<Dataset<f64>> {
     check_count("two moons", m)?;
     check_noise(noise)?;
-    let mut rng = SeededRng::new(seed);
+    let mut rng = SeededRng::for_stream(seed, Stream::SyntheticData);
     let labels: Vec<bool> = (0..m).map(|j| j % 2 == 1).collect();
     let points = labels
         .iter()
@@ -137,7 +137,7 @@ pub fn spirals(per_class: usize, classes: usize, noise: f64, seed: u64) -> Resul
             found: classes.to_string(),
         });
     }
-    let mut rng = SeededRng::new(seed);
+    let mut rng = SeededRng::for_stream(seed, Stream::SyntheticData);
     let m = per_class * classes;
     let mut x = DMatrix::zeros(2, m);
     let mut labels = Vec::with_capacity(m);
@@ -174,7 +174,7 @@ pub fn blobs(per_class: usize, centers: &[Vec<f64>], std: f64, seed: u64) -> Res
             found: format!("{} coordinates", c.len()),
         });
     }
-    let mut rng = SeededRng::new(seed);
+    let mut rng = SeededRng::for_stream(seed, Stream::SyntheticData);
     let m = per_class * centers.len();
     let mut x = DMatrix::zeros(d, m);
     let mut labels = Vec::with_capacity(m);
@@ -201,7 +201,7 @@ pub const TRIANGLE: [[f64; 2]; 3] = [[-0.8, -0.6], [0.8, -0.6], [0.0, 0.8]];
 /// [`TrainError::EmptyData`] for `m = 0`.
 pub fn triangle(m: usize, seed: u64) -> Result<Dataset<f64>> {
     check_count("triangle", m)?;
-    let mut rng = SeededRng::new(seed);
+    let mut rng = SeededRng::for_stream(seed, Stream::SyntheticData);
     let points: Vec<[f64; 2]> = (0..m)
         .map(|_| [rng.uniform(-1.0, 1.0), rng.uniform(-1.0, 1.0)])
         .collect();

@@ -9,7 +9,6 @@ use nn_init::nn_activations::Activation;
 use nn_init::nn_activations::nn_core::Scalar;
 
 use super::Network;
-use super::threads_from_env;
 use crate::error::{Result, TrainError};
 use crate::layers::{FeatureShape, Layer};
 use crate::layers::{LayerPlan, LayerSpec, ParamShape, ParamSource};
@@ -306,7 +305,7 @@ impl<T: Scalar> NetworkBuilder<T> {
             loss,
             grads,
             loss_grad: DMatrix::zeros(0, 0),
-            threads: threads_from_env().unwrap_or(1),
+            threads: 1,
         })
     }
 }

@@ -6,9 +6,7 @@ mod gradcheck;
 mod shares;
 
 pub use builder::{NetworkBuilder, NetworkPlan};
-pub(crate) use shares::{
-    MIN_PARALLEL_PREDICT_WORK, MIN_PREDICT_COLUMNS, share, share_count, threads_from_env,
-};
+pub(crate) use shares::{MIN_PARALLEL_PREDICT_WORK, MIN_PREDICT_COLUMNS, share, share_count};
 
 use std::fmt;
 
@@ -437,9 +435,10 @@ impl<T: Scalar> Network<T> {
         last.infer(infer_through(hidden, x)?.as_ref().unwrap_or(x))
     }
 
-    /// How many threads [`Network::predict`] may split a large batch across: `NN_THREADS`
-    /// when the network was built or loaded (1 if unset), or what
-    /// [`Network::set_threads`] said. Training takes its count from
+    /// How many threads [`Network::predict`] may split a large batch across: 1 when the
+    /// network is built or loaded, else what [`Network::set_threads`] said (the library
+    /// reads no environment variable; the `nn` command line and the benchmarks pass
+    /// `NN_THREADS` here). Training takes its count from
     /// [`crate::FitConfig::threads`].
     pub fn threads(&self) -> usize {
         self.threads

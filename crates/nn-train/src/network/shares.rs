@@ -41,11 +41,3 @@ pub(crate) const MIN_PREDICT_COLUMNS: usize = 64;
 pub(crate) fn share(m: usize, t: usize, k: usize) -> std::ops::Range<usize> {
     k * m / t..(k + 1) * m / t
 }
-
-/// `NN_THREADS`, if it is set to a positive integer.
-pub(crate) fn threads_from_env() -> Option<usize> {
-    std::env::var("NN_THREADS")
-        .ok()
-        .and_then(|v| v.trim().parse().ok())
-        .filter(|&n| n > 0)
-}

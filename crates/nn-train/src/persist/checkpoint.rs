@@ -22,7 +22,8 @@
 //!
 //! Early stopping's patience count, and the reference costs of the divergence rules, are
 //! not part of the state: a resumed run starts counting afresh. `"divergence": {"growth",
-//! "above_best", "patience"}` is in `config` only when the rules are not the defaults.
+//! "above_best", "patience"}` is in `config` only when the rules are not the defaults,
+//! `"convergence": {"tol", "patience"}` only when that stop is set.
 //! A step split into shares reseeds each share's dropout from a stream that continues the
 //! network's own, so the network's streams are all the state there is: a run resumes
 //! bit-identically on any number of threads.

@@ -4,7 +4,6 @@
 use serde::{Deserialize, Serialize};
 
 use crate::error::{Result, TrainError};
-use crate::network::threads_from_env;
 use crate::optim::{Optimizer, Schedule};
 
 /// Stop when the monitored cost (validation cost if validation data is given, else the
@@ -28,6 +27,32 @@ impl EarlyStopping {
             patience,
             min_delta: 0.0,
             restore_best: true,
+        }
+    }
+}
+
+/// Stop when training has converged: the epoch's training cost has failed to fall below
+/// the lowest so far by more than `tol` for `patience` epochs in a row. This is
+/// scikit-learn's rule for `MLPClassifier`/`MLPRegressor` without early stopping (`tol`,
+/// `n_iter_no_change`; its `n_iter_no_change = k` stops after `k + 1` such epochs, i.e.
+/// `patience = k + 1`). Unlike [`EarlyStopping`] it watches the training cost only and
+/// keeps the last epoch's parameters; the two can be combined.
+///
+/// JSON form (serde): `{"tol": 0.0001, "patience": 11}`.
+#[derive(Debug, Clone, Copy, PartialEq, Serialize, Deserialize)]
+pub struct Convergence {
+    /// The smallest decrease of the training cost that counts as progress (≥ 0).
+    pub tol: f64,
+    /// Epochs in a row without progress before stopping (≥ 1).
+    pub patience: usize,
+}
+
+impl Default for Convergence {
+    /// scikit-learn's defaults: `tol = 1e-4`, `n_iter_no_change = 10` (so patience 11).
+    fn default() -> Self {
+        Self {
+            tol: 1e-4,
+            patience: 11,
         }
     }
 }
@@ -96,13 +121,13 @@ impl Divergence {
 
 /// Everything about a training run except the data. Defaults: 10 epochs, batch 32,
 /// shuffled, seed 0, Adam(1e-3), constant schedule, no warm-up, no clipping, no early
-/// stopping, the default [`Divergence`] rule.
+/// stopping, no convergence stop, the default [`Divergence`] rule.
 ///
 /// Its JSON form (serde, as checkpoints store it) has one key per field, with the
 /// optimizer and schedule in their own forms, `null` for a setting that is off, and
-/// `"divergence"` only when the rules are not the default (files of runs with the default
-/// rules are the same as those written before the rules existed; a missing
-/// `"divergence"` reads as the default).
+/// `"divergence"` only when the rules are not the default and `"convergence"` only when it
+/// is set (files of runs without them are the same as those written before they existed;
+/// a missing `"divergence"` reads as the default, a missing `"convergence"` as none).
 #[derive(Debug, Clone, Copy, PartialEq, Serialize, Deserialize)]
 pub struct FitConfig {
     /// Number of passes over the training data.
@@ -123,8 +148,11 @@ pub struct FitConfig {
     pub clip_norm: Option<f64>,
     /// Early stopping, if any.
     pub early_stopping: Option<EarlyStopping>,
-    /// Threads for data-parallel steps; `None` reads the `NN_THREADS` environment variable
-    /// and defaults to 1. It changes how fast training runs, never its result: how a batch
+    /// Stopping once the training cost stops falling, if wanted.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub convergence: Option<Convergence>,
+    /// Threads for data-parallel steps; `None` is 1 (the library reads no environment
+    /// variable; the `nn` command line and the benchmarks take `NN_THREADS`). It changes how fast training runs, never its result: how a batch
     /// is split into shares depends only on the batch and the network
     /// ([`Network::training_shares`](crate::Network::training_shares)), the threads run the shares, and the gradients are
     /// summed in share order, so the same seed gives bit-identical parameters, costs and
@@ -148,6 +176,7 @@ impl Default for FitConfig {
             warmup_steps: 0,
             clip_norm: None,
             early_stopping: None,
+            convergence: None,
             threads: None,
             divergence: Divergence::default(),
         }
@@ -194,6 +223,14 @@ impl FitConfig {
                 );
             }
         }
+        if let Some(c) = self.convergence {
+            if c.patience == 0 {
+                return bad("convergence patience", "≥ 1", "0".into());
+            }
+            if !(c.tol.is_finite() && c.tol >= 0.0) {
+                return bad("convergence tol", "finite and ≥ 0", c.tol.to_string());
+            }
+        }
         if self.threads == Some(0) {
             return bad("threads", "≥ 1", "0".into());
         }
@@ -214,13 +251,10 @@ impl FitConfig {
         self.optimizer.validate()
     }
 
-    /// The thread count: [`FitConfig::threads`], else `NN_THREADS` if it is a positive
-    /// integer, else 1. It decides how fast steps run, not what they compute.
+    /// The thread count: [`FitConfig::threads`] if it is positive, else 1. It decides how
+    /// fast steps run, not what they compute.
     pub fn thread_count(&self) -> usize {
-        self.threads
-            .filter(|&n| n > 0)
-            .or_else(threads_from_env)
-            .unwrap_or(1)
+        self.threads.filter(|&n| n > 0).unwrap_or(1)
     }
 
     /// The learning rate at `epoch` and global step `step`.

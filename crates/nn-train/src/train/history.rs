@@ -29,14 +29,30 @@ pub struct EpochRecord {
 pub struct History {
     /// One record per completed epoch.
     pub epochs: Vec<EpochRecord>,
-    /// `true` if early stopping or an observer ended the run before the last epoch.
-    pub stopped_early: bool,
+    /// What ended the run before its last epoch, if anything did.
+    pub stopped: Option<Stopped>,
     /// The epoch whose parameters the network holds at the end, when early stopping
     /// restored the best ones.
     pub best_epoch: Option<usize>,
 }
 
+/// What ended a training run before its last epoch.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Stopped {
+    /// [`EarlyStopping`](crate::EarlyStopping): the monitored cost stopped improving.
+    EarlyStopping,
+    /// [`Convergence`](crate::Convergence): the training cost stopped falling.
+    Converged,
+    /// The [`Observer`](crate::Observer) asked to stop.
+    Observer,
+}
+
 impl History {
+    /// `true` if something ended the run before its last epoch.
+    pub fn stopped_early(&self) -> bool {
+        self.stopped.is_some()
+    }
+
     /// Writes the history as CSV with header
     /// `epoch,train_cost,train_accuracy,val_cost,val_accuracy,learning_rate` (missing
     /// values are empty fields).

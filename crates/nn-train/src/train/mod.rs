@@ -8,8 +8,8 @@ mod observer;
 mod trainer;
 mod workers;
 
-pub use config::{Divergence, EarlyStopping, FitConfig};
-pub use history::{EpochRecord, History};
+pub use config::{Convergence, Divergence, EarlyStopping, FitConfig};
+pub use history::{EpochRecord, History, Stopped};
 pub use observer::{Control, Observer, Silent};
 pub use trainer::Trainer;
 

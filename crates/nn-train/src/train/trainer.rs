@@ -2,11 +2,11 @@
 //! mini-batches, each step in shares.
 
 use nalgebra::DMatrix;
-use nn_init::SeededRng;
 use nn_init::nn_activations::nn_core::Scalar;
+use nn_init::{SeededRng, Stream};
 
 use super::config::FitConfig;
-use super::history::{EpochRecord, History};
+use super::history::{EpochRecord, History, Stopped};
 use super::observer::{Control, Observer};
 use super::workers::{StepOutcome, Workers};
 use crate::check;
@@ -33,7 +33,7 @@ pub struct Trainer<T: Scalar> {
     order: Vec<usize>,
     x_batch: DMatrix<T>,
     y_batch: DMatrix<T>,
-    /// Thread count, resolved once from the configuration and `NN_THREADS`.
+    /// Thread count, resolved once from the configuration.
     threads: usize,
     /// Threads and network copies for data-parallel steps, made at the first step that
     /// uses them.
@@ -66,7 +66,7 @@ impl<T: Scalar> Trainer<T> {
         config.validate()?;
         Ok(Self {
             optimizer: OptimizerState::new(config.optimizer)?,
-            rng: SeededRng::stream(config.seed, u64::MAX),
+            rng: SeededRng::for_stream(config.seed, Stream::TrainingShuffle),
             epoch: 0,
             config,
             order: Vec::new(),
@@ -78,7 +78,7 @@ impl<T: Scalar> Trainer<T> {
     }
 
     /// The number of threads steps may use: [`FitConfig::thread_count`] when the trainer
-    /// was made (so `NN_THREADS` is read once, not at every step). A step uses at most
+    /// was made. A step uses at most
     /// [`Network::training_shares`] of them; the result is the same on any number.
     pub fn threads(&self) -> usize {
         self.threads
@@ -232,6 +232,8 @@ impl<T: Scalar> Trainer<T> {
         // epochs in a row above the best rule's limit.
         let (mut first_cost, mut lowest, mut above) = (None, f64::INFINITY, 0);
         let restore_best = self.config.early_stopping.is_some_and(|es| es.restore_best);
+        // The convergence rule's lowest training cost and epochs in a row without progress.
+        let (mut lowest_train, mut no_progress) = (f64::INFINITY, 0);
 
         while self.epoch < self.config.epochs {
             let epoch = self.epoch;
@@ -331,7 +333,19 @@ impl<T: Scalar> Trainer<T> {
                 net.snapshot_into(&mut good);
                 last_good = Some(epoch);
             }
-            let mut stop = observer.on_epoch(&record) == Control::Stop;
+            let mut stop =
+                (observer.on_epoch(&record) == Control::Stop).then_some(Stopped::Observer);
+            if let Some(c) = self.config.convergence {
+                if record.train_cost > lowest_train - c.tol {
+                    no_progress += 1;
+                } else {
+                    no_progress = 0;
+                }
+                lowest_train = lowest_train.min(record.train_cost);
+                if no_progress >= c.patience {
+                    stop = stop.or(Some(Stopped::Converged));
+                }
+            }
             if let Some(es) = self.config.early_stopping {
                 let monitored = record.val_cost.unwrap_or(record.train_cost);
                 let improved = best
@@ -342,11 +356,13 @@ impl<T: Scalar> Trainer<T> {
                     since_best = 0;
                 } else {
                     since_best += 1;
-                    stop |= since_best >= es.patience;
+                    if since_best >= es.patience {
+                        stop = stop.or(Some(Stopped::EarlyStopping));
+                    }
                 }
             }
-            if stop {
-                history.stopped_early = self.epoch < self.config.epochs;
+            if let Some(reason) = stop {
+                history.stopped = (self.epoch < self.config.epochs).then_some(reason);
                 break;
             }
         }

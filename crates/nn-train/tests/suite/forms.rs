@@ -152,6 +152,7 @@ fn fit_config() -> impl Strategy<Value = FitConfig> {
                 warmup_steps,
                 clip_norm,
                 early_stopping,
+                convergence: None,
                 threads,
                 divergence,
             },
