@@ -54,7 +54,7 @@ fn golden_files_load_and_write_back_to_the_same_bytes() {
         .filter(|p| p.extension().is_some_and(|e| e == "safetensors"))
         .collect();
     files.sort();
-    assert!(files.len() >= 18, "only {} golden files", files.len());
+    assert!(files.len() >= 19, "only {} golden files", files.len());
     for path in files {
         let name = path.display().to_string();
         let bytes = std::fs::read(&path).unwrap();
@@ -248,6 +248,35 @@ fn trained_with_every_setting() -> (Network<f32>, Trainer<f32>, Encoder) {
     (net, trainer, enc)
 }
 
+/// A checkpoint of a run with the convergence stop set (which a long enough run would
+/// have ended).
+fn trained_with_convergence() -> (Network<f64>, Trainer<f64>) {
+    let data = synthetic::two_moons(32, 0.1, 23).unwrap();
+    let mut net = Network::<f64>::builder(2)
+        .dense(3, Activation::Tanh)
+        .dense(1, Activation::Sigmoid)
+        .loss(Loss::BinaryCrossEntropy)
+        .seed(23)
+        .build()
+        .unwrap();
+    let config = FitConfig {
+        epochs: 2,
+        batch_size: 8,
+        seed: 23,
+        optimizer: Optimizer::rmsprop(0.01),
+        convergence: Some(Convergence {
+            tol: 1e-3,
+            patience: 5,
+        }),
+        ..FitConfig::default()
+    };
+    let mut trainer = Trainer::new(config).unwrap();
+    trainer
+        .fit(&mut net, (data.x(), data.y()), None, &mut Silent)
+        .unwrap();
+    (net, trainer)
+}
+
 /// Regenerates the committed golden files (with `NN_WRITE_GOLDEN` set).
 fn write_golden_files() {
     std::fs::create_dir_all(golden_dir()).unwrap();
@@ -318,6 +347,11 @@ fn write_golden_files() {
     save(
         "checkpoint_settings_f32.safetensors",
         &checkpoint_to_bytes(&net, &trainer, Some(&enc)).unwrap(),
+    );
+    let (net, trainer) = trained_with_convergence();
+    save(
+        "checkpoint_convergence.safetensors",
+        &checkpoint_to_bytes(&net, &trainer, None).unwrap(),
     );
     let schedules = [
         Schedule::Constant,

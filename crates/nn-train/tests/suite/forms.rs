@@ -1,7 +1,8 @@
 //! Every configuration's JSON form round-trips: every variant of the activations,
-//! initializers, losses, optimizers (with their hyper-parameters), schedules, divergence
-//! and early-stopping rules, training configurations, encoder kinds and dtypes, written as
-//! the files write them (through a JSON value) and read back to the same bits.
+//! initializers, losses, optimizers (with their hyper-parameters), schedules, divergence,
+//! early-stopping and convergence rules, training configurations, encoder kinds and
+//! dtypes, written as the files write them (through a JSON value) and read back to the
+//! same bits.
 
 #![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
 
@@ -126,6 +127,10 @@ fn early_stopping() -> impl Strategy<Value = EarlyStopping> {
     })
 }
 
+fn convergence() -> impl Strategy<Value = Convergence> {
+    (finite(), any::<usize>()).prop_map(|(tol, patience)| Convergence { tol, patience })
+}
+
 fn fit_config() -> impl Strategy<Value = FitConfig> {
     (
         (any::<usize>(), any::<usize>(), any::<bool>(), any::<u64>()),
@@ -133,6 +138,7 @@ fn fit_config() -> impl Strategy<Value = FitConfig> {
         (
             proptest::option::of(finite()),
             proptest::option::of(early_stopping()),
+            proptest::option::of(convergence()),
             proptest::option::of(any::<usize>()),
             prop_oneof![Just(Divergence::default()), divergence()],
         ),
@@ -141,7 +147,7 @@ fn fit_config() -> impl Strategy<Value = FitConfig> {
             |(
                 (epochs, batch_size, shuffle, seed),
                 (optimizer, schedule, warmup_steps),
-                (clip_norm, early_stopping, threads, divergence),
+                (clip_norm, early_stopping, convergence, threads, divergence),
             )| FitConfig {
                 epochs,
                 batch_size,
@@ -152,7 +158,7 @@ fn fit_config() -> impl Strategy<Value = FitConfig> {
                 warmup_steps,
                 clip_norm,
                 early_stopping,
-                convergence: None,
+                convergence,
                 threads,
                 divergence,
             },
@@ -215,6 +221,10 @@ proptest! {
             let back = round_trip(&es);
             prop_assert!(same(&back, &es), "{es:?} came back as {back:?}");
         }
+        if let Some(c) = config.convergence {
+            let back = round_trip(&c);
+            prop_assert!(same(&back, &c), "{c:?} came back as {back:?}");
+        }
         let back = round_trip(&config);
         prop_assert!(same(&back, &config), "{config:?} came back as {back:?}");
         let back = round_trip(&dtype);
@@ -264,13 +274,15 @@ fn forms_are_those_of_version_1() {
     );
     let off = FitConfig {
         divergence: Divergence::off(),
+        convergence: Some(Convergence::default()),
         ..FitConfig::default()
     };
-    assert!(
-        json(&off).contains(r#""divergence":{"above_best":null,"growth":null,"patience":3}"#),
-        "{}",
-        json(&off)
-    );
+    for part in [
+        r#""divergence":{"above_best":null,"growth":null,"patience":3}"#,
+        r#""convergence":{"patience":11,"tol":0.0001}"#,
+    ] {
+        assert!(json(&off).contains(part), "{}", json(&off));
+    }
     // Unknown names are refused with the valid ones listed.
     let err = serde_json::from_str::<Optimizer>(r#"{"name":"adagrad","lr":0.1}"#).unwrap_err();
     assert!(err.to_string().contains("adamw"), "{err}");
