@@ -1,9 +1,11 @@
 //! # nn-core — tensor math for neural networks, with gradients you can check
 //!
 //! The base of the `nn` workspace: shape-checked matrix operations over nalgebra's
-//! [`DMatrix`](nalgebra::DMatrix), each paired with its backward (vector–Jacobian
-//! product), and [`gradcheck`], the finite-difference checker that every derivative in the
-//! workspace is tested against.
+//! [`DMatrix`], each paired with its backward (vector–Jacobian product), and [`gradcheck`],
+//! the finite-difference checker that every derivative in the workspace is tested against.
+//! [`DMatrix`] and [`nalgebra`] itself are re-exported, so that a program depending on this
+//! crate alone names them as `nn_core::DMatrix` and `nn_core::nalgebra`, at the version
+//! this crate was built with.
 //!
 //! ## Conventions
 //!
@@ -39,7 +41,7 @@
 //! differences:
 //!
 //! ```
-//! use nalgebra::DMatrix;
+//! use nn_core::DMatrix;
 //! use nn_core::{broadcast_column_into, gemm_into, gradcheck, mean_columns_into, Trans};
 //!
 //! let w = DMatrix::from_row_slice(2, 3, &[0.1, -0.2, 0.3, 0.4, 0.5, -0.6]);
@@ -107,3 +109,5 @@ pub use simd::widest_simd;
 
 /// Re-export of nalgebra, so that downstream crates use the same version.
 pub use nalgebra;
+/// nalgebra's dynamically sized, column-major matrix: the type every operation here takes.
+pub use nalgebra::DMatrix;

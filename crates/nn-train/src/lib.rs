@@ -29,7 +29,7 @@
 //! ## Example: train, evaluate, predict
 //!
 //! ```
-//! use nalgebra::DMatrix;
+//! use nn_train::DMatrix;
 //! use nn_train::{fit, Activation, FitConfig, Loss, Network, Optimizer, Silent};
 //!
 //! // XOR, examples as columns.
@@ -115,7 +115,7 @@
 //! GEMM over an im2col matrix; its weights are PyTorch's `[out, in, kh, kw]` tensor.
 //!
 //! ```
-//! use nalgebra::DMatrix;
+//! use nn_train::DMatrix;
 //! use nn_train::{fit, Activation, FitConfig, Loss, Network, Optimizer, Silent};
 //!
 //! // 6×6 images with a bar of three pixels somewhere: horizontal (class 0) or vertical (1).
@@ -249,6 +249,13 @@
 //!
 //! Everything is generic over `f32` and `f64` ([`Scalar`]); gradient checks run in `f64`.
 //!
+//! ## Re-exports
+//!
+//! [`DMatrix`] and [`nalgebra`] (the version this crate is built with), [`nn_core`],
+//! [`nn_init`] (and through it `nn_activations`), [`Activation`], [`Init`],
+//! [`SeededRng`] and [`Scalar`]: a program that depends on this crate alone writes
+//! `use nn_train::DMatrix;` and needs no `nalgebra` line of its own.
+//!
 //! ## Dependencies
 //!
 //! - `nn-init` (and through it `nn-activations` and `nn-core`): initializers, seeded
@@ -316,3 +323,8 @@ pub use train::{
 pub use nn_init::nn_activations::Activation;
 pub use nn_init::nn_activations::nn_core::{self, Scalar};
 pub use nn_init::{self, Init, SeededRng};
+
+/// nalgebra's dynamically sized matrix, the type of every batch, weight and gradient.
+pub use nn_core::DMatrix;
+/// Re-export of nalgebra (through nn-core), so that users name the same version.
+pub use nn_core::nalgebra;
