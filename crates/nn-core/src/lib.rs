@@ -74,6 +74,14 @@
 //! # Ok::<(), nn_core::CoreError>(())
 //! ```
 //!
+//! ## Features
+//!
+//! - `testing` (off by default): the module `nn_core::testing`, helpers the workspace's
+//!   test suites share: a counting global allocator (to assert that a pass allocates
+//!   nothing) and the weighted-sum cost `X ↦ ⟨R, f(X)⟩` that turns a vector–Jacobian
+//!   product into a gradient [`gradcheck`] can check. It is for tests; nothing in the
+//!   library uses it.
+//!
 //! ## Dependencies
 //!
 //! - `nalgebra`: the matrix type.
@@ -94,6 +102,8 @@ mod gradcheck;
 mod ops;
 mod scalar;
 mod simd;
+#[cfg(feature = "testing")]
+pub mod testing;
 
 pub use error::{CoreError, Shape};
 pub use gemm::{Trans, gemm_into, matmul, matmul_backward};
