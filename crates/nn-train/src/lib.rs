@@ -256,19 +256,31 @@
 //! [`SeededRng`] and [`Scalar`]: a program that depends on this crate alone writes
 //! `use nn_train::DMatrix;` and needs no `nalgebra` line of its own.
 //!
+//! ## Features
+//!
+//! All on by default:
+//!
+//! - `csv`: CSV data sets ([`data`]'s CSV loaders) and [`History`] as CSV, through the
+//!   `csv` crate.
+//! - `gzip`: transparent `.gz` decompression of CSV and IDX files, through `flate2`.
+//! - `parallel`: [`Network::predict`] on rayon's pool for large batches.
+//!
+//! They are declared for inference-only programs, which need none of the three. In this
+//! version the library does not build without them yet: keep the default features.
+//!
 //! ## Dependencies
 //!
 //! - `nn-init` (and through it `nn-activations` and `nn-core`): initializers, seeded
 //!   random streams, activations, tensor math.
 //! - `nalgebra`: the matrix type. `thiserror`: the error enum.
-//! - `csv`: reading data sets and writing the training history as CSV, with correct
-//!   quoting and record positions for error messages.
-//! - `flate2` (pure-Rust `miniz_oxide` backend): transparent `.gz` for CSV and IDX files,
-//!   as MNIST is distributed.
-//! - `rayon`: its global pool runs the shares of a column-split `Network::predict` on
-//!   large batches (`Network::set_threads`). Data-parallel training steps
-//!   (`FitConfig::threads` or `NN_THREADS`) use threads of their own instead, woken per
-//!   round by a condition variable: a pool's job queue allocates every few dozen
+//! - `csv` (feature `csv`): reading data sets and writing the training history as CSV,
+//!   with correct quoting and record positions for error messages.
+//! - `flate2` (feature `gzip`; pure-Rust `miniz_oxide` backend): transparent `.gz` for CSV
+//!   and IDX files, as MNIST is distributed.
+//! - `rayon` (feature `parallel`): its global pool runs the shares of a column-split
+//!   `Network::predict` on large batches (`Network::set_threads`). Data-parallel training
+//!   steps (`FitConfig::threads` or `NN_THREADS`) use threads of their own instead, woken
+//!   per round by a condition variable: a pool's job queue allocates every few dozen
 //!   submissions.
 //! - `safetensors`: the model-file container that Python (`safetensors`, PyTorch) reads
 //!   as is; its parser validates offsets and lengths before any tensor is touched.
