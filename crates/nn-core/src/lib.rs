@@ -121,3 +121,8 @@ pub use simd::widest_simd;
 pub use nalgebra;
 /// nalgebra's dynamically sized, column-major matrix: the type every operation here takes.
 pub use nalgebra::DMatrix;
+
+/// The crate README's examples, compiled and run as doc tests so that they stay true.
+#[cfg(doctest)]
+#[doc = include_str!("../README.md")]
+pub struct ReadmeDoctests;

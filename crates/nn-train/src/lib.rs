@@ -340,3 +340,8 @@ pub use nn_init::{self, Init, SeededRng};
 pub use nn_core::DMatrix;
 /// Re-export of nalgebra (through nn-core), so that users name the same version.
 pub use nn_core::nalgebra;
+
+/// The crate README's examples, compiled and run as doc tests so that they stay true.
+#[cfg(doctest)]
+#[doc = include_str!("../README.md")]
+pub struct ReadmeDoctests;
