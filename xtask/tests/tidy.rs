@@ -2,6 +2,8 @@
 //!
 //! Each failure message says what to fix and where.
 
+#![allow(clippy::panic)]
+
 use std::fs;
 use std::path::{Path, PathBuf};
 
@@ -147,4 +149,221 @@ fn crate_chain_order() {
             "{name} must depend on exactly the crate before it in the chain {chain:?}"
         );
     }
+}
+
+/// The packages of the workspace: the root and every directory with a `Cargo.toml` under
+/// `crates/`, plus `xtask`.
+fn package_dirs() -> Vec<PathBuf> {
+    let mut dirs: Vec<PathBuf> = fs::read_dir(root().join("crates"))
+        .map(|entries| {
+            entries
+                .flatten()
+                .map(|e| e.path())
+                .filter(|p| p.join("Cargo.toml").is_file())
+                .collect()
+        })
+        .unwrap_or_default();
+    dirs.push(root().join("xtask"));
+    dirs.sort();
+    dirs
+}
+
+/// Both licence files sit at the root and in every package (so that `cargo package` ships
+/// them), each a copy of the root's, and the root's are the standard texts.
+#[test]
+fn every_package_carries_both_licences() {
+    let mut problems = Vec::new();
+    for (name, marks) in [
+        (
+            "LICENSE-MIT",
+            &[
+                "Copyright (c) the nn developers",
+                "Permission is hereby granted",
+            ][..],
+        ),
+        (
+            "LICENSE-APACHE",
+            &[
+                "Apache License",
+                "Version 2.0, January 2004",
+                "END OF TERMS AND CONDITIONS",
+                "Copyright the nn developers",
+            ][..],
+        ),
+    ] {
+        let Ok(text) = fs::read_to_string(root().join(name)) else {
+            problems.push(format!("{name} is missing at the root"));
+            continue;
+        };
+        for mark in marks {
+            if !text.contains(mark) {
+                problems.push(format!("{name} at the root lacks {mark:?}"));
+            }
+        }
+        for dir in package_dirs() {
+            match fs::read_to_string(dir.join(name)) {
+                Ok(copy) if copy == text => {}
+                Ok(_) => problems.push(format!("{} differs from the root's", rel(&dir.join(name)))),
+                Err(_) => problems.push(format!("{} is missing", rel(&dir.join(name)))),
+            }
+        }
+    }
+    assert!(
+        problems.is_empty(),
+        "copy the root's licence files into every package:\n{}",
+        problems.join("\n")
+    );
+}
+
+/// No manifest names a placeholder URL (`example.invalid`, `example.com`, …): a
+/// `repository`, `homepage` or `documentation` field is real or absent.
+#[test]
+fn no_placeholder_urls_in_manifests() {
+    let mut found = Vec::new();
+    let mut manifests = vec![root().join("Cargo.toml")];
+    manifests.extend(package_dirs().iter().map(|d| d.join("Cargo.toml")));
+    for manifest in manifests {
+        let text = fs::read_to_string(&manifest).unwrap_or_default();
+        for (i, line) in text.lines().enumerate() {
+            if [
+                "example.invalid",
+                "example.com",
+                "example.org",
+                "example.net",
+            ]
+            .iter()
+            .any(|p| line.contains(p))
+            {
+                found.push(format!("{}:{}: {}", rel(&manifest), i + 1, line.trim()));
+            }
+        }
+    }
+    assert!(
+        found.is_empty(),
+        "remove the placeholder or give the real URL:\n{}",
+        found.join("\n")
+    );
+}
+
+/// `1.89.0` → `[1, 89, 0]`; `None` for anything that is not dotted numbers.
+fn version_numbers(v: &str) -> Option<Vec<u64>> {
+    let mut parts: Vec<u64> = v
+        .split('.')
+        .map(|p| p.parse().ok())
+        .collect::<Option<_>>()?;
+    parts.resize(3, 0);
+    Some(parts)
+}
+
+/// The value of the first `key = "value"` line of a manifest.
+fn manifest_string(text: &str, key: &str) -> Option<String> {
+    text.lines().find_map(|line| {
+        let (k, v) = line.split_once('=')?;
+        (k.trim() == key).then(|| v.trim().trim_matches('"').to_string())
+    })
+}
+
+/// The workspace's `rust-version` is at least every dependency's: for each registry
+/// package that the five crates build (`cargo tree -e normal,build`, the versions in
+/// Cargo.lock), the `rust-version` of its own manifest under
+/// `$CARGO_HOME/registry/src/*/<name>-<version>/`.
+#[test]
+fn rust_version_covers_every_dependency() {
+    let manifest = fs::read_to_string(root().join("Cargo.toml")).unwrap_or_default();
+    let declared = manifest_string(&manifest, "rust-version").unwrap_or_default();
+    let Some(declared_numbers) = version_numbers(&declared) else {
+        panic!("the root Cargo.toml must declare `rust-version = \"1.xx\"`, found {declared:?}");
+    };
+
+    let cargo = std::env::var("CARGO").unwrap_or_else(|_| "cargo".to_string());
+    let mut args = vec![
+        "tree",
+        "--offline",
+        "-e",
+        "normal,build",
+        "--prefix",
+        "none",
+    ];
+    for name in [
+        "nn-core",
+        "nn-activations",
+        "nn-init",
+        "nn-train",
+        "nn-examples",
+    ] {
+        args.extend(["-p", name]);
+    }
+    let out = std::process::Command::new(&cargo)
+        .args(&args)
+        .current_dir(root())
+        .output();
+    let out = match out {
+        Ok(out) if out.status.success() => String::from_utf8_lossy(&out.stdout).into_owned(),
+        Ok(out) => panic!(
+            "`cargo {}` failed:\n{}",
+            args.join(" "),
+            String::from_utf8_lossy(&out.stderr)
+        ),
+        Err(e) => panic!("cannot run {cargo}: {e}"),
+    };
+    let mut packages: Vec<(String, String)> = out
+        .lines()
+        .filter_map(|line| {
+            let mut words = line.split_whitespace();
+            let (name, version) = (words.next()?, words.next()?.strip_prefix('v')?);
+            // workspace members print their path: `nn-core v0.1.0 (/…/crates/nn-core)`
+            let local = words.any(|w| w.contains('/'));
+            (!local).then(|| (name.to_string(), version.to_string()))
+        })
+        .collect();
+    packages.sort();
+    packages.dedup();
+    assert!(
+        packages.iter().any(|(n, _)| n == "nalgebra"),
+        "`cargo tree` listed no nalgebra: {out}"
+    );
+
+    let cargo_home = std::env::var_os("CARGO_HOME")
+        .map(PathBuf::from)
+        .or_else(|| std::env::var_os("HOME").map(|h| Path::new(&h).join(".cargo")))
+        .unwrap_or_default();
+    let sources: Vec<PathBuf> = fs::read_dir(cargo_home.join("registry").join("src"))
+        .map(|entries| entries.flatten().map(|e| e.path()).collect())
+        .unwrap_or_default();
+    let mut missing = Vec::new();
+    let mut highest: Option<(Vec<u64>, String)> = None;
+    for (name, version) in &packages {
+        let dir = format!("{name}-{version}");
+        let Some(text) = sources
+            .iter()
+            .find_map(|s| fs::read_to_string(s.join(&dir).join("Cargo.toml")).ok())
+        else {
+            missing.push(dir);
+            continue;
+        };
+        let Some(rv) = manifest_string(&text, "rust-version") else {
+            continue;
+        };
+        let Some(numbers) = version_numbers(&rv) else {
+            panic!("{dir} declares an unreadable rust-version {rv:?}");
+        };
+        if highest.as_ref().is_none_or(|(h, _)| numbers > *h) {
+            highest = Some((numbers, format!("{dir} (rust-version {rv})")));
+        }
+    }
+    assert!(
+        missing.is_empty(),
+        "cannot read the rust-version of {} packages: their sources are not under {}/registry/src \
+         (run `cargo fetch`, or set CARGO_HOME to where they are): {missing:?}",
+        missing.len(),
+        cargo_home.display()
+    );
+    let Some((highest, who)) = highest else {
+        panic!("no dependency declares a rust-version; the check read nothing");
+    };
+    assert!(
+        declared_numbers >= highest,
+        "the workspace declares rust-version {declared}, lower than {who}: raise it in the root \
+         Cargo.toml"
+    );
 }

@@ -107,3 +107,8 @@ pub use activation::*;
 pub use error::ActivationError;
 pub use nn_core;
 pub use nn_core::Scalar;
+
+/// The crate README's examples, compiled and run as doc tests so that they stay true.
+#[cfg(doctest)]
+#[doc = include_str!("../README.md")]
+pub struct ReadmeDoctests;

@@ -5,10 +5,9 @@
 
 use nalgebra::DMatrix;
 use nn_activations::{Activation, ActivationError, Scalar};
-use nn_core::{CoreError, frobenius_dot, gradcheck};
+use nn_core::testing::{GRADIENT_TOLERANCE as TOL, upstream_cost};
+use nn_core::{CoreError, gradcheck};
 use proptest::prelude::*;
-
-const TOL: f64 = 1e-6;
 
 /// Activations with a kink (or jump) at 0, whose inputs keep `|z| > 1e-3` in gradient
 /// checks: the five-point stencil reaches `2h = 2e-4` from the point.
@@ -60,10 +59,9 @@ fn activation() -> impl Strategy<Value = Activation> {
     ]
 }
 
-/// `J(Z) = ⟨R, g(Z)⟩`, whose gradient is the backward of `g` applied to `dA = R`. (A shape
-/// error would be NaN, which `gradcheck` reports as an error.)
+/// `J(Z) = ⟨R, g(Z)⟩`, whose gradient is the backward of `g` applied to `dA = R`.
 fn cost(g: Activation, r: &DMatrix<f64>) -> impl Fn(&DMatrix<f64>) -> f64 + '_ {
-    move |z| frobenius_dot(r, &g.forward(z)).unwrap_or(f64::NAN)
+    upstream_cost(r, move |z| g.forward(z))
 }
 
 /// Turns any error into a proptest failure.
@@ -889,49 +887,10 @@ mod allocation {
     //! shows that the in-place passes allocate nothing.
 
     use super::*;
-    use std::alloc::{GlobalAlloc, Layout, System};
-    use std::cell::Cell;
-
-    thread_local! {
-        static ALLOCATIONS: Cell<usize> = const { Cell::new(0) };
-    }
-
-    struct Counting;
-
-    fn count() {
-        let _ = ALLOCATIONS.try_with(|c| c.set(c.get() + 1));
-    }
-
-    #[allow(unsafe_code)]
-    // SAFETY: forwards every call to the system allocator unchanged; only counts.
-    unsafe impl GlobalAlloc for Counting {
-        unsafe fn alloc(&self, layout: Layout) -> *mut u8 {
-            count();
-            // SAFETY: same contract as the caller's.
-            unsafe { System.alloc(layout) }
-        }
-        unsafe fn alloc_zeroed(&self, layout: Layout) -> *mut u8 {
-            count();
-            // SAFETY: same contract as the caller's.
-            unsafe { System.alloc_zeroed(layout) }
-        }
-        unsafe fn dealloc(&self, ptr: *mut u8, layout: Layout) {
-            // SAFETY: same contract as the caller's.
-            unsafe { System.dealloc(ptr, layout) }
-        }
-        unsafe fn realloc(&self, ptr: *mut u8, layout: Layout, new_size: usize) -> *mut u8 {
-            count();
-            // SAFETY: same contract as the caller's.
-            unsafe { System.realloc(ptr, layout, new_size) }
-        }
-    }
+    use nn_core::testing::{CountingAllocator, allocations_on_this_thread as allocations};
 
     #[global_allocator]
-    static GLOBAL: Counting = Counting;
-
-    fn allocations() -> usize {
-        ALLOCATIONS.with(Cell::get)
-    }
+    static GLOBAL: CountingAllocator = CountingAllocator;
 
     #[test]
     fn in_place_passes_allocate_nothing() {

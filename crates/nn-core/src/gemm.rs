@@ -85,7 +85,7 @@ fn strides(t: Trans, rows: usize) -> (usize, usize) {
 ///
 /// # Example
 /// ```
-/// use nalgebra::DMatrix;
+/// use nn_core::DMatrix;
 /// use nn_core::{gemm_into, Trans};
 /// let w = DMatrix::from_row_slice(2, 3, &[1.0, 2.0, 3.0, 4.0, 5.0, 6.0]);
 /// let dz = DMatrix::from_row_slice(2, 1, &[1.0, -1.0]);

@@ -227,7 +227,7 @@ impl GradCheck {
 ///
 /// # Example
 /// ```
-/// use nalgebra::DMatrix;
+/// use nn_core::DMatrix;
 /// use nn_core::gradcheck;
 /// // f(X) = Σ X_ij³ has gradient 3 X².
 /// let x = DMatrix::from_row_slice(2, 2, &[0.5, -1.0, 2.0, 0.25]);

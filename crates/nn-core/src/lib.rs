@@ -1,9 +1,11 @@
 //! # nn-core — tensor math for neural networks, with gradients you can check
 //!
 //! The base of the `nn` workspace: shape-checked matrix operations over nalgebra's
-//! [`DMatrix`](nalgebra::DMatrix), each paired with its backward (vector–Jacobian
-//! product), and [`gradcheck`], the finite-difference checker that every derivative in the
-//! workspace is tested against.
+//! [`DMatrix`], each paired with its backward (vector–Jacobian product), and [`gradcheck`],
+//! the finite-difference checker that every derivative in the workspace is tested against.
+//! [`DMatrix`] and [`nalgebra`] itself are re-exported, so that a program depending on this
+//! crate alone names them as `nn_core::DMatrix` and `nn_core::nalgebra`, at the version
+//! this crate was built with.
 //!
 //! ## Conventions
 //!
@@ -40,7 +42,7 @@
 //! differences:
 //!
 //! ```
-//! use nalgebra::DMatrix;
+//! use nn_core::DMatrix;
 //! use nn_core::{broadcast_column_into, gemm_into, gradcheck, mean_columns_into, Trans};
 //!
 //! let w = DMatrix::from_row_slice(2, 3, &[0.1, -0.2, 0.3, 0.4, 0.5, -0.6]);
@@ -73,6 +75,14 @@
 //! # Ok::<(), nn_core::CoreError>(())
 //! ```
 //!
+//! ## Features
+//!
+//! - `testing` (off by default): the module `nn_core::testing`, helpers the workspace's
+//!   test suites share: a counting global allocator (to assert that a pass allocates
+//!   nothing) and the weighted-sum cost `X ↦ ⟨R, f(X)⟩` that turns a vector–Jacobian
+//!   product into a gradient [`gradcheck`] can check. It is for tests; nothing in the
+//!   library uses it.
+//!
 //! ## Dependencies
 //!
 //! - `nalgebra`: the matrix type.
@@ -95,6 +105,8 @@ mod gradcheck;
 mod ops;
 mod scalar;
 mod simd;
+#[cfg(feature = "testing")]
+pub mod testing;
 pub mod text;
 
 pub use error::{CoreError, Shape};
@@ -111,3 +123,10 @@ pub use simd::widest_simd;
 
 /// Re-export of nalgebra, so that downstream crates use the same version.
 pub use nalgebra;
+/// nalgebra's dynamically sized, column-major matrix: the type every operation here takes.
+pub use nalgebra::DMatrix;
+
+/// The crate README's examples, compiled and run as doc tests so that they stay true.
+#[cfg(doctest)]
+#[doc = include_str!("../README.md")]
+pub struct ReadmeDoctests;

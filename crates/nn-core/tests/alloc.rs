@@ -3,55 +3,12 @@
 //!
 //! A separate test binary because its counting global allocator sees the whole process.
 
-use std::alloc::{GlobalAlloc, Layout, System};
-use std::sync::atomic::{AtomicUsize, Ordering};
+use nn_core::testing::{CountingAllocator, allocations_on_this_thread, allocations_total};
+use nn_core::{DMatrix, Scalar, Trans, gemm_into};
 
-use nalgebra::DMatrix;
-use nn_core::{Scalar, Trans, gemm_into};
-
-/// Counts allocations made by the current thread only (the test harness runs others).
-struct Counting;
-
-thread_local! {
-    static ALLOCS: std::cell::Cell<usize> = const { std::cell::Cell::new(0) };
-}
-static TOTAL: AtomicUsize = AtomicUsize::new(0);
-
-fn note() {
-    TOTAL.fetch_add(1, Ordering::Relaxed);
-    let _ = ALLOCS.try_with(|n| n.set(n.get() + 1));
-}
-
-// SAFETY: forwards every call to the system allocator unchanged; only counts.
-#[allow(unsafe_code)]
-unsafe impl GlobalAlloc for Counting {
-    unsafe fn alloc(&self, layout: Layout) -> *mut u8 {
-        note();
-        // SAFETY: same contract as the caller's.
-        unsafe { System.alloc(layout) }
-    }
-    unsafe fn alloc_zeroed(&self, layout: Layout) -> *mut u8 {
-        note();
-        // SAFETY: same contract as the caller's.
-        unsafe { System.alloc_zeroed(layout) }
-    }
-    unsafe fn dealloc(&self, ptr: *mut u8, layout: Layout) {
-        // SAFETY: same contract as the caller's.
-        unsafe { System.dealloc(ptr, layout) }
-    }
-    unsafe fn realloc(&self, ptr: *mut u8, layout: Layout, new_size: usize) -> *mut u8 {
-        note();
-        // SAFETY: same contract as the caller's.
-        unsafe { System.realloc(ptr, layout, new_size) }
-    }
-}
-
+/// Counts allocations made by the current thread (the test harness runs others).
 #[global_allocator]
-static GLOBAL: Counting = Counting;
-
-fn allocs_on_this_thread() -> usize {
-    ALLOCS.with(|n| n.get())
-}
+static GLOBAL: CountingAllocator = CountingAllocator;
 
 /// `(m, k, n)` of `C = op(A)·op(B)` for a step of an MLP with layer sizes `dims` and batch
 /// `m`: forward `Z = W·A`, `dW = dZ·Aᵀ`, `dA = Wᵀ·dZ`.
@@ -100,11 +57,11 @@ fn assert_allocation_free<T: Scalar>() {
                 .unwrap_or_else(|e| unreachable!("shapes fit: {e}"));
         };
         run(0.0, &mut c); // warm-up: a kernel may size per-thread buffers once
-        let before = allocs_on_this_thread();
+        let before = allocations_on_this_thread();
         for beta in [0.0, 1.0, 0.5, 0.0] {
             run(beta, &mut c);
         }
-        let allocs = allocs_on_this_thread() - before;
+        let allocs = allocations_on_this_thread() - before;
         assert_eq!(
             allocs,
             0,
@@ -132,8 +89,8 @@ fn gemm_into_allocates_nothing_after_warm_up_f64() {
 
 #[test]
 fn the_counter_sees_allocations() {
-    let before = allocs_on_this_thread();
+    let before = allocations_on_this_thread();
     let v = std::hint::black_box(vec![1u8; 64]);
-    assert_eq!(allocs_on_this_thread() - before, 1, "{}", v.len());
-    assert!(TOTAL.load(Ordering::Relaxed) > 0);
+    assert_eq!(allocations_on_this_thread() - before, 1, "{}", v.len());
+    assert!(allocations_total() > 0);
 }

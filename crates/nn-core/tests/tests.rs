@@ -2,11 +2,9 @@
 //! against a naive triple loop, deliberately wrong gradients being caught, and every error
 //! path.
 
-use nalgebra::DMatrix;
+use nn_core::testing::{GRADIENT_TOLERANCE as TOL, upstream_cost, weighted_sum};
 use nn_core::*;
 use proptest::prelude::*;
-
-const TOL: f64 = 1e-6;
 
 /// A random `r×c` matrix with entries in [-2, 2].
 fn mat(r: usize, c: usize) -> impl Strategy<Value = DMatrix<f64>> {
@@ -79,10 +77,10 @@ proptest! {
     #[test]
     fn matmul_backward_matches_finite_differences((ta, tb, a, b, r) in product_case()) {
         let (da, db) = matmul_backward(&a, ta, &b, tb, &r).unwrap();
-        let fa = |x: &DMatrix<f64>| frobenius_dot(&r, &matmul(x, ta, &b, tb).unwrap()).unwrap();
+        let fa = upstream_cost(&r, |x| matmul(x, ta, &b, tb));
         let rep = gradcheck(fa, &a, &da).unwrap();
         prop_assert!(rep.passes(TOL), "dA ({ta:?},{tb:?}): {rep}");
-        let fb = |x: &DMatrix<f64>| frobenius_dot(&r, &matmul(&a, ta, x, tb).unwrap()).unwrap();
+        let fb = upstream_cost(&r, |x| matmul(&a, ta, x, tb));
         let rep = gradcheck(fb, &b, &db).unwrap();
         prop_assert!(rep.passes(TOL), "dB ({ta:?},{tb:?}): {rep}");
     }
@@ -93,10 +91,10 @@ proptest! {
             .prop_flat_map(|(n, m)| (mat(n, m), mat(n, 1), mat(n, m)))
     ) {
         let (da, db) = add_column_backward(&r);
-        let fa = |x: &DMatrix<f64>| frobenius_dot(&r, &add_column(x, &b).unwrap()).unwrap();
+        let fa = upstream_cost(&r, |x| add_column(x, &b));
         let rep = gradcheck(fa, &a, &da).unwrap();
         prop_assert!(rep.passes(TOL), "dA: {rep}");
-        let fb = |x: &DMatrix<f64>| frobenius_dot(&r, &add_column(&a, x).unwrap()).unwrap();
+        let fb = upstream_cost(&r, |x| add_column(&a, x));
         let rep = gradcheck(fb, &b, &db).unwrap();
         prop_assert!(rep.passes(TOL), "db: {rep}");
     }
@@ -106,7 +104,7 @@ proptest! {
         (a, r) in (1usize..=8, 1usize..=8).prop_flat_map(|(n, m)| (mat(n, m), mat(n, 1)))
     ) {
         let da = mean_columns_backward(&r, a.ncols()).unwrap();
-        let f = |x: &DMatrix<f64>| frobenius_dot(&r, &mean_columns(x).unwrap()).unwrap();
+        let f = upstream_cost(&r, mean_columns);
         let rep = gradcheck(f, &a, &da).unwrap();
         prop_assert!(rep.passes(TOL), "{rep}");
         // and the sum is m times the mean
@@ -120,10 +118,10 @@ proptest! {
             .prop_flat_map(|(n, m)| (mat(n, m), mat(n, m), mat(n, m)))
     ) {
         let (da, db) = hadamard_backward(&a, &b, &r).unwrap();
-        let fa = |x: &DMatrix<f64>| frobenius_dot(&r, &hadamard(x, &b).unwrap()).unwrap();
+        let fa = upstream_cost(&r, |x| hadamard(x, &b));
         let rep = gradcheck(fa, &a, &da).unwrap();
         prop_assert!(rep.passes(TOL), "dA: {rep}");
-        let fb = |x: &DMatrix<f64>| frobenius_dot(&r, &hadamard(&a, x).unwrap()).unwrap();
+        let fb = upstream_cost(&r, |x| hadamard(&a, x));
         let rep = gradcheck(fb, &b, &db).unwrap();
         prop_assert!(rep.passes(TOL), "dB: {rep}");
     }
@@ -133,7 +131,7 @@ proptest! {
         (a, r) in (1usize..=8, 1usize..=8).prop_flat_map(|(n, m)| (mat(n, m), mat(n, m)))
     ) {
         let da = map_backward(&a, &r, |x: f64| x.cos() + 2.0 * x).unwrap();
-        let f = |x: &DMatrix<f64>| frobenius_dot(&r, &map(x, |v: f64| v.sin() + v * v)).unwrap();
+        let f = upstream_cost(&r, |x| map(x, |v: f64| v.sin() + v * v));
         let rep = gradcheck(f, &a, &da).unwrap();
         prop_assert!(rep.passes(TOL), "{rep}");
     }
@@ -148,7 +146,7 @@ proptest! {
         let m = a.ncols();
         let cost = |w: &DMatrix<f64>, b: &DMatrix<f64>| {
             let z = add_column(&matmul(w, Trans::No, &a, Trans::No).unwrap(), b).unwrap();
-            frobenius_dot(&r, &map(&z, f64::tanh)).unwrap() / m as f64
+            weighted_sum(&r, &map(&z, f64::tanh)) / m as f64
         };
         let mut z = DMatrix::zeros(w.nrows(), m);
         broadcast_column_into(&b, &mut z).unwrap();
@@ -242,10 +240,10 @@ fn wrong_transpose_in_backward_is_caught() {
         ((i * 3 + j * 5) % 7) as f64 - 3.0 + 0.2 * j as f64
     });
     let r = DMatrix::from_fn(4, 4, |i, j| (i as f64 - j as f64) * 0.5 + 0.3);
-    let f = |x: &DMatrix<f64>| frobenius_dot(&r, &(x * &b)).unwrap();
+    let f = upstream_cost(&r, |x| x * &b);
     let right = &r * b.transpose();
     let wrong = &r * &b; // forgot the transpose
-    assert!(gradcheck(f, &a, &right).unwrap().passes(1e-9));
+    assert!(gradcheck(&f, &a, &right).unwrap().passes(1e-9));
     let rep = gradcheck(f, &a, &wrong).unwrap();
     assert!(rep.max_rel_error > 0.5, "wrong transpose passed: {rep}");
 }

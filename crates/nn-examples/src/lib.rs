@@ -62,7 +62,13 @@ pub use report::{
     Context, Experiment, Figure, Findings, Lesson, Outcome, RunInfo, Size, table, write_index,
 };
 
-/// The README's Rust examples, compiled and run as doc tests so that they stay true.
+/// The workspace README's Rust examples, compiled and run as doc tests so that they stay
+/// true.
 #[cfg(doctest)]
 #[doc = include_str!("../../../README.md")]
 struct ReadmeExamples;
+
+/// The crate README's examples, compiled (and run, where not marked `no_run`) as doc tests.
+#[cfg(doctest)]
+#[doc = include_str!("../README.md")]
+pub struct ReadmeDoctests;

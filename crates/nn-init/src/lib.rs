@@ -127,3 +127,8 @@ pub use stream::Stream;
 /// Re-export of nn-activations (and through it nn-core and nalgebra), so that users of
 /// this crate see the same versions.
 pub use nn_activations;
+
+/// The crate README's examples, compiled and run as doc tests so that they stay true.
+#[cfg(doctest)]
+#[doc = include_str!("../README.md")]
+pub struct ReadmeDoctests;

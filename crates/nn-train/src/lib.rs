@@ -29,7 +29,7 @@
 //! ## Example: train, evaluate, predict
 //!
 //! ```
-//! use nalgebra::DMatrix;
+//! use nn_train::DMatrix;
 //! use nn_train::{fit, Activation, FitConfig, Loss, Network, Optimizer, Silent};
 //!
 //! // XOR, examples as columns.
@@ -115,7 +115,7 @@
 //! GEMM over an im2col matrix; its weights are PyTorch's `[out, in, kh, kw]` tensor.
 //!
 //! ```
-//! use nalgebra::DMatrix;
+//! use nn_train::DMatrix;
 //! use nn_train::{fit, Activation, FitConfig, Loss, Network, Optimizer, Silent};
 //!
 //! // 6×6 images with a bar of three pixels somewhere: horizontal (class 0) or vertical (1).
@@ -251,19 +251,38 @@
 //!
 //! Everything is generic over `f32` and `f64` ([`Scalar`]); gradient checks run in `f64`.
 //!
+//! ## Re-exports
+//!
+//! [`DMatrix`] and [`nalgebra`] (the version this crate is built with), [`nn_core`],
+//! [`nn_init`] (and through it `nn_activations`), [`Activation`], [`Init`],
+//! [`SeededRng`] and [`Scalar`]: a program that depends on this crate alone writes
+//! `use nn_train::DMatrix;` and needs no `nalgebra` line of its own.
+//!
+//! ## Features
+//!
+//! All on by default:
+//!
+//! - `csv`: CSV data sets ([`data`]'s CSV loaders) and [`History`] as CSV, through the
+//!   `csv` crate.
+//! - `gzip`: transparent `.gz` decompression of CSV and IDX files, through `flate2`.
+//! - `parallel`: [`Network::predict`] on rayon's pool for large batches.
+//!
+//! They are declared for inference-only programs, which need none of the three. In this
+//! version the library does not build without them yet: keep the default features.
+//!
 //! ## Dependencies
 //!
 //! - `nn-init` (and through it `nn-activations` and `nn-core`): initializers, seeded
 //!   random streams, activations, tensor math.
 //! - `nalgebra`: the matrix type. `thiserror`: the error enum.
-//! - `csv`: reading data sets and writing the training history as CSV, with correct
-//!   quoting and record positions for error messages.
-//! - `flate2` (pure-Rust `miniz_oxide` backend): transparent `.gz` for CSV and IDX files,
-//!   as MNIST is distributed.
-//! - `rayon`: its global pool runs the shares of a column-split `Network::predict` on
-//!   large batches (`Network::set_threads`). Data-parallel training steps
-//!   (`FitConfig::threads`) use threads of their own instead, woken per
-//!   round by a condition variable: a pool's job queue allocates every few dozen
+//! - `csv` (feature `csv`): reading data sets and writing the training history as CSV,
+//!   with correct quoting and record positions for error messages.
+//! - `flate2` (feature `gzip`; pure-Rust `miniz_oxide` backend): transparent `.gz` for CSV
+//!   and IDX files, as MNIST is distributed.
+//! - `rayon` (feature `parallel`): its global pool runs the shares of a column-split
+//!   `Network::predict` on large batches (`Network::set_threads`). Data-parallel training
+//!   steps (`FitConfig::threads`) use threads of their own instead, woken
+//!   per round by a condition variable: a pool's job queue allocates every few dozen
 //!   submissions.
 //! - `safetensors`: the model-file container that Python (`safetensors`, PyTorch) reads
 //!   as is; its parser validates offsets and lengths before any tensor is touched.
@@ -310,3 +329,13 @@ pub use train::{
 pub use nn_init::nn_activations::Activation;
 pub use nn_init::nn_activations::nn_core::{self, Scalar};
 pub use nn_init::{self, Init, SeededRng, Stream};
+
+/// nalgebra's dynamically sized matrix, the type of every batch, weight and gradient.
+pub use nn_core::DMatrix;
+/// Re-export of nalgebra (through nn-core), so that users name the same version.
+pub use nn_core::nalgebra;
+
+/// The crate README's examples, compiled and run as doc tests so that they stay true.
+#[cfg(doctest)]
+#[doc = include_str!("../README.md")]
+pub struct ReadmeDoctests;

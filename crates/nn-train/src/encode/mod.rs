@@ -13,7 +13,7 @@
 //! Statistics are fitted and applied in `f64` whatever the data's scalar type.
 //!
 //! ```
-//! use nalgebra::DMatrix;
+//! use nn_train::DMatrix;
 //! use nn_train::encode::{Encoder, EncoderKind};
 //! let x = DMatrix::<f64>::from_row_slice(2, 4, &[1.0, 2.0, 3.0, 4.0,
 //!                                         10.0, 10.0, 10.0, 10.0]);

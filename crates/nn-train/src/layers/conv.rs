@@ -72,7 +72,7 @@ use crate::layers::{FeatureShape, Layer, Mode, ParamMut, Upstream};
 /// the padded input, or a stride that leaves input pixels unread, is an error.
 ///
 /// ```
-/// use nalgebra::DMatrix;
+/// use nn_train::DMatrix;
 /// use nn_train::{Activation, Conv2d, FeatureShape, Layer, Mode};
 /// // One 3×3 image, one 2×2 filter that sums its window.
 /// let input = FeatureShape::Image { channels: 1, height: 3, width: 3 };

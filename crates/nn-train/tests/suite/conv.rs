@@ -8,6 +8,7 @@
 
 use nalgebra::DMatrix;
 use nn_train::nn_core::GradCheck;
+use nn_train::nn_core::testing::weighted_sum;
 use nn_train::*;
 use proptest::prelude::*;
 
@@ -131,10 +132,6 @@ fn layer_grads(
     (grads, dx)
 }
 
-fn weighted_sum(a: &DMatrix<f64>, r: &DMatrix<f64>) -> f64 {
-    a.iter().zip(r.iter()).map(|(a, r)| a * r).sum()
-}
-
 const CONV_ACTIVATIONS: [Activation; 5] = [
     Activation::Identity,
     Activation::Tanh,
@@ -182,17 +179,17 @@ mod gradients {
             let fw = |wm: &DMatrix<f64>| {
                 let mut l = make(wm.clone(), b0.clone());
                 l.forward(&x, Mode::Eval).unwrap();
-                inv_m * weighted_sum(l.output(), &r)
+                inv_m * weighted_sum(&r, l.output())
             };
             let fb = |b: &DMatrix<f64>| {
                 let mut l = make(w0.clone(), b.clone());
                 l.forward(&x, Mode::Eval).unwrap();
-                inv_m * weighted_sum(l.output(), &r)
+                inv_m * weighted_sum(&r, l.output())
             };
             let fx = |xv: &DMatrix<f64>| {
                 let mut l = make(w0.clone(), b0.clone());
                 l.forward(xv, Mode::Eval).unwrap();
-                weighted_sum(l.output(), &r)
+                weighted_sum(&r, l.output())
             };
             let label = format!("{conv} on {}×{h}×{w}, m = {m}", c);
             let rw = nn_core::gradcheck(fw, &w0, &grads[0]).unwrap();
@@ -225,7 +222,7 @@ mod gradients {
                 let (grads, dx) = layer_grads(layer, &x, &r);
                 prop_assert!(grads.is_empty());
                 let probe = &*layer;
-                let f = |xv: &DMatrix<f64>| weighted_sum(&probe.infer(xv).unwrap(), &r);
+                let f = |xv: &DMatrix<f64>| weighted_sum(&r, &probe.infer(xv).unwrap());
                 let rep = nn_core::gradcheck(f, &x, &dx).unwrap();
                 prop_assert!(rep.passes(1e-6), "dX of {probe} on {shape}: {rep}");
             }
@@ -376,7 +373,7 @@ mod gradients {
         let f = |wm: &DMatrix<f64>| {
             let mut l = make(wm.clone());
             l.forward(&x, Mode::Eval).unwrap();
-            0.5 * weighted_sum(l.output(), &r)
+            0.5 * weighted_sum(&r, l.output())
         };
         let good = nn_core::gradcheck(f, &w0, &grads[0]).unwrap();
         assert!(good.passes(1e-6), "{good}");
@@ -1168,49 +1165,10 @@ mod allocation {
     //! that a CNN's training step allocates nothing after warm-up.
 
     use super::*;
-    use std::alloc::{GlobalAlloc, Layout, System};
-    use std::cell::Cell;
-
-    thread_local! {
-        static ALLOCATIONS: Cell<usize> = const { Cell::new(0) };
-    }
-
-    struct Counting;
-
-    fn count() {
-        let _ = ALLOCATIONS.try_with(|c| c.set(c.get() + 1));
-    }
-
-    #[allow(unsafe_code)]
-    // SAFETY: forwards every call to the system allocator unchanged; only counts.
-    unsafe impl GlobalAlloc for Counting {
-        unsafe fn alloc(&self, layout: Layout) -> *mut u8 {
-            count();
-            // SAFETY: same contract as the caller's.
-            unsafe { System.alloc(layout) }
-        }
-        unsafe fn alloc_zeroed(&self, layout: Layout) -> *mut u8 {
-            count();
-            // SAFETY: same contract as the caller's.
-            unsafe { System.alloc_zeroed(layout) }
-        }
-        unsafe fn dealloc(&self, ptr: *mut u8, layout: Layout) {
-            // SAFETY: same contract as the caller's.
-            unsafe { System.dealloc(ptr, layout) }
-        }
-        unsafe fn realloc(&self, ptr: *mut u8, layout: Layout, new_size: usize) -> *mut u8 {
-            count();
-            // SAFETY: same contract as the caller's.
-            unsafe { System.realloc(ptr, layout, new_size) }
-        }
-    }
+    use nn_core::testing::{CountingAllocator, allocations_on_this_thread as allocations};
 
     #[global_allocator]
-    static GLOBAL: Counting = Counting;
-
-    fn allocations() -> usize {
-        ALLOCATIONS.with(Cell::get)
-    }
+    static GLOBAL: CountingAllocator = CountingAllocator;
 
     /// After a full batch and a partial one, every image layer's forward and backward
     /// allocate nothing, at either batch size (whole training steps of CNNs are counted in
