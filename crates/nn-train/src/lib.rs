@@ -136,7 +136,7 @@
 //!     .loss(Loss::CategoricalCrossEntropy)
 //!     .seed(3)
 //!     .build()?;
-//! assert_eq!(net.layers()[0].file_shape("weight", 4, 9), [4, 1, 3, 3]); // PyTorch's layout
+//! assert_eq!(net.layers()[0].params()[0].file_shape(), [4, 1, 3, 3]); // PyTorch's layout
 //! let config = FitConfig { epochs: 40, batch_size: 8, optimizer: Optimizer::adam(0.03),
 //!                          ..FitConfig::default() };
 //! fit(&mut net, (&x, &y), None, &config, &mut Silent)?;
@@ -290,8 +290,9 @@ mod train;
 pub use data::Data;
 pub use error::{DivergenceRule, KeptParameters, Result, TrainError};
 pub use layers::{
-    AvgPool2d, Conv2d, Dense, Dropout, FeatureShape, Flatten, Layer, LayerPlan, LayerSpec,
-    MaxPool2d, Mode, ParamMut, ParamShape, Upstream,
+    AvgPool2d, AvgPool2dConfig, Conv2d, Conv2dConfig, Dense, DenseConfig, Dropout, DropoutConfig,
+    FeatureShape, Flatten, FlattenConfig, Layer, LayerClone, LayerPlan, LayerRecord, LayerRegistry,
+    LayerSpec, MaxPool2d, MaxPool2dConfig, Mode, Param, ParamMut, ParamShape, Stochastic, Upstream,
 };
 pub use limits::Limits;
 pub use loss::{GradientOf, Loss, PROBABILITY_EPSILON, Task};

@@ -88,7 +88,7 @@ fn cnn() -> Network<f32> {
     Network::<f32>::image_builder(1, 6, 6)
         .conv2d_strided(2, 3, 1, 1, Activation::Relu)
         .max_pool(2)
-        .layer(LayerSpec::Conv2d {
+        .layer(Conv2dConfig {
             out_channels: 2,
             kernel: [2, 1],
             stride: [1, 1],

@@ -248,8 +248,8 @@ fn check_columns<T: Scalar>(m: &Model<T>, path: &Path, options: &CsvOptions) -> 
 /// CSV options for the model's task, so labels map to the classes it was trained on.
 fn options_for<T: Scalar>(m: &Model<T>, csv: &CsvArgs) -> CsvOptions {
     let targets = match m.network.loss() {
-        Loss::CategoricalCrossEntropy => Targets::OneHot,
-        Loss::BinaryCrossEntropy | Loss::BceProbabilities | Loss::Hinge => Targets::Binary,
+        Some(Loss::CategoricalCrossEntropy) => Targets::OneHot,
+        Some(Loss::BinaryCrossEntropy | Loss::BceProbabilities | Loss::Hinge) => Targets::Binary,
         _ => Targets::Regression,
     };
     CsvOptions {
@@ -287,7 +287,7 @@ fn eval_typed<T: Scalar>(m: &Model<T>, args: &DataArgs) -> CliResult<()> {
     if let Some(acc) = ev.accuracy {
         println!("accuracy: {:.4}", acc);
     }
-    if m.network.loss() == Loss::CategoricalCrossEntropy {
+    if m.network.loss() == Some(Loss::CategoricalCrossEntropy) {
         let a = m.network.predict(&x).map_err(e)?;
         let cm = ConfusionMatrix::from_outputs(&a, data.y()).map_err(e)?;
         println!("macro F1: {:.4}", cm.macro_f1());
@@ -324,7 +324,7 @@ fn predict_typed<T: Scalar>(m: &Model<T>, args: &PredictArgs) -> CliResult<()> {
     let io = |err: std::io::Error| format!("writing predictions: {err}");
     let classes = m.classes.clone();
     match (m.network.loss(), &classes) {
-        (Loss::CategoricalCrossEntropy, Some(names)) => {
+        (Some(Loss::CategoricalCrossEntropy), Some(names)) => {
             writeln!(
                 out,
                 "prediction,{}",
@@ -340,7 +340,9 @@ fn predict_typed<T: Scalar>(m: &Model<T>, args: &PredictArgs) -> CliResult<()> {
                 writeln!(out, "{},{}", names[k], probs.join(",")).map_err(io)?;
             }
         }
-        (Loss::BinaryCrossEntropy | Loss::BceProbabilities, Some(names)) if names.len() == 2 => {
+        (Some(Loss::BinaryCrossEntropy | Loss::BceProbabilities), Some(names))
+            if names.len() == 2 =>
+        {
             writeln!(out, "prediction,p_{}", names[1]).map_err(io)?;
             for p in a.row(0).iter() {
                 let k = usize::from(p.to_f64() >= 0.5);

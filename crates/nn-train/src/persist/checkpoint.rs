@@ -32,6 +32,7 @@ use super::model::{base_metadata, network_tensors, read_encoder, read_network};
 use super::{FileReader, read_file, serialize, tensor_of, write_atomic};
 use crate::encode::Encoder;
 use crate::error::{Result, TrainError};
+use crate::layers::LayerRegistry;
 use crate::limits::Limits;
 use crate::network::Network;
 use crate::optim::{Optimizer, Schedule};
@@ -297,12 +298,9 @@ pub fn checkpoint_to_bytes<T: Scalar>(
         .iter()
         .enumerate()
         .flat_map(|(i, l)| {
-            l.params().into_iter().map(move |(n, p)| {
-                (
-                    format!("layers.{i}.{n}"),
-                    l.file_shape(n, p.nrows(), p.ncols()),
-                )
-            })
+            l.params()
+                .iter()
+                .map(move |p| (format!("layers.{i}.{}", p.name()), p.file_shape()))
         })
         .collect();
     let slots = &trainer.optimizer.slots;
@@ -326,7 +324,7 @@ pub fn checkpoint_to_bytes<T: Scalar>(
         .iter()
         .enumerate()
         .filter_map(|(i, l)| {
-            l.rng_state().map(|s| {
+            l.stochastic().map(|s| s.rng_state()).map(|s| {
                 let mut v = rng_json(&s);
                 v["layer"] = json!(i);
                 v
@@ -383,7 +381,7 @@ pub fn checkpoint_from_bytes_with<T: Scalar>(
     limits: &Limits,
 ) -> Result<Checkpoint<T>> {
     let mut file = FileReader::open(bytes, name, &["checkpoint"], limits)?;
-    let mut network = read_network::<T>(&mut file, limits)?;
+    let mut network = read_network::<T>(&mut file, limits, &LayerRegistry::new())?;
     let encoder = read_encoder(&file, &network)?;
     let state = file
         .json("nn.trainer")?
@@ -432,10 +430,10 @@ pub fn checkpoint_from_bytes_with<T: Scalar>(
         for i in 0..network.layers().len() {
             let params: Vec<(String, Vec<usize>, (usize, usize))> = network.layers()[i]
                 .params()
-                .into_iter()
-                .map(|(n, p)| {
-                    let shape = network.layers()[i].file_shape(n, p.nrows(), p.ncols());
-                    (format!("layers.{i}.{n}"), shape, p.shape())
+                .iter()
+                .map(|p| {
+                    let shape = p.file_shape();
+                    (format!("layers.{i}.{}", p.name()), shape, p.value().shape())
                 })
                 .collect();
             for (name, shape, dims) in params {
@@ -454,19 +452,21 @@ pub fn checkpoint_from_bytes_with<T: Scalar>(
                 "nn.trainer: layer_rng names layer {i}, which does not exist"
             )));
         };
-        if layer.rng_state().is_none() {
+        if layer.stochastic().is_none() {
             return Err(file.error(format!(
                 "nn.trainer: layer_rng names layer {i} ({layer}), which draws no random numbers"
             )));
         }
-        layer.set_rng_state(s);
+        if let Some(stream) = layer.stochastic_mut() {
+            stream.set_rng_state(s);
+        }
         seen[i] = true;
     }
     if let Some(i) = network
         .layers()
         .iter()
         .enumerate()
-        .position(|(i, l)| l.rng_state().is_some() && !seen[i])
+        .position(|(i, l)| l.stochastic().is_some() && !seen[i])
     {
         return Err(file.error(format!(
             "nn.trainer: no random-stream state for layer {i} ({})",

@@ -13,7 +13,7 @@ use super::{
 use crate::encode::{Encoder, stored_features};
 use crate::error::{Result, TrainError};
 use crate::layers::FeatureShape;
-use crate::layers::{LayerSpec, ParamShape};
+use crate::layers::{LayerRecord, LayerRegistry, ParamShape};
 use crate::limits::Limits;
 use crate::loss::Loss;
 use crate::network::{Network, NetworkBuilder};
@@ -94,7 +94,7 @@ impl<T: Scalar> Model<T> {
 }
 
 /// The architecture JSON of a network (see the module docs).
-pub(super) fn architecture_json<T: Scalar>(net: &Network<T>) -> Value {
+pub(super) fn architecture_json<T: Scalar>(net: &Network<T>) -> Result<Value> {
     let input = match net.input_shape() {
         FeatureShape::Flat(n) => json!({ "flat": n }),
         FeatureShape::Image {
@@ -103,23 +103,26 @@ pub(super) fn architecture_json<T: Scalar>(net: &Network<T>) -> Value {
             width,
         } => json!({ "image": [channels, height, width] }),
     };
-    json!({
+    Ok(json!({
         "input": input,
-        "layers": net.specs().iter().map(LayerSpec::to_json).collect::<Vec<_>>(),
-        "loss": net.loss().to_string(),
+        "layers": net.records()?.iter().map(LayerRecord::to_json).collect::<Vec<_>>(),
+        "loss": net.require_loss()?.to_string(),
         "l2": net.l2(),
         "seed": net.seed(),
         "dtype": T::NAME,
-    })
+    }))
 }
 
 /// Every parameter tensor, named `layers.{i}.{name}`, in the file layout.
 pub(super) fn network_tensors<T: Scalar>(net: &Network<T>) -> Vec<(String, OwnedTensor)> {
     let mut out = Vec::new();
     for (i, layer) in net.layers().iter().enumerate() {
-        for (name, p) in layer.params() {
-            let shape = layer.file_shape(name, p.nrows(), p.ncols());
-            out.push((format!("layers.{i}.{name}"), tensor_of(p, shape)));
+        for p in layer.params() {
+            let name = p.name();
+            out.push((
+                format!("layers.{i}.{name}"),
+                tensor_of(p.value(), p.file_shape()),
+            ));
         }
     }
     out
@@ -138,8 +141,9 @@ pub(super) fn base_metadata<T: Scalar>(
         problem,
     };
     for (i, layer) in net.layers().iter().enumerate() {
-        for (name, p) in layer.params() {
-            if let Some(at) = p.iter().position(|v| !v.finite()) {
+        for p in layer.params() {
+            let name = p.name();
+            if let Some(at) = p.value().iter().position(|v| !v.finite()) {
                 return Err(refuse(format!(
                     "layers.{i}.{name} has a non-finite value at (column-major) index {at}; \
                      it would not load back"
@@ -154,17 +158,22 @@ pub(super) fn base_metadata<T: Scalar>(
     meta.insert("format".into(), "pt".into());
     meta.insert("nn.format_version".into(), FORMAT_VERSION.into());
     meta.insert("nn.kind".into(), kind.into());
-    meta.insert("nn.architecture".into(), architecture_json(net).to_string());
+    meta.insert(
+        "nn.architecture".into(),
+        architecture_json(net)?.to_string(),
+    );
     if let Some(enc) = encoder {
         meta.insert("nn.encoder".into(), enc.to_json().to_string());
     }
     Ok(meta)
 }
 
-/// Rebuilds the network from the architecture and reads every parameter tensor.
+/// Rebuilds the network from the architecture (with the layer kinds of `registry`) and
+/// reads every parameter tensor.
 pub(super) fn read_network<T: Scalar>(
     file: &mut FileReader<'_>,
     limits: &Limits,
+    registry: &LayerRegistry<T>,
 ) -> Result<Network<T>> {
     let arch = file
         .json("nn.architecture")?
@@ -226,16 +235,13 @@ pub(super) fn read_network<T: Scalar>(
         .get("seed")
         .and_then(Value::as_u64)
         .ok_or_else(|| bad("\"seed\" must be an integer"))?;
-    let mut builder = NetworkBuilder::<T>::new(input)
+    let builder = NetworkBuilder::<T>::new(input)
         .loss(loss)
         .l2(l2)
         .seed(seed)
-        .limits(*limits);
-    for (i, spec) in layers.iter().enumerate() {
-        let spec =
-            LayerSpec::from_json(spec, i).map_err(|e| file.error(format!("architecture: {e}")))?;
-        builder = builder.layer(spec);
-    }
+        .limits(*limits)
+        .layers_from_json(layers, registry)
+        .map_err(|e| file.error(format!("architecture: {e}")))?;
     // Sizes first, with overflow-checked arithmetic and the limits; then every tensor the
     // architecture needs is compared with the header (name, dtype, shape) before anything
     // is built, so a file that declares a huge network costs nothing to reject.
@@ -475,8 +481,24 @@ pub fn model_from_bytes_with<T: Scalar>(
     name: &str,
     limits: &Limits,
 ) -> Result<Model<T>> {
+    model_from_bytes_registered(bytes, name, limits, &LayerRegistry::new())
+}
+
+/// [`model_from_bytes_with`] for a file that may hold layers of kinds of your own: each
+/// is built by its entry in `registry` (see [`LayerRegistry`]), then its parameters are
+/// read from the file like any layer's.
+///
+/// # Errors
+/// As [`model_from_bytes_with`]; a layer type neither built in nor in `registry` is
+/// [`crate::TrainError::ModelFile`] saying "unknown layer type `…`".
+pub fn model_from_bytes_registered<T: Scalar>(
+    bytes: &[u8],
+    name: &str,
+    limits: &Limits,
+    registry: &LayerRegistry<T>,
+) -> Result<Model<T>> {
     let mut file = FileReader::open(bytes, name, &["model", "checkpoint"], limits)?;
-    let network = read_network::<T>(&mut file, limits)?;
+    let network = read_network::<T>(&mut file, limits, registry)?;
     let encoder = read_encoder(&file, &network)?;
     let strings = |key: &str| -> Result<Option<Vec<String>>> {
         file.meta(key)
@@ -532,5 +554,24 @@ pub fn load_model_with<T: Scalar>(path: &Path, limits: &Limits) -> Result<Model<
         &read_file(path, limits)?,
         &path.display().to_string(),
         limits,
+    )
+}
+
+/// [`load_model_with`] for a file that may hold layers of kinds of your own, built by
+/// `registry` (see [`model_from_bytes_registered`]).
+///
+/// # Errors
+/// As [`model_from_bytes_registered`]; [`crate::TrainError::Io`] if the file cannot be
+/// read.
+pub fn load_model_registered<T: Scalar>(
+    path: &Path,
+    limits: &Limits,
+    registry: &LayerRegistry<T>,
+) -> Result<Model<T>> {
+    model_from_bytes_registered(
+        &read_file(path, limits)?,
+        &path.display().to_string(),
+        limits,
+        registry,
     )
 }
