@@ -12,6 +12,8 @@ use proptest::prelude::*;
 mod conv;
 #[path = "suite/data.rs"]
 mod data;
+#[path = "suite/layers.rs"]
+mod layers;
 #[path = "suite/persist.rs"]
 mod persist;
 #[path = "suite/trust.rs"]
