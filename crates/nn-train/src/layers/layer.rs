@@ -395,7 +395,7 @@ pub enum LayerRecord {
     Builtin(LayerSpec),
     /// A layer kind defined outside this crate, stored as
     /// `{"type": type_name, "config": config}`; loading builds it through the
-    /// [`LayerRegistry`] entry for `type_name`.
+    /// [`crate::LayerRegistry`] entry for `type_name`.
     Custom {
         /// The kind's name; not one of [`LayerSpec::TYPES`].
         type_name: String,

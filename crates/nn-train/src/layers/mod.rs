@@ -27,6 +27,67 @@
 //! (configuration, input shape) to a built layer
 //! ([`crate::persist::model_from_bytes_registered`]); the parameters are then read from the
 //! file into the layer's [`Param`]s after their shapes are checked.
+//!
+//! ```
+//! use nalgebra::DMatrix;
+//! use nn_train::persist::{model_from_bytes, model_from_bytes_registered, model_to_bytes};
+//! use nn_train::*;
+//!
+//! /// `A = −X`: no parameters, so only the six compute methods and `record`.
+//! #[derive(Debug, Clone)]
+//! struct Negate { n: usize, out: DMatrix<f64> }
+//!
+//! impl std::fmt::Display for Negate {
+//!     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+//!         write!(f, "Negate({})", self.n)
+//!     }
+//! }
+//!
+//! impl Layer<f64> for Negate {
+//!     fn input_shape(&self) -> FeatureShape { FeatureShape::Flat(self.n) }
+//!     fn output_shape(&self) -> FeatureShape { FeatureShape::Flat(self.n) }
+//!     fn forward(&mut self, x: &DMatrix<f64>, _: Mode) -> Result<()> {
+//!         self.out = -x;
+//!         Ok(())
+//!     }
+//!     fn output(&self) -> Option<&DMatrix<f64>> { Some(&self.out) }
+//!     fn backward(
+//!         &mut self,
+//!         _x: &DMatrix<f64>,
+//!         upstream: Upstream<'_, f64>,
+//!         d_input: Option<&mut DMatrix<f64>>,
+//!     ) -> Result<()> {
+//!         if let (Upstream::Output(da), Some(dx)) = (upstream, d_input) {
+//!             *dx = -da; // dX = −dA
+//!         }
+//!         Ok(())
+//!     }
+//!     fn infer(&self, x: &DMatrix<f64>) -> Result<DMatrix<f64>> { Ok(-x) }
+//!     fn record(&self) -> Option<LayerRecord> {
+//!         Some(LayerRecord::custom("negate", serde_json::json!({ "n": self.n })))
+//!     }
+//! }
+//!
+//! let net = Network::<f64>::builder(2)
+//!     .dense(3, Activation::Tanh)
+//!     .push(Negate { n: 3, out: DMatrix::zeros(3, 0) })
+//!     .dense(1, Activation::Sigmoid)
+//!     .loss(Loss::BinaryCrossEntropy)
+//!     .build()?;
+//! let bytes = model_to_bytes(&net, None)?;
+//! let err = model_from_bytes::<f64>(&bytes, "model").unwrap_err();
+//! assert!(err.to_string().contains("unknown layer type `negate`"));
+//!
+//! let mut registry = LayerRegistry::new();
+//! registry.register("negate", |_config, input| {
+//!     Ok(Box::new(Negate { n: input.len(), out: DMatrix::zeros(input.len(), 0) })
+//!         as Box<dyn Layer<f64>>)
+//! })?;
+//! let loaded = model_from_bytes_registered(&bytes, "model", &Limits::default(), &registry)?;
+//! let x = DMatrix::from_element(2, 4, 0.5);
+//! assert_eq!(loaded.network.predict(&x)?, net.predict(&x)?);
+//! # Ok::<(), TrainError>(())
+//! ```
 
 mod conv;
 mod dense;
