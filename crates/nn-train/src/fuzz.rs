@@ -16,7 +16,7 @@
 //! | [`model`] | a model file | [`model_from_bytes_with`] `f32` and `f64`; a model that loads is run by `predict` on one zero column, its encoder applied, its `summary` built, saved and reloaded: the bytes must round-trip |
 //! | [`checkpoint`] | a checkpoint file | [`checkpoint_from_bytes_with`] `f32` and `f64`; one that loads is saved and reloaded: the bytes must round-trip |
 //! | [`names`] | text | every `FromStr` of the public API ([`Activation`], [`Init`], [`Loss`]): a name that parses must parse back from its `Display` to the same value |
-//! | [`json`] | JSON, or any bytes | [`LayerSpec::from_json`] (on the value and the elements of an array or of `"layers"`; a spec that parses round-trips, plans and builds for two inputs, and runs), [`Encoder::from_json_str`] and [`Encoder::from_json`] (the same answer; an encoder round-trips and transforms) |
+//! | [`json`] | JSON, or any bytes | [`LayerSpec::from_json`] and [`LayerRecord::from_json`] (on the value and the elements of an array or of `"layers"`; a record or spec that parses round-trips; a spec plans and builds for two inputs, and runs), [`Encoder::from_json_str`] and [`Encoder::from_json`] (the same answer; an encoder round-trips and transforms) |
 //!
 //! Model files and layer specs are loaded and planned with [`LIMITS`], smaller than the
 //! defaults: within the defaults a valid file of a few hundred bytes may rightly ask for
@@ -51,7 +51,7 @@ use crate::data::{
 use crate::encode::Encoder;
 use crate::error::Result;
 use crate::layers::FeatureShape;
-use crate::layers::LayerSpec;
+use crate::layers::{LayerRecord, LayerSpec};
 use crate::limits::DEFAULT_MAX_HEADER_BYTES;
 use crate::limits::Limits;
 use crate::loss::Loss;
@@ -375,8 +375,16 @@ pub fn json(data: &[u8]) {
     }
 }
 
-/// A layer spec's JSON: round trip, then plan, build and run for two inputs.
+/// A layer spec's JSON: round trip, then plan, build and run for two inputs. A layer
+/// record (built-in or of a user's kind) round-trips too.
 fn layer_spec(v: &Value) {
+    if let Ok(record) = LayerRecord::from_json(v, 0) {
+        let back = LayerRecord::from_json(&record.to_json(), 0).ok();
+        assert!(
+            back.as_ref() == Some(&record),
+            "{record:?} does not round-trip through to_json: it became {back:?}"
+        );
+    }
     let Ok(spec) = LayerSpec::from_json(v, 0) else {
         return;
     };

@@ -136,7 +136,7 @@
 //!     .loss(Loss::CategoricalCrossEntropy)
 //!     .seed(3)
 //!     .build()?;
-//! assert_eq!(net.layers()[0].file_shape("weight", 4, 9), [4, 1, 3, 3]); // PyTorch's layout
+//! assert_eq!(net.layers()[0].params()[0].file_shape(), [4, 1, 3, 3]); // PyTorch's layout
 //! let config = FitConfig { epochs: 40, batch_size: 8, optimizer: Optimizer::adam(0.03),
 //!                          ..FitConfig::default() };
 //! fit(&mut net, (&x, &y), None, &config, &mut Silent)?;
@@ -195,19 +195,23 @@
 //! | `format` | `"pt"`: the tensors follow PyTorch's layout (so tools that check this key, like `transformers`, accept the file) |
 //! | `nn.format_version` | `"1"`; a loader rejects a version it does not know |
 //! | `nn.kind` | `"model"` or `"checkpoint"` |
-//! | `nn.architecture` | JSON: `{"input": {"flat": n} \| {"image": [c, h, w]}, "layers": [LayerSpec::to_json …], "loss": "binary_cross_entropy", "l2": 0.0, "seed": 1, "dtype": "f32"}` |
+//! | `nn.architecture` | JSON: `{"input": {"flat": n} \| {"image": [c, h, w]}, "layers": [LayerRecord::to_json …], "loss": "binary_cross_entropy", "l2": 0.0, "seed": 1, "dtype": "f32"}` |
 //! | `nn.encoder` | JSON of the fitted input encoder ([`encode::Encoder::to_json`]), if any |
 //! | `nn.classes` | JSON array of class names in output order (two for a single sigmoid output), if saved with [`persist::save_model_with_classes`] |
 //! | `nn.trainer` | checkpoints only: JSON of the training configuration, epoch, optimizer step count and random-stream states (see [`persist::save_checkpoint`]) |
 //!
-//! Layer JSON ([`LayerSpec::to_json`]): `{"type": "dense", "units": 16, "activation":
-//! "tanh", "init": null}`, `{"type": "dropout", "rate": 0.5}`, `{"type": "conv2d",
-//! "out_channels": 8, "kernel": [3, 3], "stride": [1, 1], "padding": [0, 0], "activation":
-//! "relu", "init": null}`, `{"type": "max_pool2d" | "avg_pool2d", "kernel": [2, 2],
-//! "stride": [2, 2]}`, `{"type": "flatten"}` (pairs are `[height, width]`); names are those
-//! of `Activation`, `Init` and `Loss`'s `Display`, which parse back exactly. Numbers are
-//! written in shortest round-trip form. An image input is `{"image": [c, h, w]}`, each
-//! example's `C×H×W` values channel-major, as PyTorch's `N×C×H×W` tensors.
+//! Layer JSON ([`LayerSpec::to_json`], serde's form of the layer configurations):
+//! `{"type": "dense", "units": 16, "activation": "tanh", "init": null}`, `{"type":
+//! "dropout", "rate": 0.5}`, `{"type": "conv2d", "out_channels": 8, "kernel": [3, 3],
+//! "stride": [1, 1], "padding": [0, 0], "activation": "relu", "init": null}`, `{"type":
+//! "max_pool2d" | "avg_pool2d", "kernel": [2, 2], "stride": [2, 2]}`, `{"type": "flatten"}`
+//! (pairs are `[height, width]`); names are those of `Activation`, `Init` and `Loss`'s
+//! `Display`, which parse back exactly. A layer of a kind of your own is `{"type": name,
+//! "config": …}` ([`LayerRecord::Custom`]), its tensors named like any layer's; it loads
+//! through a [`LayerRegistry`] ([`persist::model_from_bytes_registered`]) and is refused as
+//! an "unknown layer type" without one. Numbers are written in shortest round-trip form.
+//! An image input is `{"image": [c, h, w]}`, each example's `C×H×W` values channel-major,
+//! as PyTorch's `N×C×H×W` tensors.
 //!
 //! Reading a model in Python:
 //!
@@ -226,9 +230,16 @@
 //!
 //! ## Pieces
 //!
-//! - [`Network`], built by [`NetworkBuilder`] from [`LayerSpec`]s; the [`Layer`] trait
-//!   that [`Dense`], [`Dropout`], [`Conv2d`], [`MaxPool2d`], [`AvgPool2d`] and [`Flatten`]
-//!   implement. Shapes are validated at build time, with errors naming the layer.
+//! - [`Network`], built by [`NetworkBuilder`] from layer configurations ([`LayerSpec`]:
+//!   [`DenseConfig`], [`Conv2dConfig`], …, each beside its layer), from layers given built
+//!   ([`Dense::from_parameters`], [`Conv2d::from_parameters`], or a layer of your own:
+//!   [`NetworkBuilder::push`]), with or without a loss (without one it runs but does not
+//!   train). The [`Layer`] trait, which [`Dense`], [`Dropout`], [`Conv2d`], [`MaxPool2d`],
+//!   [`AvgPool2d`] and [`Flatten`] implement, is six compute methods plus defaults: named
+//!   parameters ([`Param`]), the fused losses' activation, a random stream
+//!   ([`Stochastic`]), and how model files record the layer ([`LayerRecord`]); see
+//!   [`layers`] for adding a layer kind. Shapes are validated at build time, with errors
+//!   naming the layer; gradients are read by name ([`Network::gradients`]).
 //! - [`Loss`]: fused sigmoid + BCE and softmax + CE, plain BCE on probabilities, MSE,
 //!   Huber, hinge; each documented with its formula and gradient.
 //! - [`Optimizer`]: SGD, momentum, Nesterov, RMSProp, Adam, AdamW; [`Schedule`]s, warm-up,
@@ -298,7 +309,7 @@ pub mod data;
 pub mod encode;
 mod error;
 pub mod fuzz;
-mod layers;
+pub mod layers;
 pub mod limits;
 mod loss;
 pub mod metrics;
@@ -311,8 +322,9 @@ mod train;
 pub use data::Data;
 pub use error::{DivergenceRule, KeptParameters, Result, TrainError};
 pub use layers::{
-    AvgPool2d, Conv2d, Dense, Dropout, FeatureShape, Flatten, Layer, LayerPlan, LayerSpec,
-    MaxPool2d, Mode, ParamMut, ParamShape, Upstream,
+    AvgPool2d, AvgPool2dConfig, Conv2d, Conv2dConfig, Dense, DenseConfig, Dropout, DropoutConfig,
+    FeatureShape, Flatten, FlattenConfig, Layer, LayerClone, LayerPlan, LayerRecord, LayerRegistry,
+    LayerSpec, MaxPool2d, MaxPool2dConfig, Mode, Param, ParamMut, ParamShape, Stochastic, Upstream,
 };
 pub use limits::Limits;
 pub use loss::{GradientOf, Loss, PROBABILITY_EPSILON, Task};

@@ -146,7 +146,7 @@ fn cnn_training_steps_do_not_allocate() {
         Network::<f32>::image_builder(2, 8, 6)
             .conv2d_strided(8, 3, 1, 1, Activation::Relu)
             .max_pool(2)
-            .layer(LayerSpec::Conv2d {
+            .layer(Conv2dConfig {
                 out_channels: 6,
                 kernel: [2, 3],
                 stride: [1, 1],
@@ -154,7 +154,7 @@ fn cnn_training_steps_do_not_allocate() {
                 activation: Activation::Tanh,
                 init: None,
             })
-            .layer(LayerSpec::AvgPool2d {
+            .layer(AvgPool2dConfig {
                 kernel: [3, 1],
                 stride: [1, 1],
             })

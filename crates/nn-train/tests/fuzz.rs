@@ -881,11 +881,12 @@ const NAMES: &[&str] = &[
 
 fn json_files() -> Vec<(String, Value)> {
     let specs = cnn()
-        .specs()
+        .records()
+        .unwrap()
         .iter()
-        .chain(dense_f32().specs())
-        .chain(dense_f64().specs())
-        .map(LayerSpec::to_json)
+        .chain(&dense_f32().records().unwrap())
+        .chain(&dense_f64().records().unwrap())
+        .map(LayerRecord::to_json)
         .collect::<Vec<_>>();
     let mut out: Vec<(String, Value)> = specs
         .iter()
@@ -895,7 +896,7 @@ fn json_files() -> Vec<(String, Value)> {
     out.push(("layers.json".into(), Value::from(specs.clone())));
     out.push((
         "architecture.json".into(),
-        serde_json::json!({"input": {"image": [1, 6, 6]}, "layers": cnn().specs().iter().map(LayerSpec::to_json).collect::<Vec<_>>()}),
+        serde_json::json!({"input": {"image": [1, 6, 6]}, "layers": cnn().records().unwrap().iter().map(LayerRecord::to_json).collect::<Vec<_>>()}),
     ));
     for (name, enc) in encoders() {
         out.push((format!("encoder-{name}.json"), enc.to_json()));

@@ -133,7 +133,7 @@ fn every_init() -> Network<f64> {
     ];
     let mut b = Network::<f64>::builder(3).seed(13);
     for (init, activation) in layers {
-        b = b.layer(LayerSpec::Dense {
+        b = b.layer(DenseConfig {
             units: 3,
             activation,
             init: Some(init),
@@ -161,7 +161,7 @@ fn cnn() -> Network<f32> {
     Network::<f32>::image_builder(1, 6, 6)
         .conv2d_strided(2, 3, 1, 1, Activation::Relu)
         .max_pool(2)
-        .layer(LayerSpec::Conv2d {
+        .layer(Conv2dConfig {
             out_channels: 2,
             kernel: [2, 1],
             stride: [1, 1],

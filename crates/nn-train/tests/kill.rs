@@ -54,7 +54,7 @@ fn kill_9_during_saves_leaves_a_valid_model() {
     let dir = std::env::temp_dir().join(format!("nn-kill-test-{}", std::process::id()));
     std::fs::create_dir_all(&dir).unwrap();
     let path = dir.join("model.safetensors");
-    let first = [model(1), model(2)].map(|n| n.layers()[0].params()[0].1[(3, 5)]);
+    let first = [model(1), model(2)].map(|n| n.layers()[0].params()[0].value()[(3, 5)]);
     let spawn = || {
         Command::new(std::env::current_exe().unwrap())
             .args(["--exact", "kill_9_during_saves_leaves_a_valid_model"])
@@ -83,7 +83,7 @@ fn kill_9_during_saves_leaves_a_valid_model() {
         child.wait().unwrap();
         let m = load_model::<f32>(&path)
             .unwrap_or_else(|e| panic!("kill {i}: the model file is corrupt: {e}"));
-        let w = m.network.layers()[0].params()[0].1[(3, 5)];
+        let w = m.network.layers()[0].params()[0].value()[(3, 5)];
         assert!(first.contains(&w), "kill {i}: neither model: {w}");
         let tmp = leftovers(&dir);
         assert!(tmp.len() <= 1, "kill {i}: {tmp:?}");

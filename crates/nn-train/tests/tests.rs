@@ -14,6 +14,8 @@ mod conv;
 mod data;
 #[path = "suite/forms.rs"]
 mod forms;
+#[path = "suite/layers.rs"]
+mod layers;
 #[path = "suite/persist.rs"]
 mod persist;
 #[path = "suite/trust.rs"]
@@ -126,7 +128,7 @@ mod gradients {
                 .is_some_and(|z| z.iter().any(|v| v.abs() < margin))
         });
         let Ok(a) = net.output() else { return true };
-        let loss_kink = match net.loss() {
+        let loss_kink = match net.loss().unwrap() {
             Loss::Hinge => a.iter().zip(y.iter()).any(|(&a, &y)| {
                 let t = if y > 0.0 { 1.0 } else { -1.0 };
                 (1.0 - t * a).abs() < margin
@@ -196,11 +198,11 @@ mod gradients {
             .build()
             .unwrap();
         let cost = |net: &mut Network<f64>, w: &DMatrix<f64>| {
-            net.layers_mut()[0].set_param("weight", w.clone()).unwrap();
+            net.set_param("layers.0.weight", w.clone()).unwrap();
             net.evaluate(&x, &y).unwrap().cost
         };
         net.compute_gradients(&x, &y, Mode::Eval).unwrap();
-        let w0 = net.layers()[0].params()[0].1.clone();
+        let w0 = net.layers()[0].params()[0].value().clone();
         let mut dw = None;
         net.for_each_param(&mut |p| {
             if dw.is_none() {
@@ -239,17 +241,15 @@ mod gradients {
                 .unwrap()
         };
         let mut net = build();
-        net.layers_mut()[1].reseed(99);
+        net.layers_mut()[1].stochastic_mut().unwrap().reseed(99);
         net.compute_gradients(&x, &y, Mode::Train).unwrap();
         let mut grads = Vec::new();
         net.for_each_param(&mut |p| grads.push(p.grad.clone()));
-        let w0 = net.layers()[0].params()[0].1.clone();
+        let w0 = net.layers()[0].params()[0].value().clone();
         let mut probe = build();
         let cost = |w: &DMatrix<f64>| {
-            probe.layers_mut()[0]
-                .set_param("weight", w.clone())
-                .unwrap();
-            probe.layers_mut()[1].reseed(99);
+            probe.set_param("layers.0.weight", w.clone()).unwrap();
+            probe.layers_mut()[1].stochastic_mut().unwrap().reseed(99);
             probe.compute_gradients(&x, &y, Mode::Train).unwrap()
         };
         let rep = nn_core::gradcheck(cost, &w0, &grads[0]).unwrap();
@@ -458,11 +458,9 @@ mod optimizers {
             .loss(Loss::Mse)
             .build()
             .unwrap();
-        net.layers_mut()[0]
-            .set_param("weight", DMatrix::from_element(1, 1, 0.5))
+        net.set_param("layers.0.weight", DMatrix::from_element(1, 1, 0.5))
             .unwrap();
-        net.layers_mut()[0]
-            .set_param("bias", DMatrix::from_element(1, 1, 0.0))
+        net.set_param("layers.0.bias", DMatrix::from_element(1, 1, 0.0))
             .unwrap();
         let config = FitConfig {
             optimizer: Optimizer::adam(0.1),
@@ -1140,11 +1138,9 @@ mod training {
             .loss(Loss::Mse)
             .build()
             .unwrap();
-        net.layers_mut()[0]
-            .set_param("weight", DMatrix::from_element(1, 1, 1.2e153))
+        net.set_param("layers.0.weight", DMatrix::from_element(1, 1, 1.2e153))
             .unwrap();
-        net.layers_mut()[0]
-            .set_param("bias", DMatrix::zeros(1, 1))
+        net.set_param("layers.0.bias", DMatrix::zeros(1, 1))
             .unwrap();
         let (x, y) = (DMatrix::from_element(1, 256, 1.0), DMatrix::zeros(1, 256));
         let first = (x.columns(0, 64).into(), y.columns(0, 64).into());
@@ -1327,11 +1323,29 @@ mod errors {
             matches!(err, TrainError::InvalidArchitecture { layer: 1, .. }),
             "{err}"
         );
-        let err = Network::<f64>::builder(2)
+        // Without a loss a network runs, but training or evaluating it is an error.
+        let mut net = Network::<f64>::builder(2)
             .dense(3, Activation::Relu)
             .build()
-            .unwrap_err();
-        assert!(err.to_string().contains("no loss"), "{err}");
+            .unwrap();
+        let (x, y) = (DMatrix::from_element(2, 4, 0.5), DMatrix::zeros(3, 4));
+        assert_eq!(net.predict(&x).unwrap().shape(), (3, 4));
+        assert_eq!(net.forward(&x, Mode::Train).unwrap().shape(), (3, 4));
+        assert_eq!(net.loss(), None);
+        let errors = [
+            net.evaluate(&x, &y).map(drop),
+            net.compute_gradients(&x, &y, Mode::Train).map(drop),
+            fit(&mut net, (&x, &y), None, &FitConfig::default(), &mut Silent).map(drop),
+            Trainer::new(FitConfig::default())
+                .unwrap()
+                .train_step(&mut net, &x, &y)
+                .map(drop),
+            nn_train::persist::model_to_bytes(&net, None).map(drop),
+        ];
+        for err in errors {
+            let err = err.unwrap_err().to_string();
+            assert!(err.contains("without a loss"), "{err}");
+        }
         let err = Network::<f64>::builder(2)
             .loss(Loss::Mse)
             .build()

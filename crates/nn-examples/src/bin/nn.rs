@@ -269,10 +269,10 @@ fn check_columns<T: Scalar>(m: &Model<T>, path: &Path, options: &CsvOptions) -> 
 
 /// CSV options for the model's task, so labels map to the classes it was trained on.
 fn options_for<T: Scalar>(m: &Model<T>, csv: &CsvArgs) -> CsvOptions {
-    let targets = match m.network.loss().task() {
-        LossTask::Multiclass => Targets::OneHot,
-        LossTask::Binary { .. } => Targets::Binary,
-        LossTask::Regression => Targets::Regression,
+    let targets = match m.network.loss().map(|l| l.task()) {
+        Some(LossTask::Multiclass) => Targets::OneHot,
+        Some(LossTask::Binary { .. }) => Targets::Binary,
+        Some(LossTask::Regression) | None => Targets::Regression,
     };
     CsvOptions {
         has_header: !csv.no_header,
@@ -309,7 +309,7 @@ fn eval_typed<T: Scalar>(m: &Model<T>, args: &DataArgs) -> CliResult<()> {
     if let Some(acc) = ev.accuracy {
         println!("accuracy: {:.4}", acc);
     }
-    if m.network.loss().task() == LossTask::Multiclass {
+    if m.network.loss().map(|l| l.task()) == Some(LossTask::Multiclass) {
         let a = m.network.predict(&x).map_err(e)?;
         let cm = ConfusionMatrix::from_outputs(&a, data.y()).map_err(e)?;
         println!("macro F1: {:.4}", cm.macro_f1());
@@ -345,8 +345,8 @@ fn predict_typed<T: Scalar>(m: &Model<T>, args: &PredictArgs) -> CliResult<()> {
     let mut out: Vec<u8> = Vec::new();
     let io = |err: std::io::Error| format!("writing predictions: {err}");
     let classes = m.classes.clone();
-    match (m.network.loss().task(), &classes) {
-        (LossTask::Multiclass, Some(names)) => {
+    match (m.network.loss().map(|l| l.task()), &classes) {
+        (Some(LossTask::Multiclass), Some(names)) => {
             writeln!(
                 out,
                 "prediction,{}",
@@ -364,9 +364,9 @@ fn predict_typed<T: Scalar>(m: &Model<T>, args: &PredictArgs) -> CliResult<()> {
         }
         // Probabilities, thresholded at 0.5 (a hinge's margins are printed as they are).
         (
-            LossTask::Binary {
+            Some(LossTask::Binary {
                 threshold_is_zero: false,
-            },
+            }),
             Some(names),
         ) if names.len() == 2 => {
             writeln!(out, "prediction,p_{}", names[1]).map_err(io)?;

@@ -216,8 +216,9 @@ impl Measured {
 fn net_beta(net: &Network<f64>) -> DVector<f64> {
     let params = net.layers()[0].params();
     let mut beta = DVector::zeros(1 + FEATURES.len());
-    for (name, p) in params {
-        if name == "bias" {
+    for param in params {
+        let p = param.value();
+        if param.name() == "bias" {
             beta[0] = p[(0, 0)];
         } else {
             for i in 0..FEATURES.len() {

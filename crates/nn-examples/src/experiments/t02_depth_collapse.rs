@@ -120,7 +120,7 @@ pub fn collapse(net: &Network<f64>) -> (DMatrix<f64>, DMatrix<f64>) {
     let mut b = DMatrix::<f64>::zeros(n, 1);
     for layer in net.layers() {
         let params = layer.params();
-        let get = |name: &str| params.iter().find(|(k, _)| *k == name).map(|(_, p)| *p);
+        let get = |name: &str| params.iter().find(|p| p.name() == name).map(|p| p.value());
         if let (Some(wl), Some(bl)) = (get("weight"), get("bias")) {
             // W̃ ← W W̃,  b̃ ← W b̃ + b
             b = wl * &b + bl;

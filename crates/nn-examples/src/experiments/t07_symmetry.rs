@@ -232,9 +232,10 @@ fn train(init: Option<Init>, data: &(DMatrix<f64>, DMatrix<f64>), config: &Confi
     let mut spread = 0.0f64;
     let mut moved = 0.0f64;
     for (l, layer) in net.layers()[..hidden].iter().enumerate() {
-        for (name, p) in layer.params() {
+        for param in layer.params() {
+            let p = param.value();
             spread = spread.max(row_spread(p));
-            if name == "weight" {
+            if param.name() == "weight" {
                 moved = moved.max((p - &before[2 * l]).amax());
             }
         }

@@ -196,7 +196,7 @@ fn one(
         .seed(9)
         .build()?;
     // `Init::Normal` draws biases too; the sweep is over the weights
-    net.layers_mut()[0].set_param("bias", DMatrix::zeros(HIDDEN_UNITS, 1))?;
+    net.set_param("layers.0.bias", DMatrix::zeros(HIDDEN_UNITS, 1))?;
     net.forward(x, Mode::Eval)?;
     let z = net.layers()[0]
         .pre_activation()

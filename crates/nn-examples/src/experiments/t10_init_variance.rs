@@ -259,9 +259,13 @@ pub fn measure(config: &Config) -> Result<Measured> {
                 layer.set_param("bias", DMatrix::zeros(w, 1))?;
             }
             net.forward(&x, Mode::Eval)?;
-            stack
-                .variances
-                .push(net.layers().iter().map(|l| variance(l.output())).collect());
+            stack.variances.push(
+                net.layers()
+                    .iter()
+                    .filter_map(|l| l.output())
+                    .map(variance)
+                    .collect(),
+            );
             let last = net.output()?;
             stack.last_slope.push(
                 last.iter()

@@ -344,7 +344,7 @@ fn one_unit(activation: Activation, loss: Loss, (w, b): (f64, f64)) -> Result<Ne
 
 fn params(net: &Network<f64>) -> (f64, f64) {
     let p = net.layers()[0].params();
-    (p[0].1[(0, 0)], p[1].1[(0, 0)])
+    (p[0].value()[(0, 0)], p[1].value()[(0, 0)])
 }
 
 type Gradient = fn(&[f64], &[f64], (f64, f64)) -> Vector2<f64>;

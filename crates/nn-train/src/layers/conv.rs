@@ -8,7 +8,7 @@
 //! layers stack. The weights `W[o, c, ky, kx]` are stored as the matrix
 //! `W_mat: (C_out, C·kh·kw)` with `W_mat[(o, c·kh·kw + ky·kw + kx)] = W[o, c, ky, kx]`:
 //! reading `W_mat` row by row gives exactly PyTorch's `[out, in, kh, kw]` tensor (that is
-//! how model files store it, see [`Layer::file_shape`]). The bias has one entry per output
+//! how model files store it, see [`Param::file_shape`]). The bias has one entry per output
 //! channel.
 //!
 //! ## Math
@@ -47,10 +47,131 @@ use nalgebra::DMatrix;
 use nn_init::nn_activations::Activation;
 use nn_init::nn_activations::nn_core::{Scalar, Trans, fit_buffer, gemm_into};
 
-use super::layer::{set_weight_or_bias, upstream_pre_activation};
+use nn_init::Init;
+use serde::{Deserialize, Serialize};
+
+use super::layer::upstream_pre_activation;
+use super::spec::{ParamSource, Place, by_name, weight_and_bias};
 use crate::error::{Result, TrainError};
+use crate::layers::LayerRecord;
+use crate::layers::LayerSpec;
 use crate::layers::window::{PAD, Pair, Window};
-use crate::layers::{FeatureShape, Layer, Mode, ParamMut, Upstream};
+use crate::layers::{FeatureShape, Layer, LayerPlan, Mode, Param, Upstream};
+use crate::limits::Limits;
+
+/// The configuration of a [`Conv2d`] layer with `out_channels` filters over an image
+/// input, as model files store it: `{"type": "conv2d", "out_channels": 8, "kernel": [3,
+/// 3], "stride": [1, 1], "padding": [0, 0], "activation": "relu", "init": null}` (pairs are
+/// `[height, width]`).
+#[derive(Debug, Clone, Copy, PartialEq, Serialize, Deserialize)]
+pub struct Conv2dConfig {
+    /// Number of filters (output channels).
+    pub out_channels: usize,
+    /// `[kh, kw]`.
+    pub kernel: [usize; 2],
+    /// `[sh, sw]` (PyTorch's default `[1, 1]`).
+    pub stride: [usize; 2],
+    /// Zeros added on each side, `[ph, pw]` (default `[0, 0]`).
+    pub padding: [usize; 2],
+    /// The activation `g` applied to every output (identity for none).
+    #[serde(with = "by_name")]
+    pub activation: Activation,
+    /// The weight initializer; `None` picks [`nn_init::recommended_for`]`(activation)`
+    /// with PyTorch's fans (`fan_in = C_in·kh·kw`, `fan_out = C_out·kh·kw`).
+    #[serde(default, with = "by_name::option")]
+    pub init: Option<Init>,
+}
+
+impl fmt::Display for Conv2dConfig {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "Conv2d({}, {}", self.out_channels, Pair(self.kernel))?;
+        if self.stride != [1, 1] {
+            write!(f, ", stride {}", Pair(self.stride))?;
+        }
+        if self.padding != [0, 0] {
+            write!(f, ", padding {}", Pair(self.padding))?;
+        }
+        write!(f, ", {})", self.activation)
+    }
+}
+
+impl Conv2dConfig {
+    /// Works out the layer for inputs of `input` shape without building it; `index` names
+    /// it in errors.
+    ///
+    /// # Errors
+    /// [`TrainError::InvalidArchitecture`] for a flat input, zero output channels, a
+    /// kernel larger than the padded input or a stride that leaves input unread;
+    /// [`TrainError::TooLarge`] beyond `limits` (parameters, or values per example,
+    /// including the unfolded input).
+    pub fn plan(&self, input: FeatureShape, index: usize, limits: &Limits) -> Result<LayerPlan> {
+        let place = Place { index, what: self };
+        let window = place.image_window(input, self.kernel, self.stride, self.padding)?;
+        if self.out_channels == 0 {
+            return Err(place.invalid("needs at least one output channel, found 0".into()));
+        }
+        place.per_example(
+            limits,
+            "unfolded input values per example (C_in·kh·kw·positions)",
+            &[window.unfolded_len()],
+        )?;
+        place.per_example(
+            limits,
+            "output values per example",
+            &[self.out_channels, window.positions()],
+        )?;
+        let fan_in = window.channels * window.area();
+        let [kh, kw] = self.kernel;
+        place.weighted(
+            limits,
+            window.output_shape(self.out_channels),
+            (self.out_channels, fan_in),
+            vec![self.out_channels, window.channels, kh, kw],
+        )
+    }
+
+    /// Builds the layer `plan` describes, with parameters from `source`.
+    pub(crate) fn build<T: Scalar>(
+        &self,
+        plan: &LayerPlan,
+        input: FeatureShape,
+        (index, seed): (usize, u64),
+        source: ParamSource<'_, T>,
+    ) -> Result<Conv2d<T>> {
+        let out_channels = self.out_channels;
+        let area = self.kernel[0] * self.kernel[1];
+        let fan_in = plan.params.first().map_or(0, |w| w.cols);
+        let rescale = |init: Init, w: &mut DMatrix<T>| {
+            if let Init::GlorotNormal | Init::GlorotUniform = init {
+                // Glorot's fan_out of a convolution is C_out·kh·kw (PyTorch), not the C_out
+                // rows of W_mat: rescale to that variance.
+                let drawn = init.target_variance(out_channels, fan_in);
+                let wanted = init.target_variance(out_channels * area, fan_in);
+                if let (Some(d), Some(v)) = (drawn, wanted)
+                    && d > 0.0
+                {
+                    *w *= T::cast((v / d).sqrt());
+                }
+            }
+        };
+        let (w, b) = weight_and_bias(
+            plan,
+            source,
+            (index, seed),
+            (self.init, self.activation),
+            &rescale,
+        )?;
+        let mut layer = Conv2d::from_parameters(
+            input,
+            w,
+            b,
+            (self.kernel, self.stride, self.padding),
+            self.activation,
+        )?;
+        layer.init = self.init;
+        Ok(layer)
+    }
+}
 
 /// A 2-D convolution with `C_out` filters of `C_in × kh × kw` weights, a bias per output
 /// channel, stride, zero padding and an activation `g` (identity for a plain convolution).
@@ -78,12 +199,13 @@ use crate::layers::{FeatureShape, Layer, Mode, ParamMut, Upstream};
 /// let input = FeatureShape::Image { channels: 1, height: 3, width: 3 };
 /// let w = DMatrix::from_element(1, 4, 1.0);
 /// let b = DMatrix::zeros(1, 1);
-/// let mut conv = Conv2d::new(input, w, b, [2, 2], [1, 1], [0, 0], Activation::Identity)?;
+/// let geometry = ([2, 2], [1, 1], [0, 0]); // kernel, stride, padding
+/// let mut conv = Conv2d::from_parameters(input, w, b, geometry, Activation::Identity)?;
 /// let x = DMatrix::from_column_slice(9, 1, &[1.0, 2.0, 3.0, 4.0, 5.0, 6.0, 7.0, 8.0, 9.0]);
 /// conv.forward(&x, Mode::Eval)?;
-/// assert_eq!(conv.output().as_slice(), &[12.0, 16.0, 24.0, 28.0]);
+/// assert_eq!(conv.output().unwrap().as_slice(), &[12.0, 16.0, 24.0, 28.0]);
 /// assert_eq!(conv.weight_shape(), [1, 1, 2, 2]); // PyTorch's [out, in, kh, kw]
-/// assert_eq!(conv.file_shape("weight", 1, 4), [1, 1, 2, 2]); // as model files store it
+/// assert_eq!(conv.params()[0].file_shape(), [1, 1, 2, 2]); // as model files store it
 /// # Ok::<(), nn_train::TrainError>(())
 /// ```
 #[derive(Debug, Clone)]
@@ -91,11 +213,11 @@ pub struct Conv2d<T: Scalar> {
     window: Window,
     /// `table[p·K + r]`: the input row read by entry `r` of position `p`'s window, or PAD.
     table: Vec<usize>,
-    w: DMatrix<T>,
-    b: DMatrix<T>,
+    /// `[W_mat, b]`.
+    params: [Param<T>; 2],
     activation: Activation,
-    dw: DMatrix<T>,
-    db: DMatrix<T>,
+    /// The initializer recorded in model files (`None` when the weights were given).
+    init: Option<Init>,
     cols: DMatrix<T>,
     y: DMatrix<T>,
     z: DMatrix<T>,
@@ -107,20 +229,19 @@ pub struct Conv2d<T: Scalar> {
 impl<T: Scalar> Conv2d<T> {
     /// A convolution over `input` images (`FeatureShape::Image`) with weights
     /// `W_mat: (C_out, C_in·kh·kw)` (see the module docs for the order), bias `(C_out, 1)`,
-    /// `kernel = [kh, kw]`, `stride = [sh, sw]`, `padding = [ph, pw]`.
+    /// and the window `(kernel, stride, padding)`: `kernel = [kh, kw]`,
+    /// `stride = [sh, sw]`, `padding = [ph, pw]`.
     ///
     /// # Errors
     /// [`TrainError::BadShape`] if the input is not an image, the window does not fit it
     /// (kernel larger than the padded input, a stride that leaves input unread), or the
-    /// weights or bias have the wrong shape; [`TrainError::NonFiniteData`] for a NaN or
-    /// infinite parameter.
-    pub fn new(
+    /// weights or bias have the wrong shape (the message gives the shapes expected and
+    /// found); [`TrainError::NonFiniteData`] for a NaN or infinite parameter.
+    pub fn from_parameters(
         input: FeatureShape,
         w: DMatrix<T>,
         b: DMatrix<T>,
-        kernel: [usize; 2],
-        stride: [usize; 2],
-        padding: [usize; 2],
+        (kernel, stride, padding): ([usize; 2], [usize; 2], [usize; 2]),
         activation: Activation,
     ) -> Result<Self> {
         let window = Window::of_layer("conv2d input", input, kernel, stride, padding)?;
@@ -172,14 +293,15 @@ impl<T: Scalar> Conv2d<T> {
             }
         }
         let out = w.nrows();
+        let weight = Param::new("weight", w)
+            .decayed()
+            .with_file_shape(vec![out, channels, kernel[0], kernel[1]])?;
         Ok(Self {
             window,
             table,
-            dw: DMatrix::zeros(out, k),
-            db: DMatrix::zeros(out, 1),
-            w,
-            b,
+            params: [weight, Param::new("bias", b)],
             activation,
+            init: None,
             cols: DMatrix::zeros(k, 0),
             y: DMatrix::zeros(out, 0),
             z: DMatrix::zeros(out_len, 0),
@@ -192,43 +314,43 @@ impl<T: Scalar> Conv2d<T> {
     /// The weights as the matrix `W_mat: (C_out, C_in·kh·kw)`; row-major, it is PyTorch's
     /// `[out, in, kh, kw]`.
     pub fn weights(&self) -> &DMatrix<T> {
-        &self.w
+        self.params[0].value()
     }
 
     /// The weight `W[o, c, ky, kx]` (`None` out of range).
     pub fn weight(&self, o: usize, c: usize, ky: usize, kx: usize) -> Option<T> {
         let [kh, kw] = self.window.kernel;
-        if o >= self.w.nrows() || c >= self.window.channels || ky >= kh || kx >= kw {
+        if o >= self.weights().nrows() || c >= self.window.channels || ky >= kh || kx >= kw {
             return None;
         }
-        Some(self.w[(o, c * kh * kw + ky * kw + kx)])
+        Some(self.weights()[(o, c * kh * kw + ky * kw + kx)])
     }
 
     /// The weights' 4-D shape `[C_out, C_in, kh, kw]`: [`Conv2d::weights`] read row by row
     /// is this tensor in row-major order, PyTorch's `nn.Conv2d.weight` layout.
     pub fn weight_shape(&self) -> [usize; 4] {
         let [kh, kw] = self.window.kernel;
-        [self.w.nrows(), self.window.channels, kh, kw]
+        [self.weights().nrows(), self.window.channels, kh, kw]
     }
 
     /// The bias column `b: (C_out, 1)`.
     pub fn bias(&self) -> &DMatrix<T> {
-        &self.b
+        self.params[1].value()
     }
 
     /// The gradient `dW_mat` of the last backward pass (same layout as the weights).
     pub fn weight_grad(&self) -> &DMatrix<T> {
-        &self.dw
+        self.params[0].grad()
     }
 
     /// The gradient `db` of the last backward pass.
     pub fn bias_grad(&self) -> &DMatrix<T> {
-        &self.db
+        self.params[1].grad()
     }
 
     /// Number of output channels (filters).
     pub fn out_channels(&self) -> usize {
-        self.w.nrows()
+        self.weights().nrows()
     }
 
     /// `[kh, kw]`.
@@ -246,6 +368,19 @@ impl<T: Scalar> Conv2d<T> {
         self.window.padding
     }
 
+    /// The layer's configuration (its initializer is `None` unless it was built from a
+    /// [`Conv2dConfig`]).
+    pub fn config(&self) -> Conv2dConfig {
+        Conv2dConfig {
+            out_channels: self.out_channels(),
+            kernel: self.kernel(),
+            stride: self.stride(),
+            padding: self.padding(),
+            activation: self.activation,
+            init: self.init,
+        }
+    }
+
     fn check_input(&self, input: &DMatrix<T>) -> Result<()> {
         let n = self.input_shape().len();
         if input.nrows() != n {
@@ -260,7 +395,7 @@ impl<T: Scalar> Conv2d<T> {
 
     /// `cols = im2col(X)`, resized to `(C_in·kh·kw, m·P)`.
     fn im2col(&self, x: &DMatrix<T>, cols: &mut DMatrix<T>) {
-        let k = self.w.ncols();
+        let k = self.weights().ncols();
         let (p, m) = (self.window.positions(), x.ncols());
         fit_buffer(cols, k, m * p);
         let xs = x.as_slice();
@@ -275,7 +410,7 @@ impl<T: Scalar> Conv2d<T> {
 
     /// `dX = col2im(dcols)`: every window entry adds its gradient to the pixel it read.
     fn col2im(&self, dcols: &DMatrix<T>, dx: &mut DMatrix<T>) {
-        let (k, p) = (self.w.ncols(), self.window.positions());
+        let (k, p) = (self.weights().ncols(), self.window.positions());
         let rows = dx.nrows();
         dx.fill(T::zero());
         let dxs = dx.as_mut_slice();
@@ -291,11 +426,11 @@ impl<T: Scalar> Conv2d<T> {
 
     /// `Z[(o·P + p, j)] = Y[(o, j·P + p)] + b[o]`.
     fn scatter_bias(&self, y: &DMatrix<T>, z: &mut DMatrix<T>) {
-        let (out, p) = (self.w.nrows(), self.window.positions());
+        let (out, p) = (self.weights().nrows(), self.window.positions());
         let ys = y.as_slice();
         for (j, zj) in z.as_mut_slice().chunks_exact_mut(out * p).enumerate() {
             for (o, zo) in zj.chunks_exact_mut(p).enumerate() {
-                let bias = self.b[o];
+                let bias = self.bias()[o];
                 for (q, v) in zo.iter_mut().enumerate() {
                     *v = ys[o + out * (j * p + q)] + bias;
                 }
@@ -311,10 +446,18 @@ impl<T: Scalar> Conv2d<T> {
         y: &mut DMatrix<T>,
         z: &mut DMatrix<T>,
     ) -> Result<()> {
-        let (out, p, m) = (self.w.nrows(), self.window.positions(), x.ncols());
+        let (out, p, m) = (self.weights().nrows(), self.window.positions(), x.ncols());
         self.im2col(x, cols);
         fit_buffer(y, out, m * p);
-        gemm_into(T::one(), &self.w, Trans::No, cols, Trans::No, T::zero(), y)?; // Y = W_mat cols
+        gemm_into(
+            T::one(),
+            self.weights(),
+            Trans::No,
+            cols,
+            Trans::No,
+            T::zero(),
+            y,
+        )?; // Y = W_mat cols
         fit_buffer(z, out * p, m);
         self.scatter_bias(y, z); // Z = Y (per example) + b
         Ok(())
@@ -333,7 +476,7 @@ impl<T: Scalar> fmt::Display for Conv2d<T> {
             f,
             "Conv2d({}→{}, {}",
             w.channels,
-            self.w.nrows(),
+            self.weights().nrows(),
             Pair(w.kernel)
         )?;
         if w.stride != [1, 1] {
@@ -352,11 +495,7 @@ impl<T: Scalar> Layer<T> for Conv2d<T> {
     }
 
     fn output_shape(&self) -> FeatureShape {
-        self.window.output_shape(self.w.nrows())
-    }
-
-    fn activation(&self) -> Option<Activation> {
-        Some(self.activation)
+        self.window.output_shape(self.weights().nrows())
     }
 
     fn forward(&mut self, input: &DMatrix<T>, _mode: Mode) -> Result<()> {
@@ -372,12 +511,8 @@ impl<T: Scalar> Layer<T> for Conv2d<T> {
         Ok(())
     }
 
-    fn output(&self) -> &DMatrix<T> {
-        &self.a
-    }
-
-    fn pre_activation(&self) -> Option<&DMatrix<T>> {
-        Some(&self.z)
+    fn output(&self) -> Option<&DMatrix<T>> {
+        Some(&self.a)
     }
 
     fn backward(
@@ -393,7 +528,7 @@ impl<T: Scalar> Layer<T> for Conv2d<T> {
                 what: "conv2d backward batch",
             });
         }
-        let (out, p) = (self.w.nrows(), self.window.positions());
+        let (out, p) = (self.weights().nrows(), self.window.positions());
         if self.cols.ncols() != m * p || self.z.ncols() != m {
             return Err(TrainError::BadShape {
                 what: "conv2d backward batch",
@@ -418,14 +553,17 @@ impl<T: Scalar> Layer<T> for Conv2d<T> {
                 }
             }
         }
+        let [w, b] = &mut self.params;
         // db[o] = (1/m) Σ_j Σ_q dZ[(o·P + q, j)]
-        self.db.fill(T::zero());
+        let db = b.value_and_grad_mut().1;
+        db.fill(T::zero());
         for dzj in dzs.chunks_exact(out * p) {
             for (o, dzo) in dzj.chunks_exact(p).enumerate() {
-                self.db[o] += dzo.iter().fold(T::zero(), |s, &g| s + g);
+                db[o] += dzo.iter().fold(T::zero(), |s, &g| s + g);
             }
         }
-        self.db *= inv_m;
+        *db *= inv_m;
+        let (w, dw) = w.value_and_grad_mut();
         gemm_into(
             inv_m,
             &self.y,
@@ -433,13 +571,13 @@ impl<T: Scalar> Layer<T> for Conv2d<T> {
             &self.cols,
             Trans::Yes,
             T::zero(),
-            &mut self.dw,
+            dw,
         )?; // dW_mat = (1/m) dY colsᵀ
         if let Some(d_in) = d_input {
-            fit_buffer(&mut self.dcols, self.w.ncols(), m * p);
+            fit_buffer(&mut self.dcols, w.ncols(), m * p);
             gemm_into(
                 T::one(),
-                &self.w,
+                w,
                 Trans::Yes,
                 &self.y,
                 Trans::No,
@@ -465,39 +603,31 @@ impl<T: Scalar> Layer<T> for Conv2d<T> {
         Ok((Some(z), a))
     }
 
-    fn for_each_param(&mut self, f: &mut dyn FnMut(ParamMut<'_, T>)) {
-        f(ParamMut {
-            name: "weight",
-            value: &mut self.w,
-            grad: &mut self.dw,
-            decays: true,
-        });
-        f(ParamMut {
-            name: "bias",
-            value: &mut self.b,
-            grad: &mut self.db,
-            decays: false,
-        });
+    fn infer(&self, input: &DMatrix<T>) -> Result<DMatrix<T>> {
+        Ok(self.infer_full(input)?.1)
     }
 
-    fn visit_params<'a>(&'a self, f: &mut dyn FnMut(&'static str, &'a DMatrix<T>)) {
-        f("weight", &self.w);
-        f("bias", &self.b);
+    fn activation(&self) -> Option<Activation> {
+        Some(self.activation)
     }
 
-    fn file_shape(&self, name: &str, rows: usize, cols: usize) -> Vec<usize> {
-        match name {
-            "weight" if (rows, cols) == self.w.shape() => self.weight_shape().to_vec(),
-            "bias" if cols == 1 => vec![rows],
-            _ => vec![rows, cols],
-        }
+    fn pre_activation(&self) -> Option<&DMatrix<T>> {
+        Some(&self.z)
     }
 
-    fn set_param(&mut self, name: &str, value: DMatrix<T>) -> Result<()> {
-        set_weight_or_bias("conv2d layer", (&mut self.w, &mut self.b), name, value)
+    fn params(&self) -> &[Param<T>] {
+        &self.params
+    }
+
+    fn params_mut(&mut self) -> &mut [Param<T>] {
+        &mut self.params
     }
 
     fn is_differentiable(&self) -> bool {
         self.activation.is_differentiable()
+    }
+
+    fn record(&self) -> Option<LayerRecord> {
+        Some(LayerRecord::Builtin(LayerSpec::Conv2d(self.config())))
     }
 }

@@ -3,14 +3,94 @@
 use std::fmt;
 
 use nalgebra::DMatrix;
+use nn_init::Init;
 use nn_init::nn_activations::Activation;
 use nn_init::nn_activations::nn_core::{
     Scalar, Trans, broadcast_column_into, fit_buffer, gemm_into, mean_columns_into,
 };
+use serde::{Deserialize, Serialize};
 
-use super::layer::{set_weight_or_bias, upstream_pre_activation};
+use super::layer::upstream_pre_activation;
+use super::spec::{ParamSource, Place, by_name, weight_and_bias};
 use crate::error::{Result, TrainError};
-use crate::layers::{FeatureShape, Layer, Mode, ParamMut, Upstream};
+use crate::layers::LayerRecord;
+use crate::layers::LayerSpec;
+use crate::layers::{FeatureShape, Layer, LayerPlan, Mode, Param, Upstream};
+use crate::limits::Limits;
+
+/// The configuration of a [`Dense`] layer with `units` outputs, as model files store it:
+/// `{"type": "dense", "units": 16, "activation": "tanh", "init": null}`.
+#[derive(Debug, Clone, Copy, PartialEq, Serialize, Deserialize)]
+pub struct DenseConfig {
+    /// Number of units (outputs).
+    pub units: usize,
+    /// The activation `g`.
+    #[serde(with = "by_name")]
+    pub activation: Activation,
+    /// The weight initializer; `None` picks [`nn_init::recommended_for`]`(activation)`.
+    #[serde(default, with = "by_name::option")]
+    pub init: Option<Init>,
+}
+
+impl fmt::Display for DenseConfig {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "Dense({}, {})", self.units, self.activation)
+    }
+}
+
+impl DenseConfig {
+    /// Works out the layer for inputs of `input` shape without building it; `index` names
+    /// it in errors.
+    ///
+    /// # Errors
+    /// [`TrainError::InvalidArchitecture`] for an image input (add a flatten layer before
+    /// it) or zero units or inputs; [`TrainError::TooLarge`] beyond `limits`.
+    pub fn plan(&self, input: FeatureShape, index: usize, limits: &Limits) -> Result<LayerPlan> {
+        let place = Place { index, what: self };
+        let inputs = match input {
+            FeatureShape::Flat(n) => n,
+            FeatureShape::Image { .. } => {
+                return Err(place.invalid(format!(
+                    "a dense layer takes a flat vector, but its input is an image {input}; \
+                     add a flatten layer before it"
+                )));
+            }
+        };
+        let units = self.units;
+        if units == 0 || inputs == 0 {
+            return Err(place.invalid(format!(
+                "needs at least one unit and one input, found {units} units and {inputs} inputs"
+            )));
+        }
+        place.per_example(limits, "output values per example", &[units])?;
+        place.weighted(
+            limits,
+            FeatureShape::Flat(units),
+            (units, inputs),
+            vec![units, inputs],
+        )
+    }
+
+    /// Builds the layer `plan` describes, with parameters from `source`.
+    pub(crate) fn build<T: Scalar>(
+        &self,
+        plan: &LayerPlan,
+        _input: FeatureShape,
+        (index, seed): (usize, u64),
+        source: ParamSource<'_, T>,
+    ) -> Result<Dense<T>> {
+        let (w, b) = weight_and_bias(
+            plan,
+            source,
+            (index, seed),
+            (self.init, self.activation),
+            &|_, _| {},
+        )?;
+        let mut layer = Dense::from_parameters(w, b, self.activation)?;
+        layer.init = self.init;
+        Ok(layer)
+    }
+}
 
 /// A dense (fully connected) layer with `W: (units, inputs)`, `b: (units, 1)` and an
 /// activation `g`.
@@ -25,25 +105,57 @@ use crate::layers::{FeatureShape, Layer, Mode, ParamMut, Upstream};
 /// Every product is one GEMM with the transpose folded in; `Z = W A_prev + b` is a bias
 /// fill followed by a GEMM accumulating into it. The caches (`Z`, `A`, `dZ`) and gradients
 /// live in the layer and are reused from batch to batch.
+///
+/// ```
+/// use nalgebra::DMatrix;
+/// use nn_train::{Activation, Dense, Layer, Mode};
+/// let w = DMatrix::from_row_slice(1, 2, &[1.0, -1.0]);
+/// let b = DMatrix::from_element(1, 1, 0.5);
+/// let mut dense = Dense::from_parameters(w, b, Activation::Identity)?;
+/// dense.forward(&DMatrix::from_column_slice(2, 1, &[3.0, 1.0]), Mode::Eval)?;
+/// assert_eq!(dense.output().unwrap()[0], 2.5); // 3 − 1 + 0.5
+/// assert_eq!(dense.params()[0].name(), "weight");
+/// # Ok::<(), nn_train::TrainError>(())
+/// ```
 #[derive(Debug, Clone)]
 pub struct Dense<T: Scalar> {
-    w: DMatrix<T>,
-    b: DMatrix<T>,
+    /// `[W, b]`.
+    params: [Param<T>; 2],
     activation: Activation,
-    dw: DMatrix<T>,
-    db: DMatrix<T>,
+    /// The initializer recorded in model files (`None` when the weights were given).
+    init: Option<Init>,
     z: DMatrix<T>,
     a: DMatrix<T>,
     dz: DMatrix<T>,
+}
+
+/// `Z = W A_prev + b` into `z` (resized): the one place a dense layer computes it. A
+/// buffer with no values yet is written once, from `b`; one that has them is refilled
+/// with `b` (no allocation) before the GEMM accumulates `W A_prev` into it.
+fn affine_into<T: Scalar>(
+    w: &DMatrix<T>,
+    b: &DMatrix<T>,
+    input: &DMatrix<T>,
+    z: &mut DMatrix<T>,
+) -> Result<()> {
+    let (units, m) = (w.nrows(), input.ncols());
+    if z.is_empty() {
+        *z = DMatrix::from_vec(units, m, b.as_slice().repeat(m)); // Z = b 1ᵀ
+    } else {
+        fit_buffer(z, units, m);
+        broadcast_column_into(b, z)?; // Z = b 1ᵀ
+    }
+    gemm_into(T::one(), w, Trans::No, input, Trans::No, T::one(), z)?; // Z += W A_prev
+    Ok(())
 }
 
 impl<T: Scalar> Dense<T> {
     /// A layer with the given weights `W: (units, inputs)` and bias `b: (units, 1)`.
     ///
     /// # Errors
-    /// [`TrainError::BadShape`] if `b` is not `rows(W) × 1` or `W` is empty;
-    /// [`TrainError::NonFiniteData`] if a parameter is NaN or infinite.
-    pub fn new(w: DMatrix<T>, b: DMatrix<T>, activation: Activation) -> Result<Self> {
+    /// [`TrainError::BadShape`] if `b` is not `rows(W) × 1` or `W` is empty (the message
+    /// gives both shapes); [`TrainError::NonFiniteData`] if a parameter is NaN or infinite.
+    pub fn from_parameters(w: DMatrix<T>, b: DMatrix<T>, activation: Activation) -> Result<Self> {
         if w.is_empty() {
             return Err(TrainError::BadShape {
                 what: "dense weights W",
@@ -54,19 +166,22 @@ impl<T: Scalar> Dense<T> {
         if b.shape() != (w.nrows(), 1) {
             return Err(TrainError::BadShape {
                 what: "dense bias b",
-                expected: format!("{}×1 (one per unit)", w.nrows()),
+                expected: format!(
+                    "{}×1 (one per unit of W: {}×{})",
+                    w.nrows(),
+                    w.nrows(),
+                    w.ncols()
+                ),
                 found: format!("{}×{}", b.nrows(), b.ncols()),
             });
         }
         crate::check::finite("dense weights W", &w)?;
         crate::check::finite("dense bias b", &b)?;
-        let (units, inputs) = w.shape();
+        let units = w.nrows();
         Ok(Self {
-            dw: DMatrix::zeros(units, inputs),
-            db: DMatrix::zeros(units, 1),
-            w,
-            b,
+            params: [Param::new("weight", w).decayed(), Param::new("bias", b)],
             activation,
+            init: None,
             z: DMatrix::zeros(units, 0),
             a: DMatrix::zeros(units, 0),
             dz: DMatrix::zeros(units, 0),
@@ -75,119 +190,87 @@ impl<T: Scalar> Dense<T> {
 
     /// The weight matrix `W: (units, inputs)`.
     pub fn weights(&self) -> &DMatrix<T> {
-        &self.w
+        self.params[0].value()
     }
 
     /// The bias column `b: (units, 1)`.
     pub fn bias(&self) -> &DMatrix<T> {
-        &self.b
+        self.params[1].value()
     }
 
     /// The gradient `dW` of the last backward pass.
     pub fn weight_grad(&self) -> &DMatrix<T> {
-        &self.dw
+        self.params[0].grad()
     }
 
     /// The gradient `db` of the last backward pass.
     pub fn bias_grad(&self) -> &DMatrix<T> {
-        &self.db
+        self.params[1].grad()
     }
 
     /// Number of units (rows of `W`).
     pub fn units(&self) -> usize {
-        self.w.nrows()
+        self.weights().nrows()
     }
 
-    /// `Z = W A_prev + b` into a new matrix (evaluation: nothing cached).
-    fn logits(&self, input: &DMatrix<T>) -> Result<DMatrix<T>> {
-        self.check_input(input)?;
-        if self.b.shape() != (self.w.nrows(), 1) {
-            return Err(TrainError::BadShape {
-                what: "dense layer bias",
-                expected: format!("{}×1 (one per unit)", self.w.nrows()),
-                found: format!("{}×{}", self.b.nrows(), self.b.ncols()),
-            });
+    /// The layer's configuration (its initializer is `None` unless it was built from a
+    /// [`DenseConfig`]).
+    pub fn config(&self) -> DenseConfig {
+        DenseConfig {
+            units: self.units(),
+            activation: self.activation,
+            init: self.init,
         }
-        // Z = b 1ᵀ, written once (not zeroed first)
-        let mut z = DMatrix::from_vec(
-            self.w.nrows(),
-            input.ncols(),
-            self.b.as_slice().repeat(input.ncols()),
-        );
-        gemm_into(
-            T::one(),
-            &self.w,
-            Trans::No,
-            input,
-            Trans::No,
-            T::one(),
-            &mut z,
-        )?;
-        Ok(z)
     }
 
     fn check_input(&self, input: &DMatrix<T>) -> Result<()> {
-        if input.nrows() != self.w.ncols() {
+        let inputs = self.weights().ncols();
+        if input.nrows() != inputs {
             return Err(TrainError::BadShape {
                 what: "dense layer input",
-                expected: format!("{} rows (features per example)", self.w.ncols()),
+                expected: format!("{inputs} rows (features per example)"),
                 found: format!("{} rows", input.nrows()),
             });
         }
         Ok(())
     }
+
+    /// `Z = W A_prev + b` into a new matrix (evaluation: nothing cached).
+    fn logits(&self, input: &DMatrix<T>) -> Result<DMatrix<T>> {
+        self.check_input(input)?;
+        let mut z = DMatrix::zeros(0, 0);
+        affine_into(self.weights(), self.bias(), input, &mut z)?;
+        Ok(z)
+    }
 }
 
 impl<T: Scalar> fmt::Display for Dense<T> {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        write!(
-            f,
-            "Dense({}→{}, {})",
-            self.w.ncols(),
-            self.w.nrows(),
-            self.activation
-        )
+        let w = self.weights();
+        write!(f, "Dense({}→{}, {})", w.ncols(), w.nrows(), self.activation)
     }
 }
 
 impl<T: Scalar> Layer<T> for Dense<T> {
     fn input_shape(&self) -> FeatureShape {
-        FeatureShape::Flat(self.w.ncols())
+        FeatureShape::Flat(self.weights().ncols())
     }
 
     fn output_shape(&self) -> FeatureShape {
-        FeatureShape::Flat(self.w.nrows())
-    }
-
-    fn activation(&self) -> Option<Activation> {
-        Some(self.activation)
+        FeatureShape::Flat(self.units())
     }
 
     fn forward(&mut self, input: &DMatrix<T>, _mode: Mode) -> Result<()> {
         self.check_input(input)?;
-        let (units, m) = (self.w.nrows(), input.ncols());
-        fit_buffer(&mut self.z, units, m);
-        fit_buffer(&mut self.a, units, m);
-        broadcast_column_into(&self.b, &mut self.z)?; // Z = b 1ᵀ
-        gemm_into(
-            T::one(),
-            &self.w,
-            Trans::No,
-            input,
-            Trans::No,
-            T::one(),
-            &mut self.z,
-        )?; // Z += W A_prev
+        let [w, b] = &self.params;
+        affine_into(w.value(), b.value(), input, &mut self.z)?;
+        fit_buffer(&mut self.a, self.z.nrows(), self.z.ncols());
         self.activation.forward_into(&self.z, &mut self.a)?; // A = g(Z)
         Ok(())
     }
 
-    fn output(&self) -> &DMatrix<T> {
-        &self.a
-    }
-
-    fn pre_activation(&self) -> Option<&DMatrix<T>> {
-        Some(&self.z)
+    fn output(&self) -> Option<&DMatrix<T>> {
+        Some(&self.a)
     }
 
     fn backward(
@@ -209,28 +292,14 @@ impl<T: Scalar> Layer<T> for Dense<T> {
             (self.activation, &self.z, &self.a),
             &mut self.dz,
         )?;
+        let [w, b] = &mut self.params;
+        let (w, dw) = w.value_and_grad_mut();
         let inv_m = T::one() / T::from_count(m);
-        gemm_into(
-            inv_m,
-            dz,
-            Trans::No,
-            input,
-            Trans::Yes,
-            T::zero(),
-            &mut self.dw,
-        )?; // dW = (1/m) dZ A_prevᵀ
-        mean_columns_into(dz, &mut self.db)?; // db = (1/m) Σ dZ
+        gemm_into(inv_m, dz, Trans::No, input, Trans::Yes, T::zero(), dw)?; // dW = (1/m) dZ A_prevᵀ
+        mean_columns_into(dz, b.value_and_grad_mut().1)?; // db = (1/m) Σ dZ
         if let Some(d_in) = d_input {
-            fit_buffer(d_in, self.w.ncols(), m);
-            gemm_into(
-                T::one(),
-                &self.w,
-                Trans::Yes,
-                dz,
-                Trans::No,
-                T::zero(),
-                d_in,
-            )?; // dA_prev = Wᵀ dZ
+            fit_buffer(d_in, w.ncols(), m);
+            gemm_into(T::one(), w, Trans::Yes, dz, Trans::No, T::zero(), d_in)?; // dA_prev = Wᵀ dZ
         }
         Ok(())
     }
@@ -242,37 +311,33 @@ impl<T: Scalar> Layer<T> for Dense<T> {
         Ok(z)
     }
 
+    fn activation(&self) -> Option<Activation> {
+        Some(self.activation)
+    }
+
+    fn pre_activation(&self) -> Option<&DMatrix<T>> {
+        Some(&self.z)
+    }
+
     fn infer_full(&self, input: &DMatrix<T>) -> Result<(Option<DMatrix<T>>, DMatrix<T>)> {
         let z = self.logits(input)?;
         let a = self.activation.forward(&z);
         Ok((Some(z), a))
     }
 
-    fn for_each_param(&mut self, f: &mut dyn FnMut(ParamMut<'_, T>)) {
-        f(ParamMut {
-            name: "weight",
-            value: &mut self.w,
-            grad: &mut self.dw,
-            decays: true,
-        });
-        f(ParamMut {
-            name: "bias",
-            value: &mut self.b,
-            grad: &mut self.db,
-            decays: false,
-        });
+    fn params(&self) -> &[Param<T>] {
+        &self.params
     }
 
-    fn visit_params<'a>(&'a self, f: &mut dyn FnMut(&'static str, &'a DMatrix<T>)) {
-        f("weight", &self.w);
-        f("bias", &self.b);
-    }
-
-    fn set_param(&mut self, name: &str, value: DMatrix<T>) -> Result<()> {
-        set_weight_or_bias("dense layer", (&mut self.w, &mut self.b), name, value)
+    fn params_mut(&mut self) -> &mut [Param<T>] {
+        &mut self.params
     }
 
     fn is_differentiable(&self) -> bool {
         self.activation.is_differentiable()
+    }
+
+    fn record(&self) -> Option<LayerRecord> {
+        Some(LayerRecord::Builtin(LayerSpec::Dense(self.config())))
     }
 }

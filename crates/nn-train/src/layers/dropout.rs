@@ -7,9 +7,52 @@ use nalgebra::DMatrix;
 use nn_init::nn_activations::nn_core::{Scalar, fit_buffer};
 use nn_init::{RngState, SeededRng};
 
+use serde::{Deserialize, Serialize};
+
 use super::layer::upstream_output;
+use super::spec::{ParamSource, Place, mask_seed};
 use crate::error::{Result, TrainError};
-use crate::layers::{FeatureShape, Layer, Mode, ParamMut, Upstream};
+use crate::layers::LayerRecord;
+use crate::layers::LayerSpec;
+use crate::layers::{FeatureShape, Layer, LayerPlan, Mode, Stochastic, Upstream};
+use crate::limits::Limits;
+
+/// The configuration of a [`Dropout`] layer, as model files store it:
+/// `{"type": "dropout", "rate": 0.5}`.
+#[derive(Debug, Clone, Copy, PartialEq, Serialize, Deserialize)]
+pub struct DropoutConfig {
+    /// The drop probability `p ∈ [0, 1)`.
+    pub rate: f64,
+}
+
+impl fmt::Display for DropoutConfig {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "Dropout(p={})", self.rate)
+    }
+}
+
+impl DropoutConfig {
+    /// The layer for inputs of `input` shape: the same shape out, no parameters (the rate
+    /// is checked when it is built).
+    ///
+    /// # Errors
+    /// None: every input shape suits dropout.
+    pub fn plan(&self, input: FeatureShape, _index: usize, _limits: &Limits) -> Result<LayerPlan> {
+        Ok(LayerPlan::parameterless(input))
+    }
+
+    /// Builds the layer, its masks seeded from layer `index`'s own stream of `seed`.
+    pub(crate) fn build<T: Scalar>(
+        &self,
+        _plan: &LayerPlan,
+        input: FeatureShape,
+        (index, seed): (usize, u64),
+        _source: ParamSource<'_, T>,
+    ) -> Result<Dropout<T>> {
+        Dropout::new(input, self.rate, mask_seed(seed, index))
+            .map_err(|e| Place { index, what: self }.invalid(e.to_string()))
+    }
+}
 
 /// Inverted dropout with rate `p` (the probability of dropping a value).
 ///
@@ -111,8 +154,8 @@ impl<T: Scalar> Layer<T> for Dropout<T> {
         Ok(())
     }
 
-    fn output(&self) -> &DMatrix<T> {
-        &self.out
+    fn output(&self) -> Option<&DMatrix<T>> {
+        Some(&self.out)
     }
 
     fn backward(
@@ -136,29 +179,33 @@ impl<T: Scalar> Layer<T> for Dropout<T> {
         Ok(())
     }
 
-    fn infer_full(&self, input: &DMatrix<T>) -> Result<(Option<DMatrix<T>>, DMatrix<T>)> {
+    fn infer(&self, input: &DMatrix<T>) -> Result<DMatrix<T>> {
         self.check_input(input)?;
-        Ok((None, input.clone()))
+        Ok(input.clone())
     }
 
-    fn for_each_param(&mut self, _f: &mut dyn FnMut(ParamMut<'_, T>)) {}
-
-    fn visit_params<'a>(&'a self, _f: &mut dyn FnMut(&'static str, &'a DMatrix<T>)) {}
-
-    fn set_param(&mut self, name: &str, _value: DMatrix<T>) -> Result<()> {
-        Err(TrainError::BadShape {
-            what: "dropout parameter name",
-            expected: "none (dropout has no parameters)".into(),
-            found: format!("{name:?}"),
-        })
+    fn stochastic(&self) -> Option<&dyn Stochastic> {
+        Some(self)
     }
 
+    fn stochastic_mut(&mut self) -> Option<&mut dyn Stochastic> {
+        Some(self)
+    }
+
+    fn record(&self) -> Option<LayerRecord> {
+        Some(LayerRecord::Builtin(LayerSpec::Dropout(DropoutConfig {
+            rate: self.rate,
+        })))
+    }
+}
+
+impl<T: Scalar> Stochastic for Dropout<T> {
     fn reseed(&mut self, seed: u64) {
         self.rng = SeededRng::new(seed);
     }
 
-    fn rng_state(&self) -> Option<RngState> {
-        Some(self.rng.state())
+    fn rng_state(&self) -> RngState {
+        self.rng.state()
     }
 
     fn set_rng_state(&mut self, state: RngState) {

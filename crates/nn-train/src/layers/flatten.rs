@@ -8,26 +8,65 @@
 //! ```
 //!
 //! It exists so that a network states where images end and feature vectors begin: a dense
-//! layer refuses an image input without it. The layer copies its input into its own output
-//! buffer (one `memcpy`, allocation-free after the first batch) to keep the [`Layer`]
-//! contract that every layer owns its output.
+//! layer refuses an image input without it. Its output is its input, the same matrix: it
+//! has no output buffer ([`Layer::output`] is `None`), and a network passes the batch and
+//! its gradient through it without copying either.
 
 use std::fmt;
 
 use nalgebra::DMatrix;
 use nn_init::nn_activations::nn_core::{Scalar, fit_buffer};
+use serde::{Deserialize, Serialize};
 
 use super::layer::upstream_output;
+use super::spec::{ParamSource, Place};
 use crate::error::{Result, TrainError};
-use crate::layers::{FeatureShape, Layer, Mode, ParamMut, Upstream};
+use crate::layers::LayerRecord;
+use crate::layers::LayerSpec;
+use crate::layers::{FeatureShape, Layer, LayerPlan, Mode, Upstream};
+use crate::limits::Limits;
+
+/// The configuration of a [`Flatten`] layer (it has no settings), as model files store
+/// it: `{"type": "flatten"}`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, Serialize, Deserialize)]
+pub struct FlattenConfig {}
+
+impl fmt::Display for FlattenConfig {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "Flatten")
+    }
+}
+
+impl FlattenConfig {
+    /// The layer for inputs of `input` shape: a flat vector of the same length.
+    ///
+    /// # Errors
+    /// None: every input shape can be flattened (an empty one is refused when built).
+    pub fn plan(&self, input: FeatureShape, _index: usize, _limits: &Limits) -> Result<LayerPlan> {
+        Ok(LayerPlan::parameterless(FeatureShape::Flat(input.len())))
+    }
+
+    /// Builds the layer.
+    pub(crate) fn build<T: Scalar>(
+        &self,
+        _plan: &LayerPlan,
+        input: FeatureShape,
+        (index, _seed): (usize, u64),
+        _source: ParamSource<'_, T>,
+    ) -> Result<Flatten<T>> {
+        Flatten::new(input).map_err(|e| Place { index, what: self }.invalid(e.to_string()))
+    }
+}
 
 /// Flattens image examples `C×H×W` into feature vectors of length `C·H·W` (the values and
 /// their order are unchanged: channel-major, row-major within a channel, as PyTorch's
 /// `nn.Flatten` of an `N×C×H×W` tensor).
+///
+/// Its output is its input: [`Layer::output`] is `None`, and a network skips it.
 #[derive(Debug, Clone)]
 pub struct Flatten<T: Scalar> {
     input: FeatureShape,
-    out: DMatrix<T>,
+    scalar: std::marker::PhantomData<fn() -> T>,
 }
 
 impl<T: Scalar> Flatten<T> {
@@ -45,7 +84,7 @@ impl<T: Scalar> Flatten<T> {
         }
         Ok(Self {
             input,
-            out: DMatrix::zeros(input.len(), 0),
+            scalar: std::marker::PhantomData,
         })
     }
 
@@ -76,17 +115,17 @@ impl<T: Scalar> Layer<T> for Flatten<T> {
         FeatureShape::Flat(self.input.len())
     }
 
+    /// Checks the input's shape; the output is the input itself.
     fn forward(&mut self, input: &DMatrix<T>, _mode: Mode) -> Result<()> {
-        self.check_input(input)?;
-        fit_buffer(&mut self.out, input.nrows(), input.ncols());
-        self.out.copy_from(input); // A = X
-        Ok(())
+        self.check_input(input)
     }
 
-    fn output(&self) -> &DMatrix<T> {
-        &self.out
+    fn output(&self) -> Option<&DMatrix<T>> {
+        None
     }
 
+    /// `dX = dA`, for a flatten layer used on its own (a network passes the gradient
+    /// through instead).
     fn backward(
         &mut self,
         input: &DMatrix<T>,
@@ -102,20 +141,12 @@ impl<T: Scalar> Layer<T> for Flatten<T> {
         Ok(())
     }
 
-    fn infer_full(&self, input: &DMatrix<T>) -> Result<(Option<DMatrix<T>>, DMatrix<T>)> {
+    fn infer(&self, input: &DMatrix<T>) -> Result<DMatrix<T>> {
         self.check_input(input)?;
-        Ok((None, input.clone()))
+        Ok(input.clone())
     }
 
-    fn for_each_param(&mut self, _f: &mut dyn FnMut(ParamMut<'_, T>)) {}
-
-    fn visit_params<'a>(&'a self, _f: &mut dyn FnMut(&'static str, &'a DMatrix<T>)) {}
-
-    fn set_param(&mut self, name: &str, _value: DMatrix<T>) -> Result<()> {
-        Err(TrainError::BadShape {
-            what: "flatten parameter name",
-            expected: "none (flatten has no parameters)".into(),
-            found: format!("{name:?}"),
-        })
+    fn record(&self) -> Option<LayerRecord> {
+        Some(LayerRecord::Builtin(LayerSpec::Flatten(FlattenConfig {})))
     }
 }

@@ -23,10 +23,16 @@ use std::fmt;
 use nalgebra::DMatrix;
 use nn_init::nn_activations::nn_core::{Scalar, fit_buffer};
 
+use serde::{Deserialize, Serialize};
+
 use super::layer::upstream_output;
+use super::spec::{ParamSource, Place};
 use crate::error::{Result, TrainError};
+use crate::layers::LayerRecord;
+use crate::layers::LayerSpec;
 use crate::layers::window::{Pair, Window};
-use crate::layers::{FeatureShape, Layer, Mode, ParamMut, Upstream};
+use crate::layers::{FeatureShape, Layer, LayerPlan, Mode, Upstream};
+use crate::limits::Limits;
 
 /// Which reduction a pooling window applies.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -227,16 +233,79 @@ impl<T: Scalar> Pool<T> {
     }
 
     fn fmt_as(&self, name: &str, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        write!(f, "{name}({}", Pair(self.window.kernel))?;
-        if self.window.stride != self.window.kernel {
-            write!(f, ", stride {}", Pair(self.window.stride))?;
-        }
-        write!(f, ")")
+        fmt_window(name, self.window.kernel, self.window.stride, f)
     }
 }
 
+/// `Name(kh×kw[, stride sh×sw])`, the stride only when it is not the kernel.
+fn fmt_window(
+    name: &str,
+    kernel: [usize; 2],
+    stride: [usize; 2],
+    f: &mut fmt::Formatter<'_>,
+) -> fmt::Result {
+    write!(f, "{name}({}", Pair(kernel))?;
+    if stride != kernel {
+        write!(f, ", stride {}", Pair(stride))?;
+    }
+    write!(f, ")")
+}
+
 macro_rules! pooling_layer {
-    ($name:ident, $reduce:expr, $display:literal, $doc:literal) => {
+    ($name:ident, $config:ident, $type_name:literal, $reduce:expr, $display:literal, $doc:literal) => {
+        #[doc = concat!("The configuration of a [`", stringify!($name), "`] layer, as model \
+                         files store it: `{\"type\": \"", $type_name, "\", \"kernel\": [2, 2], \
+                         \"stride\": [2, 2]}` (pairs are `[height, width]`).")]
+        #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+        pub struct $config {
+            /// `[kh, kw]`.
+            pub kernel: [usize; 2],
+            /// `[sh, sw]` (usually the kernel).
+            pub stride: [usize; 2],
+        }
+
+        impl fmt::Display for $config {
+            fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+                fmt_window($display, self.kernel, self.stride, f)
+            }
+        }
+
+        impl $config {
+            /// Works out the layer for inputs of `input` shape without building it;
+            /// `index` names it in errors.
+            ///
+            /// # Errors
+            /// [`TrainError::InvalidArchitecture`] for a flat input, a kernel larger than
+            /// the input or a stride that leaves input unread; [`TrainError::TooLarge`]
+            /// beyond `limits`.
+            pub fn plan(
+                &self,
+                input: FeatureShape,
+                index: usize,
+                limits: &Limits,
+            ) -> Result<LayerPlan> {
+                let place = Place { index, what: self };
+                let window = place.image_window(input, self.kernel, self.stride, [0, 0])?;
+                place.per_example(
+                    limits,
+                    "outputs per example",
+                    &[window.channels, window.positions()],
+                )?;
+                Ok(LayerPlan::parameterless(window.output_shape(window.channels)))
+            }
+
+            /// Builds the layer.
+            pub(crate) fn build<T: Scalar>(
+                &self,
+                _plan: &LayerPlan,
+                input: FeatureShape,
+                _place: (usize, u64),
+                _source: ParamSource<'_, T>,
+            ) -> Result<$name<T>> {
+                $name::new(input, self.kernel, self.stride)
+            }
+        }
+
         #[doc = $doc]
         #[derive(Debug, Clone)]
         pub struct $name<T: Scalar>(Pool<T>);
@@ -293,8 +362,8 @@ macro_rules! pooling_layer {
                 Ok(())
             }
 
-            fn output(&self) -> &DMatrix<T> {
-                &self.0.out
+            fn output(&self) -> Option<&DMatrix<T>> {
+                Some(&self.0.out)
             }
 
             fn backward(
@@ -306,23 +375,18 @@ macro_rules! pooling_layer {
                 self.0.backward(input, upstream, d_input)
             }
 
-            fn infer_full(&self, input: &DMatrix<T>) -> Result<(Option<DMatrix<T>>, DMatrix<T>)> {
+            fn infer(&self, input: &DMatrix<T>) -> Result<DMatrix<T>> {
                 self.0.check_input(input)?;
                 let mut out = DMatrix::zeros(0, 0);
                 self.0.pool_into(input, &mut out, None);
-                Ok((None, out))
+                Ok(out)
             }
 
-            fn for_each_param(&mut self, _f: &mut dyn FnMut(ParamMut<'_, T>)) {}
-
-            fn visit_params<'a>(&'a self, _f: &mut dyn FnMut(&'static str, &'a DMatrix<T>)) {}
-
-            fn set_param(&mut self, name: &str, _value: DMatrix<T>) -> Result<()> {
-                Err(TrainError::BadShape {
-                    what: "pooling parameter name",
-                    expected: "none (pooling has no parameters)".into(),
-                    found: format!("{name:?}"),
-                })
+            fn record(&self) -> Option<LayerRecord> {
+                Some(LayerRecord::Builtin(LayerSpec::$name($config {
+                    kernel: self.kernel(),
+                    stride: self.stride(),
+                })))
             }
         }
     };
@@ -330,6 +394,8 @@ macro_rules! pooling_layer {
 
 pooling_layer!(
     MaxPool2d,
+    MaxPool2dConfig,
+    "max_pool2d",
     Reduce::Max,
     "MaxPool2d",
     "Max pooling: each output is the largest input of its `kh × kw` window in the same \
@@ -343,6 +409,8 @@ pooling_layer!(
 
 pooling_layer!(
     AvgPool2d,
+    AvgPool2dConfig,
+    "avg_pool2d",
     Reduce::Avg,
     "AvgPool2d",
     "Average pooling: each output is the mean of its `kh × kw` window in the same channel; \

@@ -1,18 +1,18 @@
 //! [`NetworkBuilder`]: a network described layer by layer, planned without allocating,
 //! then built (weights drawn, or read from a model file).
 
-use std::marker::PhantomData;
-
 use nalgebra::DMatrix;
 use nn_init::Init;
 use nn_init::nn_activations::Activation;
 use nn_init::nn_activations::nn_core::Scalar;
+use serde_json::Value;
 
 use super::Network;
 use crate::error::{Result, TrainError};
-use crate::layers::{FeatureShape, Layer};
+use crate::layers::{AvgPool2dConfig, Conv2dConfig, DenseConfig, DropoutConfig, FlattenConfig};
+use crate::layers::{FeatureShape, Layer, LayerRecord, LayerRegistry, MaxPool2dConfig};
 use crate::layers::{LayerPlan, LayerSpec, ParamShape, ParamSource};
-use crate::limits::{Limits, within};
+use crate::limits::{Limits, checked_product, within};
 use crate::loss::Loss;
 
 /// Describes a network layer by layer; [`NetworkBuilder::build`] validates every size and
@@ -29,15 +29,36 @@ use crate::loss::Loss;
 /// assert_eq!(net.param_count(), 2 * 16 + 16 + 16 + 1);
 /// # Ok::<(), nn_train::TrainError>(())
 /// ```
-#[derive(Debug, Clone, PartialEq)]
+///
+/// Layers already built — from given weights, or of a kind of your own — go in with
+/// [`NetworkBuilder::push`]; a network for inference alone needs no loss:
+///
+/// ```
+/// use nalgebra::DMatrix;
+/// use nn_train::{Activation, Dense, Network};
+/// let w = DMatrix::from_row_slice(1, 2, &[1.0, 2.0]);
+/// let net = Network::<f64>::builder(2)
+///     .push(Dense::from_parameters(w, DMatrix::zeros(1, 1), Activation::Identity)?)
+///     .build()?;
+/// assert_eq!(net.predict(&DMatrix::from_column_slice(2, 1, &[3.0, 4.0]))?[0], 11.0);
+/// assert!(net.evaluate(&DMatrix::zeros(2, 1), &DMatrix::zeros(1, 1)).is_err()); // no loss
+/// # Ok::<(), nn_train::TrainError>(())
+/// ```
+#[derive(Debug, Clone)]
 pub struct NetworkBuilder<T: Scalar> {
-    pub(super) input: FeatureShape,
-    pub(super) specs: Vec<LayerSpec>,
-    pub(super) loss: Option<Loss>,
-    pub(super) l2: f64,
-    pub(super) seed: u64,
-    pub(super) limits: Limits,
-    scalar: PhantomData<fn() -> T>,
+    input: FeatureShape,
+    layers: Vec<Entry<T>>,
+    loss: Option<Loss>,
+    l2: f64,
+    seed: u64,
+    limits: Limits,
+}
+
+/// One layer of a builder: a configuration to build, or a layer given built.
+#[derive(Debug, Clone)]
+enum Entry<T: Scalar> {
+    Spec(LayerSpec),
+    Built(Box<dyn Layer<T>>),
 }
 
 /// Reads layer `i`'s parameter of the given shape (from a model file).
@@ -58,12 +79,11 @@ impl<T: Scalar> NetworkBuilder<T> {
     pub fn new(input: FeatureShape) -> Self {
         Self {
             input,
-            specs: Vec::new(),
+            layers: Vec::new(),
             loss: None,
             l2: 0.0,
             seed: 0,
             limits: Limits::default(),
-            scalar: PhantomData,
         }
     }
 
@@ -72,9 +92,14 @@ impl<T: Scalar> NetworkBuilder<T> {
         self.input
     }
 
-    /// The layer configurations so far.
-    pub fn specs(&self) -> &[LayerSpec] {
-        &self.specs
+    /// The number of layers so far.
+    pub fn len(&self) -> usize {
+        self.layers.len()
+    }
+
+    /// `true` if no layer has been added yet.
+    pub fn is_empty(&self) -> bool {
+        self.layers.is_empty()
     }
 
     /// The loss, if set.
@@ -84,7 +109,7 @@ impl<T: Scalar> NetworkBuilder<T> {
 
     /// Appends a dense layer with the recommended initializer for `activation`.
     pub fn dense(self, units: usize, activation: Activation) -> Self {
-        self.layer(LayerSpec::Dense {
+        self.layer(DenseConfig {
             units,
             activation,
             init: None,
@@ -93,7 +118,7 @@ impl<T: Scalar> NetworkBuilder<T> {
 
     /// Appends a dense layer with an explicit weight initializer.
     pub fn dense_with_init(self, units: usize, activation: Activation, init: Init) -> Self {
-        self.layer(LayerSpec::Dense {
+        self.layer(DenseConfig {
             units,
             activation,
             init: Some(init),
@@ -102,7 +127,7 @@ impl<T: Scalar> NetworkBuilder<T> {
 
     /// Appends inverted dropout with drop probability `rate`.
     pub fn dropout(self, rate: f64) -> Self {
-        self.layer(LayerSpec::Dropout { rate })
+        self.layer(DropoutConfig { rate })
     }
 
     /// Appends a 2-D convolution with `out_channels` square `kernel × kernel` filters,
@@ -115,7 +140,7 @@ impl<T: Scalar> NetworkBuilder<T> {
 
     /// Appends a 2-D convolution with square kernel, stride and zero padding
     /// (`padding = kernel / 2` with stride 1 keeps the size for odd kernels). Rectangular
-    /// windows and explicit initializers: [`LayerSpec::Conv2d`] through
+    /// windows and explicit initializers: a [`Conv2dConfig`] through
     /// [`NetworkBuilder::layer`].
     pub fn conv2d_strided(
         self,
@@ -125,7 +150,7 @@ impl<T: Scalar> NetworkBuilder<T> {
         padding: usize,
         activation: Activation,
     ) -> Self {
-        self.layer(LayerSpec::Conv2d {
+        self.layer(Conv2dConfig {
             out_channels,
             kernel: [kernel, kernel],
             stride: [stride, stride],
@@ -138,7 +163,7 @@ impl<T: Scalar> NetworkBuilder<T> {
     /// Appends max pooling over `kernel × kernel` windows with stride `kernel`
     /// (non-overlapping, PyTorch's default).
     pub fn max_pool(self, kernel: usize) -> Self {
-        self.layer(LayerSpec::MaxPool2d {
+        self.layer(MaxPool2dConfig {
             kernel: [kernel, kernel],
             stride: [kernel, kernel],
         })
@@ -146,7 +171,7 @@ impl<T: Scalar> NetworkBuilder<T> {
 
     /// Appends average pooling over `kernel × kernel` windows with stride `kernel`.
     pub fn avg_pool(self, kernel: usize) -> Self {
-        self.layer(LayerSpec::AvgPool2d {
+        self.layer(AvgPool2dConfig {
             kernel: [kernel, kernel],
             stride: [kernel, kernel],
         })
@@ -155,16 +180,75 @@ impl<T: Scalar> NetworkBuilder<T> {
     /// Appends a flatten layer: image examples become feature vectors (required before a
     /// dense layer that follows image layers).
     pub fn flatten(self) -> Self {
-        self.layer(LayerSpec::Flatten)
+        self.layer(FlattenConfig {})
     }
 
-    /// Appends any layer configuration.
-    pub fn layer(mut self, spec: LayerSpec) -> Self {
-        self.specs.push(spec);
+    /// Appends any layer configuration: a [`LayerSpec`] or one of the configurations it
+    /// holds ([`DenseConfig`], [`Conv2dConfig`], …).
+    pub fn layer(mut self, spec: impl Into<LayerSpec>) -> Self {
+        self.layers.push(Entry::Spec(spec.into()));
         self
     }
 
-    /// Sets the loss (required).
+    /// Appends a layer already built: a built-in layer made from given weights
+    /// ([`crate::Dense::from_parameters`], [`crate::Conv2d::from_parameters`]) or a layer
+    /// of your own. [`NetworkBuilder::build`] checks that it takes the previous layer's
+    /// output and copies it into the network (so one builder builds many networks).
+    pub fn push(self, layer: impl Layer<T> + 'static) -> Self {
+        self.push_boxed(Box::new(layer))
+    }
+
+    /// [`NetworkBuilder::push`] for a layer already boxed.
+    pub fn push_boxed(mut self, layer: Box<dyn Layer<T>>) -> Self {
+        self.layers.push(Entry::Built(layer));
+        self
+    }
+
+    /// Appends the layers model files record in `nn.architecture`'s `"layers"` (see
+    /// [`LayerRecord`]): built-in configurations, and layers of the kinds `registry`
+    /// knows, built by it for the input shape they get here.
+    ///
+    /// # Errors
+    /// [`TrainError::InvalidArchitecture`] naming the layer for a record that does not
+    /// parse, or a type that is neither built in nor registered ("unknown layer type");
+    /// as [`NetworkBuilder::plan`] if a layer before a registered one does not fit.
+    pub fn layers_from_json(
+        mut self,
+        layers: &[Value],
+        registry: &LayerRegistry<T>,
+    ) -> Result<Self> {
+        // The input shape of the next layer while the layers so far plan; `None` once one
+        // does not (the plan reports it, unless a registered layer needs its input first).
+        let mut shape = self
+            .plan()
+            .ok()
+            .map(|p| p.layers.last().map_or(self.input, |l| l.output));
+        for v in layers {
+            let index = self.layers.len();
+            match LayerRecord::from_json(v, index)? {
+                LayerRecord::Builtin(spec) => {
+                    shape = shape
+                        .and_then(|s| spec.plan(s, index, &self.limits).ok().map(|p| p.output));
+                    self = self.layer(spec);
+                }
+                LayerRecord::Custom { type_name, config } => {
+                    let input = match shape {
+                        Some(s) => s,
+                        None => {
+                            let plan = self.plan()?;
+                            plan.layers.last().map_or(self.input, |l| l.output)
+                        }
+                    };
+                    let layer = registry.build(&type_name, &config, input, index)?;
+                    shape = Some(layer.output_shape());
+                    self = self.push_boxed(layer);
+                }
+            }
+        }
+        Ok(self)
+    }
+
+    /// Sets the loss (needed to train or evaluate the network, not to run it).
     pub fn loss(mut self, loss: Loss) -> Self {
         self.loss = Some(loss);
         self
@@ -220,11 +304,14 @@ impl<T: Scalar> NetworkBuilder<T> {
             self.limits.max_example_values,
             "Limits::max_example_values",
         )?;
-        let mut layers = Vec::with_capacity(self.specs.len());
+        let mut layers = Vec::with_capacity(self.layers.len());
         let mut shape = self.input;
         let mut parameters = 0usize;
-        for (i, spec) in self.specs.iter().enumerate() {
-            let plan = spec.plan(shape, i, &self.limits)?;
+        for (i, entry) in self.layers.iter().enumerate() {
+            let plan = match entry {
+                Entry::Spec(spec) => spec.plan(shape, i, &self.limits)?,
+                Entry::Built(layer) => plan_built(layer.as_ref(), shape, i, &self.limits)?,
+            };
             parameters = parameters.saturating_add(plan.parameters);
             within(
                 || format!("the parameters of layers 0..={i}"),
@@ -238,14 +325,16 @@ impl<T: Scalar> NetworkBuilder<T> {
         Ok(NetworkPlan { layers, parameters })
     }
 
-    /// Builds the network, checking that each layer fits the one before and that the loss
-    /// fits the output layer. Every size is checked ([`NetworkBuilder::plan`]) before
-    /// anything is allocated.
+    /// Builds the network, checking that each layer fits the one before and that the loss,
+    /// if there is one, fits the output layer. Every size is checked
+    /// ([`NetworkBuilder::plan`]) before anything is allocated. Without a loss the network
+    /// runs forward passes and predictions; training and evaluating it are errors.
     ///
     /// # Errors
-    /// [`TrainError::InvalidArchitecture`] naming the first layer that does not fit (or
-    /// layer = number of layers for a missing loss); [`TrainError::TooLarge`] for sizes
-    /// beyond the [`Limits`]; [`TrainError::InvalidConfig`] for a bad `λ`.
+    /// [`TrainError::InvalidArchitecture`] naming the first layer that does not fit (a
+    /// network needs at least one layer that computes: flatten alone passes its input
+    /// through); [`TrainError::TooLarge`] for sizes beyond the [`Limits`];
+    /// [`TrainError::InvalidConfig`] for a bad `λ`.
     pub fn build(&self) -> Result<Network<T>> {
         let plan = self.plan()?;
         self.build_from(&plan, None)
@@ -253,7 +342,8 @@ impl<T: Scalar> NetworkBuilder<T> {
 
     /// Builds the network `plan` (this builder's [`NetworkBuilder::plan`]) describes:
     /// with `given`, every parameter tensor comes from it (by layer index and shape, e.g.
-    /// read from a model file) and nothing is drawn; without, the initializers draw them.
+    /// read from a model file) and nothing is drawn; without, the initializers draw them
+    /// (layers given built keep their parameters).
     pub(crate) fn build_from(
         &self,
         plan: &NetworkPlan,
@@ -266,46 +356,133 @@ impl<T: Scalar> NetworkBuilder<T> {
                 found: self.l2.to_string(),
             });
         }
-        let mut layers: Vec<Box<dyn Layer<T>>> = Vec::with_capacity(self.specs.len());
+        let mut layers: Vec<Box<dyn Layer<T>>> = Vec::with_capacity(self.layers.len());
         let mut shape = self.input;
-        for (i, (spec, layer_plan)) in self.specs.iter().zip(&plan.layers).enumerate() {
-            let source = match given.as_mut() {
-                Some(load) => ParamSource::Given(&mut |p: &ParamShape| load(i, p)),
-                None => ParamSource::Drawn,
+        for (i, (entry, layer_plan)) in self.layers.iter().zip(&plan.layers).enumerate() {
+            let layer = match entry {
+                Entry::Spec(spec) => {
+                    let source = match given.as_mut() {
+                        Some(load) => ParamSource::Given(&mut |p: &ParamShape| load(i, p)),
+                        None => ParamSource::Drawn,
+                    };
+                    spec.build_with(layer_plan, shape, (i, self.seed), source)?
+                }
+                Entry::Built(layer) => {
+                    let mut layer = layer.clone();
+                    if let Some(load) = given.as_mut() {
+                        for (param, shape) in layer.params_mut().iter_mut().zip(&layer_plan.params)
+                        {
+                            param.set(load(i, shape)?)?;
+                        }
+                    }
+                    layer
+                }
             };
-            let layer = spec.build_with(layer_plan, shape, i, self.seed, source)?;
             shape = layer.output_shape();
             layers.push(layer);
         }
-        let Some(last) = layers.last() else {
+        if layers.is_empty() {
             return Err(TrainError::InvalidArchitecture {
                 layer: 0,
                 what: "network".into(),
                 problem: "has no layers; add at least one, e.g. .dense(1, Activation::Sigmoid)"
                     .into(),
             });
-        };
-        let Some(loss) = self.loss else {
+        }
+        if layers.iter().all(|l| l.output().is_none()) {
             return Err(TrainError::InvalidArchitecture {
-                layer: layers.len(),
-                what: "loss".into(),
-                problem: "no loss given; call .loss(Loss::…)".into(),
+                layer: 0,
+                what: "network".into(),
+                problem: "every layer passes its input through unchanged (as flatten does), \
+                          so the network computes nothing; add a layer that computes, e.g. \
+                          .dense(1, Activation::Sigmoid)"
+                    .into(),
             });
-        };
-        loss.check_output(last.activation(), last.output_shape().len())
-            .map_err(|problem| TrainError::InvalidArchitecture {
-                layer: layers.len() - 1,
-                what: last.to_string(),
-                problem,
-            })?;
+        }
+        if let (Some(loss), Some(out)) = (self.loss, layers.last()) {
+            // A layer that passes its input through has no activation to fuse with a loss.
+            loss.check_output(out.activation(), out.output_shape().len())
+                .map_err(|problem| TrainError::InvalidArchitecture {
+                    layer: layers.len() - 1,
+                    what: out.to_string(),
+                    problem,
+                })?;
+        }
         let grads = (1..layers.len()).map(|_| DMatrix::zeros(0, 0)).collect();
         Ok(Network {
-            builder: self.clone(),
+            input: self.input,
             layers,
-            loss,
+            loss: self.loss,
+            l2: self.l2,
+            seed: self.seed,
             grads,
             loss_grad: DMatrix::zeros(0, 0),
             threads: 1,
         })
     }
+}
+
+/// The plan of a layer given built, checked to take `input`: its output shape and
+/// parameters as they are; a layer that passes its input through (its output is `None`)
+/// must keep the number of values and have no parameters or activation.
+fn plan_built<T: Scalar>(
+    layer: &dyn Layer<T>,
+    input: FeatureShape,
+    index: usize,
+    limits: &Limits,
+) -> Result<LayerPlan> {
+    let invalid = |problem: String| TrainError::InvalidArchitecture {
+        layer: index,
+        what: layer.to_string(),
+        problem,
+    };
+    if layer.input_shape() != input {
+        return Err(invalid(format!(
+            "takes inputs of {}, but its input is {input}",
+            layer.input_shape()
+        )));
+    }
+    let output = layer.output_shape();
+    let values = output.checked_len().ok_or_else(|| {
+        invalid(format!(
+            "its output {output} has more values than usize holds"
+        ))
+    })?;
+    within(
+        || format!("layer {index} ({layer}): output values per example"),
+        values,
+        limits.max_example_values,
+        "Limits::max_example_values",
+    )?;
+    let passes_through = layer.output().is_none();
+    if passes_through
+        && (values != input.len() || !layer.params().is_empty() || layer.activation().is_some())
+    {
+        return Err(invalid(
+            "passes its input through (its output is None), so it must keep the number of \
+             values and have no parameters or activation"
+                .into(),
+        ));
+    }
+    let mut parameters = 0usize;
+    let mut params = Vec::with_capacity(layer.params().len());
+    for p in layer.params() {
+        let (rows, cols) = p.value().shape();
+        let n = checked_product(
+            || format!("layer {index} ({layer}): {}", p.name()),
+            &[rows, cols],
+        )?;
+        parameters = parameters.saturating_add(n);
+        params.push(ParamShape {
+            name: p.name(),
+            rows,
+            cols,
+            file_shape: p.file_shape(),
+        });
+    }
+    Ok(LayerPlan {
+        output,
+        params,
+        parameters,
+    })
 }

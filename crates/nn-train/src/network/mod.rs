@@ -16,22 +16,27 @@ use rayon::iter::{IntoParallelIterator, ParallelIterator};
 
 use crate::check;
 use crate::error::{Result, TrainError};
-use crate::layers::LayerSpec;
-use crate::layers::{FeatureShape, Layer, Mode, ParamMut, Upstream};
+use crate::layers::{FeatureShape, Layer, Mode, Param, ParamMut, Upstream};
+use crate::layers::{LayerRecord, LayerSpec};
 use crate::loss::{GradientOf, Loss};
 use crate::metrics::accuracy;
 
-/// A sequential network: layers applied in order, trained against a loss.
+/// A sequential network: layers applied in order, trained against a loss (a network for
+/// inference alone has none).
 ///
 /// `forward` and `backward` reuse buffers owned by the layers (allocation happens only
 /// when a batch is larger than any before); `predict` leaves the network untouched and
 /// can be called from several threads at once.
-#[derive(Debug)]
+#[derive(Debug, Clone)]
 pub struct Network<T: Scalar> {
-    builder: NetworkBuilder<T>,
+    input: FeatureShape,
     layers: Vec<Box<dyn Layer<T>>>,
-    loss: Loss,
-    /// `grads[i] = ∂L/∂(output of layer i)` for every layer but the last.
+    loss: Option<Loss>,
+    l2: f64,
+    seed: u64,
+    /// `grads[i] = ∂L/∂(input of layer i + 1)`, written by that layer's backward; a layer
+    /// that passes its input through writes none (the layer under it reads the gradient
+    /// above it), so its buffer stays empty.
     grads: Vec<DMatrix<T>>,
     /// The loss's gradient for the last layer (`dA`, or `dZ` when fused).
     loss_grad: DMatrix<T>,
@@ -90,19 +95,46 @@ impl<T: Scalar> Network<T> {
         })
     }
 
-    /// The configuration the network was built from (layers, loss, λ, seed).
-    pub fn config(&self) -> &NetworkBuilder<T> {
-        &self.builder
-    }
-
-    /// The layer configurations, in order.
-    pub fn specs(&self) -> &[LayerSpec] {
-        &self.builder.specs
+    /// How model files record each layer, in order ([`Layer::record`]).
+    ///
+    /// # Errors
+    /// [`TrainError::InvalidArchitecture`] naming the first layer that cannot be recorded:
+    /// it records nothing (a layer of your own without [`Layer::record`]), or it records
+    /// itself under a built-in type's name.
+    pub fn records(&self) -> Result<Vec<LayerRecord>> {
+        self.layers
+            .iter()
+            .enumerate()
+            .map(|(i, layer)| {
+                let invalid = |problem: String| TrainError::InvalidArchitecture {
+                    layer: i,
+                    what: layer.to_string(),
+                    problem,
+                };
+                match layer.record() {
+                    None => Err(invalid(
+                        "cannot be saved: it does not say how model files record it; \
+                         implement Layer::record (a type name and its configuration, \
+                         LayerRecord::custom) and register the type when loading"
+                            .into(),
+                    )),
+                    Some(LayerRecord::Custom { type_name, .. })
+                        if LayerSpec::TYPES.contains(&type_name.as_str()) =>
+                    {
+                        Err(invalid(format!(
+                            "records itself as `{type_name}`, a built-in layer's type; give \
+                             its kind a name of its own"
+                        )))
+                    }
+                    Some(record) => Ok(record),
+                }
+            })
+            .collect()
     }
 
     /// The shape of one input example.
     pub fn input_shape(&self) -> FeatureShape {
-        self.builder.input
+        self.input
     }
 
     /// Number of output units.
@@ -110,19 +142,31 @@ impl<T: Scalar> Network<T> {
         self.layers.last().map_or(0, |l| l.output_shape().len())
     }
 
-    /// The loss.
-    pub fn loss(&self) -> Loss {
+    /// The loss; `None` for a network built for inference alone.
+    pub fn loss(&self) -> Option<Loss> {
         self.loss
+    }
+
+    /// The loss, or the error that training or evaluating a network without one is.
+    pub(crate) fn require_loss(&self) -> Result<Loss> {
+        self.loss.ok_or_else(|| TrainError::InvalidArchitecture {
+            layer: self.layers.len(),
+            what: "loss".into(),
+            problem: "this network was built without a loss, so it can run forward passes \
+                      and predictions but not be trained or evaluated; build it with \
+                      .loss(Loss::…)"
+                .into(),
+        })
     }
 
     /// The L2 penalty `λ`.
     pub fn l2(&self) -> f64 {
-        self.builder.l2
+        self.l2
     }
 
     /// The seed the network was built with.
     pub fn seed(&self) -> u64 {
-        self.builder.seed
+        self.seed
     }
 
     /// The layers, in order.
@@ -137,7 +181,7 @@ impl<T: Scalar> Network<T> {
 
     /// Total number of trainable scalars.
     pub fn param_count(&self) -> usize {
-        self.layers.iter().map(|l| l.param_count()).sum()
+        self.layers.iter().map(|l| param_count(l.as_ref())).sum()
     }
 
     /// How many shares a training step on a batch of `columns` columns is split into: as
@@ -167,30 +211,88 @@ impl<T: Scalar> Network<T> {
     /// Every parameter tensor as `(name, tensor)`, named `layers.{i}.{weight|bias}` where
     /// `i` is the layer's index (the names of model files).
     pub fn named_params(&self) -> Vec<(String, &DMatrix<T>)> {
-        self.layers
-            .iter()
-            .enumerate()
-            .flat_map(|(i, l)| {
-                l.params()
-                    .into_iter()
-                    .map(move |(n, p)| (format!("layers.{i}.{n}"), p))
-            })
-            .collect()
+        self.params().map(|(name, p)| (name, p.value())).collect()
+    }
+
+    /// Every parameter as `(name, parameter)`, in order, named as in
+    /// [`Network::named_params`].
+    pub fn params(&self) -> impl Iterator<Item = (String, &Param<T>)> + '_ {
+        self.layers.iter().enumerate().flat_map(|(i, l)| {
+            l.params()
+                .iter()
+                .map(move |p| (format!("layers.{i}.{}", p.name()), p))
+        })
+    }
+
+    /// Every parameter, in order, without names (nothing is allocated).
+    pub(crate) fn tensors(&self) -> impl Iterator<Item = &Param<T>> + '_ {
+        self.layers.iter().flat_map(|l| l.params())
+    }
+
+    /// Every gradient `∂J/∂θ` of the last [`Network::compute_gradients`] (or training
+    /// step), named as in [`Network::named_params`], in order.
+    ///
+    /// ```
+    /// use nalgebra::DMatrix;
+    /// use nn_train::{Activation, Loss, Mode, Network};
+    /// let mut net = Network::<f64>::builder(2)
+    ///     .dense(1, Activation::Sigmoid)
+    ///     .loss(Loss::BinaryCrossEntropy)
+    ///     .build()?;
+    /// let (x, y) = (DMatrix::from_element(2, 3, 0.5), DMatrix::from_element(1, 3, 1.0));
+    /// net.compute_gradients(&x, &y, Mode::Train)?;
+    /// let names: Vec<String> = net.gradients().map(|(name, _)| name).collect();
+    /// assert_eq!(names, ["layers.0.weight", "layers.0.bias"]);
+    /// assert_eq!(net.gradient("layers.0.bias").map(|g| g.shape()), Some((1, 1)));
+    /// # Ok::<(), nn_train::TrainError>(())
+    /// ```
+    pub fn gradients(&self) -> impl Iterator<Item = (String, &DMatrix<T>)> + '_ {
+        self.params().map(|(name, p)| (name, p.grad()))
+    }
+
+    /// The parameter named `name` (`layers.{i}.{name}`), if the network has it.
+    pub fn param(&self, name: &str) -> Option<&Param<T>> {
+        let (i, name) = split_name(name)?;
+        self.layers.get(i)?.param(name)
+    }
+
+    /// The gradient of the parameter named `name` (`layers.{i}.{name}`) from the last
+    /// backward pass, if the network has it.
+    pub fn gradient(&self, name: &str) -> Option<&DMatrix<T>> {
+        self.param(name).map(Param::grad)
+    }
+
+    /// Replaces the parameter named `name` (`layers.{i}.{name}`, e.g. `layers.0.weight`).
+    ///
+    /// # Errors
+    /// [`TrainError::BadShape`] if the network has no such parameter or `value` has
+    /// another shape; [`TrainError::NonFiniteData`] for a NaN or infinity.
+    pub fn set_param(&mut self, name: &str, value: DMatrix<T>) -> Result<()> {
+        let unknown = || TrainError::BadShape {
+            what: "parameter name",
+            expected: "layers.{i}.{name} of a parameter of this network, e.g. layers.0.weight"
+                .into(),
+            found: format!("{name:?}"),
+        };
+        let (i, short) = split_name(name).ok_or_else(unknown)?;
+        match self.layers.get_mut(i) {
+            Some(layer) if layer.param(short).is_some() => layer.set_param(short, value),
+            _ => Err(unknown()),
+        }
     }
 
     /// Visits every parameter with its gradient, layer by layer, in a fixed order.
     pub fn for_each_param(&mut self, f: &mut dyn FnMut(ParamMut<'_, T>)) {
         for layer in &mut self.layers {
-            layer.for_each_param(f);
+            for p in layer.params_mut() {
+                f(p.view_mut());
+            }
         }
     }
 
     /// A copy of every parameter tensor, in [`Network::for_each_param`] order.
     pub fn snapshot(&self) -> Vec<DMatrix<T>> {
-        self.layers
-            .iter()
-            .flat_map(|l| l.params().into_iter().map(|(_, p)| p.clone()))
-            .collect()
+        self.tensors().map(|p| p.value().clone()).collect()
     }
 
     /// Copies every parameter tensor into `dst`, reusing its buffers when it already holds
@@ -198,7 +300,8 @@ impl<T: Scalar> Network<T> {
     pub fn snapshot_into(&self, dst: &mut Vec<DMatrix<T>>) {
         let mut i = 0;
         for layer in &self.layers {
-            layer.visit_params(&mut |_, p| {
+            for p in layer.params() {
+                let p = p.value();
                 match dst.get_mut(i) {
                     Some(d) if d.shape() == p.shape() => {
                         d.as_mut_slice().copy_from_slice(p.as_slice());
@@ -207,7 +310,7 @@ impl<T: Scalar> Network<T> {
                     None => dst.push(p.clone()),
                 }
                 i += 1;
-            });
+            }
         }
         dst.truncate(i);
     }
@@ -221,10 +324,12 @@ impl<T: Scalar> Network<T> {
     pub fn restore(&mut self, snapshot: &[DMatrix<T>]) -> Result<()> {
         let (mut i, mut fits) = (0, true);
         for layer in &self.layers {
-            layer.visit_params(&mut |_, p| {
-                fits &= snapshot.get(i).is_some_and(|s| s.shape() == p.shape());
+            for p in layer.params() {
+                fits &= snapshot
+                    .get(i)
+                    .is_some_and(|s| s.shape() == p.value().shape());
                 i += 1;
-            });
+            }
         }
         if !fits || i != snapshot.len() {
             return Err(TrainError::BadShape {
@@ -254,15 +359,19 @@ impl<T: Scalar> Network<T> {
     /// [`TrainError::BadShape`], [`TrainError::EmptyData`] or [`TrainError::NonFiniteData`]
     /// for unusable inputs.
     pub fn forward(&mut self, x: &DMatrix<T>, mode: Mode) -> Result<&DMatrix<T>> {
-        check::inputs_only(x, self.builder.input.len())?;
+        check::inputs_only(x, self.input.len())?;
         self.forward_unchecked(x, mode)
     }
 
+    /// Forward through every layer that computes (a layer that passes its input through
+    /// is skipped: the next one reads the same matrix).
     fn forward_unchecked(&mut self, x: &DMatrix<T>, mode: Mode) -> Result<&DMatrix<T>> {
         for i in 0..self.layers.len() {
             let (done, rest) = self.layers.split_at_mut(i);
-            let input = done.last().map_or(x, |l| l.output());
-            rest[0].forward(input, mode)?;
+            if rest[0].output().is_none() {
+                continue;
+            }
+            rest[0].forward(output_of(done, x), mode)?;
         }
         self.output()
     }
@@ -270,53 +379,60 @@ impl<T: Scalar> Network<T> {
     /// The output `A` of the last [`Network::forward`] (or training step).
     ///
     /// # Errors
-    /// Never for a built network (it has at least one layer).
+    /// Never for a built network (it has a layer that computes).
     pub fn output(&self) -> Result<&DMatrix<T>> {
         self.layers
-            .last()
-            .map(|l| l.output())
+            .iter()
+            .rev()
+            .find_map(|l| l.output())
             .ok_or(TrainError::EmptyData {
-                what: "network (no layers)",
+                what: "network (no layer that computes)",
             })
     }
 
     /// The cost `J = (1/m) Σ L + λ/(2m) Σ‖W‖²` of the last forward pass against `Y`.
     fn cost_of_last_forward(&self, y: &DMatrix<T>) -> Result<f64> {
-        let last = self
-            .layers
-            .last()
-            .ok_or(TrainError::EmptyData { what: "network" })?;
-        let a = last.output();
-        let z = last.pre_activation().unwrap_or(a);
-        Ok(self.loss.cost(z, a, y) + self.l2_term(y.ncols()))
+        Ok(self.data_cost(self.require_loss()?, y)? + self.l2_term(y.ncols()))
     }
 
-    /// The L2 term `λ/(2m) Σ‖W‖²` over every weight tensor (biases excluded).
+    /// `(1/m) Σ L` of the last forward pass against `Y`: from the output layer's
+    /// pre-activation when the loss is fused with its activation.
+    fn data_cost(&self, loss: Loss, y: &DMatrix<T>) -> Result<f64> {
+        let a = self.output()?;
+        let z = self.layers.last().and_then(|l| l.pre_activation());
+        Ok(loss.cost(z.unwrap_or(a), a, y))
+    }
+
+    /// The L2 term `λ/(2m) Σ‖W‖²` over every decayed tensor (weights; biases excluded).
     fn l2_term(&self, m: usize) -> f64 {
-        if self.builder.l2 == 0.0 {
+        if self.l2 == 0.0 {
             return 0.0;
         }
         let mut squares = 0.0;
-        for layer in &self.layers {
-            layer.visit_params(&mut |name, w| {
-                if name == "weight" {
-                    squares += w.iter().map(|v| v.to_f64() * v.to_f64()).sum::<f64>();
-                }
-            });
+        for p in self.tensors() {
+            if p.decays() {
+                squares += p
+                    .value()
+                    .iter()
+                    .map(|v| v.to_f64() * v.to_f64())
+                    .sum::<f64>();
+            }
         }
-        self.builder.l2 / (2.0 * m as f64) * squares
+        self.l2 / (2.0 * m as f64) * squares
     }
 
     /// One forward and backward pass: computes `J` on the batch and stores `∂J/∂θ` for every
-    /// parameter `θ` in its layer (read them with [`Network::for_each_param`]). Returns `J`.
+    /// parameter `θ` in its layer (read them with [`Network::gradients`]). Returns `J`.
     ///
     /// # Errors
     /// Bad shapes, empty or non-finite data, targets that do not suit the loss
-    /// ([`TrainError::BadTarget`]), or a layer that backpropagation cannot train (a step
-    /// activation: [`TrainError::InvalidArchitecture`]).
+    /// ([`TrainError::BadTarget`]), a network without a loss, or a layer that
+    /// backpropagation cannot train (a step activation:
+    /// [`TrainError::InvalidArchitecture`]).
     pub fn compute_gradients(&mut self, x: &DMatrix<T>, y: &DMatrix<T>, mode: Mode) -> Result<f64> {
-        check::batch(x, y, self.builder.input.len(), self.output_size())?;
-        self.loss.check_targets(y)?;
+        let loss = self.require_loss()?;
+        check::batch(x, y, self.input.len(), self.output_size())?;
+        loss.check_targets(y)?;
         self.check_trainable()?;
         self.gradients_unchecked(x, y, mode)
     }
@@ -349,27 +465,32 @@ impl<T: Scalar> Network<T> {
     /// Forward, the data term of the cost `(1/m) Σ L`, and backward, leaving `∂/∂θ` of
     /// that term in every layer (no L2: data-parallel shards add it once, after summing).
     pub(crate) fn backprop(&mut self, x: &DMatrix<T>, y: &DMatrix<T>, mode: Mode) -> Result<f64> {
+        let loss = self.require_loss()?;
         self.forward_unchecked(x, mode)?;
+        let cost = self.data_cost(loss, y)?;
+        let kind = loss.gradient_into(output_of(&self.layers, x), y, &mut self.loss_grad);
         let n = self.layers.len();
-        let (cost, kind) = {
-            let last = &self.layers[n - 1];
-            let a = last.output();
-            let cost = self.loss.cost(last.pre_activation().unwrap_or(a), a, y);
-            (cost, self.loss.gradient_into(a, y, &mut self.loss_grad))
-        };
+        // Where ∂L/∂(output of the current layer) is: `grads[j]`, or the loss's gradient.
+        // A layer that passes its input through has the same gradient above and below, so
+        // it is skipped and the layer under it reads the same buffer.
+        let mut above: Option<usize> = None;
         for i in (0..n).rev() {
             let (before, rest) = self.layers.split_at_mut(i);
-            let input = before.last().map_or(x, |l| l.output());
+            if rest[0].output().is_none() {
+                continue;
+            }
             let (grads_below, grads_here) = self.grads.split_at_mut(i);
-            let upstream = if i + 1 == n {
-                match kind {
-                    GradientOf::Output => Upstream::Output(&self.loss_grad),
-                    GradientOf::PreActivation => Upstream::PreActivation(&self.loss_grad),
-                }
-            } else {
-                Upstream::Output(&grads_here[0])
+            let upstream = match above {
+                Some(j) => Upstream::Output(&grads_here[j - i]),
+                None => match kind {
+                    GradientOf::PreActivation if i + 1 == n => {
+                        Upstream::PreActivation(&self.loss_grad)
+                    }
+                    _ => Upstream::Output(&self.loss_grad),
+                },
             };
-            rest[0].backward(input, upstream, grads_below.last_mut())?;
+            rest[0].backward(output_of(before, x), upstream, grads_below.last_mut())?;
+            above = i.checked_sub(1);
         }
         Ok(cost)
     }
@@ -377,10 +498,10 @@ impl<T: Scalar> Network<T> {
     /// Adds the L2 term's gradient `(λ/m) W` to every weight gradient and returns the term
     /// `λ/(2m) Σ‖W‖²` itself, for a batch of `m` examples.
     pub(crate) fn add_l2_gradient(&mut self, m: usize) -> f64 {
-        if self.builder.l2 == 0.0 {
+        if self.l2 == 0.0 {
             return 0.0;
         }
-        let scale = T::cast(self.builder.l2 / m as f64);
+        let scale = T::cast(self.l2 / m as f64);
         self.for_each_param(&mut |p| {
             if p.decays {
                 p.grad.zip_apply(&*p.value, |g, w| *g += scale * w); // dW += (λ/m) W
@@ -405,7 +526,7 @@ impl<T: Scalar> Network<T> {
     /// # Errors
     /// [`TrainError::BadShape`], [`TrainError::EmptyData`] or [`TrainError::NonFiniteData`].
     pub fn predict(&self, x: &DMatrix<T>) -> Result<DMatrix<T>> {
-        check::inputs_only(x, self.builder.input.len())?;
+        check::inputs_only(x, self.input.len())?;
         let m = x.ncols();
         let parts = self.threads.min(m / MIN_PREDICT_COLUMNS);
         if parts < 2 || self.param_count().saturating_mul(m) < MIN_PARALLEL_PREDICT_WORK {
@@ -431,8 +552,9 @@ impl<T: Scalar> Network<T> {
 
     /// [`Network::predict`] of validated inputs, on the calling thread.
     fn predict_unchecked(&self, x: &DMatrix<T>) -> Result<DMatrix<T>> {
-        let (last, hidden) = self.split_last()?;
-        last.infer(infer_through(hidden, x)?.as_ref().unwrap_or(x))
+        infer_through(&self.layers, x)?.ok_or(TrainError::EmptyData {
+            what: "network (no layer that computes)",
+        })
     }
 
     /// How many threads [`Network::predict`] may split a large batch across: 1 when the
@@ -450,27 +572,27 @@ impl<T: Scalar> Network<T> {
         self.threads = threads.max(1);
     }
 
-    /// The output layer and the layers before it.
-    fn split_last(&self) -> Result<(&dyn Layer<T>, &[BoxedLayer<T>])> {
-        self.layers
-            .split_last()
-            .map(|(last, hidden)| (last.as_ref(), hidden))
-            .ok_or(TrainError::EmptyData { what: "network" })
-    }
-
     /// Cost (with the L2 term) and accuracy on a data set, in evaluation mode.
     ///
     /// # Errors
-    /// As [`Network::compute_gradients`] for unusable data.
+    /// As [`Network::compute_gradients`] for unusable data, or a network without a loss.
     pub fn evaluate(&self, x: &DMatrix<T>, y: &DMatrix<T>) -> Result<Evaluation> {
-        check::batch(x, y, self.builder.input.len(), self.output_size())?;
-        self.loss.check_targets(y)?;
-        let (last, hidden) = self.split_last()?;
-        let (z, a) = last.infer_full(infer_through(hidden, x)?.as_ref().unwrap_or(x))?;
-        let cost = self.loss.cost(z.as_ref().unwrap_or(&a), &a, y) + self.l2_term(y.ncols());
+        let loss = self.require_loss()?;
+        check::batch(x, y, self.input.len(), self.output_size())?;
+        loss.check_targets(y)?;
+        // The last layer that computes gives (Z, A); layers after it pass A through.
+        let last = self
+            .layers
+            .iter()
+            .rposition(|l| l.output().is_some())
+            .ok_or(TrainError::EmptyData { what: "network" })?;
+        let hidden = infer_through(&self.layers[..last], x)?;
+        let (z, a) = self.layers[last].infer_full(hidden.as_ref().unwrap_or(x))?;
+        let z = z.filter(|_| last + 1 == self.layers.len());
+        let cost = loss.cost(z.as_ref().unwrap_or(&a), &a, y) + self.l2_term(y.ncols());
         Ok(Evaluation {
             cost,
-            accuracy: accuracy(self.loss.task(), &a, y),
+            accuracy: accuracy(loss.task(), &a, y),
         })
     }
 
@@ -485,7 +607,7 @@ impl<T: Scalar> Network<T> {
             "{:<4} {:<40} {:>12} {:>10}\n",
             "",
             "input",
-            self.builder.input.to_string(),
+            self.input.to_string(),
             ""
         ));
         for (i, l) in self.layers.iter().enumerate() {
@@ -494,13 +616,13 @@ impl<T: Scalar> Network<T> {
                 i,
                 l.to_string(),
                 l.output_shape().to_string(),
-                l.param_count()
+                param_count(l.as_ref())
             ));
         }
         s.push_str(&format!(
             "loss: {}, L2 λ = {}, {} trainable parameters ({})\n",
-            self.loss,
-            self.builder.l2,
+            LossName(self.loss),
+            self.l2,
             self.param_count(),
             T::NAME
         ));
@@ -508,28 +630,54 @@ impl<T: Scalar> Network<T> {
     }
 }
 
-/// A layer of a network.
-type BoxedLayer<T> = Box<dyn Layer<T>>;
+/// The number of trainable scalars of a layer.
+fn param_count<T: Scalar>(layer: &dyn Layer<T>) -> usize {
+    layer.params().iter().map(|p| p.value().len()).sum()
+}
 
-/// Evaluation-mode forward through `layers`; `None` when there are none (the input is the
+/// `layers.{i}.{name}` split into `(i, name)`.
+fn split_name(name: &str) -> Option<(usize, &str)> {
+    let (i, name) = name.strip_prefix("layers.")?.split_once('.')?;
+    Some((i.parse().ok()?, name))
+}
+
+/// The matrix the layer after `done` reads: the output of the last layer of `done` that
+/// computes, or the network's input `x` if none does.
+fn output_of<'a, T: Scalar>(done: &'a [Box<dyn Layer<T>>], x: &'a DMatrix<T>) -> &'a DMatrix<T> {
+    done.iter().rev().find_map(|l| l.output()).unwrap_or(x)
+}
+
+/// Evaluation-mode forward through `layers`; `None` when none computes (the input is the
 /// output), so the input is never copied.
 fn infer_through<T: Scalar>(
     layers: &[Box<dyn Layer<T>>],
     x: &DMatrix<T>,
 ) -> Result<Option<DMatrix<T>>> {
     let mut a: Option<DMatrix<T>> = None;
-    for layer in layers {
+    for layer in layers.iter().filter(|l| l.output().is_some()) {
         a = Some(layer.infer(a.as_ref().unwrap_or(x))?);
     }
     Ok(a)
 }
 
+/// A network's loss as shown: its name, or "none".
+struct LossName(Option<Loss>);
+
+impl fmt::Display for LossName {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self.0 {
+            Some(loss) => write!(f, "{loss}"),
+            None => write!(f, "none"),
+        }
+    }
+}
+
 impl<T: Scalar> fmt::Display for Network<T> {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        write!(f, "Network(input {}", self.builder.input)?;
+        write!(f, "Network(input {}", self.input)?;
         for l in &self.layers {
             write!(f, " → {l}")?;
         }
-        write!(f, "; loss {})", self.loss)
+        write!(f, "; loss {})", LossName(self.loss))
     }
 }

@@ -38,6 +38,7 @@ use super::model::{base_metadata, network_tensors, read_encoder, read_network};
 use super::{FileReader, json_text, read_file, serialize, tensor_of, write_atomic};
 use crate::encode::Encoder;
 use crate::error::{Result, TrainError};
+use crate::layers::LayerRegistry;
 use crate::limits::Limits;
 use crate::network::Network;
 use crate::train::{FitConfig, Trainer};
@@ -121,12 +122,9 @@ pub fn checkpoint_to_bytes<T: Scalar>(
         .iter()
         .enumerate()
         .flat_map(|(i, l)| {
-            l.params().into_iter().map(move |(n, p)| {
-                (
-                    format!("layers.{i}.{n}"),
-                    l.file_shape(n, p.nrows(), p.ncols()),
-                )
-            })
+            l.params()
+                .iter()
+                .map(move |p| (format!("layers.{i}.{}", p.name()), p.file_shape()))
         })
         .collect();
     let slots = &trainer.optimizer.slots;
@@ -150,7 +148,7 @@ pub fn checkpoint_to_bytes<T: Scalar>(
         .iter()
         .enumerate()
         .filter_map(|(layer, l)| {
-            l.rng_state().map(|s| LayerRngForm {
+            l.stochastic().map(|s| s.rng_state()).map(|s| LayerRngForm {
                 layer,
                 seed: s.seed,
                 stream: s.stream,
@@ -208,7 +206,7 @@ pub fn checkpoint_from_bytes_with<T: Scalar>(
     limits: &Limits,
 ) -> Result<Checkpoint<T>> {
     let mut file = FileReader::open(bytes, name, &["checkpoint"], limits)?;
-    let mut network = read_network::<T>(&mut file, limits)?;
+    let mut network = read_network::<T>(&mut file, limits, &LayerRegistry::new())?;
     let encoder = read_encoder(&file, &network)?;
     let text = file
         .meta("nn.trainer")
@@ -242,10 +240,10 @@ pub fn checkpoint_from_bytes_with<T: Scalar>(
         for i in 0..network.layers().len() {
             let params: Vec<(String, Vec<usize>, (usize, usize))> = network.layers()[i]
                 .params()
-                .into_iter()
-                .map(|(n, p)| {
-                    let shape = network.layers()[i].file_shape(n, p.nrows(), p.ncols());
-                    (format!("layers.{i}.{n}"), shape, p.shape())
+                .iter()
+                .map(|p| {
+                    let shape = p.file_shape();
+                    (format!("layers.{i}.{}", p.name()), shape, p.value().shape())
                 })
                 .collect();
             for (name, shape, dims) in params {
@@ -264,19 +262,21 @@ pub fn checkpoint_from_bytes_with<T: Scalar>(
                 "nn.trainer: layer_rng names layer {i}, which does not exist"
             )));
         };
-        if layer.rng_state().is_none() {
+        if layer.stochastic().is_none() {
             return Err(file.error(format!(
                 "nn.trainer: layer_rng names layer {i} ({layer}), which draws no random numbers"
             )));
         }
-        layer.set_rng_state(s);
+        if let Some(stream) = layer.stochastic_mut() {
+            stream.set_rng_state(s);
+        }
         seen[i] = true;
     }
     if let Some(i) = network
         .layers()
         .iter()
         .enumerate()
-        .position(|(i, l)| l.rng_state().is_some() && !seen[i])
+        .position(|(i, l)| l.stochastic().is_some() && !seen[i])
     {
         return Err(file.error(format!(
             "nn.trainer: no random-stream state for layer {i} ({})",

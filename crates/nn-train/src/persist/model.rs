@@ -15,7 +15,7 @@ use super::{
 use crate::encode::{Encoder, stored_features};
 use crate::error::{Result, TrainError};
 use crate::layers::FeatureShape;
-use crate::layers::{LayerSpec, ParamShape};
+use crate::layers::{LayerRecord, LayerRegistry, ParamShape};
 use crate::limits::Limits;
 use crate::loss::Loss;
 use crate::network::{Network, NetworkBuilder};
@@ -150,24 +150,31 @@ struct DTypeForm {
 }
 
 /// The architecture of a network (see the module docs).
-fn architecture_form<T: Scalar>(net: &Network<T>) -> ArchitectureForm {
-    ArchitectureForm {
+///
+/// # Errors
+/// [`TrainError::InvalidArchitecture`] for a network without a loss, or with a layer of
+/// its own that does not say how model files record it.
+fn architecture_form<T: Scalar>(net: &Network<T>) -> Result<ArchitectureForm> {
+    Ok(ArchitectureForm {
         dtype: T::DTYPE,
         input: net.input_shape().into(),
         l2: net.l2(),
-        layers: net.specs().iter().map(LayerSpec::to_json).collect(),
-        loss: net.loss(),
+        layers: net.records()?.iter().map(LayerRecord::to_json).collect(),
+        loss: net.require_loss()?,
         seed: net.seed(),
-    }
+    })
 }
 
 /// Every parameter tensor, named `layers.{i}.{name}`, in the file layout.
 pub(super) fn network_tensors<T: Scalar>(net: &Network<T>) -> Vec<(String, OwnedTensor)> {
     let mut out = Vec::new();
     for (i, layer) in net.layers().iter().enumerate() {
-        for (name, p) in layer.params() {
-            let shape = layer.file_shape(name, p.nrows(), p.ncols());
-            out.push((format!("layers.{i}.{name}"), tensor_of(p, shape)));
+        for p in layer.params() {
+            let name = p.name();
+            out.push((
+                format!("layers.{i}.{name}"),
+                tensor_of(p.value(), p.file_shape()),
+            ));
         }
     }
     out
@@ -186,8 +193,9 @@ pub(super) fn base_metadata<T: Scalar>(
         problem,
     };
     for (i, layer) in net.layers().iter().enumerate() {
-        for (name, p) in layer.params() {
-            if let Some(at) = p.iter().position(|v| !v.finite()) {
+        for p in layer.params() {
+            let name = p.name();
+            if let Some(at) = p.value().iter().position(|v| !v.finite()) {
                 return Err(refuse(format!(
                     "layers.{i}.{name} has a non-finite value at (column-major) index {at}; \
                      it would not load back"
@@ -204,7 +212,7 @@ pub(super) fn base_metadata<T: Scalar>(
     meta.insert("nn.kind".into(), kind.into());
     meta.insert(
         "nn.architecture".into(),
-        json_text(&architecture_form(net))?,
+        json_text(&architecture_form(net)?)?,
     );
     if let Some(enc) = encoder {
         meta.insert("nn.encoder".into(), enc.to_json().to_string());
@@ -212,10 +220,12 @@ pub(super) fn base_metadata<T: Scalar>(
     Ok(meta)
 }
 
-/// Rebuilds the network from the architecture and reads every parameter tensor.
+/// Rebuilds the network from the architecture (with the layer kinds of `registry`) and
+/// reads every parameter tensor.
 pub(super) fn read_network<T: Scalar>(
     file: &mut FileReader<'_>,
     limits: &Limits,
+    registry: &LayerRegistry<T>,
 ) -> Result<Network<T>> {
     let text = file
         .meta("nn.architecture")
@@ -237,16 +247,13 @@ pub(super) fn read_network<T: Scalar>(
         arch.l2,
         arch.seed,
     );
-    let mut builder = NetworkBuilder::<T>::new(input)
+    let builder = NetworkBuilder::<T>::new(input)
         .loss(loss)
         .l2(l2)
         .seed(seed)
-        .limits(*limits);
-    for (i, spec) in layers.iter().enumerate() {
-        let spec =
-            LayerSpec::from_json(spec, i).map_err(|e| file.error(format!("architecture: {e}")))?;
-        builder = builder.layer(spec);
-    }
+        .limits(*limits)
+        .layers_from_json(&layers, registry)
+        .map_err(|e| file.error(format!("architecture: {e}")))?;
     // Sizes first, with overflow-checked arithmetic and the limits; then every tensor the
     // architecture needs is compared with the header (name, dtype, shape) before anything
     // is built, so a file that declares a huge network costs nothing to reject.
@@ -482,8 +489,24 @@ pub fn model_from_bytes_with<T: Scalar>(
     name: &str,
     limits: &Limits,
 ) -> Result<Model<T>> {
+    model_from_bytes_registered(bytes, name, limits, &LayerRegistry::new())
+}
+
+/// [`model_from_bytes_with`] for a file that may hold layers of kinds of your own: each
+/// is built by its entry in `registry` (see [`LayerRegistry`]), then its parameters are
+/// read from the file like any layer's.
+///
+/// # Errors
+/// As [`model_from_bytes_with`]; a layer type neither built in nor in `registry` is
+/// [`crate::TrainError::ModelFile`] saying "unknown layer type `…`".
+pub fn model_from_bytes_registered<T: Scalar>(
+    bytes: &[u8],
+    name: &str,
+    limits: &Limits,
+    registry: &LayerRegistry<T>,
+) -> Result<Model<T>> {
     let mut file = FileReader::open(bytes, name, &["model", "checkpoint"], limits)?;
-    let network = read_network::<T>(&mut file, limits)?;
+    let network = read_network::<T>(&mut file, limits, registry)?;
     let encoder = read_encoder(&file, &network)?;
     let strings = |key: &str| -> Result<Option<Vec<String>>> {
         file.meta(key)
@@ -539,5 +562,24 @@ pub fn load_model_with<T: Scalar>(path: &Path, limits: &Limits) -> Result<Model<
         &read_file(path, limits)?,
         &path.display().to_string(),
         limits,
+    )
+}
+
+/// [`load_model_with`] for a file that may hold layers of kinds of your own, built by
+/// `registry` (see [`model_from_bytes_registered`]).
+///
+/// # Errors
+/// As [`model_from_bytes_registered`]; [`crate::TrainError::Io`] if the file cannot be
+/// read.
+pub fn load_model_registered<T: Scalar>(
+    path: &Path,
+    limits: &Limits,
+    registry: &LayerRegistry<T>,
+) -> Result<Model<T>> {
+    model_from_bytes_registered(
+        &read_file(path, limits)?,
+        &path.display().to_string(),
+        limits,
+        registry,
     )
 }

@@ -106,7 +106,7 @@ impl<T: Scalar> Trainer<T> {
         y: &DMatrix<T>,
     ) -> Result<f64> {
         check::batch(x, y, net.input_shape().len(), net.output_size())?;
-        net.loss().check_targets(y)?;
+        net.require_loss()?.check_targets(y)?;
         net.check_trainable()?;
         self.order.clear();
         self.order.extend(0..x.ncols());
@@ -140,7 +140,8 @@ impl<T: Scalar> Trainer<T> {
             gather_columns(y, cols, &mut self.y_batch);
             let cost = net.backprop(&self.x_batch, &self.y_batch, Mode::Train)?;
             let (hits, counted) =
-                correct_count(net.loss().task(), net.output()?, &self.y_batch).unwrap_or((0, 0));
+                correct_count(net.require_loss()?.task(), net.output()?, &self.y_batch)
+                    .unwrap_or((0, 0));
             StepOutcome {
                 cost,
                 hits,
@@ -202,7 +203,7 @@ impl<T: Scalar> Trainer<T> {
         let (x, y) = train;
         let (inputs, outputs) = (net.input_shape().len(), net.output_size());
         check::batch(x, y, inputs, outputs)?;
-        net.loss().check_targets(y)?;
+        net.require_loss()?.check_targets(y)?;
         if let Some((vx, vy)) = validation {
             check::batch(vx, vy, inputs, outputs).map_err(|e| match e {
                 TrainError::BadShape {
@@ -214,7 +215,7 @@ impl<T: Scalar> Trainer<T> {
                 },
                 other => other,
             })?;
-            net.loss().check_targets(vy)?;
+            net.require_loss()?.check_targets(vy)?;
         }
         net.check_trainable()?;
 

@@ -15,6 +15,7 @@
 //! step to a thread pool (whose job queue allocates a block every few dozen submissions), a
 //! step allocates nothing.
 
+use std::fmt;
 use std::sync::{Arc, Condvar, Mutex, MutexGuard, RwLock};
 use std::thread::JoinHandle;
 
@@ -24,9 +25,7 @@ use nn_init::nn_activations::nn_core::Scalar;
 
 use crate::columns::gather_columns;
 use crate::error::{Result, TrainError};
-use crate::layers::LayerSpec;
-use crate::layers::{FeatureShape, Mode};
-use crate::loss::Loss;
+use crate::layers::Mode;
 use crate::metrics::correct_count;
 use crate::network::{Network, share};
 
@@ -180,12 +179,64 @@ fn add_gradient<T: Scalar>(sum: &mut [DMatrix<T>], state: &mut Sum<T>, net: &mut
     }
 }
 
+/// What makes two networks the same architecture for the copies: the network as shown
+/// (input, every layer with its sizes and settings, loss) and its parameters' shapes.
+#[derive(Debug, PartialEq)]
+struct Architecture {
+    shown: String,
+    shapes: Vec<(usize, usize)>,
+}
+
+impl Architecture {
+    fn of<T: Scalar>(net: &Network<T>) -> Self {
+        Self {
+            shown: net.to_string(),
+            shapes: net.tensors().map(|p| p.value().shape()).collect(),
+        }
+    }
+
+    /// Whether `net` has this architecture, found without allocating (steps call it).
+    fn fits<T: Scalar>(&self, net: &Network<T>) -> bool {
+        let mut shown = SameText {
+            rest: &self.shown,
+            same: true,
+        };
+        let written = fmt::write(&mut shown, format_args!("{net}")).is_ok();
+        written
+            && shown.same
+            && shown.rest.is_empty()
+            && self
+                .shapes
+                .iter()
+                .copied()
+                .eq(net.tensors().map(|p| p.value().shape()))
+    }
+}
+
+/// A writer that compares what is written with a text.
+struct SameText<'a> {
+    rest: &'a str,
+    same: bool,
+}
+
+impl fmt::Write for SameText<'_> {
+    fn write_str(&mut self, s: &str) -> fmt::Result {
+        match self.rest.strip_prefix(s) {
+            Some(rest) if self.same => self.rest = rest,
+            _ => self.same = false,
+        }
+        Ok(())
+    }
+}
+
 /// Reseeds the dropout layers of the network that runs the next share: one seed per
 /// layer, the next of that layer's seed stream (so share `k` gets the `k`-th seed of each
 /// stream, whoever runs it).
 fn reseed_share<T: Scalar>(seeders: &mut [(usize, SeededRng)], net: &mut Network<T>) {
     for (i, rng) in seeders {
-        net.layers_mut()[*i].reseed(rng.next_u64());
+        if let Some(stream) = net.layers_mut()[*i].stochastic_mut() {
+            stream.reseed(rng.next_u64());
+        }
     }
 }
 
@@ -199,7 +250,7 @@ pub(crate) struct Workers<T: Scalar> {
     meeting: Arc<Meeting>,
     handles: Vec<JoinHandle<()>>,
     /// The architecture the copies and buffers are made for.
-    architecture: (FeatureShape, Vec<LayerSpec>, Loss),
+    architecture: Architecture,
     main_x: DMatrix<T>,
     main_y: DMatrix<T>,
     /// The running gradient sum, in [`Network::for_each_param`] order; swapped into the
@@ -247,18 +298,20 @@ impl<T: Scalar> Workers<T> {
             params: Arc::new(RwLock::new(Vec::new())),
             meeting: Arc::new(Meeting::default()),
             handles: Vec::new(),
-            architecture: (net.input_shape(), net.specs().to_vec(), net.loss()),
+            architecture: Architecture::of(net),
             main_x: DMatrix::zeros(0, 0),
             main_y: DMatrix::zeros(0, 0),
             sum: Vec::new(),
             seeders: Vec::new(),
         };
         for layer in net.layers() {
-            layer.visit_params(&mut |_, p| workers.sum.push(p.clone()));
+            for p in layer.params() {
+                workers.sum.push(p.value().clone());
+            }
         }
         for k in 1..threads {
             let shard = Arc::new(Mutex::new(Shard {
-                net: net.config().build()?,
+                net: net.clone(),
                 x: DMatrix::zeros(0, 0),
                 y: DMatrix::zeros(0, 0),
                 outcome: Ok(0.0),
@@ -287,11 +340,7 @@ impl<T: Scalar> Workers<T> {
     /// Whether these workers can run steps of `net` on `threads` threads: enough of them,
     /// and made for `net`'s architecture.
     pub(crate) fn fits(&self, net: &Network<T>, threads: usize) -> bool {
-        let (input, specs, loss) = &self.architecture;
-        self.threads() >= threads
-            && *input == net.input_shape()
-            && specs.as_slice() == net.specs()
-            && *loss == net.loss()
+        self.threads() >= threads && self.architecture.fits(net)
     }
 
     /// Forward and backward of the columns `cols` of `(x, y)`, split into `shares` (≥ 2)
@@ -317,11 +366,12 @@ impl<T: Scalar> Workers<T> {
         // index decide every mask, not the thread that draws it.
         self.seeders.clear();
         for (i, layer) in net.layers().iter().enumerate() {
-            if let Some(state) = layer.rng_state() {
-                self.seeders.push((i, SeededRng::from_state(&state)));
+            if let Some(stream) = layer.stochastic() {
+                self.seeders
+                    .push((i, SeededRng::from_state(&stream.rng_state())));
             }
         }
-        let task = net.loss().task();
+        let task = net.require_loss()?.task();
         let weight = |n: usize| n as f64 / m as f64;
         let (mut cost, mut hits, mut counted) = (0.0, 0, 0);
         let mut sum = Sum::Empty;
@@ -378,7 +428,9 @@ impl<T: Scalar> Workers<T> {
             }
         }
         for (i, rng) in &self.seeders {
-            net.layers_mut()[*i].set_rng_state(rng.state());
+            if let Some(stream) = net.layers_mut()[*i].stochastic_mut() {
+                stream.set_rng_state(rng.state());
+            }
         }
         // The sum becomes the network's gradient (a swap of buffers, no copy).
         let mut i = 0;

@@ -128,7 +128,7 @@ fn layer_grads(
         .backward(x, Upstream::Output(r), Some(&mut dx))
         .unwrap();
     let mut grads = Vec::new();
-    layer.for_each_param(&mut |p| grads.push(p.grad.clone()));
+    grads.extend(layer.params().iter().map(|p| p.grad().clone()));
     (grads, dx)
 }
 
@@ -162,7 +162,7 @@ mod gradients {
             let act = CONV_ACTIVATIONS[act];
             let k = c * kh * kw;
             let make = |wm: DMatrix<f64>, b: DMatrix<f64>| {
-                Conv2d::new(image(c, h, w), wm, b, [kh, kw], [sh, sw], [ph, pw], act).unwrap()
+                Conv2d::from_parameters(image(c, h, w), wm, b, ([kh, kw], [sh, sw], [ph, pw]), act).unwrap()
             };
             let w0 = g.matrix(out, k, -1.0, 1.0);
             let b0 = g.matrix(out, 1, -0.5, 0.5);
@@ -179,17 +179,17 @@ mod gradients {
             let fw = |wm: &DMatrix<f64>| {
                 let mut l = make(wm.clone(), b0.clone());
                 l.forward(&x, Mode::Eval).unwrap();
-                inv_m * weighted_sum(&r, l.output())
+                inv_m * weighted_sum(&r, l.output().unwrap())
             };
             let fb = |b: &DMatrix<f64>| {
                 let mut l = make(w0.clone(), b.clone());
                 l.forward(&x, Mode::Eval).unwrap();
-                inv_m * weighted_sum(&r, l.output())
+                inv_m * weighted_sum(&r, l.output().unwrap())
             };
             let fx = |xv: &DMatrix<f64>| {
                 let mut l = make(w0.clone(), b0.clone());
                 l.forward(xv, Mode::Eval).unwrap();
-                weighted_sum(&r, l.output())
+                weighted_sum(&r, l.output().unwrap())
             };
             let label = format!("{conv} on {}×{h}×{w}, m = {m}", c);
             let rw = nn_core::gradcheck(fw, &w0, &grads[0]).unwrap();
@@ -239,10 +239,12 @@ mod gradients {
         else {
             return false;
         };
-        let Some(LayerSpec::MaxPool2d { kernel, stride }) = net.specs().get(i).copied() else {
+        let Some(LayerRecord::Builtin(LayerSpec::MaxPool2d(MaxPool2dConfig { kernel, stride }))) =
+            net.layers()[i].record()
+        else {
             return false;
         };
-        let a = net.layers()[i - 1].output();
+        let a = net.layers()[i - 1].output().unwrap();
         let (oh, ow) = (
             (height - kernel[0]) / stride[0] + 1,
             (width - kernel[1]) / stride[1] + 1,
@@ -291,7 +293,7 @@ mod gradients {
         ) {
             let mut g = Gen(seed);
             let act = CONV_ACTIVATIONS[act];
-            let mut b = Network::<f64>::image_builder(c, h, w).layer(LayerSpec::Conv2d {
+            let mut b = Network::<f64>::image_builder(c, h, w).layer(Conv2dConfig {
                 out_channels: filters,
                 kernel: [kh, kw],
                 stride: [sh, sw],
@@ -304,8 +306,8 @@ mod gradients {
             if oh >= 2 {
                 let kernel = [2, ow.min(2)];
                 b = match pool {
-                    0 => b.layer(LayerSpec::MaxPool2d { kernel, stride: [1, 1] }),
-                    1 => b.layer(LayerSpec::AvgPool2d { kernel, stride: [1, 1] }),
+                    0 => b.layer(MaxPool2dConfig { kernel, stride: [1, 1] }),
+                    1 => b.layer(AvgPool2dConfig { kernel, stride: [1, 1] }),
                     _ => b,
                 };
             }
@@ -354,13 +356,11 @@ mod gradients {
         let mut g = Gen(4);
         let shape = image(2, 5, 4);
         let make = |wm: DMatrix<f64>| {
-            Conv2d::new(
+            Conv2d::from_parameters(
                 shape,
                 wm,
                 DMatrix::zeros(3, 1),
-                [3, 2],
-                [1, 2],
-                [1, 0],
+                ([3, 2], [1, 2], [1, 0]),
                 Activation::Tanh,
             )
             .unwrap()
@@ -373,7 +373,7 @@ mod gradients {
         let f = |wm: &DMatrix<f64>| {
             let mut l = make(wm.clone());
             l.forward(&x, Mode::Eval).unwrap();
-            0.5 * weighted_sum(&r, l.output())
+            0.5 * weighted_sum(&r, l.output().unwrap())
         };
         let good = nn_core::gradcheck(f, &w0, &grads[0]).unwrap();
         assert!(good.passes(1e-6), "{good}");
@@ -405,26 +405,24 @@ mod forward {
             let w4: Vec<f64> = (0..out * c * kh * kw).map(|_| g.uniform(-1.0, 1.0)).collect();
             let b: Vec<f64> = (0..out).map(|_| g.uniform(-1.0, 1.0)).collect();
             let x = g.matrix(c * h * w, m, -2.0, 2.0);
-            let mut conv = Conv2d::new(
+            let mut conv = Conv2d::from_parameters(
                 image(c, h, w),
                 w_mat(&w4, out),
                 DMatrix::from_column_slice(out, 1, &b),
-                [kh, kw],
-                [sh, sw],
-                [ph, pw],
+                ([kh, kw], [sh, sw], [ph, pw]),
                 Activation::Identity,
             )
             .unwrap();
             let expected = naive_conv(&x, (c, h, w), &w4, &b, [kh, kw], [sh, sw], [ph, pw]);
             conv.forward(&x, Mode::Train).unwrap();
-            prop_assert_eq!(conv.output().shape(), expected.shape());
-            let diff = (conv.output() - &expected).amax();
+            prop_assert_eq!(conv.output().unwrap().shape(), expected.shape());
+            let diff = (conv.output().unwrap() - &expected).amax();
             prop_assert!(diff <= 1e-12, "{conv}: max difference {diff:e}");
             let inferred = conv.infer(&x).unwrap();
             prop_assert!((inferred - &expected).amax() <= 1e-12);
             prop_assert_eq!(conv.weight_shape(), [out, c, kh, kw]);
-            prop_assert_eq!(conv.file_shape("weight", out, c * kh * kw), vec![out, c, kh, kw]);
-            prop_assert_eq!(conv.file_shape("bias", out, 1), vec![out]);
+            prop_assert_eq!(conv.params()[0].file_shape(), vec![out, c, kh, kw]);
+            prop_assert_eq!(conv.params()[1].file_shape(), vec![out]);
             prop_assert_eq!(conv.weight(out - 1, c - 1, kh - 1, kw - 1), Some(*w4.last().unwrap()));
         }
     }
@@ -443,7 +441,7 @@ mod forward {
         let shape = image(1, 4, 4);
         let mut max = MaxPool2d::<f64>::new(shape, [2, 2], [2, 2]).unwrap();
         max.forward(&x, Mode::Train).unwrap();
-        assert_eq!(max.output().as_slice(), &[4.0, 5.0, 6.0, 2.0]);
+        assert_eq!(max.output().unwrap().as_slice(), &[4.0, 5.0, 6.0, 2.0]);
         let avg = AvgPool2d::<f64>::new(shape, [2, 2], [2, 2]).unwrap();
         assert_eq!(avg.infer(&x).unwrap().as_slice(), &[2.5, 2.25, 1.0, 1.0]);
         // Max-pooling's gradient goes to the first maximum only.
@@ -488,7 +486,7 @@ mod translation {
     fn conv_with_global_max_pool_detects_a_pattern_anywhere() {
         const N: usize = 10;
         let mut net = Network::<f64>::image_builder(1, N, N)
-            .layer(LayerSpec::Conv2d {
+            .layer(Conv2dConfig {
                 out_channels: 1,
                 kernel: [3, 3],
                 stride: [1, 1],
@@ -496,7 +494,7 @@ mod translation {
                 activation: Activation::Identity,
                 init: None,
             })
-            .layer(LayerSpec::MaxPool2d {
+            .layer(MaxPool2dConfig {
                 kernel: [N - 2, N - 2],
                 stride: [N - 2, N - 2],
             })
@@ -506,8 +504,7 @@ mod translation {
             .unwrap();
         // The filter is the pattern, centred: a matched filter.
         let filter: Vec<f64> = PATTERN.iter().map(|v| v - 5.0 / 9.0).collect();
-        net.layers_mut()[0]
-            .set_param("weight", DMatrix::from_row_slice(1, 9, &filter))
+        net.set_param("layers.0.weight", DMatrix::from_row_slice(1, 9, &filter))
             .unwrap();
         let zeros = vec![0.0; N * N];
         let reference = net.predict(&scene(N, (0, 0), &zeros)).unwrap()[(0, 0)];
@@ -599,23 +596,23 @@ mod building {
             "Network(input 1×8×8 → Conv2d(1→8, 3×3, relu) → MaxPool2d(2×2) → Flatten(8×3×3→72) \
              → Dense(72→10, softmax); loss categorical_cross_entropy)"
         );
-        assert_eq!(net.layers()[0].file_shape("weight", 8, 9), [8, 1, 3, 3]);
-        assert_eq!(net.layers()[3].file_shape("weight", 10, 72), [10, 72]);
+        assert_eq!(net.layers()[0].params()[0].file_shape(), [8, 1, 3, 3]);
+        assert_eq!(net.layers()[3].params()[0].file_shape(), [10, 72]);
         let summary = net.summary();
         assert!(summary.contains("Conv2d(1→8, 3×3, relu)") && summary.contains("8×6×6"));
-        let spec = LayerSpec::Conv2d {
+        let spec = LayerSpec::Conv2d(Conv2dConfig {
             out_channels: 4,
             kernel: [3, 2],
             stride: [2, 1],
             padding: [1, 0],
             activation: Activation::Tanh,
             init: None,
-        };
+        });
         assert_eq!(
             spec.to_string(),
             "Conv2d(4, 3×2, stride 2×1, padding 1×0, tanh)"
         );
-        assert_eq!(LayerSpec::Flatten.to_string(), "Flatten");
+        assert_eq!(LayerSpec::Flatten(FlattenConfig {}).to_string(), "Flatten");
     }
 
     /// Shapes that do not fit are build-time errors naming the layer and the fix.
@@ -682,7 +679,7 @@ mod building {
             ),
             (
                 Network::image_builder(1, 8, 8)
-                    .layer(LayerSpec::MaxPool2d {
+                    .layer(MaxPool2dConfig {
                         kernel: [2, 2],
                         stride: [0, 2],
                     })
@@ -729,37 +726,31 @@ mod building {
         assert!(conv.set_param("kernel", DMatrix::zeros(2, 9)).is_err());
         let shape = image(1, 4, 4);
         assert!(
-            Conv2d::<f64>::new(
+            Conv2d::<f64>::from_parameters(
                 FeatureShape::Flat(16),
                 DMatrix::zeros(1, 9),
                 DMatrix::zeros(1, 1),
-                [3, 3],
-                [1, 1],
-                [0, 0],
+                ([3, 3], [1, 1], [0, 0]),
                 Activation::Relu
             )
             .is_err()
         );
         assert!(
-            Conv2d::<f64>::new(
+            Conv2d::<f64>::from_parameters(
                 shape,
                 DMatrix::zeros(1, 9),
                 DMatrix::zeros(2, 1),
-                [3, 3],
-                [1, 1],
-                [0, 0],
+                ([3, 3], [1, 1], [0, 0]),
                 Activation::Relu
             )
             .is_err()
         );
         assert!(
-            Conv2d::<f64>::new(
+            Conv2d::<f64>::from_parameters(
                 shape,
                 DMatrix::from_element(1, 9, f64::NAN),
                 DMatrix::zeros(1, 1),
-                [3, 3],
-                [1, 1],
-                [0, 0],
+                ([3, 3], [1, 1], [0, 0]),
                 Activation::Relu
             )
             .is_err()
@@ -925,7 +916,7 @@ mod persistence {
     /// initializer, dropout between them.
     fn cnn<T: Scalar>(seed: u64) -> Network<T> {
         Network::<T>::image_builder(2, 7, 7)
-            .layer(LayerSpec::Conv2d {
+            .layer(Conv2dConfig {
                 out_channels: 3,
                 kernel: [3, 2],
                 stride: [2, 1],
@@ -936,7 +927,7 @@ mod persistence {
             .max_pool(2)
             .dropout(0.2)
             .conv2d(4, 1, Activation::Relu)
-            .layer(LayerSpec::AvgPool2d {
+            .layer(AvgPool2dConfig {
                 kernel: [2, 1],
                 stride: [1, 1],
             })
@@ -969,7 +960,7 @@ mod persistence {
         save_model(&path, &net, None).unwrap();
         let loaded = load_model::<T>(&path).unwrap().network;
         std::fs::remove_file(&path).unwrap();
-        assert_eq!(loaded.specs(), net.specs());
+        assert_eq!(loaded.records().unwrap(), net.records().unwrap());
         assert_eq!(loaded.input_shape(), net.input_shape());
         assert!(same_params(&net, &loaded), "{}: parameters differ", T::NAME);
         assert_eq!(
@@ -1012,12 +1003,13 @@ mod persistence {
                 })
             })
             .collect();
-        net.layers_mut()[0]
-            .set_param("weight", DMatrix::from_row_slice(2, 8, &w4))
+        net.set_param("layers.0.weight", DMatrix::from_row_slice(2, 8, &w4))
             .unwrap();
-        net.layers_mut()[0]
-            .set_param("bias", DMatrix::from_column_slice(2, 1, &[0.5, -0.5]))
-            .unwrap();
+        net.set_param(
+            "layers.0.bias",
+            DMatrix::from_column_slice(2, 1, &[0.5, -0.5]),
+        )
+        .unwrap();
         let bytes = model_to_bytes(&net, None).unwrap();
         let n = u64::from_le_bytes(bytes[..8].try_into().unwrap()) as usize;
         let h: serde_json::Value = serde_json::from_slice(&bytes[8..8 + n]).unwrap();
@@ -1036,7 +1028,7 @@ mod persistence {
             .collect();
         assert_eq!(stored, w4, "row-major [out, in, kh, kw]");
         let conv = &net.layers()[0];
-        assert_eq!(conv.file_shape("weight", 2, 8), [2, 2, 2, 2]);
+        assert_eq!(conv.params()[0].file_shape(), [2, 2, 2, 2]);
         let arch: serde_json::Value =
             serde_json::from_str(h["__metadata__"]["nn.architecture"].as_str().unwrap()).unwrap();
         assert_eq!(arch["input"], serde_json::json!({"image": [2, 3, 3]}));
@@ -1052,33 +1044,33 @@ mod persistence {
         );
         let back = model_from_bytes::<f32>(&bytes, "cnn").unwrap().network;
         assert_eq!(
-            back.layers()[0].params()[0].1,
-            net.layers()[0].params()[0].1
+            back.layers()[0].params()[0].value(),
+            net.layers()[0].params()[0].value()
         );
     }
 
     /// Every image layer spec survives JSON, and malformed image-layer JSON is an error
-    /// naming the field.
+    /// naming the layer and what is wrong.
     #[test]
     fn image_layer_specs_round_trip_through_json() {
         let specs = [
-            LayerSpec::Conv2d {
+            LayerSpec::Conv2d(Conv2dConfig {
                 out_channels: 5,
                 kernel: [3, 1],
                 stride: [2, 1],
                 padding: [1, 0],
                 activation: Activation::LeakyRelu { slope: 0.2 },
                 init: Some(Init::HeUniform { slope: 0.2 }),
-            },
-            LayerSpec::MaxPool2d {
+            }),
+            LayerSpec::MaxPool2d(MaxPool2dConfig {
                 kernel: [2, 3],
                 stride: [1, 3],
-            },
-            LayerSpec::AvgPool2d {
+            }),
+            LayerSpec::AvgPool2d(AvgPool2dConfig {
                 kernel: [2, 2],
                 stride: [2, 2],
-            },
-            LayerSpec::Flatten,
+            }),
+            LayerSpec::Flatten(FlattenConfig {}),
         ];
         for spec in specs {
             assert_eq!(LayerSpec::from_json(&spec.to_json(), 0).unwrap(), spec);
@@ -1087,22 +1079,26 @@ mod persistence {
             (
                 serde_json::json!({"type": "conv2d", "out_channels": 2, "kernel": [3],
                 "stride": [1, 1], "padding": [0, 0], "activation": "relu"}),
-                "\"kernel\"",
+                "invalid length 1, expected an array of length 2",
             ),
             (
                 serde_json::json!({"type": "max_pool2d", "kernel": [2, 2]}),
-                "\"stride\"",
+                "missing field `stride`",
             ),
             (
                 serde_json::json!({"type": "avg_pool2d", "kernel": [2, -1], "stride": [1, 1]}),
-                "\"kernel\"",
+                "integer `-1`, expected usize",
             ),
             (
                 serde_json::json!({"type": "conv2d", "out_channels": 2, "kernel": [3, 3],
                 "stride": [1, 1], "padding": [0, 0], "activation": "nope"}),
                 "activation",
             ),
-            (serde_json::json!({"type": "pool"}), "unknown layer type"),
+            (
+                serde_json::json!({"type": "pool"}),
+                "unknown layer type `pool`",
+            ),
+            (serde_json::json!({"kind": "dense"}), "missing field `type`"),
         ];
         for (v, needle) in bad {
             match LayerSpec::from_json(&v, 4) {
@@ -1178,7 +1174,7 @@ mod allocation {
         let mut net = Network::<f32>::image_builder(2, 8, 6)
             .conv2d_strided(4, 3, 1, 1, Activation::Relu)
             .max_pool(2)
-            .layer(LayerSpec::Conv2d {
+            .layer(Conv2dConfig {
                 out_channels: 3,
                 kernel: [2, 3],
                 stride: [1, 1],
@@ -1186,7 +1182,7 @@ mod allocation {
                 activation: Activation::Tanh,
                 init: None,
             })
-            .layer(LayerSpec::AvgPool2d {
+            .layer(AvgPool2dConfig {
                 kernel: [2, 1],
                 stride: [1, 1],
             })

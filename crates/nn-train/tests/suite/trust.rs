@@ -120,7 +120,7 @@ fn a_huge_stride_is_refused_without_trying_every_smaller_one() {
     assert!(p.contains("never read the last 5 input value(s)"), "{p}");
     assert!(p.contains("use stride 1 or 5 "), "{p}");
     let err = Network::<f32>::image_builder(1, 7, 7)
-        .layer(LayerSpec::MaxPool2d {
+        .layer(MaxPool2dConfig {
             kernel: [3, 3],
             stride: [usize::MAX, 1],
         })
