@@ -110,7 +110,16 @@ fn only_gemm_into_multiplies_matrices_on_the_hot_path() {
     files.retain(|(p, _)| !p.ends_with("gemm.rs"));
     assert!(files.len() > 20, "found only {} files", files.len());
     let mut hits = Vec::new();
-    for call in ["tr_mul", "gemm_tr", ".transpose()", ".mul_to(", ".gemm("] {
+    // `.transpose()` of a matrix, not of an `Option` of a `Result` (`.transpose()` after
+    // `map`/`ok`): the matrix forms are what a product would be built from.
+    for call in [
+        "tr_mul",
+        "gemm_tr",
+        ").transpose() *",
+        ".transpose() *",
+        ".mul_to(",
+        ".gemm(",
+    ] {
         hits.extend(code_lines_with(&files, call));
     }
     assert!(
@@ -133,6 +142,28 @@ fn randomness_comes_from_seeded_rng_only() {
     assert!(
         hits.is_empty(),
         "randomness outside nn_init::SeededRng (same seed, same bits, on every platform):\n{}",
+        hits.join("\n")
+    );
+}
+
+#[test]
+fn random_streams_are_named_by_their_consumer() {
+    // Everything but nn-init, which defines the streams (and tests its generator).
+    let mut files = Vec::new();
+    for entry in fs::read_dir(root().join("crates")).expect("crates/") {
+        let dir = entry.expect("crate folder").path();
+        if !dir.ends_with("nn-init") {
+            rust_files(&dir, &mut files);
+        }
+    }
+    rust_files(&root().join("xtask"), &mut files);
+    files.retain(|(p, _)| !p.ends_with("ownership.rs"));
+    let mut hits = code_lines_with(&files, "SeededRng::new(");
+    hits.extend(code_lines_with(&files, "SeededRng::stream("));
+    assert!(
+        hits.is_empty(),
+        "a generator on a raw stream id; use SeededRng::for_stream(seed, Stream::…) so that \
+         no two consumers share a stream (add a Stream variant for a new consumer):\n{}",
         hits.join("\n")
     );
 }

@@ -1264,7 +1264,7 @@ mod training {
             spread in prop_oneof![Just(1.0), Just(30.0), Just(200.0)],
             soft in any::<bool>(),
         ) {
-            let mut rng = SeededRng::new(seed);
+            let mut rng = SeededRng::for_stream(seed, Stream::Custom(0));
             let z = DMatrix::from_fn(k, m, |_, _| rng.uniform(-spread, spread));
             let y = DMatrix::from_fn(k, m, |i, j| {
                 if soft { 1.0 / k as f64 } else { f64::from(u8::from(i == j % k)) }

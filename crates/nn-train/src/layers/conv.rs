@@ -51,7 +51,7 @@ use nn_init::Init;
 use serde::{Deserialize, Serialize};
 
 use super::layer::upstream_pre_activation;
-use super::spec::{ParamSource, Place, by_name, weight_and_bias};
+use super::spec::{ParamSource, Place, weight_and_bias};
 use crate::error::{Result, TrainError};
 use crate::layers::LayerRecord;
 use crate::layers::LayerSpec;
@@ -74,11 +74,10 @@ pub struct Conv2dConfig {
     /// Zeros added on each side, `[ph, pw]` (default `[0, 0]`).
     pub padding: [usize; 2],
     /// The activation `g` applied to every output (identity for none).
-    #[serde(with = "by_name")]
     pub activation: Activation,
     /// The weight initializer; `None` picks [`nn_init::recommended_for`]`(activation)`
     /// with PyTorch's fans (`fan_in = C_in·kh·kw`, `fan_out = C_out·kh·kw`).
-    #[serde(default, with = "by_name::option")]
+    #[serde(default)]
     pub init: Option<Init>,
 }
 

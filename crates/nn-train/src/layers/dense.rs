@@ -11,7 +11,7 @@ use nn_init::nn_activations::nn_core::{
 use serde::{Deserialize, Serialize};
 
 use super::layer::upstream_pre_activation;
-use super::spec::{ParamSource, Place, by_name, weight_and_bias};
+use super::spec::{ParamSource, Place, weight_and_bias};
 use crate::error::{Result, TrainError};
 use crate::layers::LayerRecord;
 use crate::layers::LayerSpec;
@@ -25,10 +25,9 @@ pub struct DenseConfig {
     /// Number of units (outputs).
     pub units: usize,
     /// The activation `g`.
-    #[serde(with = "by_name")]
     pub activation: Activation,
     /// The weight initializer; `None` picks [`nn_init::recommended_for`]`(activation)`.
-    #[serde(default, with = "by_name::option")]
+    #[serde(default)]
     pub init: Option<Init>,
 }
 

@@ -5,7 +5,7 @@ use std::fmt;
 
 use nalgebra::DMatrix;
 use nn_init::nn_activations::nn_core::{Scalar, fit_buffer};
-use nn_init::{RngState, SeededRng};
+use nn_init::{RngState, SeededRng, Stream};
 
 use serde::{Deserialize, Serialize};
 
@@ -92,7 +92,7 @@ impl<T: Scalar> Dropout<T> {
         Ok(Self {
             rate,
             shape,
-            rng: SeededRng::new(seed),
+            rng: SeededRng::for_stream(seed, Stream::DropoutMasks),
             scale: DMatrix::zeros(shape.len(), 0),
             out: DMatrix::zeros(shape.len(), 0),
             train_mode: false,
@@ -201,7 +201,7 @@ impl<T: Scalar> Layer<T> for Dropout<T> {
 
 impl<T: Scalar> Stochastic for Dropout<T> {
     fn reseed(&mut self, seed: u64) {
-        self.rng = SeededRng::new(seed);
+        self.rng = SeededRng::for_stream(seed, Stream::DropoutMasks);
     }
 
     fn rng_state(&self) -> RngState {

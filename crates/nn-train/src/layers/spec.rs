@@ -13,7 +13,7 @@ use serde_json::Value;
 
 use nn_init::nn_activations::Activation;
 use nn_init::nn_activations::nn_core::Scalar;
-use nn_init::{Init, SeededRng, recommended_for};
+use nn_init::{Init, SeededRng, Stream, recommended_for};
 
 use crate::error::{Result, TrainError};
 use crate::layers::FeatureShape;
@@ -188,7 +188,7 @@ pub(crate) fn weight_and_bias<T: Scalar>(
         ParamSource::Given(load) => Ok((load(w)?, load(b)?)),
         ParamSource::Drawn => {
             let init = init.unwrap_or_else(|| recommended_for(activation));
-            let mut rng = SeededRng::stream(seed, 2 * index as u64);
+            let mut rng = SeededRng::for_stream(seed, Stream::LayerInit(index));
             let mut weights = init.weights::<T>(w.rows, w.cols, &mut rng)?;
             adjust(init, &mut weights);
             Ok((weights, init.bias::<T>(b.rows, &mut rng)?))
@@ -198,7 +198,7 @@ pub(crate) fn weight_and_bias<T: Scalar>(
 
 /// The seed of layer `index`'s dropout masks, from the network's `seed`.
 pub(crate) fn mask_seed(seed: u64, index: usize) -> u64 {
-    SeededRng::stream(seed, 2 * index as u64 + 1).next_u64()
+    SeededRng::for_stream(seed, Stream::LayerDropout(index)).next_u64()
 }
 
 impl LayerSpec {
@@ -258,57 +258,5 @@ impl LayerSpec {
             Some(other) => return Err(invalid(format!("`type` must be a string, found {other}"))),
         }
         LayerSpec::deserialize(v).map_err(|e| invalid(e.to_string()))
-    }
-}
-
-/// serde forms through `Display` and `FromStr` (the names of activations and
-/// initializers), for `#[serde(with = …)]` until those types have serde forms of their
-/// own.
-pub(crate) mod by_name {
-    use std::fmt::Display;
-    use std::str::FromStr;
-
-    use serde::{Deserialize, Deserializer, Serializer, de::Error};
-
-    /// Writes `value` as its `Display` string.
-    pub fn serialize<S: Serializer, V: Display>(value: &V, s: S) -> Result<S::Ok, S::Error> {
-        s.collect_str(value)
-    }
-
-    /// Parses a string with `FromStr`.
-    pub fn deserialize<'de, D, V>(d: D) -> Result<V, D::Error>
-    where
-        D: Deserializer<'de>,
-        V: FromStr<Err: Display>,
-    {
-        let text = String::deserialize(d)?;
-        text.parse().map_err(D::Error::custom)
-    }
-
-    /// The same for an optional value: `null` is `None`.
-    pub mod option {
-        use super::*;
-
-        /// Writes `Some(value)` as its `Display` string, `None` as `null`.
-        pub fn serialize<S: Serializer, V: Display>(
-            value: &Option<V>,
-            s: S,
-        ) -> Result<S::Ok, S::Error> {
-            match value {
-                Some(v) => s.collect_str(v),
-                None => s.serialize_none(),
-            }
-        }
-
-        /// Parses a string with `FromStr`; `null` is `None`.
-        pub fn deserialize<'de, D, V>(d: D) -> Result<Option<V>, D::Error>
-        where
-            D: Deserializer<'de>,
-            V: FromStr<Err: Display>,
-        {
-            Option::<String>::deserialize(d)?
-                .map(|text| text.parse().map_err(D::Error::custom))
-                .transpose()
-        }
     }
 }
