@@ -1,7 +1,8 @@
 //! Project automation, in plain Rust with no dependencies.
 //!
 //! `cargo xtask check` runs, in order, stopping at the first failure:
-//! formatting, clippy with warnings denied, every test, and the docs with rustdoc
+//! formatting, clippy with warnings denied, clippy on nn-train without its default
+//! features (the inference-only build), every test, and the docs with rustdoc
 //! warnings denied. CI runs exactly this command.
 //!
 //! `cargo xtask bench [--compare [--with-torch]] [--write]` measures the reference
@@ -40,6 +41,21 @@ const CHECK: &[Step] = &[
             "clippy",
             "--workspace",
             "--all-targets",
+            "--",
+            "-D",
+            "warnings",
+        ],
+        env: &[],
+    },
+    // An inference-only build of nn-train: no CSV, no gzip, no thread pool.
+    Step {
+        name: "minimal features",
+        args: &[
+            "clippy",
+            "-p",
+            "nn-train",
+            "--lib",
+            "--no-default-features",
             "--",
             "-D",
             "warnings",
@@ -107,7 +123,7 @@ fn main() -> ExitCode {
         Some("fuzz") => fuzz::run(&args[1..]),
         _ => {
             eprintln!(
-                "usage: cargo xtask check | bench [options] | tour-check | fuzz <target|all> [options]\n\n  check   fmt, clippy -D warnings, tests, docs (what CI runs)\n{}\n{}\n{}",
+                "usage: cargo xtask check | bench [options] | tour-check | fuzz <target|all> [options]\n\n  check   fmt, clippy -D warnings (also nn-train without default features), tests, docs (what CI runs)\n{}\n{}\n{}",
                 bench::USAGE,
                 tour_check::USAGE,
                 fuzz::USAGE

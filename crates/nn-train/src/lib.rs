@@ -308,6 +308,7 @@ mod columns;
 pub mod data;
 pub mod encode;
 mod error;
+#[cfg(all(feature = "csv", feature = "gzip"))]
 pub mod fuzz;
 pub mod layers;
 pub mod limits;

@@ -10,6 +10,7 @@ use std::fs::File;
 use std::io::{BufRead, BufReader, Read};
 use std::path::Path;
 
+#[cfg(feature = "gzip")]
 use flate2::read::MultiGzDecoder;
 use nalgebra::DMatrix;
 use nn_init::nn_activations::nn_core::Scalar;
@@ -127,11 +128,19 @@ fn decompressed<'a, R: Read + 'a>(reader: R, name: &str) -> Result<Box<dyn Read 
         .fill_buf()
         .map_err(|e| csv_error(name, 0, None, "", format!("cannot read: {e}")))?
         .starts_with(&[0x1f, 0x8b]);
-    Ok(if gz {
-        Box::new(MultiGzDecoder::new(buffered))
-    } else {
-        Box::new(buffered)
-    })
+    if !gz {
+        return Ok(Box::new(buffered));
+    }
+    #[cfg(feature = "gzip")]
+    return Ok(Box::new(MultiGzDecoder::new(buffered)));
+    #[cfg(not(feature = "gzip"))]
+    Err(csv_error(
+        name,
+        0,
+        None,
+        "",
+        "gzip-compressed data, but nn-train was built without its `gzip` feature".into(),
+    ))
 }
 
 /// A CSV reader with the options' delimiter; every record, the header too, is read as

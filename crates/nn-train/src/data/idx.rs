@@ -17,6 +17,7 @@
 use std::io::{BufRead, BufReader, Read};
 use std::path::Path;
 
+#[cfg(feature = "gzip")]
 use flate2::read::MultiGzDecoder;
 use nalgebra::DMatrix;
 use nn_init::nn_activations::nn_core::Scalar;
@@ -183,10 +184,26 @@ fn parse_stream(reader: &mut dyn Read, name: &str, max_values: usize) -> Result<
 pub fn parse_idx(bytes: &[u8], name: &str) -> Result<IdxArray> {
     let max = crate::limits::DEFAULT_MAX_DATA_VALUES;
     if bytes.starts_with(&[0x1f, 0x8b]) {
-        parse_stream(&mut MultiGzDecoder::new(bytes), name, max)
+        parse_gzip(bytes, name, max)
     } else {
         parse_stream(&mut { bytes }, name, max)
     }
+}
+
+/// Parses gzip-compressed IDX data, inflating it as it is read.
+#[cfg(feature = "gzip")]
+fn parse_gzip<R: Read>(compressed: R, name: &str, max: usize) -> Result<IdxArray> {
+    parse_stream(&mut MultiGzDecoder::new(compressed), name, max)
+}
+
+/// Without the `gzip` feature compressed data is refused.
+#[cfg(not(feature = "gzip"))]
+fn parse_gzip<R: Read>(_compressed: R, name: &str, _max: usize) -> Result<IdxArray> {
+    Err(TrainError::Idx {
+        file: name.to_string(),
+        offset: 0,
+        problem: "gzip-compressed data, but nn-train was built without its `gzip` feature".into(),
+    })
 }
 
 /// Reads an IDX file of unsigned bytes (raw or `.gz`), streaming: the file is read (and
@@ -204,7 +221,7 @@ pub fn load_idx(path: &Path) -> Result<IdxArray> {
     let gz = file.fill_buf().map_err(io)?.starts_with(&[0x1f, 0x8b]);
     let max = crate::limits::DEFAULT_MAX_DATA_VALUES;
     if gz {
-        parse_stream(&mut MultiGzDecoder::new(file), &name, max)
+        parse_gzip(file, &name, max)
     } else {
         parse_stream(&mut file, &name, max)
     }

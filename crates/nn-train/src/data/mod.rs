@@ -9,11 +9,13 @@
 //! # Ok::<(), nn_train::TrainError>(())
 //! ```
 
+#[cfg(feature = "csv")]
 mod csv;
 mod dataset;
 mod idx;
 pub mod synthetic;
 
+#[cfg(feature = "csv")]
 pub use csv::{
     CsvHeader, CsvOptions, LabelColumn, MAX_CLASS_SHARE, MAX_INTEGER_CLASSES,
     MIN_ROWS_FOR_CLASS_SHARE, Targets, load_csv, load_csv_features, load_csv_header, read_csv,

@@ -12,6 +12,7 @@ use std::fmt;
 
 use nalgebra::DMatrix;
 use nn_init::nn_activations::nn_core::Scalar;
+#[cfg(feature = "parallel")]
 use rayon::iter::{IntoParallelIterator, ParallelIterator};
 
 use crate::check;
@@ -532,6 +533,13 @@ impl<T: Scalar> Network<T> {
         if parts < 2 || self.param_count().saturating_mul(m) < MIN_PARALLEL_PREDICT_WORK {
             return self.predict_unchecked(x);
         }
+        self.predict_split(x, parts)
+    }
+
+    /// [`Network::predict`] of validated inputs in `parts` column shares on rayon's pool.
+    #[cfg(feature = "parallel")]
+    fn predict_split(&self, x: &DMatrix<T>, parts: usize) -> Result<DMatrix<T>> {
+        let m = x.ncols();
         let outputs: Vec<Result<DMatrix<T>>> = (0..parts)
             .into_par_iter()
             .map(|k| {
@@ -548,6 +556,12 @@ impl<T: Scalar> Network<T> {
             out.columns_mut(cols.start, cols.len()).copy_from(&part?);
         }
         Ok(out)
+    }
+
+    /// Without the `parallel` feature every prediction runs on the calling thread.
+    #[cfg(not(feature = "parallel"))]
+    fn predict_split(&self, x: &DMatrix<T>, _parts: usize) -> Result<DMatrix<T>> {
+        self.predict_unchecked(x)
     }
 
     /// [`Network::predict`] of validated inputs, on the calling thread.

@@ -1,11 +1,5 @@
 //! What a training run records: one [`EpochRecord`] per epoch, written as CSV.
 
-use std::io::Write;
-use std::path::Path;
-
-use crate::atomic::write_atomic;
-use crate::error::{Result, TrainError};
-
 /// The metrics of one epoch.
 #[derive(Debug, Clone, Copy, PartialEq)]
 pub struct EpochRecord {
@@ -52,54 +46,66 @@ impl History {
     pub fn stopped_early(&self) -> bool {
         self.stopped.is_some()
     }
+}
 
-    /// Writes the history as CSV with header
-    /// `epoch,train_cost,train_accuracy,val_cost,val_accuracy,learning_rate` (missing
-    /// values are empty fields).
-    ///
-    /// # Errors
-    /// [`TrainError::Io`] if writing fails.
-    pub fn write_csv<W: Write>(&self, writer: W) -> Result<()> {
-        let io = |e: csv::Error| TrainError::Io {
-            context: "writing training history CSV".into(),
-            message: e.to_string(),
-        };
-        let mut w = csv::Writer::from_writer(writer);
-        w.write_record([
-            "epoch",
-            "train_cost",
-            "train_accuracy",
-            "val_cost",
-            "val_accuracy",
-            "learning_rate",
-        ])
-        .map_err(io)?;
-        let opt = |v: Option<f64>| v.map_or(String::new(), |v| v.to_string());
-        for r in &self.epochs {
+#[cfg(feature = "csv")]
+mod csv_form {
+    use std::io::Write;
+    use std::path::Path;
+
+    use super::History;
+    use crate::atomic::write_atomic;
+    use crate::error::{Result, TrainError};
+
+    impl History {
+        /// Writes the history as CSV with header
+        /// `epoch,train_cost,train_accuracy,val_cost,val_accuracy,learning_rate` (missing
+        /// values are empty fields).
+        ///
+        /// # Errors
+        /// [`TrainError::Io`] if writing fails.
+        pub fn write_csv<W: Write>(&self, writer: W) -> Result<()> {
+            let io = |e: csv::Error| TrainError::Io {
+                context: "writing training history CSV".into(),
+                message: e.to_string(),
+            };
+            let mut w = csv::Writer::from_writer(writer);
             w.write_record([
-                r.epoch.to_string(),
-                r.train_cost.to_string(),
-                opt(r.train_accuracy),
-                opt(r.val_cost),
-                opt(r.val_accuracy),
-                r.learning_rate.to_string(),
+                "epoch",
+                "train_cost",
+                "train_accuracy",
+                "val_cost",
+                "val_accuracy",
+                "learning_rate",
             ])
             .map_err(io)?;
+            let opt = |v: Option<f64>| v.map_or(String::new(), |v| v.to_string());
+            for r in &self.epochs {
+                w.write_record([
+                    r.epoch.to_string(),
+                    r.train_cost.to_string(),
+                    opt(r.train_accuracy),
+                    opt(r.val_cost),
+                    opt(r.val_accuracy),
+                    r.learning_rate.to_string(),
+                ])
+                .map_err(io)?;
+            }
+            w.flush().map_err(|e| TrainError::Io {
+                context: "writing training history CSV".into(),
+                message: e.to_string(),
+            })
         }
-        w.flush().map_err(|e| TrainError::Io {
-            context: "writing training history CSV".into(),
-            message: e.to_string(),
-        })
-    }
 
-    /// Writes the history as CSV to a file (see [`History::write_csv`]), atomically
-    /// ([`crate::persist::write_atomic`]): an error leaves an existing file as it was.
-    ///
-    /// # Errors
-    /// [`TrainError::Io`] naming the path if it cannot be created or written.
-    pub fn save_csv(&self, path: &Path) -> Result<()> {
-        let mut bytes = Vec::new();
-        self.write_csv(&mut bytes)?;
-        write_atomic(path, &bytes)
+        /// Writes the history as CSV to a file (see [`History::write_csv`]), atomically
+        /// ([`crate::persist::write_atomic`]): an error leaves an existing file as it was.
+        ///
+        /// # Errors
+        /// [`TrainError::Io`] naming the path if it cannot be created or written.
+        pub fn save_csv(&self, path: &Path) -> Result<()> {
+            let mut bytes = Vec::new();
+            self.write_csv(&mut bytes)?;
+            write_atomic(path, &bytes)
+        }
     }
 }
