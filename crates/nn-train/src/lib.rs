@@ -347,6 +347,9 @@ pub use nn_init::{self, Init, SeededRng, Stream};
 pub use nn_core::DMatrix;
 /// Re-export of nalgebra (through nn-core), so that users name the same version.
 pub use nn_core::nalgebra;
+/// Re-export of serde_json: a layer of your own records its configuration as a
+/// [`serde_json::Value`] ([`LayerRecord::custom`], [`LayerRegistry`]).
+pub use serde_json;
 
 /// The crate README's examples, compiled and run as doc tests so that they stay true.
 #[cfg(doctest)]

@@ -64,7 +64,7 @@
 //!     }
 //!     fn infer(&self, x: &DMatrix<f64>) -> Result<DMatrix<f64>> { Ok(-x) }
 //!     fn record(&self) -> Option<LayerRecord> {
-//!         Some(LayerRecord::custom("negate", serde_json::json!({ "n": self.n })))
+//!         Some(LayerRecord::custom("negate", nn_train::serde_json::json!({ "n": self.n })))
 //!     }
 //! }
 //!

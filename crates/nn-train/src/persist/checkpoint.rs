@@ -205,8 +205,23 @@ pub fn checkpoint_from_bytes_with<T: Scalar>(
     name: &str,
     limits: &Limits,
 ) -> Result<Checkpoint<T>> {
+    checkpoint_from_bytes_registered(bytes, name, limits, &LayerRegistry::new())
+}
+
+/// [`checkpoint_from_bytes_with`] for a checkpoint of a network that holds layers of kinds
+/// of your own, built by `registry` (as [`super::model_from_bytes_registered`]).
+///
+/// # Errors
+/// As [`checkpoint_from_bytes`]; a layer type neither built in nor in `registry` is
+/// refused naming it ("unknown layer type `…`").
+pub fn checkpoint_from_bytes_registered<T: Scalar>(
+    bytes: &[u8],
+    name: &str,
+    limits: &Limits,
+    registry: &LayerRegistry<T>,
+) -> Result<Checkpoint<T>> {
     let mut file = FileReader::open(bytes, name, &["checkpoint"], limits)?;
-    let mut network = read_network::<T>(&mut file, limits, &LayerRegistry::new())?;
+    let mut network = read_network::<T>(&mut file, limits, registry)?;
     let encoder = read_encoder(&file, &network)?;
     let text = file
         .meta("nn.trainer")
@@ -304,9 +319,23 @@ pub fn load_checkpoint<T: Scalar>(path: &Path) -> Result<Checkpoint<T>> {
 /// # Errors
 /// As [`load_checkpoint`].
 pub fn load_checkpoint_with<T: Scalar>(path: &Path, limits: &Limits) -> Result<Checkpoint<T>> {
-    checkpoint_from_bytes_with(
+    load_checkpoint_registered(path, limits, &LayerRegistry::new())
+}
+
+/// [`load_checkpoint_with`] for a checkpoint holding layers of kinds of your own, built by
+/// `registry` (see [`checkpoint_from_bytes_registered`]).
+///
+/// # Errors
+/// As [`checkpoint_from_bytes_registered`], or an I/O error naming the path.
+pub fn load_checkpoint_registered<T: Scalar>(
+    path: &Path,
+    limits: &Limits,
+    registry: &LayerRegistry<T>,
+) -> Result<Checkpoint<T>> {
+    checkpoint_from_bytes_registered(
         &read_file(path, limits)?,
         &path.display().to_string(),
         limits,
+        registry,
     )
 }

@@ -27,8 +27,9 @@ use serde_json::Value;
 
 pub use crate::atomic::{check_writable, write_atomic};
 pub use checkpoint::{
-    Checkpoint, checkpoint_from_bytes, checkpoint_from_bytes_with, checkpoint_to_bytes,
-    load_checkpoint, load_checkpoint_with, save_checkpoint,
+    Checkpoint, checkpoint_from_bytes, checkpoint_from_bytes_registered,
+    checkpoint_from_bytes_with, checkpoint_to_bytes, load_checkpoint, load_checkpoint_registered,
+    load_checkpoint_with, save_checkpoint,
 };
 pub use model::{
     Model, ModelNames, load_model, load_model_registered, load_model_with, model_dtype,

@@ -7,7 +7,10 @@
 
 use nalgebra::DMatrix;
 use nn_train::nn_core::GradCheck;
-use nn_train::persist::{model_from_bytes, model_from_bytes_registered, model_to_bytes};
+use nn_train::persist::{
+    checkpoint_from_bytes, checkpoint_from_bytes_registered, checkpoint_to_bytes, model_from_bytes,
+    model_from_bytes_registered, model_to_bytes,
+};
 use nn_train::*;
 use proptest::prelude::*;
 use serde_json::json;
@@ -319,6 +322,58 @@ fn a_user_layer_saves_and_loads_through_a_registry() {
         err.contains("layer 1 (affine_tanh({\"units\":7}))") && err.contains("affine_tanh config"),
         "{err}"
     );
+}
+
+#[test]
+fn a_checkpoint_with_a_user_layer_resumes_through_a_registry() {
+    let (x, y) = circles(32, 6);
+    let config = FitConfig {
+        epochs: 4,
+        batch_size: 8,
+        ..FitConfig::default()
+    };
+    // Straight through: 4 epochs.
+    let mut straight = network(AffineTanh::new(6), 0.0);
+    Trainer::new(config)
+        .unwrap()
+        .fit(&mut straight, (&x, &y), None, &mut Silent)
+        .unwrap();
+    // 2 epochs, a checkpoint, then the other 2 from the loaded checkpoint.
+    struct StopAfterTwo;
+    impl Observer for StopAfterTwo {
+        fn on_epoch(&mut self, record: &EpochRecord) -> Control {
+            if record.epoch == 1 {
+                Control::Stop
+            } else {
+                Control::Continue
+            }
+        }
+    }
+    let mut net = network(AffineTanh::new(6), 0.0);
+    let mut trainer = Trainer::new(config).unwrap();
+    trainer
+        .fit(&mut net, (&x, &y), None, &mut StopAfterTwo)
+        .unwrap();
+    assert_eq!(trainer.epoch, 2);
+    let bytes = checkpoint_to_bytes(&net, &trainer, None).unwrap();
+    let err = checkpoint_from_bytes::<f64>(&bytes, "ckpt").unwrap_err();
+    assert!(
+        err.to_string().contains("unknown layer type `affine_tanh`"),
+        "{err}"
+    );
+    let mut resumed =
+        checkpoint_from_bytes_registered(&bytes, "ckpt", &Limits::default(), &registry()).unwrap();
+    resumed
+        .trainer
+        .fit(&mut resumed.network, (&x, &y), None, &mut Silent)
+        .unwrap();
+    for ((na, a), (_, b)) in straight
+        .named_params()
+        .into_iter()
+        .zip(resumed.network.named_params())
+    {
+        assert_eq!(a, b, "{na}: resuming gives the bits of never stopping");
+    }
 }
 
 #[test]
