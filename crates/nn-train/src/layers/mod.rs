@@ -217,6 +217,11 @@ impl LayerSpec {
         seed: u64,
     ) -> Result<Box<dyn Layer<T>>> {
         let plan = self.plan(input, index, &Limits::default())?;
-        self.build_with(&plan, input, (index, seed), ParamSource::Drawn)
+        self.build_with(
+            &plan,
+            input,
+            (index, seed),
+            ParamSource::Drawn { bias: None },
+        )
     }
 }

@@ -62,8 +62,12 @@ impl LayerPlan {
 
 /// Where a layer configuration's build takes the layer's parameters from.
 pub(crate) enum ParamSource<'a, T: Scalar> {
-    /// Drawn by the layer's initializer from the network's seed.
-    Drawn,
+    /// Drawn by the layer's initializer from the network's seed; the bias by `bias`
+    /// instead, if given.
+    Drawn {
+        /// The biases' initializer, if not the weights'.
+        bias: Option<Init>,
+    },
     /// Given, already checked against the plan (a model file's tensors).
     Given(&'a mut dyn FnMut(&ParamShape) -> Result<DMatrix<T>>),
 }
@@ -186,12 +190,12 @@ pub(crate) fn weight_and_bias<T: Scalar>(
     };
     match source {
         ParamSource::Given(load) => Ok((load(w)?, load(b)?)),
-        ParamSource::Drawn => {
+        ParamSource::Drawn { bias } => {
             let init = init.unwrap_or_else(|| recommended_for(activation));
             let mut rng = SeededRng::for_stream(seed, Stream::LayerInit(index));
             let mut weights = init.weights::<T>(w.rows, w.cols, &mut rng)?;
             adjust(init, &mut weights);
-            Ok((weights, init.bias::<T>(b.rows, &mut rng)?))
+            Ok((weights, bias.unwrap_or(init).bias::<T>(b.rows, &mut rng)?))
         }
     }
 }

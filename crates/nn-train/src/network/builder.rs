@@ -51,6 +51,7 @@ pub struct NetworkBuilder<T: Scalar> {
     loss: Option<Loss>,
     l2: f64,
     seed: u64,
+    bias_init: Option<Init>,
     limits: Limits,
 }
 
@@ -83,6 +84,7 @@ impl<T: Scalar> NetworkBuilder<T> {
             loss: None,
             l2: 0.0,
             seed: 0,
+            bias_init: None,
             limits: Limits::default(),
         }
     }
@@ -267,6 +269,17 @@ impl<T: Scalar> NetworkBuilder<T> {
         self
     }
 
+    /// Starts every weighted layer's bias from `init` instead of its weight initializer's
+    /// rule: `.bias_init(Init::Zeros)` gives zero biases under [`Init::Normal`],
+    /// [`Init::Uniform`] or [`Init::Constant`], which draw biases like their weights (the
+    /// fan-based initializers' biases are zeros already). The weights are drawn as without
+    /// it. Only the starting point changes: model files store the parameters, not this
+    /// choice.
+    pub fn bias_init(mut self, init: Init) -> Self {
+        self.bias_init = Some(init);
+        self
+    }
+
     /// Sets the sizes the network may have ([`Limits::max_parameters`],
     /// [`Limits::max_example_values`]); default [`Limits::default`].
     pub fn limits(mut self, limits: Limits) -> Self {
@@ -363,7 +376,9 @@ impl<T: Scalar> NetworkBuilder<T> {
                 Entry::Spec(spec) => {
                     let source = match given.as_mut() {
                         Some(load) => ParamSource::Given(&mut |p: &ParamShape| load(i, p)),
-                        None => ParamSource::Drawn,
+                        None => ParamSource::Drawn {
+                            bias: self.bias_init,
+                        },
                     };
                     spec.build_with(layer_plan, shape, (i, self.seed), source)?
                 }

@@ -413,6 +413,53 @@ fn a_layer_that_records_nothing_cannot_be_saved_and_built_in_names_are_taken() {
 }
 
 #[test]
+fn bias_init_sets_the_starting_biases_and_leaves_the_weights() {
+    let normal = Init::Normal {
+        mean: 0.5,
+        std: 2.0,
+    };
+    let build = |bias: Option<Init>| {
+        let b = Network::<f64>::builder(3)
+            .dense_with_init(4, Activation::Tanh, normal)
+            .dense_with_init(2, Activation::Identity, Init::Constant(0.25))
+            .seed(7);
+        match bias {
+            Some(init) => b.bias_init(init),
+            None => b,
+        }
+        .build()
+        .unwrap()
+    };
+    let (drawn, zero) = (build(None), build(Some(Init::Zeros)));
+    for layer in ["layers.0", "layers.1"] {
+        let w = format!("{layer}.weight");
+        let b = format!("{layer}.bias");
+        assert_eq!(
+            drawn.param(&w).unwrap().value(),
+            zero.param(&w).unwrap().value(),
+            "{w}: the same draws"
+        );
+        assert!(
+            drawn.param(&b).unwrap().value().iter().any(|&v| v != 0.0),
+            "{b} drawn"
+        );
+        assert!(
+            zero.param(&b).unwrap().value().iter().all(|&v| v == 0.0),
+            "{b} zero"
+        );
+    }
+    let constant = build(Some(Init::Constant(-1.5)));
+    assert!(
+        constant
+            .param("layers.1.bias")
+            .unwrap()
+            .value()
+            .iter()
+            .all(|&v| v == -1.5)
+    );
+}
+
+#[test]
 fn a_network_from_given_weights_runs_without_a_loss() {
     let w1 = DMatrix::from_row_slice(2, 2, &[1.0, -1.0, 0.5, 2.0]);
     let b1 = DMatrix::from_column_slice(2, 1, &[0.0, 1.0]);
