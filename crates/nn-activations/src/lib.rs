@@ -106,7 +106,11 @@ pub mod exp;
 pub use activation::*;
 pub use error::ActivationError;
 pub use nn_core;
+/// nalgebra's dynamically sized matrix, the type of every batch and gradient.
+pub use nn_core::DMatrix;
 pub use nn_core::Scalar;
+/// Re-export of nalgebra (through nn-core), so that users name the same version.
+pub use nn_core::nalgebra;
 
 /// The crate README's examples, compiled and run as doc tests so that they stay true.
 #[cfg(doctest)]

@@ -993,7 +993,7 @@ mod fast_tanh {
 
 mod in_place {
     use nn_activations::Activation;
-    use nn_activations::nn_core::nalgebra::DMatrix;
+    use nn_activations::DMatrix;
 
     /// The in-place forward (inference) gives the same values as the two-buffer forward.
     #[test]

@@ -127,6 +127,10 @@ pub use stream::Stream;
 /// Re-export of nn-activations (and through it nn-core and nalgebra), so that users of
 /// this crate see the same versions.
 pub use nn_activations;
+/// nalgebra's dynamically sized matrix, the type of every weight matrix.
+pub use nn_activations::DMatrix;
+/// Re-export of nalgebra (through nn-core), so that users name the same version.
+pub use nn_activations::nalgebra;
 
 /// The crate README's examples, compiled and run as doc tests so that they stay true.
 #[cfg(doctest)]

@@ -20,7 +20,7 @@
 //!
 //! ```
 //! use nn_activations::Activation;
-//! use nn_activations::nn_core::nalgebra::DMatrix;
+//! use nn_activations::DMatrix;
 //!
 //! let z = DMatrix::from_row_slice(1, 3, &[-1e4, -1.0, 2.0]);
 //! let a = Activation::elu().forward(&z); // α = 1

@@ -26,7 +26,7 @@
 //!
 //! ```
 //! use nn_activations::Activation;
-//! use nn_activations::nn_core::nalgebra::DMatrix;
+//! use nn_activations::DMatrix;
 //!
 //! let z = DMatrix::from_row_slice(1, 2, &[1.0, -10.0]);
 //! let a = Activation::Gelu.forward(&z);

@@ -5,7 +5,7 @@
 //!
 //! ```
 //! use nn_activations::Activation;
-//! use nn_activations::nn_core::nalgebra::DMatrix;
+//! use nn_activations::DMatrix;
 //!
 //! let z = DMatrix::from_row_slice(1, 3, &[-2.0, 0.0, 3.5]);
 //! let a = Activation::Identity.forward(&z);

@@ -17,7 +17,7 @@
 //!
 //! ```
 //! use nn_activations::Activation;
-//! use nn_activations::nn_core::nalgebra::DMatrix;
+//! use nn_activations::DMatrix;
 //!
 //! let z = DMatrix::from_row_slice(1, 3, &[-2.0, 0.0, 3.0]);
 //! assert_eq!(Activation::Relu.forward(&z), DMatrix::from_row_slice(1, 3, &[0.0, 0.0, 3.0]));

@@ -16,7 +16,7 @@
 //!
 //! ```
 //! use nn_activations::Activation;
-//! use nn_activations::nn_core::nalgebra::DMatrix;
+//! use nn_activations::DMatrix;
 //!
 //! let z = DMatrix::from_row_slice(1, 3, &[0.0, 1e4, -1e4]);
 //! let a = Activation::Sigmoid.forward(&z);

@@ -24,7 +24,7 @@
 //!
 //! ```
 //! use nn_activations::Activation;
-//! use nn_activations::nn_core::nalgebra::DMatrix;
+//! use nn_activations::DMatrix;
 //!
 //! // Two examples (columns) of three classes; the second would overflow e^z naively.
 //! let z = DMatrix::from_column_slice(3, 2, &[1.0, 2.0, 3.0, 1000.0, 1000.0, -1000.0]);

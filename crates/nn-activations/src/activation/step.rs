@@ -13,7 +13,7 @@
 //!
 //! ```
 //! use nn_activations::Activation;
-//! use nn_activations::nn_core::nalgebra::DMatrix;
+//! use nn_activations::DMatrix;
 //!
 //! let z = DMatrix::from_row_slice(1, 3, &[-0.5, 0.0, 2.0]);
 //! let a = Activation::Step.forward(&z);

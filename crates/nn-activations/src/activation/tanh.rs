@@ -12,7 +12,7 @@
 //!
 //! ```
 //! use nn_activations::Activation;
-//! use nn_activations::nn_core::nalgebra::DMatrix;
+//! use nn_activations::DMatrix;
 //!
 //! let z = DMatrix::from_row_slice(1, 2, &[0.0, 1.0]);
 //! let a = Activation::Tanh.forward(&z);
