@@ -157,7 +157,7 @@
 //! only. [`Network::predict`] on several threads agrees with one thread to rounding, not
 //! bit for bit (see there).
 //!
-//! Training that diverges stops with [`TrainError::Diverged`], naming the epoch, the step
+//! Training that diverges stops with [`TrainingError::Diverged`], naming the epoch, the step
 //! and the rule: a NaN or infinite cost or gradient, or an epoch's cost that breaks
 //! [`FitConfig::divergence`] (by default: above 10⁴ × the first step's cost). The network
 //! is left holding the last good epoch's parameters, or the best epoch's with early
@@ -320,7 +320,10 @@ pub mod persist;
 mod train;
 
 pub use data::Data;
-pub use error::{DivergenceRule, KeptParameters, Result, TrainError};
+pub use error::{
+    DataError, DivergenceRule, FormatError, IoSource, KeptParameters, Result, TrainError,
+    TrainingError,
+};
 pub use layers::{
     AvgPool2d, AvgPool2dConfig, Conv2d, Conv2dConfig, Dense, DenseConfig, Dropout, DropoutConfig,
     FeatureShape, Flatten, FlattenConfig, Layer, LayerClone, LayerPlan, LayerRecord, LayerRegistry,
