@@ -12,6 +12,8 @@ use proptest::prelude::*;
 mod conv;
 #[path = "suite/data.rs"]
 mod data;
+#[path = "suite/errors.rs"]
+mod error_types;
 #[path = "suite/forms.rs"]
 mod forms;
 #[path = "suite/layers.rs"]
