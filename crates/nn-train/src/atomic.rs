@@ -10,23 +10,20 @@
 //! may have renamed it onto the target in between).
 
 use std::fs::{File, OpenOptions};
-use std::io::Write;
+use std::io::{ErrorKind, Write};
 use std::path::{Path, PathBuf};
 
 use crate::error::{Result, TrainError};
 
-fn io_error(what: &str, path: &Path, e: &std::io::Error) -> TrainError {
-    TrainError::Io {
-        context: format!("{what} {}", path.display()),
-        message: e.to_string(),
-    }
+fn io_error(what: &str, path: &Path, e: std::io::Error) -> TrainError {
+    TrainError::io(format!("{what} {}", path.display()), e)
 }
 
 /// The directory of `path` (`.` for a bare file name) and its temporary file.
 fn temp_for(path: &Path) -> Result<(PathBuf, PathBuf)> {
-    let name = path.file_name().ok_or_else(|| TrainError::Io {
-        context: format!("writing {}", path.display()),
-        message: "the path has no file name".into(),
+    let name = path.file_name().ok_or_else(|| {
+        let e = std::io::Error::new(ErrorKind::InvalidInput, "the path has no file name");
+        io_error("writing", path, e)
     })?;
     let dir = match path.parent() {
         Some(p) if !p.as_os_str().is_empty() => p.to_path_buf(),
@@ -62,9 +59,9 @@ fn lock_temp(tmp: &Path) -> Result<File> {
             .create(true)
             .truncate(false)
             .open(tmp)
-            .map_err(|e| io_error("creating the temporary file", tmp, &e))?;
+            .map_err(|e| io_error("creating the temporary file", tmp, e))?;
         file.lock()
-            .map_err(|e| io_error("locking the temporary file", tmp, &e))?;
+            .map_err(|e| io_error("locking the temporary file", tmp, e))?;
         if is_at(&file, tmp) {
             return Ok(file);
         }
@@ -78,7 +75,7 @@ fn sync_dir(dir: &Path) -> Result<()> {
     #[cfg(unix)]
     File::open(dir)
         .and_then(|d| d.sync_all())
-        .map_err(|e| io_error("syncing the directory", dir, &e))?;
+        .map_err(|e| io_error("syncing the directory", dir, e))?;
     #[cfg(not(unix))]
     let _ = dir;
     Ok(())
@@ -96,12 +93,12 @@ pub fn write_atomic(path: &Path, bytes: &[u8]) -> Result<()> {
     let mut file = lock_temp(&tmp)?;
     let result = (|| {
         file.set_len(0)
-            .map_err(|e| io_error("truncating", &tmp, &e))?;
+            .map_err(|e| io_error("truncating", &tmp, e))?;
         file.write_all(bytes)
-            .map_err(|e| io_error("writing", &tmp, &e))?;
-        file.sync_all().map_err(|e| io_error("syncing", &tmp, &e))?;
+            .map_err(|e| io_error("writing", &tmp, e))?;
+        file.sync_all().map_err(|e| io_error("syncing", &tmp, e))?;
         std::fs::rename(&tmp, path)
-            .map_err(|e| io_error("renaming the temporary file onto", path, &e))?;
+            .map_err(|e| io_error("renaming the temporary file onto", path, e))?;
         sync_dir(&dir)
     })();
     if result.is_err() && is_at(&file, &tmp) {
@@ -118,15 +115,16 @@ pub fn write_atomic(path: &Path, bytes: &[u8]) -> Result<()> {
 /// [`TrainError::Io`] naming the path and why it cannot be written.
 pub fn check_writable(path: &Path) -> Result<()> {
     if path.is_dir() {
-        return Err(TrainError::Io {
-            context: format!("writing {}", path.display()),
-            message: "it is a directory; give a file name".into(),
-        });
+        let e = std::io::Error::new(
+            ErrorKind::IsADirectory,
+            "it is a directory; give a file name",
+        );
+        return Err(io_error("writing", path, e));
     }
     let (_, tmp) = temp_for(path)?;
     let file = lock_temp(&tmp)?;
     if is_at(&file, &tmp) {
-        std::fs::remove_file(&tmp).map_err(|e| io_error("removing", &tmp, &e))?;
+        std::fs::remove_file(&tmp).map_err(|e| io_error("removing", &tmp, e))?;
     }
     Ok(())
 }

@@ -30,18 +30,12 @@ pub(crate) fn batch<T: Scalar>(
     outputs: usize,
 ) -> Result<()> {
     inputs_only(x, inputs)?;
-    if y.nrows() != outputs {
+    // One row per network output, one column per example of X.
+    if y.shape() != (outputs, x.ncols()) {
         return Err(TrainError::BadShape {
             what: "targets Y",
-            expected: format!("{outputs} rows (network outputs)"),
-            found: format!("{} rows", y.nrows()),
-        });
-    }
-    if y.ncols() != x.ncols() {
-        return Err(TrainError::BadShape {
-            what: "targets Y",
-            expected: format!("{} columns (one per example of X)", x.ncols()),
-            found: format!("{} columns", y.ncols()),
+            expected: (outputs, x.ncols()),
+            found: y.shape(),
         });
     }
     finite("targets Y", y)
@@ -49,11 +43,12 @@ pub(crate) fn batch<T: Scalar>(
 
 /// Checks inputs alone: the expected rows, at least one example, all finite.
 pub(crate) fn inputs_only<T: Scalar>(x: &DMatrix<T>, inputs: usize) -> Result<()> {
+    // One row per feature, one column per example.
     if x.nrows() != inputs {
         return Err(TrainError::BadShape {
             what: "inputs X",
-            expected: format!("{inputs} rows (features per example; examples are columns)"),
-            found: format!("{} rows × {} columns", x.nrows(), x.ncols()),
+            expected: (inputs, x.ncols()),
+            found: x.shape(),
         });
     }
     if x.ncols() == 0 {

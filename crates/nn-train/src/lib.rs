@@ -157,11 +157,44 @@
 //! only. [`Network::predict`] on several threads agrees with one thread to rounding, not
 //! bit for bit (see there).
 //!
-//! Training that diverges stops with [`TrainError::Diverged`], naming the epoch, the step
+//! Training that diverges stops with [`TrainingError::Diverged`], naming the epoch, the step
 //! and the rule: a NaN or infinite cost or gradient, or an epoch's cost that breaks
 //! [`FitConfig::divergence`] (by default: above 10⁴ × the first step's cost). The network
 //! is left holding the last good epoch's parameters, or the best epoch's with early
 //! stopping's `restore_best` ([`KeptParameters`]), ready to be saved.
+//!
+//! ## Errors
+//!
+//! Every function returns [`TrainError`] ([`Result`]), whose messages say what was
+//! expected, what was found and where. Three subsystems have error types of their own,
+//! held by it and shown as they are:
+//!
+//! - [`DataError`] in [`TrainError::Data`]: a data set or its file — a CSV field that does
+//!   not parse (with its line and column), a malformed IDX file (with its byte offset), a
+//!   label out of range, columns that are not a model's features, a singular covariance
+//!   when whitening.
+//! - [`FormatError`] in [`TrainError::Format`]: a model file or checkpoint that is corrupt,
+//!   truncated or of another build (naming the file), or a layer's stored form naming an
+//!   unknown layer type.
+//! - [`TrainingError`] in [`TrainError::Training`]: a run that diverged, with the epoch,
+//!   the step, the rule and the parameters kept.
+//!
+//! The other variants are general: [`TrainError::BadShape`] carries both matrix shapes
+//! (`nn_core::Shape`), [`TrainError::BadInput`] a mismatch in words (a count, a name, an
+//! image where a flat vector was given); [`TrainError::InvalidArchitecture`] names the
+//! layer, [`TrainError::InvalidConfig`] the setting, [`TrainError::TooLarge`] the limit;
+//! [`TrainError::Io`] keeps the [`std::io::Error`], which `std::error::Error::source`
+//! returns. [`TrainError::Internal`] is a bug of this crate, and says so.
+//!
+//! ```
+//! use nn_train::data::{read_csv, CsvOptions};
+//! use nn_train::{DataError, TrainError};
+//!
+//! let text = "x,label\n1,a\noops,b\n";
+//! let err = read_csv::<f64, _>(text.as_bytes(), "t.csv", &CsvOptions::default()).unwrap_err();
+//! assert!(matches!(err, TrainError::Data(DataError::Csv { line: 3, column: Some(1), .. })));
+//! assert!(err.to_string().starts_with("t.csv, line 3, column 1: "));
+//! ```
 //!
 //! ## Model files
 //!
@@ -321,7 +354,10 @@ pub mod persist;
 mod train;
 
 pub use data::Data;
-pub use error::{DivergenceRule, KeptParameters, Result, TrainError};
+pub use error::{
+    DataError, DivergenceRule, FormatError, IoSource, KeptParameters, Result, TrainError,
+    TrainingError,
+};
 pub use layers::{
     AvgPool2d, AvgPool2dConfig, Conv2d, Conv2dConfig, Dense, DenseConfig, Dropout, DropoutConfig,
     FeatureShape, Flatten, FlattenConfig, Layer, LayerClone, LayerPlan, LayerRecord, LayerRegistry,

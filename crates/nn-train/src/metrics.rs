@@ -87,13 +87,9 @@ pub fn accuracy<T: Scalar>(task: Task, a: &DMatrix<T>, y: &DMatrix<T>) -> Option
 pub fn log_loss<T: Scalar>(p: &DMatrix<T>, y: &DMatrix<T>) -> Result<f64> {
     if p.shape() != y.shape() {
         return Err(TrainError::BadShape {
-            what: "log_loss labels",
-            expected: format!(
-                "{}×{} (the shape of the probabilities)",
-                p.nrows(),
-                p.ncols()
-            ),
-            found: format!("{}×{}", y.nrows(), y.ncols()),
+            what: "log_loss labels (shaped like the probabilities)",
+            expected: p.shape(),
+            found: y.shape(),
         });
     }
     if p.is_empty() {
@@ -136,14 +132,14 @@ impl ConfusionMatrix {
     /// Counts `(actual, predicted)` pairs over `classes` classes.
     ///
     /// # Errors
-    /// [`TrainError::BadShape`] if the lengths differ; [`TrainError::BadTarget`] for a label
+    /// [`TrainError::BadInput`] if the lengths differ; [`TrainError::BadTarget`] for a label
     /// `≥ classes`.
     pub fn new(actual: &[usize], predicted: &[usize], classes: usize) -> Result<Self> {
         if actual.len() != predicted.len() {
-            return Err(TrainError::BadShape {
+            return Err(TrainError::BadInput {
                 what: "confusion matrix predictions",
                 expected: format!("{} labels (one per actual label)", actual.len()),
-                found: format!("{}", predicted.len()),
+                found: format!("{} labels", predicted.len()),
             });
         }
         let mut counts = vec![vec![0; classes]; classes];

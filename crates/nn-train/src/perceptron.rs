@@ -63,11 +63,11 @@ impl<T: Scalar> Perceptron<T> {
     /// A unit with the given weights (`1 × inputs`) and bias, e.g. set from a known line.
     ///
     /// # Errors
-    /// [`TrainError::BadShape`] if `w` is not one row; [`TrainError::NonFiniteData`] if
+    /// [`TrainError::BadInput`] if `w` is not one row; [`TrainError::NonFiniteData`] if
     /// anything is NaN or infinite.
     pub fn with_weights(w: DMatrix<T>, b: T) -> Result<Self> {
         if w.nrows() != 1 || w.ncols() == 0 {
-            return Err(TrainError::BadShape {
+            return Err(TrainError::BadInput {
                 what: "perceptron weights",
                 expected: "1 × inputs (one row)".into(),
                 found: format!("{}×{}", w.nrows(), w.ncols()),

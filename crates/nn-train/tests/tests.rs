@@ -12,6 +12,8 @@ use proptest::prelude::*;
 mod conv;
 #[path = "suite/data.rs"]
 mod data;
+#[path = "suite/errors.rs"]
+mod error_types;
 #[path = "suite/forms.rs"]
 mod forms;
 #[path = "suite/layers.rs"]
@@ -904,7 +906,7 @@ mod training {
             ..FitConfig::default()
         };
         let err = fit(&mut net, (&x, &y), None, &config, &mut Silent).unwrap_err();
-        let TrainError::Diverged { epoch, .. } = err else {
+        let TrainError::Training(TrainingError::Diverged { epoch, .. }) = err else {
             panic!("expected divergence, got {err}")
         };
         assert!(err.to_string().contains(&format!("epoch {epoch}")), "{err}");
@@ -973,9 +975,9 @@ mod training {
             };
             let mut net = build();
             let err = fit(&mut net, (&x, &y), None, &config, &mut Silent).unwrap_err();
-            let TrainError::Diverged {
+            let TrainError::Training(TrainingError::Diverged {
                 epoch, rule, kept, ..
-            } = err
+            }) = err
             else {
                 panic!("{optimizer:?}: expected divergence, got {err}")
             };
@@ -1017,13 +1019,13 @@ mod training {
         };
         let mut net = build();
         let err = fit(&mut net, (&x, &y), None, &config, &mut Silent).unwrap_err();
-        let TrainError::Diverged {
+        let TrainError::Training(TrainingError::Diverged {
             epoch,
             step,
             rule: DivergenceRule::Growth { .. },
             kept: KeptParameters::LastGood(good),
             ..
-        } = err
+        }) = err
         else {
             panic!("expected the growth rule after a good epoch, got {err}")
         };
@@ -1054,11 +1056,11 @@ mod training {
         };
         let mut net = build();
         let err = fit(&mut net, (&x, &y), Some((&vx, &vy)), &config, &mut Silent).unwrap_err();
-        let TrainError::Diverged {
+        let TrainError::Training(TrainingError::Diverged {
             epoch,
             kept: KeptParameters::Best(best),
             ..
-        } = err
+        }) = err
         else {
             panic!("expected divergence keeping the best epoch, got {err}")
         };
@@ -1086,7 +1088,7 @@ mod training {
         )
         .unwrap_err();
         assert!(
-            matches!(err, TrainError::Diverged { epoch: e, kept: KeptParameters::LastGood(g), .. } if g + 1 == e),
+            matches!(err, TrainError::Training(TrainingError::Diverged { epoch: e, kept: KeptParameters::LastGood(g), .. }) if g + 1 == e),
             "{err}"
         );
     }
@@ -1110,14 +1112,14 @@ mod training {
         };
         let mut net = build();
         let err = fit(&mut net, (&x, &y), None, &config, &mut Silent).unwrap_err();
-        let TrainError::Diverged {
+        let TrainError::Training(TrainingError::Diverged {
             epoch,
             rule: DivergenceRule::AboveBest {
                 factor, patience, ..
             },
             kept: KeptParameters::LastGood(good),
             ..
-        } = err
+        }) = err
         else {
             panic!("expected the best rule, got {err}")
         };
@@ -1408,7 +1410,7 @@ mod errors {
             ),
             "{e}"
         );
-        assert!(e.to_string().contains("expected 2 rows"), "{e}");
+        assert!(e.to_string().contains("expected 2×4, found 3×4"), "{e}");
         let mut bad_y = y.clone();
         bad_y[(0, 2)] = 2.0;
         let e = run(&mut n, &x, &bad_y);

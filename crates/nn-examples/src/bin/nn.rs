@@ -29,7 +29,7 @@ use nn_train::persist::{
 };
 use nn_train::{
     Activation, Control, EarlyStopping, EpochRecord, FitConfig, Loss, Network, Observer, Optimizer,
-    Scalar, TrainError, Trainer,
+    Scalar, TrainError, Trainer, TrainingError,
 };
 
 /// Train, evaluate and use feed-forward networks on CSV data.
@@ -546,7 +546,7 @@ fn train<T: Scalar>(args: &TrainArgs) -> CliResult<()> {
     }
     let history = match fitted {
         Ok(history) => history,
-        Err(err @ TrainError::Diverged { .. }) => {
+        Err(err @ TrainError::Training(TrainingError::Diverged { .. })) => {
             // The network holds the last good (or, with early stopping, the best)
             // parameters: keep them rather than losing the run.
             return Err(

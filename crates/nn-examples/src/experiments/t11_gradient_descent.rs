@@ -14,7 +14,7 @@
 //!    rate `2/λ_max(H)`. The library's SGD (full batch) at `1/λ_max` and at 0.9 × the
 //!    critical rate (zig-zagging across the valley) must converge to the least-squares
 //!    solution, each step equalling `−η ∇J` computed here independently;
-//!    at `1.1 × 2/λ_max` the library must report [`TrainError::Diverged`].
+//!    at `1.1 × 2/λ_max` the library must report [`TrainingError::Diverged`].
 //! 3. 2-D: a one-unit sigmoid network with binary cross-entropy on 12 overlapping points
 //!    (logistic regression): its gradient-descent path must converge to the minimum found
 //!    independently by Newton's method.
@@ -26,7 +26,7 @@
 use nalgebra::{DMatrix, Matrix2, Vector2};
 use nn_train::{
     Activation, FitConfig, Init, Loss, Network, Optimizer, SeededRng, Silent, Stream, TrainError,
-    Trainer,
+    Trainer, TrainingError,
 };
 
 use super::t06_backprop::check_before_training;
@@ -72,7 +72,10 @@ pub const LESSON: Lesson = Lesson {
     source: file!(),
     docs: &[
         ("`Optimizer::sgd`", "nn_train/enum.Optimizer.html"),
-        ("`TrainError::Diverged`", "nn_train/enum.TrainError.html"),
+        (
+            "`TrainingError::Diverged`",
+            "nn_train/enum.TrainingError.html",
+        ),
     ],
 };
 
@@ -164,7 +167,7 @@ pub struct Measured {
     /// The critical learning rate `2/λ_max(H)` of the linear problem.
     pub critical_rate: f64,
     /// What the library reported at 1.1 × the critical rate: `(epoch, step)` of the
-    /// [`TrainError::Diverged`] error, `None` if training finished.
+    /// [`TrainingError::Diverged`] error, `None` if training finished.
     pub diverged: Option<(usize, usize)>,
     /// The logistic network (BCE).
     pub logistic: Run2d,
@@ -435,7 +438,9 @@ pub fn measure(config: &Config) -> Result<Measured> {
         ..FitConfig::default()
     };
     let diverged = match Trainer::new(fit_config)?.fit(&mut net, (&x, &y), None, &mut Silent) {
-        Err(TrainError::Diverged { epoch, step, .. }) => Some((epoch, step)),
+        Err(TrainError::Training(TrainingError::Diverged { epoch, step, .. })) => {
+            Some((epoch, step))
+        }
         Err(e) => return Err(e.into()),
         Ok(_) => None,
     };

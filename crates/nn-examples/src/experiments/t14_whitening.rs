@@ -25,7 +25,9 @@ use std::path::Path;
 
 use nalgebra::DMatrix;
 use nn_train::encode::{Encoder, EncoderKind};
-use nn_train::{Activation, FitConfig, Loss, Network, Optimizer, Silent, TrainError, fit};
+use nn_train::{
+    Activation, FitConfig, Loss, Network, Optimizer, Silent, TrainError, TrainingError, fit,
+};
 
 use super::t06_backprop::check_before_training;
 use crate::datasets::breast_cancer;
@@ -211,7 +213,7 @@ pub fn measure(config: &Config) -> Result<Measured> {
         let costs = match fit(&mut net, (&x, y), None, &fit_config, &mut Silent) {
             Ok(history) => history.epochs.iter().map(|e| e.train_cost).collect(),
             // a diverged run keeps its last good parameters; its curve stops there
-            Err(TrainError::Diverged { .. }) => Vec::new(),
+            Err(TrainError::Training(TrainingError::Diverged { .. })) => Vec::new(),
             Err(e) => return Err(e.into()),
         };
         runs.push(Run {

@@ -16,7 +16,7 @@ use nalgebra::DMatrix;
 use nn_init::nn_activations::nn_core::Scalar;
 
 use super::Dataset;
-use crate::error::{Result, TrainError};
+use crate::error::{DataError, Result, TrainError};
 use crate::limits::DEFAULT_MAX_DATA_VALUES;
 
 /// Which column holds the label.
@@ -100,7 +100,7 @@ impl Default for CsvOptions {
 /// ```
 ///
 /// # Errors
-/// [`TrainError::Io`] if the file cannot be opened; [`TrainError::Csv`] naming the line,
+/// [`TrainError::Io`] if the file cannot be opened; [`DataError::Csv`] naming the line,
 /// column and text of the first problem: ragged rows, an empty file, a missing value, a
 /// field that is not a number or is not finite, an unknown label column or class, broken
 /// gzip data or invalid UTF-8.
@@ -156,10 +156,7 @@ fn csv_reader<R: Read>(reader: R, options: &CsvOptions) -> csv::Reader<R> {
 
 /// Opens a CSV file, naming it in the error.
 fn open(path: &Path) -> Result<File> {
-    File::open(path).map_err(|e| TrainError::Io {
-        context: format!("opening CSV file {}", path.display()),
-        message: e.to_string(),
-    })
+    File::open(path).map_err(|e| TrainError::io(format!("opening CSV file {}", path.display()), e))
 }
 
 fn csv_error(
@@ -169,13 +166,14 @@ fn csv_error(
     text: &str,
     problem: String,
 ) -> TrainError {
-    TrainError::Csv {
+    DataError::Csv {
         file: file.to_string(),
         line,
         column,
         text: text.to_string(),
         problem,
     }
+    .into()
 }
 
 /// The text of a field for an error message, cut to a readable length.
@@ -382,7 +380,7 @@ pub struct CsvHeader {
 /// a file before the file is read.
 ///
 /// # Errors
-/// [`TrainError::Io`] if the file cannot be opened; [`TrainError::Csv`] if
+/// [`TrainError::Io`] if the file cannot be opened; [`DataError::Csv`] if
 /// [`CsvOptions::has_header`] is false, the file is empty or unreadable, or the label
 /// column is not in the header.
 pub fn load_csv_header(path: &Path, options: &CsvOptions) -> Result<CsvHeader> {

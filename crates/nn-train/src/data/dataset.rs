@@ -9,7 +9,7 @@ use nn_init::{SeededRng, Stream};
 use crate::check;
 use crate::columns::gather_columns;
 use crate::data::Data;
-use crate::error::{Result, TrainError};
+use crate::error::{DataError, Result, TrainError};
 use crate::limits::{DEFAULT_MAX_DATA_VALUES, checked_product, within};
 
 /// Inputs and targets of `m` examples, one example per column, all finite.
@@ -57,7 +57,7 @@ pub struct Split<T: Scalar> {
 /// ```
 ///
 /// # Errors
-/// [`TrainError::LabelOutOfRange`] naming the first example whose label is `≥ classes`;
+/// [`DataError::LabelOutOfRange`] naming the first example whose label is `≥ classes`;
 /// [`TrainError::InvalidConfig`] for `classes = 0`; [`TrainError::TooLarge`] if
 /// `classes × labels.len()` exceeds [`DEFAULT_MAX_DATA_VALUES`] (checked before allocating).
 pub fn one_hot<T: Scalar>(labels: &[usize], classes: usize) -> Result<DMatrix<T>> {
@@ -69,11 +69,12 @@ pub fn one_hot<T: Scalar>(labels: &[usize], classes: usize) -> Result<DMatrix<T>
         });
     }
     if let Some((j, &label)) = labels.iter().enumerate().find(|(_, l)| **l >= classes) {
-        return Err(TrainError::LabelOutOfRange {
+        return Err(DataError::LabelOutOfRange {
             index: j,
             label,
             classes,
-        });
+        }
+        .into());
     }
     let what = || "one-hot targets (classes × examples)".to_string();
     let values = checked_product(what, &[classes, labels.len()])?;
@@ -104,7 +105,7 @@ fn columns_from_rows<T: Scalar>(
         });
     }
     if !values.len().is_multiple_of(n) {
-        return Err(TrainError::BadShape {
+        return Err(TrainError::BadInput {
             what,
             expected: format!("a multiple of {n} values (one row of {n} per example)"),
             found: format!("{} values", values.len()),
@@ -122,18 +123,20 @@ impl<T: Scalar> Dataset<T> {
     /// A data set from matrices whose columns are examples.
     ///
     /// # Errors
-    /// [`TrainError::BadShape`] if `X` and `Y` differ in columns or have no rows;
+    /// [`TrainError::BadShape`] if `X` and `Y` differ in columns, [`TrainError::BadInput`]
+    /// if one has no rows;
     /// [`TrainError::EmptyData`] without examples; [`TrainError::NonFiniteData`].
     pub fn new(x: DMatrix<T>, y: DMatrix<T>) -> Result<Self> {
+        // One column of Y per example of X.
         if x.ncols() != y.ncols() {
             return Err(TrainError::BadShape {
                 what: "targets Y",
-                expected: format!("{} columns (one per example of X)", x.ncols()),
-                found: format!("{} columns", y.ncols()),
+                expected: (y.nrows(), x.ncols()),
+                found: y.shape(),
             });
         }
         if x.nrows() == 0 || y.nrows() == 0 {
-            return Err(TrainError::BadShape {
+            return Err(TrainError::BadInput {
                 what: "data set",
                 expected: "at least one feature row and one target row".into(),
                 found: format!(
@@ -162,8 +165,8 @@ impl<T: Scalar> Dataset<T> {
     /// would hold them). They are transposed into columns.
     ///
     /// # Errors
-    /// As [`Dataset::new`]; [`TrainError::BadShape`] if a slice is not whole rows or the
-    /// two hold different numbers of examples.
+    /// As [`Dataset::new`]; [`TrainError::BadInput`] if a slice is not whole rows,
+    /// [`TrainError::BadShape`] if the two hold different numbers of examples.
     pub fn from_rows(
         features: &[f64],
         n_features: usize,
@@ -179,7 +182,7 @@ impl<T: Scalar> Dataset<T> {
     /// encoded into `classes` rows.
     ///
     /// # Errors
-    /// As [`Dataset::from_rows`]; [`TrainError::LabelOutOfRange`] for a label `≥ classes`.
+    /// As [`Dataset::from_rows`]; [`DataError::LabelOutOfRange`] for a label `≥ classes`.
     pub fn from_labels(
         features: &[f64],
         n_features: usize,
@@ -194,12 +197,12 @@ impl<T: Scalar> Dataset<T> {
     /// one-row `Y`), e.g. the string labels of a CSV file.
     ///
     /// # Errors
-    /// [`TrainError::BadShape`] if there are not as many names as classes (`Y`'s rows; 1 or
+    /// [`TrainError::BadInput`] if there are not as many names as classes (`Y`'s rows; 1 or
     /// 2 for a one-row `Y`).
     pub fn with_class_names(mut self, names: Vec<String>) -> Result<Self> {
         let rows = self.y.nrows();
         if names.len() != rows && !(rows == 1 && names.len() == 2) {
-            return Err(TrainError::BadShape {
+            return Err(TrainError::BadInput {
                 what: "class names",
                 expected: format!(
                     "{rows} names (one per row of Y){}",
@@ -285,7 +288,7 @@ impl<T: Scalar> Dataset<T> {
     /// The examples at `indices`, in that order (copies them).
     ///
     /// # Errors
-    /// [`TrainError::EmptyData`] if `indices` is empty; [`TrainError::BadShape`] if an index
+    /// [`TrainError::EmptyData`] if `indices` is empty; [`TrainError::BadInput`] if an index
     /// is `≥ m`.
     pub fn select(&self, indices: &[usize]) -> Result<Self> {
         if indices.is_empty() {
@@ -294,7 +297,7 @@ impl<T: Scalar> Dataset<T> {
             });
         }
         if let Some(&bad) = indices.iter().find(|&&i| i >= self.len()) {
-            return Err(TrainError::BadShape {
+            return Err(TrainError::BadInput {
                 what: "example index",
                 expected: format!("below {} (the number of examples)", self.len()),
                 found: bad.to_string(),

@@ -23,7 +23,7 @@ use nalgebra::DMatrix;
 use nn_init::nn_activations::nn_core::Scalar;
 
 use super::Dataset;
-use crate::error::{Result, TrainError};
+use crate::error::{DataError, Result, TrainError};
 
 /// An IDX array of unsigned bytes: its dimensions and its elements, row-major.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -35,11 +35,12 @@ pub struct IdxArray {
 }
 
 fn idx_error(file: &str, offset: u64, problem: String) -> TrainError {
-    TrainError::Idx {
+    DataError::Idx {
         file: file.to_string(),
         offset,
         problem,
     }
+    .into()
 }
 
 /// Reads into `buf` until it is full or the stream ends; the number of bytes read.
@@ -177,7 +178,7 @@ fn parse_stream(reader: &mut dyn Read, name: &str, max_values: usize) -> Result<
 /// cannot expand into a huge allocation.
 ///
 /// # Errors
-/// [`TrainError::Idx`] with the byte offset (in the decompressed stream) of the first
+/// [`DataError::Idx`] with the byte offset (in the decompressed stream) of the first
 /// problem: a header cut short, a magic number that is not `00 00 08 d`, an element type
 /// other than unsigned byte, a size that overflows or exceeds the limit, data shorter or
 /// longer than the dimensions say, corrupt gzip data.
@@ -199,23 +200,20 @@ fn parse_gzip<R: Read>(compressed: R, name: &str, max: usize) -> Result<IdxArray
 /// Without the `gzip` feature compressed data is refused.
 #[cfg(not(feature = "gzip"))]
 fn parse_gzip<R: Read>(_compressed: R, name: &str, _max: usize) -> Result<IdxArray> {
-    Err(TrainError::Idx {
-        file: name.to_string(),
-        offset: 0,
-        problem: "gzip-compressed data, but nn-train was built without its `gzip` feature".into(),
-    })
+    Err(idx_error(
+        name,
+        0,
+        "gzip-compressed data, but nn-train was built without its `gzip` feature".into(),
+    ))
 }
 
 /// Reads an IDX file of unsigned bytes (raw or `.gz`), streaming: the file is read (and
 /// inflated) once, straight into the returned array. See [`parse_idx`].
 ///
 /// # Errors
-/// [`TrainError::Io`] if the file cannot be read; [`TrainError::Idx`] as [`parse_idx`].
+/// [`TrainError::Io`] if the file cannot be read; [`DataError::Idx`] as [`parse_idx`].
 pub fn load_idx(path: &Path) -> Result<IdxArray> {
-    let io = |e: std::io::Error| TrainError::Io {
-        context: format!("reading IDX file {}", path.display()),
-        message: e.to_string(),
-    };
+    let io = |e| TrainError::io(format!("reading IDX file {}", path.display()), e);
     let name = path.display().to_string();
     let mut file = BufReader::new(std::fs::File::open(path).map_err(io)?);
     let gz = file.fill_buf().map_err(io)?.starts_with(&[0x1f, 0x8b]);
@@ -231,8 +229,8 @@ pub fn load_idx(path: &Path) -> Result<IdxArray> {
 /// `(count, rows, columns)`, labels `(count)` below `classes`.
 ///
 /// # Errors
-/// [`TrainError::Idx`] if the images are not 3-dimensional, the labels not 1-dimensional,
-/// the counts differ, or there are no images; [`TrainError::LabelOutOfRange`] naming the
+/// [`DataError::Idx`] if the images are not 3-dimensional, the labels not 1-dimensional,
+/// the counts differ, or there are no images; [`DataError::LabelOutOfRange`] naming the
 /// first label `≥ classes`.
 pub fn mnist_from_idx<T: Scalar>(
     images: &IdxArray,
@@ -289,8 +287,8 @@ pub fn mnist_from_idx<T: Scalar>(
 /// scaled to `[0, 1]`, `Y` one-hot with 10 rows.
 ///
 /// # Errors
-/// [`TrainError::Io`] if a file cannot be read; [`TrainError::Idx`] for a malformed file
-/// or mismatched counts; [`TrainError::LabelOutOfRange`] for a label above 9.
+/// [`TrainError::Io`] if a file cannot be read; [`DataError::Idx`] for a malformed file
+/// or mismatched counts; [`DataError::LabelOutOfRange`] for a label above 9.
 pub fn load_mnist<T: Scalar>(images: &Path, labels: &Path) -> Result<Dataset<T>> {
     let img = load_idx(images)?;
     let lab = load_idx(labels)?;

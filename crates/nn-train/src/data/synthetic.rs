@@ -159,7 +159,7 @@ pub fn spirals(per_class: usize, classes: usize, noise: f64, seed: u64) -> Resul
 /// per center.
 ///
 /// # Errors
-/// [`TrainError::EmptyData`] for no points or no centers; [`TrainError::BadShape`] for
+/// [`TrainError::EmptyData`] for no points or no centers; [`TrainError::BadInput`] for
 /// centers of different or zero dimension; [`TrainError::InvalidConfig`] for a negative
 /// `std`.
 pub fn blobs(per_class: usize, centers: &[Vec<f64>], std: f64, seed: u64) -> Result<Dataset<f64>> {
@@ -168,7 +168,7 @@ pub fn blobs(per_class: usize, centers: &[Vec<f64>], std: f64, seed: u64) -> Res
     check_noise(std)?;
     let d = centers[0].len();
     if let Some(c) = centers.iter().find(|c| c.len() != d || c.is_empty()) {
-        return Err(TrainError::BadShape {
+        return Err(TrainError::BadInput {
             what: "blob center",
             expected: format!("{d} coordinates (like the first center), at least 1"),
             found: format!("{} coordinates", c.len()),

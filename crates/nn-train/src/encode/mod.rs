@@ -116,9 +116,9 @@ impl Encoder {
     /// # Errors
     /// [`TrainError::EmptyData`] without examples; [`TrainError::NonFiniteData`];
     /// [`TrainError::InvalidConfig`] for a negative or non-finite `ε`;
-    /// [`TrainError::SingularCovariance`] when whitening with `ε = 0` data whose
-    /// covariance is not invertible (fewer examples than features, a constant or duplicated
-    /// feature).
+    /// [`DataError::SingularCovariance`](crate::DataError::SingularCovariance) when
+    /// whitening with `ε = 0` data whose covariance is not invertible (fewer examples than
+    /// features, a constant or duplicated feature).
     pub fn fit<T: Scalar>(kind: EncoderKind, x: &DMatrix<T>) -> Result<Self> {
         if x.ncols() == 0 || x.nrows() == 0 {
             return Err(TrainError::EmptyData {
@@ -181,14 +181,12 @@ impl Encoder {
     }
 
     fn check_rows<T: Scalar>(&self, what: &'static str, x: &DMatrix<T>) -> Result<()> {
+        // One row per feature the encoder was fitted on.
         if x.nrows() != self.n_features() {
             return Err(TrainError::BadShape {
                 what,
-                expected: format!(
-                    "{} rows (the features the encoder was fitted on)",
-                    self.n_features()
-                ),
-                found: format!("{} rows × {} columns", x.nrows(), x.ncols()),
+                expected: (self.n_features(), x.ncols()),
+                found: x.shape(),
             });
         }
         check::finite(what, x)

@@ -14,7 +14,7 @@
 
 use nalgebra::{DMatrix, SymmetricEigen};
 
-use crate::error::{Result, TrainError};
+use crate::error::{DataError, Result};
 
 /// `(W, W⁻¹)` for centred data `xc` (features × m).
 pub(super) fn fit(
@@ -45,11 +45,12 @@ pub(super) fn fit(
     let smallest = lambda.last().copied().unwrap_or(0.0);
     let singular = largest <= 0.0 || smallest <= n as f64 * f64::EPSILON * largest;
     if !lambda.iter().all(|l| l.is_finite()) || (epsilon == 0.0 && singular) {
-        return Err(TrainError::SingularCovariance {
+        return Err(DataError::SingularCovariance {
             smallest,
             largest,
             epsilon,
-        });
+        }
+        .into());
     }
     let d: Vec<f64> = lambda.iter().map(|l| 1.0 / (l + epsilon).sqrt()).collect();
     // D Uᵀ and U D⁻¹.

@@ -232,10 +232,11 @@ impl<T: Scalar> Conv2d<T> {
     /// `stride = [sh, sw]`, `padding = [ph, pw]`.
     ///
     /// # Errors
-    /// [`TrainError::BadShape`] if the input is not an image, the window does not fit it
+    /// [`TrainError::BadInput`] if the input is not an image, the window does not fit it
     /// (kernel larger than the padded input, a stride that leaves input unread), or the
-    /// weights or bias have the wrong shape (the message gives the shapes expected and
-    /// found); [`TrainError::NonFiniteData`] for a NaN or infinite parameter.
+    /// weights have no rows; [`TrainError::BadShape`] if the weights or bias have the wrong
+    /// shape (with the shapes expected and found); [`TrainError::NonFiniteData`] for a NaN
+    /// or infinite parameter.
     pub fn from_parameters(
         input: FeatureShape,
         w: DMatrix<T>,
@@ -246,8 +247,8 @@ impl<T: Scalar> Conv2d<T> {
         let window = Window::of_layer("conv2d input", input, kernel, stride, padding)?;
         let channels = window.channels;
         let k = channels * window.area();
-        if w.nrows() == 0 || w.ncols() != k {
-            return Err(TrainError::BadShape {
+        if w.nrows() == 0 {
+            return Err(TrainError::BadInput {
                 what: "conv2d weights W",
                 expected: format!(
                     "at least 1 × {k} (out channels × in channels·kh·kw = {channels}·{})",
@@ -256,11 +257,18 @@ impl<T: Scalar> Conv2d<T> {
                 found: format!("{}×{}", w.nrows(), w.ncols()),
             });
         }
+        if w.ncols() != k {
+            return Err(TrainError::BadShape {
+                what: "conv2d weights W (out channels × in channels·kh·kw)",
+                expected: (w.nrows(), k),
+                found: w.shape(),
+            });
+        }
         if b.shape() != (w.nrows(), 1) {
             return Err(TrainError::BadShape {
-                what: "conv2d bias b",
-                expected: format!("{}×1 (one per output channel)", w.nrows()),
-                found: format!("{}×{}", b.nrows(), b.ncols()),
+                what: "conv2d bias b (one per output channel)",
+                expected: (w.nrows(), 1),
+                found: b.shape(),
             });
         }
         crate::check::finite("conv2d weights W", &w)?;
@@ -383,10 +391,11 @@ impl<T: Scalar> Conv2d<T> {
     fn check_input(&self, input: &DMatrix<T>) -> Result<()> {
         let n = self.input_shape().len();
         if input.nrows() != n {
+            // One row per value of an example.
             return Err(TrainError::BadShape {
                 what: "conv2d input",
-                expected: format!("{n} rows ({} per example)", self.input_shape()),
-                found: format!("{} rows", input.nrows()),
+                expected: (n, input.ncols()),
+                found: input.shape(),
             });
         }
         Ok(())
@@ -529,10 +538,11 @@ impl<T: Scalar> Layer<T> for Conv2d<T> {
         }
         let (out, p) = (self.weights().nrows(), self.window.positions());
         if self.cols.ncols() != m * p || self.z.ncols() != m {
+            // The batch of the last forward.
             return Err(TrainError::BadShape {
                 what: "conv2d backward batch",
-                expected: format!("{} columns (the batch of the last forward)", self.z.ncols()),
-                found: format!("{m} columns"),
+                expected: (input.nrows(), self.z.ncols()),
+                found: input.shape(),
             });
         }
         let dz = upstream_pre_activation(

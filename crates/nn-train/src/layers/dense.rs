@@ -152,11 +152,12 @@ impl<T: Scalar> Dense<T> {
     /// A layer with the given weights `W: (units, inputs)` and bias `b: (units, 1)`.
     ///
     /// # Errors
-    /// [`TrainError::BadShape`] if `b` is not `rows(W) × 1` or `W` is empty (the message
-    /// gives both shapes); [`TrainError::NonFiniteData`] if a parameter is NaN or infinite.
+    /// [`TrainError::BadShape`] if `b` is not `rows(W) × 1` (with both shapes);
+    /// [`TrainError::BadInput`] if `W` is empty; [`TrainError::NonFiniteData`] if a
+    /// parameter is NaN or infinite.
     pub fn from_parameters(w: DMatrix<T>, b: DMatrix<T>, activation: Activation) -> Result<Self> {
         if w.is_empty() {
-            return Err(TrainError::BadShape {
+            return Err(TrainError::BadInput {
                 what: "dense weights W",
                 expected: "at least 1×1".into(),
                 found: format!("{}×{}", w.nrows(), w.ncols()),
@@ -164,14 +165,9 @@ impl<T: Scalar> Dense<T> {
         }
         if b.shape() != (w.nrows(), 1) {
             return Err(TrainError::BadShape {
-                what: "dense bias b",
-                expected: format!(
-                    "{}×1 (one per unit of W: {}×{})",
-                    w.nrows(),
-                    w.nrows(),
-                    w.ncols()
-                ),
-                found: format!("{}×{}", b.nrows(), b.ncols()),
+                what: "dense bias b (one per unit, a row of W)",
+                expected: (w.nrows(), 1),
+                found: b.shape(),
             });
         }
         crate::check::finite("dense weights W", &w)?;
@@ -225,10 +221,11 @@ impl<T: Scalar> Dense<T> {
     fn check_input(&self, input: &DMatrix<T>) -> Result<()> {
         let inputs = self.weights().ncols();
         if input.nrows() != inputs {
+            // One row per feature (a column of W), one column per example.
             return Err(TrainError::BadShape {
                 what: "dense layer input",
-                expected: format!("{inputs} rows (features per example)"),
-                found: format!("{} rows", input.nrows()),
+                expected: (inputs, input.ncols()),
+                found: input.shape(),
             });
         }
         Ok(())

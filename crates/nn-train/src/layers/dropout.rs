@@ -108,8 +108,8 @@ impl<T: Scalar> Dropout<T> {
         if input.nrows() != self.shape.len() {
             return Err(TrainError::BadShape {
                 what: "dropout input",
-                expected: format!("{} rows", self.shape.len()),
-                found: format!("{} rows", input.nrows()),
+                expected: (self.shape.len(), input.ncols()),
+                found: input.shape(),
             });
         }
         Ok(())

@@ -73,10 +73,10 @@ impl<T: Scalar> Flatten<T> {
     /// Flattens examples of shape `input` (an image; a flat input passes through).
     ///
     /// # Errors
-    /// [`TrainError::BadShape`] if `input` has no values.
+    /// [`TrainError::BadInput`] if `input` has no values.
     pub fn new(input: FeatureShape) -> Result<Self> {
         if input.is_empty() {
-            return Err(TrainError::BadShape {
+            return Err(TrainError::BadInput {
                 what: "flatten input",
                 expected: "at least one value per example".into(),
                 found: input.to_string(),
@@ -90,10 +90,11 @@ impl<T: Scalar> Flatten<T> {
 
     fn check_input(&self, input: &DMatrix<T>) -> Result<()> {
         if input.nrows() != self.input.len() {
+            // One row per value of an example.
             return Err(TrainError::BadShape {
                 what: "flatten input",
-                expected: format!("{} rows ({} per example)", self.input.len(), self.input),
-                found: format!("{} rows", input.nrows()),
+                expected: (self.input.len(), input.ncols()),
+                found: input.shape(),
             });
         }
         Ok(())

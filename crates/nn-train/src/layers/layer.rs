@@ -148,11 +148,11 @@ impl<T: Scalar> Param<T> {
     /// reading must be the matrix's row-major order (a convolution's `[out, in, kh, kw]`).
     ///
     /// # Errors
-    /// [`TrainError::BadShape`] if `shape` does not hold exactly the matrix's values.
+    /// [`TrainError::BadInput`] if `shape` does not hold exactly the matrix's values.
     pub fn with_file_shape(mut self, shape: Vec<usize>) -> Result<Self> {
         let n = shape.iter().try_fold(1usize, |n, &d| n.checked_mul(d));
         if n != Some(self.value.len()) {
-            return Err(TrainError::BadShape {
+            return Err(TrainError::BadInput {
                 what: self.name,
                 expected: format!(
                     "a file shape of {} values ({}×{})",
@@ -206,8 +206,8 @@ impl<T: Scalar> Param<T> {
         if value.shape() != self.value.shape() {
             return Err(TrainError::BadShape {
                 what: self.name,
-                expected: format!("{}×{}", self.value.nrows(), self.value.ncols()),
-                found: format!("{}×{}", value.nrows(), value.ncols()),
+                expected: self.value.shape(),
+                found: value.shape(),
             });
         }
         check::finite(self.name, &value)?;
@@ -372,14 +372,14 @@ impl<T: Scalar> dyn Layer<T> {
     /// Replaces the value of the parameter named `name` ([`Param::set`]).
     ///
     /// # Errors
-    /// [`TrainError::BadShape`] if the layer has no such parameter (the message lists
-    /// those it has) or `value` has another shape; [`TrainError::NonFiniteData`] for a NaN
-    /// or infinity.
+    /// [`TrainError::BadInput`] if the layer has no such parameter (the message lists
+    /// those it has); [`TrainError::BadShape`] if `value` has another shape;
+    /// [`TrainError::NonFiniteData`] for a NaN or infinity.
     pub fn set_param(&mut self, name: &str, value: DMatrix<T>) -> Result<()> {
         let names: Vec<&str> = self.params().iter().map(Param::name).collect();
         match self.params_mut().iter_mut().find(|p| p.name() == name) {
             Some(param) => param.set(value),
-            None => Err(TrainError::BadShape {
+            None => Err(TrainError::BadInput {
                 what: "parameter name",
                 expected: format!("one of this layer's parameters {names:?}"),
                 found: format!("{name:?}"),
@@ -470,8 +470,9 @@ pub(crate) fn upstream_output<'a, T: Scalar>(
     if da.shape() != (rows, cols) {
         return Err(TrainError::BadShape {
             what,
-            expected: format!("{rows}×{cols} (the shape of the layer's output)"),
-            found: format!("{}×{}", da.nrows(), da.ncols()),
+            // The shape of the layer's output.
+            expected: (rows, cols),
+            found: da.shape(),
         });
     }
     Ok(da)
@@ -496,8 +497,8 @@ pub(crate) fn upstream_pre_activation<'a, T: Scalar>(
             if dz.shape() != z.shape() {
                 return Err(TrainError::BadShape {
                     what,
-                    expected: format!("{}×{}", z.nrows(), z.ncols()),
-                    found: format!("{}×{}", dz.nrows(), dz.ncols()),
+                    expected: z.shape(),
+                    found: dz.shape(),
                 });
             }
             Ok(dz)

@@ -114,8 +114,9 @@ impl<T: Scalar> Pool<T> {
                     Reduce::Max => "max-pooling input",
                     Reduce::Avg => "average-pooling input",
                 },
-                expected: format!("{n} rows ({} per example)", self.input_shape()),
-                found: format!("{} rows", input.nrows()),
+                // One row per value of an example.
+                expected: (n, input.ncols()),
+                found: input.shape(),
             });
         }
         Ok(())
@@ -192,13 +193,11 @@ impl<T: Scalar> Pool<T> {
         self.check_input(input)?;
         let (rows_out, m) = (self.output_shape().len(), input.ncols());
         if self.out.ncols() != m {
+            // The batch of the last forward.
             return Err(TrainError::BadShape {
                 what: "pooling backward input",
-                expected: format!(
-                    "{} columns (the batch of the last forward)",
-                    self.out.ncols()
-                ),
-                found: format!("{m} columns"),
+                expected: (input.nrows(), self.out.ncols()),
+                found: input.shape(),
             });
         }
         let da = upstream_output("pooling upstream gradient", upstream, (rows_out, m))?;
@@ -315,7 +314,7 @@ macro_rules! pooling_layer {
             /// `stride = [sh, sw]` pixels (PyTorch's default stride is the kernel).
             ///
             /// # Errors
-            /// [`TrainError::BadShape`] if the input is not an image, the kernel is larger
+            /// [`TrainError::BadInput`] if the input is not an image, the kernel is larger
             /// than it, or the stride leaves input unread.
             pub fn new(
                 input: FeatureShape,

@@ -6,7 +6,7 @@ use std::fmt;
 use nn_init::nn_activations::nn_core::Scalar;
 use serde_json::Value;
 
-use crate::error::{Result, TrainError};
+use crate::error::{FormatError, Result, TrainError};
 use crate::layers::LayerSpec;
 use crate::layers::layer::{FeatureShape, Layer};
 
@@ -75,8 +75,9 @@ impl<T: Scalar> LayerRegistry<T> {
     /// Builds layer `index` of kind `type_name` from `config` for inputs of `input` shape.
     ///
     /// # Errors
-    /// [`TrainError::InvalidArchitecture`] naming the layer and the type if it is not
-    /// registered, or if its registration fails or makes a layer for another input shape.
+    /// [`FormatError::UnknownLayerType`] naming the layer and the type if it is not
+    /// registered; [`TrainError::InvalidArchitecture`] naming them if its registration fails
+    /// or makes a layer for another input shape.
     pub fn build(
         &self,
         type_name: &str,
@@ -90,17 +91,19 @@ impl<T: Scalar> LayerRegistry<T> {
             problem,
         };
         let Some((_, make)) = self.kinds.iter().find(|(name, _)| name == type_name) else {
-            let known: Vec<String> = LayerSpec::TYPES
-                .iter()
-                .copied()
-                .chain(self.names())
-                .map(|n| format!("`{n}`"))
-                .collect();
-            return Err(invalid(format!(
-                "unknown layer type `{type_name}`; this build knows {} (register a layer \
-                 kind of your own in a LayerRegistry to load it)",
-                known.join(", ")
-            )));
+            return Err(FormatError::UnknownLayerType {
+                layer: index,
+                what: format!("{type_name}({config})"),
+                found: type_name.to_string(),
+                known: LayerSpec::TYPES
+                    .iter()
+                    .copied()
+                    .chain(self.names())
+                    .map(str::to_string)
+                    .collect(),
+                hint: " (register a layer kind of your own in a LayerRegistry to load it)",
+            }
+            .into());
         };
         let layer = make(config, input).map_err(|e| invalid(e.to_string()))?;
         if layer.input_shape() != input {

@@ -15,7 +15,7 @@ use nn_init::nn_activations::Activation;
 use nn_init::nn_activations::nn_core::Scalar;
 use nn_init::{Init, SeededRng, Stream, recommended_for};
 
-use crate::error::{Result, TrainError};
+use crate::error::{FormatError, Result, TrainError};
 use crate::layers::FeatureShape;
 use crate::layers::LayerSpec;
 use crate::layers::window::Window;
@@ -182,11 +182,11 @@ pub(crate) fn weight_and_bias<T: Scalar>(
     adjust: &dyn Fn(Init, &mut DMatrix<T>),
 ) -> Result<(DMatrix<T>, DMatrix<T>)> {
     let [w, b] = &plan.params[..] else {
-        return Err(TrainError::BadShape {
-            what: "the plan of a weighted layer",
-            expected: "two tensors, weight and bias".into(),
-            found: format!("{} tensors", plan.params.len()),
-        });
+        // The plan is the layer's own (`NetworkBuilder::plan`), which has both.
+        return Err(TrainError::internal(format!(
+            "the plan of a weighted layer has {} tensors, expected two (weight and bias)",
+            plan.params.len()
+        )));
     };
     match source {
         ParamSource::Given(load) => Ok((load(w)?, load(b)?)),
@@ -241,8 +241,9 @@ impl LayerSpec {
     /// Only the form is checked here; sizes are checked when the network is built.
     ///
     /// # Errors
-    /// [`TrainError::InvalidArchitecture`] for an unknown layer type, a missing or mistyped
-    /// field, or an activation or initializer name that does not parse.
+    /// [`FormatError::UnknownLayerType`] for a type that is not built in;
+    /// [`TrainError::InvalidArchitecture`] for a missing or mistyped field, or an activation
+    /// or initializer name that does not parse.
     pub fn from_json(v: &Value, index: usize) -> Result<Self> {
         let invalid = |problem: String| TrainError::InvalidArchitecture {
             layer: index,
@@ -252,11 +253,14 @@ impl LayerSpec {
         match v.get("type") {
             None => return Err(invalid("missing field `type`".into())),
             Some(Value::String(name)) if !Self::TYPES.contains(&name.as_str()) => {
-                let known: Vec<String> = Self::TYPES.iter().map(|n| format!("`{n}`")).collect();
-                return Err(invalid(format!(
-                    "unknown layer type `{name}`; this build knows {}",
-                    known.join(", ")
-                )));
+                return Err(FormatError::UnknownLayerType {
+                    layer: index,
+                    what: v.to_string(),
+                    found: name.clone(),
+                    known: Self::TYPES.iter().map(|n| n.to_string()).collect(),
+                    hint: "",
+                }
+                .into());
             }
             Some(Value::String(_)) => {}
             Some(other) => return Err(invalid(format!("`type` must be a string, found {other}"))),

@@ -161,7 +161,7 @@ impl Window {
     /// The window of the image layer `what` (a convolution or pooling) over `input`.
     ///
     /// # Errors
-    /// [`TrainError::BadShape`] naming `what` if `input` is not an image or the kernel,
+    /// [`TrainError::BadInput`] naming `what` if `input` is not an image or the kernel,
     /// stride and padding do not fit it.
     pub fn of_layer(
         what: &'static str,
@@ -176,14 +176,14 @@ impl Window {
             width,
         } = input
         else {
-            return Err(TrainError::BadShape {
+            return Err(TrainError::BadInput {
                 what,
                 expected: "an image (channels × height × width)".into(),
                 found: format!("a flat vector of {input}"),
             });
         };
         Self::new([channels, height, width], kernel, stride, padding).map_err(|problem| {
-            TrainError::BadShape {
+            TrainError::BadInput {
                 what,
                 expected: "a kernel, stride and padding that fit the input".into(),
                 found: problem,

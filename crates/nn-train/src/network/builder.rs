@@ -212,8 +212,9 @@ impl<T: Scalar> NetworkBuilder<T> {
     ///
     /// # Errors
     /// [`TrainError::InvalidArchitecture`] naming the layer for a record that does not
-    /// parse, or a type that is neither built in nor registered ("unknown layer type");
-    /// as [`NetworkBuilder::plan`] if a layer before a registered one does not fit.
+    /// parse; [`FormatError::UnknownLayerType`](crate::FormatError::UnknownLayerType) for
+    /// a type that is neither built in nor registered; as [`NetworkBuilder::plan`] if a
+    /// layer before a registered one does not fit.
     pub fn layers_from_json(
         mut self,
         layers: &[Value],

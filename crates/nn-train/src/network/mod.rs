@@ -266,10 +266,11 @@ impl<T: Scalar> Network<T> {
     /// Replaces the parameter named `name` (`layers.{i}.{name}`, e.g. `layers.0.weight`).
     ///
     /// # Errors
-    /// [`TrainError::BadShape`] if the network has no such parameter or `value` has
-    /// another shape; [`TrainError::NonFiniteData`] for a NaN or infinity.
+    /// [`TrainError::BadInput`] if the network has no such parameter;
+    /// [`TrainError::BadShape`] if `value` has another shape; [`TrainError::NonFiniteData`]
+    /// for a NaN or infinity.
     pub fn set_param(&mut self, name: &str, value: DMatrix<T>) -> Result<()> {
-        let unknown = || TrainError::BadShape {
+        let unknown = || TrainError::BadInput {
             what: "parameter name",
             expected: "layers.{i}.{name} of a parameter of this network, e.g. layers.0.weight"
                 .into(),
@@ -320,7 +321,7 @@ impl<T: Scalar> Network<T> {
     /// existing buffers (no allocation).
     ///
     /// # Errors
-    /// [`TrainError::BadShape`] if the snapshot is not of this architecture (nothing is
+    /// [`TrainError::BadInput`] if the snapshot is not of this architecture (nothing is
     /// changed then).
     pub fn restore(&mut self, snapshot: &[DMatrix<T>]) -> Result<()> {
         let (mut i, mut fits) = (0, true);
@@ -333,7 +334,7 @@ impl<T: Scalar> Network<T> {
             }
         }
         if !fits || i != snapshot.len() {
-            return Err(TrainError::BadShape {
+            return Err(TrainError::BadInput {
                 what: "parameter snapshot",
                 expected: format!("{i} tensors shaped like this network's parameters"),
                 found: format!(
@@ -380,15 +381,14 @@ impl<T: Scalar> Network<T> {
     /// The output `A` of the last [`Network::forward`] (or training step).
     ///
     /// # Errors
-    /// Never for a built network (it has a layer that computes).
+    /// Never for a built network (it has a layer that computes):
+    /// [`TrainError::Internal`] otherwise.
     pub fn output(&self) -> Result<&DMatrix<T>> {
         self.layers
             .iter()
             .rev()
             .find_map(|l| l.output())
-            .ok_or(TrainError::EmptyData {
-                what: "network (no layer that computes)",
-            })
+            .ok_or_else(no_layer_computes)
     }
 
     /// The cost `J = (1/m) Σ L + λ/(2m) Σ‖W‖²` of the last forward pass against `Y`.
@@ -566,9 +566,7 @@ impl<T: Scalar> Network<T> {
 
     /// [`Network::predict`] of validated inputs, on the calling thread.
     fn predict_unchecked(&self, x: &DMatrix<T>) -> Result<DMatrix<T>> {
-        infer_through(&self.layers, x)?.ok_or(TrainError::EmptyData {
-            what: "network (no layer that computes)",
-        })
+        infer_through(&self.layers, x)?.ok_or_else(no_layer_computes)
     }
 
     /// How many threads [`Network::predict`] may split a large batch across: 1 when the
@@ -599,7 +597,7 @@ impl<T: Scalar> Network<T> {
             .layers
             .iter()
             .rposition(|l| l.output().is_some())
-            .ok_or(TrainError::EmptyData { what: "network" })?;
+            .ok_or_else(no_layer_computes)?;
         let hidden = infer_through(&self.layers[..last], x)?;
         let (z, a) = self.layers[last].infer_full(hidden.as_ref().unwrap_or(x))?;
         let z = z.filter(|_| last + 1 == self.layers.len());
@@ -642,6 +640,15 @@ impl<T: Scalar> Network<T> {
         ));
         s
     }
+}
+
+/// The error of a network without a layer that computes, which building refuses (a
+/// layer of a user's own must say the same of `Layer::output` every time).
+fn no_layer_computes() -> TrainError {
+    TrainError::internal(
+        "the network has no layer that computes (Layer::output is None for every layer), \
+         which building it refused",
+    )
 }
 
 /// The number of trainable scalars of a layer.

@@ -37,7 +37,7 @@ use serde::{Deserialize, Serialize};
 use super::model::{base_metadata, network_tensors, read_encoder, read_network};
 use super::{FileReader, json_text, read_file, serialize, tensor_of, write_atomic};
 use crate::encode::Encoder;
-use crate::error::{Result, TrainError};
+use crate::error::{FormatError, Result};
 use crate::layers::LayerRegistry;
 use crate::limits::Limits;
 use crate::network::Network;
@@ -109,8 +109,8 @@ struct LayerRngForm {
 /// The checkpoint's bytes: the model file plus the trainer state (see the module docs).
 ///
 /// # Errors
-/// [`TrainError::ModelFile`] if the trainer's optimizer state does not match the network
-/// (it was used with another one); [`TrainError::Io`] if serialisation fails.
+/// [`FormatError::ModelFile`] if the trainer's optimizer state does not match the network
+/// (it was used with another one); otherwise as [`super::model_to_bytes`].
 pub fn checkpoint_to_bytes<T: Scalar>(
     net: &Network<T>,
     trainer: &Trainer<T>,
@@ -129,14 +129,15 @@ pub fn checkpoint_to_bytes<T: Scalar>(
         .collect();
     let slots = &trainer.optimizer.slots;
     if !slots.is_empty() && slots.len() != names.len() {
-        return Err(TrainError::ModelFile {
+        return Err(FormatError::ModelFile {
             file: "checkpoint".into(),
             problem: format!(
                 "the optimizer holds state for {} tensors, but the network has {}",
                 slots.len(),
                 names.len()
             ),
-        });
+        }
+        .into());
     }
     for ((name, shape), state) in names.iter().zip(slots) {
         for (k, s) in state.iter().enumerate() {
@@ -174,7 +175,8 @@ pub fn checkpoint_to_bytes<T: Scalar>(
 /// [`crate::Observer`] asked it to stop) to resume bit-identically.
 ///
 /// # Errors
-/// As [`checkpoint_to_bytes`]; [`TrainError::Io`] naming the path if it cannot be written.
+/// As [`checkpoint_to_bytes`]; [`crate::TrainError::Io`] naming the path if it cannot be
+/// written.
 pub fn save_checkpoint<T: Scalar>(
     path: &Path,
     net: &Network<T>,
@@ -187,7 +189,7 @@ pub fn save_checkpoint<T: Scalar>(
 /// Reads a checkpoint from bytes; `name` names the source in errors.
 ///
 /// # Errors
-/// [`TrainError::ModelFile`] for everything [`super::model_from_bytes`] rejects, a file
+/// [`FormatError::ModelFile`] for everything [`super::model_from_bytes`] rejects, a file
 /// that is a model but not a checkpoint, and a trainer state that is missing, malformed,
 /// or does not fit the network (optimizer tensors missing, extra or mis-shaped, a dropout
 /// layer without its stream state).
@@ -309,7 +311,8 @@ pub fn checkpoint_from_bytes_registered<T: Scalar>(
 /// Loads a checkpoint written by [`save_checkpoint`].
 ///
 /// # Errors
-/// [`TrainError::Io`] if the file cannot be read; otherwise as [`checkpoint_from_bytes`].
+/// [`crate::TrainError::Io`] if the file cannot be read; otherwise as
+/// [`checkpoint_from_bytes`].
 pub fn load_checkpoint<T: Scalar>(path: &Path) -> Result<Checkpoint<T>> {
     load_checkpoint_with(path, &Limits::default())
 }

@@ -38,7 +38,7 @@ pub use model::{
     save_model_with_classes,
 };
 
-use crate::error::{Result, TrainError};
+use crate::error::{FormatError, Result, TrainError};
 use crate::limits::Limits;
 
 /// The format version this build writes and the only one it reads.
@@ -256,10 +256,11 @@ impl<'a> FileReader<'a> {
 }
 
 fn model_error(file: &str, problem: String) -> TrainError {
-    TrainError::ModelFile {
+    FormatError::ModelFile {
         file: file.to_string(),
         problem,
     }
+    .into()
 }
 
 /// The JSON text of a stored form (the architecture, the trainer state, the encoder), as
@@ -268,28 +269,28 @@ fn model_error(file: &str, problem: String) -> TrainError {
 /// numbers in shortest round-trip form.
 ///
 /// # Errors
-/// [`TrainError::Io`] if the form does not serialise (a map with non-string keys; none of
-/// the forms here has one).
+/// [`TrainError::Internal`] if the form does not serialise (only a map with non-string
+/// keys would not; none of the forms here has one).
 fn json_text<F: serde::Serialize>(form: &F) -> Result<String> {
     serde_json::to_value(form)
         .map(|v| v.to_string())
-        .map_err(|e| TrainError::Io {
-            context: "serialising a model file's JSON".into(),
-            message: e.to_string(),
-        })
+        .map_err(|e| TrainError::internal(format!("serialising a model file's JSON: {e}")))
 }
 
 /// Serialises tensors and metadata into safetensors bytes, with the header's keys sorted
 /// so that the same model always gives the same bytes (the metadata map's own order is
 /// random).
+///
+/// # Errors
+/// [`TrainError::Internal`] if safetensors refuses the tensors or writes a header that
+/// does not read back: each tensor's bytes are made for its shape and dtype, so neither
+/// happens.
 fn serialize(
     tensors: &[(String, OwnedTensor)],
     metadata: HashMap<String, String>,
 ) -> Result<Vec<u8>> {
-    let fail = |message: String| TrainError::Io {
-        context: "serialising a model file".into(),
-        message,
-    };
+    let fail =
+        |message: String| TrainError::internal(format!("serialising a model file: {message}"));
     let bytes =
         safetensors::serialize(tensors.iter().map(|(n, t)| (n.as_str(), t)), Some(metadata))
             .map_err(|e| fail(e.to_string()))?;
@@ -316,10 +317,7 @@ fn serialize(
 /// file within `limits` can be (the header, then the parameters and up to three optimizer
 /// slots per parameter in `f64`) is refused before it is read.
 fn read_file(path: &Path, limits: &Limits) -> Result<Vec<u8>> {
-    let io = |e: std::io::Error| TrainError::Io {
-        context: format!("reading {}", path.display()),
-        message: e.to_string(),
-    };
+    let io = |e| TrainError::io(format!("reading {}", path.display()), e);
     let mut file = std::fs::File::open(path).map_err(io)?;
     let len = file.metadata().map_err(io)?.len();
     let most = (limits.max_parameters as u64)
@@ -337,7 +335,7 @@ fn read_file(path: &Path, limits: &Limits) -> Result<Vec<u8>> {
     let mut bytes = Vec::new();
     bytes
         .try_reserve_exact(usize::try_from(len).unwrap_or(usize::MAX))
-        .map_err(|e| io(std::io::Error::other(e.to_string())))?;
+        .map_err(|e| io(std::io::Error::new(std::io::ErrorKind::OutOfMemory, e)))?;
     std::io::Read::read_to_end(&mut file, &mut bytes).map_err(io)?;
     Ok(bytes)
 }

@@ -13,7 +13,7 @@ use super::{
     write_atomic,
 };
 use crate::encode::{Encoder, stored_features};
-use crate::error::{Result, TrainError};
+use crate::error::{DataError, FormatError, Result, TrainError};
 use crate::layers::FeatureShape;
 use crate::layers::{LayerRecord, LayerRegistry, ParamShape};
 use crate::limits::Limits;
@@ -58,7 +58,7 @@ impl<T: Scalar> Model<T> {
     /// in the error. A model saved without feature names accepts any names.
     ///
     /// # Errors
-    /// [`TrainError::FeatureMismatch`] listing the missing, extra and reordered names.
+    /// [`DataError::FeatureMismatch`] listing the missing, extra and reordered names.
     pub fn check_features(&self, found: &[String], source: &str) -> Result<()> {
         let Some(expected) = &self.features else {
             return Ok(());
@@ -85,13 +85,14 @@ impl<T: Scalar> Model<T> {
             .filter(|(f, e)| f != e)
             .map(|(f, _)| (*f).clone())
             .collect();
-        Err(TrainError::FeatureMismatch {
+        Err(DataError::FeatureMismatch {
             data: source.to_string(),
             expected: expected.clone(),
             missing,
             extra,
             reordered,
-        })
+        }
+        .into())
     }
 }
 
@@ -188,9 +189,11 @@ pub(super) fn base_metadata<T: Scalar>(
     encoder: Option<&Encoder>,
     kind: &str,
 ) -> Result<HashMap<String, String>> {
-    let refuse = |problem: String| TrainError::ModelFile {
-        file: format!("({kind} being saved)"),
-        problem,
+    let refuse = |problem: String| {
+        TrainError::from(FormatError::ModelFile {
+            file: format!("({kind} being saved)"),
+            problem,
+        })
     };
     for (i, layer) in net.layers().iter().enumerate() {
         for p in layer.params() {
@@ -275,7 +278,7 @@ pub(super) fn read_network<T: Scalar>(
     builder
         .build_from(&plan, Some(&mut load))
         .map_err(|e| match e {
-            e @ TrainError::ModelFile { .. } => e,
+            e @ TrainError::Format(FormatError::ModelFile { .. }) => e,
             e => file.error(format!("architecture does not build: {e}")),
         })
 }
@@ -309,7 +312,10 @@ pub(super) fn read_encoder<T: Scalar>(
 /// The model file's bytes (see the module docs for the layout).
 ///
 /// # Errors
-/// [`crate::TrainError::Io`] if serialisation fails (it does not for a built network).
+/// [`crate::TrainError::InvalidArchitecture`] for a network without a loss, or with a layer
+/// of its own that does not say how model files record it;
+/// [`FormatError::ModelFile`] for a non-finite parameter or encoder value (it could not be
+/// read back).
 pub fn model_to_bytes<T: Scalar>(net: &Network<T>, encoder: Option<&Encoder>) -> Result<Vec<u8>> {
     model_to_bytes_with_classes(net, encoder, None)
 }
@@ -318,7 +324,7 @@ pub fn model_to_bytes<T: Scalar>(net: &Network<T>, encoder: Option<&Encoder>) ->
 /// array of strings, in output order).
 ///
 /// # Errors
-/// [`crate::TrainError::ModelFile`] if the number of names does not fit the output layer
+/// [`FormatError::ModelFile`] if the number of names does not fit the output layer
 /// (one per output unit, or two for a single sigmoid unit), or a parameter or the
 /// encoder holds a non-finite value (the file could not be loaded back).
 pub fn model_to_bytes_with_classes<T: Scalar>(
@@ -337,7 +343,7 @@ pub fn model_to_bytes_with_classes<T: Scalar>(
 /// the metadata (see [`ModelNames`]).
 ///
 /// # Errors
-/// [`crate::TrainError::ModelFile`] if the class names do not fit the output layer, the
+/// [`FormatError::ModelFile`] if the class names do not fit the output layer, the
 /// feature names do not number the network's inputs, or a parameter or the encoder holds
 /// a non-finite value.
 pub fn model_to_bytes_named<T: Scalar>(
@@ -345,9 +351,11 @@ pub fn model_to_bytes_named<T: Scalar>(
     encoder: Option<&Encoder>,
     names: &ModelNames,
 ) -> Result<Vec<u8>> {
-    let refuse = |problem: String| TrainError::ModelFile {
-        file: "(model being saved)".into(),
-        problem,
+    let refuse = |problem: String| {
+        TrainError::from(FormatError::ModelFile {
+            file: "(model being saved)".into(),
+            problem,
+        })
     };
     let mut meta = base_metadata(net, encoder, "model")?;
     if let Some(classes) = &names.classes {
@@ -431,7 +439,7 @@ pub fn save_model_with_classes<T: Scalar>(
 ///
 /// # Errors
 /// [`crate::TrainError::Io`] if the file cannot be read;
-/// [`crate::TrainError::ModelFile`] if it is not a model file or names another type.
+/// [`FormatError::ModelFile`] if it is not a model file or names another type.
 pub fn model_dtype(path: &Path) -> Result<DType> {
     let limits = Limits::default();
     let bytes = read_file(path, &limits)?;
@@ -465,7 +473,7 @@ pub fn save_model<T: Scalar>(
 /// state is ignored); `name` names the source in errors.
 ///
 /// # Errors
-/// [`crate::TrainError::ModelFile`] for anything that is not a valid model of scalar
+/// [`FormatError::ModelFile`] for anything that is not a valid model of scalar
 /// type `T`: corrupt or truncated bytes, an unknown format version, an architecture that
 /// does not parse or build (unknown activation, wrong sizes), a missing, extra, mistyped
 /// or mis-shaped tensor, a non-finite value, an encoder that does not fit.
@@ -482,7 +490,7 @@ pub fn model_from_bytes<T: Scalar>(bytes: &[u8], name: &str) -> Result<Model<T>>
 /// the layers built, with their parameters read straight from the file.
 ///
 /// # Errors
-/// As [`model_from_bytes`]; [`crate::TrainError::ModelFile`] naming the limit a size
+/// As [`model_from_bytes`]; [`FormatError::ModelFile`] naming the limit a size
 /// exceeds.
 pub fn model_from_bytes_with<T: Scalar>(
     bytes: &[u8],
@@ -498,7 +506,7 @@ pub fn model_from_bytes_with<T: Scalar>(
 ///
 /// # Errors
 /// As [`model_from_bytes_with`]; a layer type neither built in nor in `registry` is
-/// [`crate::TrainError::ModelFile`] saying "unknown layer type `…`".
+/// [`FormatError::ModelFile`] saying "unknown layer type `…`".
 pub fn model_from_bytes_registered<T: Scalar>(
     bytes: &[u8],
     name: &str,

@@ -65,9 +65,14 @@ mod csv_form {
         /// # Errors
         /// [`TrainError::Io`] if writing fails.
         pub fn write_csv<W: Write>(&self, writer: W) -> Result<()> {
-            let io = |e: csv::Error| TrainError::Io {
-                context: "writing training history CSV".into(),
-                message: e.to_string(),
+            const CONTEXT: &str = "writing training history CSV";
+            // The records have a fixed width and are not serialised through serde, so the
+            // writer's only failure is the underlying writer's.
+            let io = |e: csv::Error| match e.into_kind() {
+                csv::ErrorKind::Io(e) => TrainError::io(CONTEXT, e),
+                other => TrainError::internal(format!(
+                    "{CONTEXT}: the CSV writer refused a record of fixed width: {other:?}"
+                )),
             };
             let mut w = csv::Writer::from_writer(writer);
             w.write_record([
@@ -91,10 +96,7 @@ mod csv_form {
                 ])
                 .map_err(io)?;
             }
-            w.flush().map_err(|e| TrainError::Io {
-                context: "writing training history CSV".into(),
-                message: e.to_string(),
-            })
+            w.flush().map_err(|e| TrainError::io(CONTEXT, e))
         }
 
         /// Writes the history as CSV to a file (see [`History::write_csv`]), atomically

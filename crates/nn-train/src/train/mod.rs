@@ -22,9 +22,10 @@ use crate::network::Network;
 /// Trains a network with a fresh [`Trainer`]: the one-call form of [`Trainer::fit`].
 ///
 /// # Errors
-/// As [`Trainer::fit`]. On [`TrainError::Diverged`](crate::TrainError::Diverged) `net` holds the parameters the error's
-/// [`KeptParameters`](crate::KeptParameters) names: the best epoch's with early stopping's `restore_best`, else
-/// the last good epoch's, else the starting ones.
+/// As [`Trainer::fit`]. On [`TrainingError::Diverged`](crate::TrainingError::Diverged)
+/// `net` holds the parameters the error's [`KeptParameters`](crate::KeptParameters) names:
+/// the best epoch's with early stopping's `restore_best`, else the last good epoch's, else
+/// the starting ones.
 pub fn fit<T: Scalar>(
     net: &mut Network<T>,
     train: Data<'_, T>,

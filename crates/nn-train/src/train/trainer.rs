@@ -12,7 +12,7 @@ use super::workers::{StepOutcome, Workers};
 use crate::check;
 use crate::columns::gather_columns;
 use crate::data::Data;
-use crate::error::{DivergenceRule, KeptParameters, Result, TrainError};
+use crate::error::{DivergenceRule, KeptParameters, Result, TrainError, TrainingError};
 use crate::layers::Mode;
 use crate::metrics::correct_count;
 use crate::network::Network;
@@ -96,7 +96,7 @@ impl<T: Scalar> Trainer<T> {
     /// result is the same bits on any number of threads.
     ///
     /// # Errors
-    /// Bad data (validated on every call) or [`TrainError::Diverged`] for a non-finite cost
+    /// Bad data (validated on every call) or [`TrainingError::Diverged`] for a non-finite cost
     /// or gradient ([`KeptParameters::BeforeStep`]: the parameters are left as they were;
     /// the epoch rules of [`Divergence`](crate::Divergence) belong to [`Trainer::fit`]).
     pub fn train_step(
@@ -153,13 +153,15 @@ impl<T: Scalar> Trainer<T> {
             Some(max) => clip_gradient_norm(net, max).is_finite(),
             None => gradients_finite(net),
         };
-        let non_finite = |what, value| TrainError::Diverged {
-            epoch,
-            step,
-            what,
-            value,
-            rule: DivergenceRule::NonFinite,
-            kept: KeptParameters::BeforeStep,
+        let non_finite = |what, value| {
+            TrainError::from(TrainingError::Diverged {
+                epoch,
+                step,
+                what,
+                value,
+                rule: DivergenceRule::NonFinite,
+                kept: KeptParameters::BeforeStep,
+            })
         };
         if !outcome.cost.is_finite() {
             return Err(non_finite("cost", outcome.cost));
@@ -180,7 +182,7 @@ impl<T: Scalar> Trainer<T> {
     ///
     /// Divergence — a non-finite cost or gradient in a step, a non-finite epoch cost, or an
     /// epoch cost that breaks a rule of [`FitConfig::divergence`] — ends the run with
-    /// [`TrainError::Diverged`], naming the epoch, the step and the rule. The network then
+    /// [`TrainingError::Diverged`], naming the epoch, the step and the rule. The network then
     /// holds, as the error's [`KeptParameters`] says: with early stopping whose
     /// `restore_best` is set and at least one epoch done, the best epoch's parameters
     /// ([`KeptParameters::Best`]); otherwise those of the last good epoch of this call
@@ -192,7 +194,7 @@ impl<T: Scalar> Trainer<T> {
     /// epoch's with early stopping's `restore_best` ([`History::best_epoch`]).
     ///
     /// # Errors
-    /// Any [`TrainError`] for bad data or configuration, or [`TrainError::Diverged`].
+    /// Any [`TrainError`] for bad data or configuration, or [`TrainingError::Diverged`].
     pub fn fit(
         &mut self,
         net: &mut Network<T>,
@@ -279,13 +281,15 @@ impl<T: Scalar> Trainer<T> {
                 val_accuracy,
                 learning_rate: lr,
             };
-            let epoch_diverged = |what, value, rule| TrainError::Diverged {
-                epoch,
-                step: steps_per_epoch - 1,
-                what,
-                value,
-                rule,
-                kept: KeptParameters::Start,
+            let epoch_diverged = |what, value, rule| {
+                TrainError::from(TrainingError::Diverged {
+                    epoch,
+                    step: steps_per_epoch - 1,
+                    what,
+                    value,
+                    rule,
+                    kept: KeptParameters::Start,
+                })
             };
             let cost = record.train_cost;
             let broken = if !cost.is_finite() {
@@ -370,7 +374,7 @@ impl<T: Scalar> Trainer<T> {
         if let (Some(es), Some((_, best_epoch, params))) = (self.config.early_stopping, best)
             && es.restore_best
         {
-            net.restore(&params)?;
+            net.restore(&params).map_err(restore_failed)?;
             history.best_epoch = Some(best_epoch);
         }
         Ok(history)
@@ -387,7 +391,7 @@ fn keep_good<T: Scalar>(
     best: Option<&(f64, usize, Vec<DMatrix<T>>)>,
     (good, last_good): (&[DMatrix<T>], Option<usize>),
 ) -> TrainError {
-    if let TrainError::Diverged { kept, .. } = &mut error {
+    if let TrainError::Training(TrainingError::Diverged { kept, .. }) = &mut error {
         let restored = match best {
             Some((_, epoch, params)) => net.restore(params).map(|()| KeptParameters::Best(*epoch)),
             None => net
@@ -396,8 +400,16 @@ fn keep_good<T: Scalar>(
         };
         match restored {
             Ok(k) => *kept = k,
-            Err(e) => return e,
+            Err(e) => return restore_failed(e),
         }
     }
     error
+}
+
+/// The error of restoring a snapshot `fit` took of the same network, which fits it (the
+/// observer never sees the network, so nothing can change its architecture in between).
+fn restore_failed(e: TrainError) -> TrainError {
+    TrainError::internal(format!(
+        "restoring parameters fit saved from the same network failed: {e}"
+    ))
 }

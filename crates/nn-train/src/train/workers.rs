@@ -64,11 +64,10 @@ struct Meeting {
 
 /// The error of a worker thread that panicked (a bug; its locks are poisoned).
 fn worker_failed<E>(_: E) -> TrainError {
-    TrainError::InvalidConfig {
-        what: "worker threads",
-        expected: "threads that finish their share of a step",
-        found: "a worker thread panicked".into(),
-    }
+    TrainError::internal(
+        "a worker thread of a data-parallel training step panicked; expected threads that \
+         finish their share of a step",
+    )
 }
 
 impl Meeting {
@@ -321,10 +320,11 @@ impl<T: Scalar> Workers<T> {
             let handle = std::thread::Builder::new()
                 .name(format!("nn-worker-{k}"))
                 .spawn(move || work(k - 1, &mine, &params, &meeting))
-                .map_err(|e| TrainError::InvalidConfig {
-                    what: "threads",
-                    expected: "a count the system can start",
-                    found: format!("{threads} ({e})"),
+                .map_err(|e| {
+                    TrainError::io(
+                        format!("starting training thread {k} of {threads} (FitConfig::threads)"),
+                        e,
+                    )
                 })?;
             workers.shards.push(shard);
             workers.handles.push(handle);

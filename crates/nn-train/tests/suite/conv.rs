@@ -1094,10 +1094,6 @@ mod persistence {
                 "stride": [1, 1], "padding": [0, 0], "activation": "nope"}),
                 "activation",
             ),
-            (
-                serde_json::json!({"type": "pool"}),
-                "unknown layer type `pool`",
-            ),
             (serde_json::json!({"kind": "dense"}), "missing field `type`"),
         ];
         for (v, needle) in bad {
@@ -1110,6 +1106,24 @@ mod persistence {
                 other => panic!("{v}: expected an error naming layer 4, found {other:?}"),
             }
         }
+        // A type this build does not know is a format error naming it and the known ones.
+        let err = LayerSpec::from_json(&serde_json::json!({"type": "pool"}), 4).unwrap_err();
+        let TrainError::Format(FormatError::UnknownLayerType {
+            layer: 4,
+            found,
+            known,
+            ..
+        }) = &err
+        else {
+            panic!("expected an unknown layer type naming layer 4, found {err:?}");
+        };
+        assert_eq!(found, "pool");
+        assert!(known.iter().any(|k| k == "max_pool2d"), "{known:?}");
+        assert!(
+            err.to_string()
+                .contains("unknown layer type `pool`; this build knows `dense`"),
+            "{err}"
+        );
     }
 
     /// Training a CNN (with dropout) for 2 epochs, checkpointing, and 2 more from the loaded

@@ -50,7 +50,7 @@ mod dataset {
         assert!(
             matches!(
                 bad,
-                TrainError::BadShape {
+                TrainError::BadInput {
                     what: "features",
                     ..
                 }
@@ -58,13 +58,14 @@ mod dataset {
             "{bad}"
         );
         let mismatch = Dataset::<f64>::from_rows(&[1.0, 2.0], 1, &[1.0], 1).unwrap_err();
-        assert!(matches!(
+        assert_eq!(
             mismatch,
             TrainError::BadShape {
                 what: "targets Y",
-                ..
+                expected: (1, 2),
+                found: (1, 1),
             }
-        ));
+        );
         let nan = Dataset::<f64>::from_rows(&[1.0, f64::NAN], 1, &[1.0, 0.0], 1).unwrap_err();
         assert!(
             matches!(nan, TrainError::NonFiniteData { col: 1, .. }),
@@ -79,11 +80,11 @@ mod dataset {
         let e = one_hot::<f64>(&[0, 1, 3, 0], 3).unwrap_err();
         assert_eq!(
             e,
-            TrainError::LabelOutOfRange {
+            TrainError::Data(DataError::LabelOutOfRange {
                 index: 2,
                 label: 3,
                 classes: 3
-            }
+            })
         );
         assert!(e.to_string().contains("example 2"), "{e}");
     }
@@ -186,11 +187,11 @@ mod features_only {
         assert!(
             matches!(
                 &err,
-                TrainError::Csv {
+                TrainError::Data(DataError::Csv {
                     line: 2,
                     column: Some(3),
                     ..
-                }
+                })
             ),
             "{err}"
         );
@@ -289,9 +290,9 @@ mod csv {
     /// The (line, column, text) an error names.
     fn place(e: &TrainError) -> (u64, Option<usize>, String) {
         match e {
-            TrainError::Csv {
+            TrainError::Data(DataError::Csv {
                 line, column, text, ..
-            } => (*line, *column, text.clone()),
+            }) => (*line, *column, text.clone()),
             other => panic!("expected a CSV error, got {other:?}"),
         }
     }
@@ -473,7 +474,7 @@ mod idx {
 
     fn offset(e: &TrainError) -> u64 {
         match e {
-            TrainError::Idx { offset, .. } => *offset,
+            TrainError::Data(DataError::Idx { offset, .. }) => *offset,
             other => panic!("expected an IDX error, got {other:?}"),
         }
     }
@@ -498,11 +499,11 @@ mod idx {
         let e = load_mnist::<f32>(&ip, &lp).unwrap_err();
         assert_eq!(
             e,
-            TrainError::LabelOutOfRange {
+            TrainError::Data(DataError::LabelOutOfRange {
                 index: 1,
                 label: 10,
                 classes: 10
-            }
+            })
         );
         std::fs::write(&lp, idx_bytes(&[2], &[7, 1])).unwrap();
         let e = load_mnist::<f32>(&ip, &lp).unwrap_err();
@@ -603,7 +604,10 @@ mod encoders {
         let sum = x.row(0) + x.row(1);
         x.set_row(2, &sum);
         let e = Encoder::fit(EncoderKind::PcaWhitening { epsilon: 0.0 }, &x).unwrap_err();
-        assert!(matches!(e, TrainError::SingularCovariance { .. }), "{e}");
+        assert!(
+            matches!(e, TrainError::Data(DataError::SingularCovariance { .. })),
+            "{e}"
+        );
         let enc = Encoder::fit(EncoderKind::PcaWhitening { epsilon: 1e-3 }, &x).unwrap();
         assert!(enc.transform(&x).unwrap().iter().all(|v| v.is_finite()));
         assert!(Encoder::fit(EncoderKind::ZcaWhitening { epsilon: -1.0 }, &x).is_err());

@@ -61,8 +61,8 @@ impl AffineTanh {
         } else {
             Err(TrainError::BadShape {
                 what: "affine-tanh input",
-                expected: format!("{} rows", self.units()),
-                found: format!("{} rows", x.nrows()),
+                expected: (self.units(), x.ncols()),
+                found: x.shape(),
             })
         }
     }

@@ -37,7 +37,7 @@ fn patch(bytes: &[u8], from: &str, to: &str) -> Vec<u8> {
 
 fn problem<T: Scalar>(r: Result<persist::Model<T>>) -> String {
     match r {
-        Err(TrainError::ModelFile { problem, .. }) => problem,
+        Err(TrainError::Format(FormatError::ModelFile { problem, .. })) => problem,
         Err(other) => panic!("expected a model-file error, got {other:?}"),
         Ok(_) => panic!("expected an error, the file loaded"),
     }

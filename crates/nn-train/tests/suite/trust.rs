@@ -37,7 +37,7 @@ fn dense_arch(input: &str, units: &str) -> String {
 
 fn model_problem(bytes: &[u8]) -> String {
     match model_from_bytes::<f32>(bytes, "hostile.safetensors") {
-        Err(TrainError::ModelFile { problem, .. }) => problem,
+        Err(TrainError::Format(FormatError::ModelFile { problem, .. })) => problem,
         other => panic!("expected a model-file error, got {other:?}"),
     }
 }
