@@ -50,6 +50,7 @@ use nn_init::nn_activations::nn_core::{Scalar, Trans, fit_buffer, gemm_into};
 use nn_init::Init;
 use serde::{Deserialize, Serialize};
 
+use super::layer::check_input_rows;
 use super::layer::upstream_pre_activation;
 use super::spec::{ParamSource, Place, weight_and_bias};
 use crate::error::{Result, TrainError};
@@ -389,16 +390,7 @@ impl<T: Scalar> Conv2d<T> {
     }
 
     fn check_input(&self, input: &DMatrix<T>) -> Result<()> {
-        let n = self.input_shape().len();
-        if input.nrows() != n {
-            // One row per value of an example.
-            return Err(TrainError::BadShape {
-                what: "conv2d input",
-                expected: (n, input.ncols()),
-                found: input.shape(),
-            });
-        }
-        Ok(())
+        check_input_rows("conv2d input", self.input_shape().len(), input)
     }
 
     /// `cols = im2col(X)`, resized to `(C_in·kh·kw, m·P)`.

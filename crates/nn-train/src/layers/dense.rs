@@ -10,6 +10,7 @@ use nn_init::nn_activations::nn_core::{
 };
 use serde::{Deserialize, Serialize};
 
+use super::layer::check_input_rows;
 use super::layer::upstream_pre_activation;
 use super::spec::{ParamSource, Place, weight_and_bias};
 use crate::error::{Result, TrainError};
@@ -219,16 +220,8 @@ impl<T: Scalar> Dense<T> {
     }
 
     fn check_input(&self, input: &DMatrix<T>) -> Result<()> {
-        let inputs = self.weights().ncols();
-        if input.nrows() != inputs {
-            // One row per feature (a column of W), one column per example.
-            return Err(TrainError::BadShape {
-                what: "dense layer input",
-                expected: (inputs, input.ncols()),
-                found: input.shape(),
-            });
-        }
-        Ok(())
+        // One row per feature (a column of W).
+        check_input_rows("dense layer input", self.weights().ncols(), input)
     }
 
     /// `Z = W A_prev + b` into a new matrix (evaluation: nothing cached).

@@ -9,6 +9,7 @@ use nn_init::{RngState, SeededRng, Stream};
 
 use serde::{Deserialize, Serialize};
 
+use super::layer::check_input_rows;
 use super::layer::upstream_output;
 use super::spec::{ParamSource, Place, mask_seed};
 use crate::error::{Result, TrainError};
@@ -105,14 +106,7 @@ impl<T: Scalar> Dropout<T> {
     }
 
     fn check_input(&self, input: &DMatrix<T>) -> Result<()> {
-        if input.nrows() != self.shape.len() {
-            return Err(TrainError::BadShape {
-                what: "dropout input",
-                expected: (self.shape.len(), input.ncols()),
-                found: input.shape(),
-            });
-        }
-        Ok(())
+        check_input_rows("dropout input", self.shape.len(), input)
     }
 }
 

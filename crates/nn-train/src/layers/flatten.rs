@@ -18,6 +18,7 @@ use nalgebra::DMatrix;
 use nn_init::nn_activations::nn_core::{Scalar, fit_buffer};
 use serde::{Deserialize, Serialize};
 
+use super::layer::check_input_rows;
 use super::layer::upstream_output;
 use super::spec::{ParamSource, Place};
 use crate::error::{Result, TrainError};
@@ -89,15 +90,7 @@ impl<T: Scalar> Flatten<T> {
     }
 
     fn check_input(&self, input: &DMatrix<T>) -> Result<()> {
-        if input.nrows() != self.input.len() {
-            // One row per value of an example.
-            return Err(TrainError::BadShape {
-                what: "flatten input",
-                expected: (self.input.len(), input.ncols()),
-                found: input.shape(),
-            });
-        }
-        Ok(())
+        check_input_rows("flatten input", self.input.len(), input)
     }
 }
 

@@ -453,6 +453,23 @@ impl fmt::Display for LayerRecord {
     }
 }
 
+/// Checks that `input` has `rows` rows, one per value of an example (the columns are the
+/// examples, any number of them); `what` names the input in the error.
+pub(crate) fn check_input_rows<T: Scalar>(
+    what: &'static str,
+    rows: usize,
+    input: &DMatrix<T>,
+) -> Result<()> {
+    if input.nrows() != rows {
+        return Err(TrainError::BadShape {
+            what,
+            expected: (rows, input.ncols()),
+            found: input.shape(),
+        });
+    }
+    Ok(())
+}
+
 /// The `∂L/∂A` a layer without an activation receives, checked to be `rows × cols`: such a
 /// layer cannot take a loss's fused `∂L/∂Z`. `what` names the layer's gradient in errors.
 pub(crate) fn upstream_output<'a, T: Scalar>(

@@ -25,6 +25,7 @@ use nn_init::nn_activations::nn_core::{Scalar, fit_buffer};
 
 use serde::{Deserialize, Serialize};
 
+use super::layer::check_input_rows;
 use super::layer::upstream_output;
 use super::spec::{ParamSource, Place};
 use crate::error::{Result, TrainError};
@@ -107,19 +108,11 @@ impl<T: Scalar> Pool<T> {
     }
 
     fn check_input(&self, input: &DMatrix<T>) -> Result<()> {
-        let n = self.input_shape().len();
-        if input.nrows() != n {
-            return Err(TrainError::BadShape {
-                what: match self.reduce {
-                    Reduce::Max => "max-pooling input",
-                    Reduce::Avg => "average-pooling input",
-                },
-                // One row per value of an example.
-                expected: (n, input.ncols()),
-                found: input.shape(),
-            });
-        }
-        Ok(())
+        let what = match self.reduce {
+            Reduce::Max => "max-pooling input",
+            Reduce::Avg => "average-pooling input",
+        };
+        check_input_rows(what, self.input_shape().len(), input)
     }
 
     /// Pools `x` into `out` (resized); records arg-maxes when `argmax` is given.
