@@ -429,41 +429,8 @@ impl<T: Scalar> Dataset<T> {
         fractions: &[f64],
         seed: u64,
     ) -> Result<[Self; N]> {
-        let total: f64 = fractions.iter().sum();
-        if fractions.iter().any(|f| !(f.is_finite() && *f > 0.0)) || total >= 1.0 {
-            return Err(TrainError::InvalidConfig {
-                what: "split fractions",
-                expected: "each in (0, 1), summing to less than 1",
-                found: format!("{fractions:?}"),
-            });
-        }
-        let mut rng = SeededRng::for_stream(seed, Stream::DataSplit);
-        let mut parts: [Vec<usize>; N] = std::array::from_fn(|_| Vec::new());
-        for group in groups {
-            let mut members = group.clone();
-            rng.shuffle(&mut members);
-            let mut start = 0;
-            for (k, f) in fractions.iter().enumerate() {
-                let take = ((f * group.len() as f64).round() as usize).min(members.len() - start);
-                parts[k + 1].extend_from_slice(&members[start..start + take]);
-                start += take;
-            }
-            parts[0].extend_from_slice(&members[start..]);
-        }
-        if let Some(k) = parts.iter().position(Vec::is_empty) {
-            return Err(TrainError::InvalidConfig {
-                what: "split fractions",
-                expected: "fractions that leave at least one example in every part",
-                found: format!(
-                    "{fractions:?} of {} examples leaves part {k} (0 = train) empty",
-                    self.len()
-                ),
-            });
-        }
-        Ok(parts.map(|mut p| {
-            p.sort_unstable();
-            self.select_unchecked(&p)
-        }))
+        let parts: [Vec<usize>; N] = split_group_rows(groups, fractions, seed, self.len())?;
+        Ok(parts.map(|p| self.select_unchecked(&p)))
     }
 
     /// Consecutive mini-batches in the stored order as zero-copy views (contiguous columns
@@ -488,4 +455,83 @@ impl<T: Scalar> Dataset<T> {
             (self.x.columns(start, n), self.y.columns(start, n))
         }))
     }
+}
+
+/// The row indices of a seeded split of `rows` rows into `(train, test)`, as
+/// [`Dataset::split`] makes it, or, given each row's class in `classes`, as
+/// [`Dataset::split_stratified`] does: `round(test_fraction · m_c)` test rows of each
+/// class. Both lists are sorted. For data that is not yet a [`Dataset`] (a table whose
+/// preprocessing must be fitted on the training rows only).
+///
+/// # Errors
+/// [`TrainError::InvalidConfig`] unless `test_fraction ∈ (0, 1)` and both parts get at
+/// least one row; [`TrainError::BadInput`] if `classes` does not have `rows` entries.
+pub fn split_rows(
+    rows: usize,
+    classes: Option<&[usize]>,
+    test_fraction: f64,
+    seed: u64,
+) -> Result<(Vec<usize>, Vec<usize>)> {
+    let groups = match classes {
+        None => vec![(0..rows).collect::<Vec<_>>()],
+        Some(classes) => {
+            if classes.len() != rows {
+                return Err(TrainError::BadInput {
+                    what: "the classes of a split",
+                    expected: format!("one class per row ({rows})"),
+                    found: format!("{} classes", classes.len()),
+                });
+            }
+            let count = classes.iter().max().map_or(0, |&c| c + 1);
+            let mut groups = vec![Vec::new(); count];
+            for (j, &c) in classes.iter().enumerate() {
+                groups[c].push(j);
+            }
+            groups
+        }
+    };
+    let [train, test] = split_group_rows(&groups, &[test_fraction], seed, rows)?;
+    Ok((train, test))
+}
+
+/// Splits each group of row indices by `fractions` (the first part gets the rest), from
+/// the data-split stream of `seed`; each part sorted.
+fn split_group_rows<const N: usize>(
+    groups: &[Vec<usize>],
+    fractions: &[f64],
+    seed: u64,
+    rows: usize,
+) -> Result<[Vec<usize>; N]> {
+    let total: f64 = fractions.iter().sum();
+    if fractions.iter().any(|f| !(f.is_finite() && *f > 0.0)) || total >= 1.0 {
+        return Err(TrainError::InvalidConfig {
+            what: "split fractions",
+            expected: "each in (0, 1), summing to less than 1",
+            found: format!("{fractions:?}"),
+        });
+    }
+    let mut rng = SeededRng::for_stream(seed, Stream::DataSplit);
+    let mut parts: [Vec<usize>; N] = std::array::from_fn(|_| Vec::new());
+    for group in groups {
+        let mut members = group.clone();
+        rng.shuffle(&mut members);
+        let mut start = 0;
+        for (k, f) in fractions.iter().enumerate() {
+            let take = ((f * group.len() as f64).round() as usize).min(members.len() - start);
+            parts[k + 1].extend_from_slice(&members[start..start + take]);
+            start += take;
+        }
+        parts[0].extend_from_slice(&members[start..]);
+    }
+    if let Some(k) = parts.iter().position(Vec::is_empty) {
+        return Err(TrainError::InvalidConfig {
+            what: "split fractions",
+            expected: "fractions that leave at least one example in every part",
+            found: format!("{fractions:?} of {rows} examples leaves part {k} (0 = train) empty"),
+        });
+    }
+    for p in &mut parts {
+        p.sort_unstable();
+    }
+    Ok(parts)
 }

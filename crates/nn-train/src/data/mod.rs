@@ -21,7 +21,7 @@ pub use csv::{
     MIN_ROWS_FOR_CLASS_SHARE, Targets, load_csv, load_csv_features, load_csv_header, read_csv,
     read_csv_features,
 };
-pub use dataset::{Dataset, Split, one_hot};
+pub use dataset::{Dataset, Split, one_hot, split_rows};
 pub use idx::{IdxArray, load_idx, load_mnist, mnist_from_idx, parse_idx};
 
 /// Training data: inputs `X: (features, m)` and targets `Y: (outputs, m)`.

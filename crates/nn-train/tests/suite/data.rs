@@ -9,7 +9,7 @@ use std::path::PathBuf;
 use nalgebra::DMatrix;
 use nn_train::data::{
     CsvOptions, Dataset, LabelColumn, Targets, load_csv, load_mnist, one_hot, parse_idx, read_csv,
-    read_csv_features, synthetic,
+    read_csv_features, split_rows, synthetic,
 };
 use nn_train::encode::{Encoder, EncoderKind};
 use nn_train::*;
@@ -131,7 +131,23 @@ mod dataset {
         all.extend(ids(&test));
         all.sort_unstable();
         assert_eq!(all, (0..100).collect::<Vec<_>>(), "disjoint and complete");
-        assert_eq!(d.split_stratified(0.2, 9).unwrap(), (train, test), "seeded");
+        assert_eq!(
+            d.split_stratified(0.2, 9).unwrap(),
+            (train.clone(), test.clone()),
+            "seeded"
+        );
+        // The same split as row indices, for data that is not a Dataset yet.
+        let (train_rows, test_rows) = split_rows(100, Some(&labels), 0.2, 9).unwrap();
+        assert_eq!((train_rows, test_rows), (ids(&train), ids(&test)));
+        let plain = d.split(0.3, 4).unwrap();
+        assert_eq!(
+            split_rows(100, None, 0.3, 4).unwrap(),
+            (ids(&plain.0), ids(&plain.1))
+        );
+        assert!(matches!(
+            split_rows(3, Some(&[0, 1]), 0.5, 0),
+            Err(TrainError::BadInput { .. })
+        ));
 
         let s = d.split_stratified3(0.1, 0.2, 1).unwrap();
         assert_eq!(
