@@ -367,7 +367,7 @@ pub use limits::Limits;
 pub use loss::{GradientOf, Loss, PROBABILITY_EPSILON, Task};
 pub use network::{Evaluation, Network, NetworkBuilder, NetworkPlan};
 pub use optim::{
-    Optimizer, OptimizerState, Schedule, clip_gradient_norm, gradient_norm, gradients_finite,
+    Optimizer, OptimizerState, PlateauState, Schedule, clip_gradient_norm, gradient_norm, gradients_finite,
 };
 pub use perceptron::{Perceptron, PerceptronConfig, PerceptronReport};
 pub use train::{

@@ -447,6 +447,15 @@ fn every_optimizer_and_schedule_checkpoints_and_resumes_bit_identically() {
             epochs: 3,
             min_factor: 0.1,
         },
+        // Reduced after the second epoch (no epoch improves by half), then a cooldown:
+        // the resumed epoch runs at the reduced rate only if the state was saved.
+        Schedule::ReduceOnPlateau {
+            factor: 0.5,
+            patience: 0,
+            threshold: 0.5,
+            cooldown: 1,
+            min_factor: 0.1,
+        },
     ];
     let mut names = std::collections::BTreeSet::new();
     for optimizer in optimizers {
@@ -474,6 +483,11 @@ fn every_optimizer_and_schedule_checkpoints_and_resumes_bit_identically() {
                 .unwrap();
             let bytes = checkpoint_to_bytes(&first, &t_first, None).unwrap();
             let mut ck = checkpoint_from_bytes::<f64>(&bytes, "ckpt").unwrap();
+            assert_eq!(ck.trainer.plateau, t_first.plateau, "{what}");
+            if matches!(schedule, Schedule::ReduceOnPlateau { .. }) {
+                assert_eq!(t_first.plateau.factor, 0.5, "{what}: not reduced");
+                assert_eq!(t_first.plateau.cooldown_left, 1, "{what}");
+            }
             assert_eq!(
                 format!("{:?}", ck.trainer.config()),
                 format!("{config:?}"),
@@ -495,6 +509,7 @@ fn every_optimizer_and_schedule_checkpoints_and_resumes_bit_identically() {
                 same_params(&full, &ck.network),
                 "{what}: resumed parameters differ"
             );
+            assert_eq!(ck.trainer.plateau, t_full.plateau, "{what}");
         }
     }
     assert_eq!(names.len(), Optimizer::NAMES.len());
