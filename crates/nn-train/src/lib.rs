@@ -228,7 +228,7 @@
 //! | `format` | `"pt"`: the tensors follow PyTorch's layout (so tools that check this key, like `transformers`, accept the file) |
 //! | `nn.format_version` | `"1"`; a loader rejects a version it does not know |
 //! | `nn.kind` | `"model"` or `"checkpoint"` |
-//! | `nn.architecture` | JSON: `{"input": {"flat": n} \| {"image": [c, h, w]}, "layers": [LayerRecord::to_json …], "loss": "binary_cross_entropy", "l2": 0.0, "seed": 1, "dtype": "f32"}` |
+//! | `nn.architecture` | JSON: `{"input": {"flat": n} \| {"image": [c, h, w]}, "layers": [LayerRecord::to_json …], "loss": "binary_cross_entropy", "l2": 0.0, "seed": 1, "dtype": "f32"}`, with `"class_weights": [w, …]` only for a loss with class weights |
 //! | `nn.encoder` | JSON of the fitted input encoder ([`encode::Encoder::to_json`]), if any |
 //! | `nn.classes` | JSON array of class names in output order (two for a single sigmoid output), if saved with [`persist::save_model_with_classes`] |
 //! | `nn.trainer` | checkpoints only: JSON of the training configuration, epoch, optimizer step count and random-stream states (see [`persist::save_checkpoint`]) |
@@ -364,10 +364,10 @@ pub use layers::{
     LayerSpec, MaxPool2d, MaxPool2dConfig, Mode, Param, ParamMut, ParamShape, Stochastic, Upstream,
 };
 pub use limits::Limits;
-pub use loss::{GradientOf, Loss, PROBABILITY_EPSILON, Task};
+pub use loss::{GradientOf, Loss, PROBABILITY_EPSILON, Task, balanced_class_weights};
 pub use network::{Evaluation, Network, NetworkBuilder, NetworkPlan};
 pub use optim::{
-    Optimizer, OptimizerState, Schedule, clip_gradient_norm, gradient_norm, gradients_finite,
+    Optimizer, OptimizerState, PlateauState, Schedule, clip_gradient_norm, gradient_norm, gradients_finite,
 };
 pub use perceptron::{Perceptron, PerceptronConfig, PerceptronReport};
 pub use train::{

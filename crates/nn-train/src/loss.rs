@@ -6,6 +6,9 @@
 //! off the softmax output, from `Z`'s log-sum-exp where `a` is too small to trust), and they
 //! hand the output layer `dZ = A − Y` directly instead of going through `g'(Z)`, which would
 //! divide by a saturated `A(1 − A)`.
+//!
+//! The cross-entropies take optional per-class weights: [`Loss::weighted_cost`] gives
+//! the formulas.
 
 use std::fmt;
 use std::str::FromStr;
@@ -241,6 +244,55 @@ impl Loss {
         }
     }
 
+    /// Checks per-class weights for this loss on an output layer of `units` units: only
+    /// the cross-entropies take them; `[w_0, w_1]` (negative class first) for
+    /// `binary_cross_entropy` and `bce_probabilities` (applied to every output unit), one
+    /// per unit (class) for `categorical_cross_entropy`; each finite and ≥ 0, not all 0.
+    ///
+    /// # Errors
+    /// [`TrainError::InvalidConfig`] saying which rule the weights break.
+    pub fn check_class_weights(&self, weights: &[f64], units: usize) -> Result<()> {
+        let bad = |expected: &'static str, found: String| {
+            Err(TrainError::InvalidConfig {
+                what: "class weights",
+                expected,
+                found,
+            })
+        };
+        let count = match self {
+            Loss::BinaryCrossEntropy | Loss::BceProbabilities => 2,
+            Loss::CategoricalCrossEntropy => units,
+            Loss::Mse | Loss::Huber { .. } | Loss::Hinge => {
+                return bad(
+                    "a cross-entropy loss (binary_cross_entropy, bce_probabilities or \
+                     categorical_cross_entropy)",
+                    format!("class weights with loss {self}"),
+                );
+            }
+        };
+        if weights.len() != count {
+            let expected = match self {
+                Loss::CategoricalCrossEntropy => "one weight per class (output unit)",
+                _ => "two weights, [w_0, w_1] (negative class first)",
+            };
+            return bad(
+                expected,
+                format!("{} weights for {count} classes", weights.len()),
+            );
+        }
+        if let Some((c, w)) = weights
+            .iter()
+            .enumerate()
+            .find(|(_, w)| !(w.is_finite() && **w >= 0.0))
+        {
+            return bad("finite weights ≥ 0", format!("weight {w} for class {c}"));
+        }
+        if weights.iter().all(|&w| w == 0.0) {
+            return bad("at least one weight > 0", format!("{weights:?}"));
+        }
+        Ok(())
+    }
+
     /// Checks that every target suits the loss (binary in `[0, 1]`, hinge in {−1, 0, 1},
     /// categorical columns non-negative and summing to 1).
     ///
@@ -292,9 +344,70 @@ impl Loss {
     /// pre-activation (needed by the fused losses), `a` its output: for categorical
     /// cross-entropy `a` must be `softmax(z)`, as the network's forward pass makes it.
     pub fn cost<T: Scalar>(&self, z: &DMatrix<T>, a: &DMatrix<T>, y: &DMatrix<T>) -> f64 {
+        self.weighted_cost(z, a, y, None)
+    }
+
+    /// [`Loss::cost`] with per-class weights: `weights` as [`Loss::check_class_weights`]
+    /// accepts them (`[w_0, w_1]` for the binary losses, one per output unit for the
+    /// categorical one), `None` for the unweighted cost (the same bits as [`Loss::cost`]).
+    /// Losses other than the cross-entropies ignore them.
+    ///
+    /// Each example's loss is scaled by the weight of its class ([`balanced_class_weights`]
+    /// makes scikit-learn's `"balanced"` ones), and the cost stays a mean over the `m`
+    /// examples:
+    ///
+    /// ```text
+    /// categorical:  J = −(1/m) Σ_j Σ_k w_k y_kj ln a_kj
+    ///                 = −(1/m) Σ_j w_{y_j} ln a_{y_j, j}        for one-hot Y
+    /// binary:       J = −(1/m) Σ_j (1/K) Σ_k w_1 y ln a + w_0 (1 − y) ln(1 − a)
+    /// ```
+    ///
+    /// This is scikit-learn's `class_weight` (each sample's loss scaled, the mean over
+    /// samples), and PyTorch's `CrossEntropyLoss(weight=w, reduction="sum")` divided by `m`
+    /// — not its `reduction="mean"`, which divides by `Σ_j w_{y_j}` instead. Dividing by `m`
+    /// keeps `J` the mean the rest of the crate assumes: the layers' `1/m` stays the only
+    /// normaliser, a mini-batch's gradient is an unbiased estimate of the whole set's (a
+    /// per-batch `Σ w` would make each batch's scale depend on its mix of classes), and the
+    /// shares of a data-parallel step add up exactly as without weights. With
+    /// [`balanced_class_weights`] `Σ_j w_{y_j} = m` over the training set, so there the two
+    /// normalisations agree.
+    ///
+    /// Weighted gradients, still fused: categorical `dZ = A ∘ s − w ∘ Y` with
+    /// `s_j = Σ_k w_k y_kj` per column (`w_c (A − Y)` for a one-hot column of class `c`);
+    /// binary `dZ = (w_0 (1 − y) a − w_1 y (1 − a)) / K` (`w_y (a − y)/K` for 0/1 targets).
+    pub fn weighted_cost<T: Scalar>(
+        &self,
+        z: &DMatrix<T>,
+        a: &DMatrix<T>,
+        y: &DMatrix<T>,
+        weights: Option<&[f64]>,
+    ) -> f64 {
         let m = a.ncols().max(1) as f64;
         let k = a.nrows().max(1) as f64;
         let f = |v: T| v.to_f64();
+        if let (Loss::BinaryCrossEntropy | Loss::BceProbabilities, Some(&[w0, w1])) =
+            (*self, weights)
+        {
+            let eps = PROBABILITY_EPSILON;
+            let fused = *self == Loss::BinaryCrossEntropy;
+            // −ln a and −ln(1 − a): from the logits when fused (stable for any z), else
+            // from the clamped probability.
+            let total: f64 = z
+                .iter()
+                .zip(a.iter())
+                .zip(y.iter())
+                .map(|((&z, &a), &y)| {
+                    let (z, a, y) = (f(z), f(a).clamp(eps, 1.0 - eps), f(y));
+                    let (ln_a, ln_1a) = if fused {
+                        (-softplus(-z), -softplus(z))
+                    } else {
+                        (a.ln(), (1.0 - a).ln())
+                    };
+                    -(w1 * y * ln_a + w0 * (1.0 - y) * ln_1a)
+                })
+                .sum();
+            return total / k / m;
+        }
         let total: f64 = match *self {
             Loss::BinaryCrossEntropy => {
                 z.iter()
@@ -312,7 +425,7 @@ impl Loss {
                     .chunks_exact(rows)
                     .zip(a.as_slice().chunks_exact(rows))
                     .zip(y.as_slice().chunks_exact(rows))
-                    .map(|((zc, ac), yc)| cross_entropy_column(zc, ac, yc))
+                    .map(|((zc, ac), yc)| cross_entropy_column(zc, ac, yc, weights))
                     .sum()
             }
             Loss::BceProbabilities => {
@@ -367,7 +480,70 @@ impl Loss {
         y: &DMatrix<T>,
         out: &mut DMatrix<T>,
     ) -> GradientOf {
+        self.weighted_gradient_into(a, y, None, out)
+    }
+
+    /// [`Loss::gradient_into`] of [`Loss::weighted_cost`]: with `None`, the same bits as
+    /// the unweighted gradient; the fused losses stay fused
+    /// ([`Loss::weighted_cost`] gives `dZ`).
+    pub fn weighted_gradient_into<T: Scalar>(
+        &self,
+        a: &DMatrix<T>,
+        y: &DMatrix<T>,
+        weights: Option<&[f64]>,
+        out: &mut DMatrix<T>,
+    ) -> GradientOf {
         fit_buffer(out, a.nrows(), a.ncols());
+        match (*self, weights) {
+            (Loss::CategoricalCrossEntropy, Some(w)) if w.len() == a.nrows() => {
+                let rows = a.nrows().max(1);
+                for ((o, ac), yc) in out
+                    .as_mut_slice()
+                    .chunks_exact_mut(rows)
+                    .zip(a.as_slice().chunks_exact(rows))
+                    .zip(y.as_slice().chunks_exact(rows))
+                {
+                    let s = yc
+                        .iter()
+                        .zip(w)
+                        .fold(T::zero(), |s, (&y, &w)| s + T::cast(w) * y);
+                    for (((o, &a), &y), &w) in o.iter_mut().zip(ac).zip(yc).zip(w) {
+                        *o = a * s - T::cast(w) * y;
+                    }
+                }
+                return self.gradient_of();
+            }
+            (Loss::BinaryCrossEntropy, Some(&[w0, w1])) => {
+                let k = T::from_count(a.nrows().max(1));
+                let (w0, w1) = (T::cast(w0), T::cast(w1));
+                let pairs = out
+                    .as_mut_slice()
+                    .iter_mut()
+                    .zip(a.as_slice().iter().zip(y.as_slice()));
+                pairs.for_each(|(o, (&a, &y))| {
+                    *o = (w0 * (T::one() - y) * a - w1 * y * (T::one() - a)) / k;
+                });
+                return self.gradient_of();
+            }
+            (Loss::BceProbabilities, Some(&[w0, w1])) => {
+                let k = T::from_count(a.nrows().max(1));
+                let (w0, w1) = (T::cast(w0), T::cast(w1));
+                let eps = T::cast(PROBABILITY_EPSILON);
+                let pairs = out
+                    .as_mut_slice()
+                    .iter_mut()
+                    .zip(a.as_slice().iter().zip(y.as_slice()));
+                pairs.for_each(|(o, (&a, &y))| {
+                    *o = if a < eps || a > T::one() - eps {
+                        T::zero()
+                    } else {
+                        (w0 * (T::one() - y) / (T::one() - a) - w1 * y / a) / k
+                    }
+                });
+                return self.gradient_of();
+            }
+            _ => {}
+        }
         let k = T::from_count(a.nrows().max(1));
         // Contiguous slices (nalgebra's iterators are strided and do not vectorise).
         let pairs = out
@@ -416,9 +592,13 @@ const LN_SAFE_PROBABILITY: f64 = 1e-30;
 /// column instead of an exponential per entry — the cost is computed at every training
 /// step. Where a target's probability is tiny, the log-sum-exp of the logits is used, which
 /// stays exact however confident the wrong answer.
-fn cross_entropy_column<T: Scalar>(z: &[T], a: &[T], y: &[T]) -> f64 {
+///
+/// With class weights `w` each term is scaled by its class's weight:
+/// `Σ_k w_k y_k (logsumexp(z) − z_k)`.
+fn cross_entropy_column<T: Scalar>(z: &[T], a: &[T], y: &[T], w: Option<&[f64]>) -> f64 {
+    let weight = |k: usize| w.and_then(|w| w.get(k)).copied();
     let mut total = 0.0;
-    for (&a_k, &y_k) in a.iter().zip(y) {
+    for (index, (&a_k, &y_k)) in a.iter().zip(y).enumerate() {
         if y_k != T::zero() {
             let a_k = a_k.to_f64();
             if a_k.is_nan() || a_k < LN_SAFE_PROBABILITY {
@@ -431,13 +611,54 @@ fn cross_entropy_column<T: Scalar>(z: &[T], a: &[T], y: &[T]) -> f64 {
                 return z
                     .iter()
                     .zip(y)
-                    .map(|(&z, &y)| y.to_f64() * (lse - z.to_f64()))
+                    .enumerate()
+                    .map(|(k, (&z, &y))| {
+                        let term = y.to_f64() * (lse - z.to_f64());
+                        weight(k).map_or(term, |w| w * term)
+                    })
                     .sum();
             }
-            total -= y_k.to_f64() * a_k.ln();
+            let term = y_k.to_f64() * a_k.ln();
+            total -= weight(index).map_or(term, |w| w * term);
         }
     }
     total
+}
+
+/// `ln(1 + eˣ)`, stable for any `x`.
+fn softplus(x: f64) -> f64 {
+    x.max(0.0) + (-x.abs()).exp().ln_1p()
+}
+
+/// scikit-learn's `class_weight="balanced"`: `w_c = n / (k · n_c)` from the number of
+/// examples `n_c` of each of the `k` classes (`n = Σ n_c`), so that every class carries the
+/// same total weight `n / k`. For the binary losses pass `[n_0, n_1]` (negatives first);
+/// [`crate::metrics::class_counts`] counts them from targets.
+///
+/// # Errors
+/// [`TrainError::BadInput`] naming the first class without examples (its weight would be
+/// infinite), or for fewer than two classes.
+pub fn balanced_class_weights(counts: &[usize]) -> Result<Vec<f64>> {
+    if counts.len() < 2 {
+        return Err(TrainError::BadInput {
+            what: "class counts for balanced class weights",
+            expected: "at least 2 classes".into(),
+            found: format!("{} classes", counts.len()),
+        });
+    }
+    if let Some(c) = counts.iter().position(|&n| n == 0) {
+        return Err(TrainError::BadInput {
+            what: "class counts for balanced class weights",
+            expected: "at least one example of every class".into(),
+            found: format!("no example of class {c} (weight n / (k · 0) would be infinite)"),
+        });
+    }
+    let n: usize = counts.iter().sum();
+    let k = counts.len() as f64;
+    Ok(counts
+        .iter()
+        .map(|&n_c| n as f64 / (k * n_c as f64))
+        .collect())
 }
 
 /// Hinge targets: 1 stays 1, 0 and −1 become −1.

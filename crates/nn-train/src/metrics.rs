@@ -71,6 +71,36 @@ pub fn correct_count<T: Scalar>(
     }
 }
 
+/// The number of examples of each class in targets `y`, as [`Task`] reads them: for
+/// [`Task::Multiclass`] one count per row (each column's class is its argmax); for
+/// [`Task::Binary`] `[n_0, n_1]` over every entry (positive when above the threshold: 0.5,
+/// or 0 for ±1 margins). These are the supports of a [`ClassificationReport`] and what
+/// [`crate::balanced_class_weights`] takes.
+///
+/// # Errors
+/// [`TrainError::BadInput`] for [`Task::Regression`], which has no classes.
+pub fn class_counts<T: Scalar>(task: Task, y: &DMatrix<T>) -> Result<Vec<usize>> {
+    match task {
+        Task::Regression => Err(TrainError::BadInput {
+            what: "targets to count classes of",
+            expected: "a classification task (binary or multi-class)".into(),
+            found: "a regression task".into(),
+        }),
+        Task::Multiclass => {
+            let mut counts = vec![0; y.nrows()];
+            for c in argmax_columns(y) {
+                counts[c] += 1;
+            }
+            Ok(counts)
+        }
+        Task::Binary { threshold_is_zero } => {
+            let t = if threshold_is_zero { 0.0 } else { 0.5 };
+            let positive = y.iter().filter(|v| v.to_f64() > t).count();
+            Ok(vec![y.len() - positive, positive])
+        }
+    }
+}
+
 /// Fraction of correct predictions (see [`correct_count`]); `None` for regression or
 /// empty input.
 pub fn accuracy<T: Scalar>(task: Task, a: &DMatrix<T>, y: &DMatrix<T>) -> Option<f64> {

@@ -188,6 +188,186 @@ mod gradients {
         }
     }
 
+    proptest! {
+        #![proptest_config(ProptestConfig::with_cases(64))]
+
+        /// With per-class weights, the fused cross-entropies' gradients (sigmoid + BCE,
+        /// softmax + CCE) and the clamped BCE on probabilities still equal central finite
+        /// differences of the weighted cost, for one-hot/0-1 and soft targets, weights in
+        /// [0, 3] (some exactly 0) and random architectures.
+        #[test]
+        fn weighted_cross_entropy_gradients_match_finite_differences(
+            widths in proptest::collection::vec(1usize..=5, 1..=3),
+            acts in proptest::collection::vec(0usize..12, 3),
+            loss_index in 0usize..3,
+            soft in any::<bool>(),
+            raw_weights in proptest::collection::vec(prop_oneof![Just(0.0), 0.1f64..3.0], 6),
+            m in 1usize..=4,
+            seed in any::<u64>(),
+        ) {
+            let loss = [
+                Loss::BinaryCrossEntropy,
+                Loss::CategoricalCrossEntropy,
+                Loss::BceProbabilities,
+            ][loss_index];
+            let depth = widths.len();
+            let mut k = widths[depth - 1];
+            if loss == Loss::CategoricalCrossEntropy { k = k.max(2); }
+            let n_weights = if loss == Loss::CategoricalCrossEntropy { k } else { 2 };
+            let mut weights = raw_weights[..n_weights].to_vec();
+            prop_assume!(weights.iter().any(|&w| w > 0.0));
+            // Not all equal: a common factor would hide a weight applied in the cost only.
+            if weights.iter().all(|&w| w == weights[0]) { weights[0] += 0.5; }
+            let mut g = Gen(seed);
+            let inputs = 1 + (seed % 4) as usize;
+            let mut b = Network::<f64>::builder(inputs);
+            for (i, &w) in widths[..depth - 1].iter().enumerate() {
+                b = b.dense(w, HIDDEN[acts[i]]);
+            }
+            let base = b.dense(k, output_activation(loss, 0)).loss(loss).seed(seed);
+            let mut net = base.clone().class_weights(weights.clone()).build().unwrap();
+            let x = g.matrix(inputs, m, -2.0, 2.0);
+            let mut y = targets(loss, k, m, &mut g);
+            if soft {
+                y = if loss == Loss::CategoricalCrossEntropy {
+                    let mut p = g.matrix(k, m, 0.05, 1.0);
+                    for mut c in p.column_iter_mut() {
+                        let s = c.sum();
+                        c /= s;
+                    }
+                    p
+                } else {
+                    g.matrix(k, m, 0.0, 1.0)
+                };
+            }
+            net.forward(&x, Mode::Eval).unwrap();
+            prop_assume!(!near_kink(&net, &y, 1e-3));
+            // The weights are in the cost: it differs from the unweighted one.
+            let weighted = net.evaluate(&x, &y).unwrap().cost;
+            let plain = base.build().unwrap().evaluate(&x, &y).unwrap().cost;
+            prop_assert!(weighted != plain || weighted == 0.0);
+            let reports = net.gradient_check(&x, &y, &GradCheck::default()).unwrap();
+            for (name, rep) in &reports {
+                prop_assert!(rep.passes(1e-6), "{name} of {net}, weights {weights:?}: {rep}");
+            }
+        }
+    }
+
+    /// Weights of 1 give the unweighted cost and gradient bit for bit; weights of 2 double
+    /// them; a one-hot CCE column of class c is scaled by w_c alone.
+    #[test]
+    fn class_weights_scale_each_example_by_its_class() {
+        let z = DMatrix::from_column_slice(3, 2, &[1.0, -0.5, 0.2, 0.3, 2.0, -1.0]);
+        let softmax = |z: &DMatrix<f64>| {
+            let mut a = z.clone();
+            for mut c in a.column_iter_mut() {
+                let e: Vec<f64> = c.iter().map(|v| v.exp()).collect();
+                let s: f64 = e.iter().sum();
+                for (v, e) in c.iter_mut().zip(e) {
+                    *v = e / s;
+                }
+            }
+            a
+        };
+        let a = softmax(&z);
+        let y = DMatrix::from_column_slice(3, 2, &[0.0, 1.0, 0.0, 1.0, 0.0, 0.0]);
+        let cce = Loss::CategoricalCrossEntropy;
+        let plain = cce.cost(&z, &a, &y);
+        assert_eq!(cce.weighted_cost(&z, &a, &y, Some(&[1.0, 1.0, 1.0])), plain);
+        let w = [0.5, 3.0, 7.0];
+        // −(1/2)(3 ln a_1,0 + 0.5 ln a_0,1)
+        let expected = -(3.0 * a[(1, 0)].ln() + 0.5 * a[(0, 1)].ln()) / 2.0;
+        let got = cce.weighted_cost(&z, &a, &y, Some(&w));
+        assert!((got - expected).abs() < 1e-14, "{got} vs {expected}");
+        let (mut g_plain, mut g_w) = (DMatrix::zeros(0, 0), DMatrix::zeros(0, 0));
+        cce.gradient_into(&a, &y, &mut g_plain);
+        cce.weighted_gradient_into(&a, &y, Some(&w), &mut g_w);
+        for r in 0..3 {
+            assert!((g_w[(r, 0)] - 3.0 * g_plain[(r, 0)]).abs() < 1e-15);
+            assert!((g_w[(r, 1)] - 0.5 * g_plain[(r, 1)]).abs() < 1e-15);
+        }
+        let zb = DMatrix::from_row_slice(1, 3, &[0.4, -2.0, 30.0]);
+        let ab = zb.map(|v: f64| 1.0 / (1.0 + (-v).exp()));
+        let yb = DMatrix::from_row_slice(1, 3, &[1.0, 0.0, 0.0]);
+        let bce = Loss::BinaryCrossEntropy;
+        let plain = bce.cost(&zb, &ab, &yb);
+        let same = bce.weighted_cost(&zb, &ab, &yb, Some(&[1.0, 1.0]));
+        assert!((same - plain).abs() < 1e-15, "{same} vs {plain}");
+        let doubled = bce.weighted_cost(&zb, &ab, &yb, Some(&[2.0, 2.0]));
+        assert!((doubled - 2.0 * plain).abs() < 1e-14);
+        // A confident wrong answer (z = 30, y = 0) stays finite and exact: w_0 · softplus(30).
+        let only_negatives = bce.weighted_cost(&zb, &ab, &yb, Some(&[1.0, 0.0]));
+        let softplus = |v: f64| v.max(0.0) + (-v.abs()).exp().ln_1p();
+        let expected = (softplus(-2.0) + softplus(30.0)) / 3.0;
+        assert!((only_negatives - expected).abs() < 1e-14, "{only_negatives}");
+    }
+
+    /// scikit-learn's `compute_class_weight("balanced", classes=[0, 1, 2],
+    /// y=[0, 0, 0, 1, 2, 2, 2, 2, 1, 0])` is [0.8333333333333334, 1.6666666666666667,
+    /// 0.8333333333333334] (computed with scikit-learn 1.9.1).
+    #[test]
+    fn balanced_class_weights_match_scikit_learn() {
+        let labels = [0usize, 0, 0, 1, 2, 2, 2, 2, 1, 0];
+        let mut y = DMatrix::zeros(3, labels.len());
+        for (j, &c) in labels.iter().enumerate() {
+            y[(c, j)] = 1.0;
+        }
+        let counts = metrics::class_counts(Task::Multiclass, &y).unwrap();
+        assert_eq!(counts, [4, 2, 4]);
+        let w = balanced_class_weights(&counts).unwrap();
+        let expected = [0.8333333333333334, 1.6666666666666667, 0.8333333333333334];
+        for (w, e) in w.iter().zip(expected) {
+            assert!((w - e).abs() < 1e-15, "{w} vs {e}");
+        }
+        // Binary: one sigmoid row, [n_0, n_1].
+        let yb = DMatrix::from_row_slice(1, 4, &[1.0, 0.0, 0.0, 0.0]);
+        let task = Loss::BinaryCrossEntropy.task();
+        assert_eq!(metrics::class_counts(task, &yb).unwrap(), [3, 1]);
+        assert_eq!(balanced_class_weights(&[3, 1]).unwrap(), [4.0 / 6.0, 2.0]);
+        // An absent class is named.
+        let e = balanced_class_weights(&[3, 0, 2]).unwrap_err().to_string();
+        assert!(e.contains("class 1"), "{e}");
+        assert!(balanced_class_weights(&[5]).is_err());
+        assert!(metrics::class_counts(Task::Regression, &yb).is_err());
+    }
+
+    /// Class weights are checked when the network is built: only cross-entropies, one per
+    /// class (two for binary), finite, ≥ 0, not all 0.
+    #[test]
+    fn bad_class_weights_are_refused() {
+        let build = |out: usize, act: Activation, loss: Loss, w: Vec<f64>| {
+            Network::<f64>::builder(2)
+                .dense(out, act)
+                .loss(loss)
+                .class_weights(w)
+                .build()
+                .map(|_| ())
+                .map_err(|e| e.to_string())
+        };
+        let cce = |w: Vec<f64>| build(3, Activation::Softmax, Loss::CategoricalCrossEntropy, w);
+        assert!(cce(vec![1.0, 2.0, 0.0]).is_ok());
+        for (w, says) in [
+            (vec![1.0, 2.0], "2 weights for 3 classes"),
+            (vec![1.0, -2.0, 1.0], "weight -2 for class 1"),
+            (vec![1.0, f64::NAN, 1.0], "weight NaN for class 1"),
+            (vec![0.0, 0.0, 0.0], "at least one weight > 0"),
+        ] {
+            let e = cce(w).unwrap_err();
+            assert!(e.contains(says), "{e}");
+        }
+        let bin = |w| build(1, Activation::Sigmoid, Loss::BinaryCrossEntropy, w);
+        assert!(bin(vec![1.0, 3.0]).is_ok());
+        assert!(bin(vec![1.0, 3.0, 1.0]).unwrap_err().contains("[w_0, w_1]"));
+        let e = build(1, Activation::Identity, Loss::Mse, vec![1.0, 1.0]).unwrap_err();
+        assert!(e.contains("cross-entropy"), "{e}");
+        let e = Network::<f64>::builder(2)
+            .dense(1, Activation::Sigmoid)
+            .class_weights(vec![1.0, 1.0])
+            .build()
+            .unwrap_err();
+        assert!(e.to_string().contains("without a loss"), "{e}");
+    }
+
     /// A wrong gradient is caught: doubling one layer's weight gradient fails the check.
     #[test]
     fn a_wrong_backward_is_caught() {

@@ -49,6 +49,7 @@ pub struct NetworkBuilder<T: Scalar> {
     input: FeatureShape,
     layers: Vec<Entry<T>>,
     loss: Option<Loss>,
+    class_weights: Option<Vec<f64>>,
     l2: f64,
     seed: u64,
     bias_init: Option<Init>,
@@ -82,6 +83,7 @@ impl<T: Scalar> NetworkBuilder<T> {
             input,
             layers: Vec::new(),
             loss: None,
+            class_weights: None,
             l2: 0.0,
             seed: 0,
             bias_init: None,
@@ -257,6 +259,18 @@ impl<T: Scalar> NetworkBuilder<T> {
         self
     }
 
+    /// Sets per-class weights for a cross-entropy loss (`None`, the default: unweighted):
+    /// each example's loss is scaled by its class's weight and the cost stays the mean
+    /// over examples (the formulas, and why it is not PyTorch's `reduction="mean"`, are
+    /// in [`Loss::weighted_cost`]'s docs). `[w_0, w_1]` for the binary losses, one per class for
+    /// categorical cross-entropy; [`balanced_class_weights`](crate::balanced_class_weights)
+    /// makes scikit-learn's `"balanced"` ones. Checked by [`NetworkBuilder::build`]
+    /// ([`Loss::check_class_weights`]). Model files and checkpoints record them.
+    pub fn class_weights(mut self, weights: impl Into<Option<Vec<f64>>>) -> Self {
+        self.class_weights = weights.into();
+        self
+    }
+
     /// Sets the L2 penalty `λ` of `J + λ/(2m) Σ‖W‖²` (weights only, not biases). Default 0.
     pub fn l2(mut self, lambda: f64) -> Self {
         self.l2 = lambda;
@@ -424,11 +438,22 @@ impl<T: Scalar> NetworkBuilder<T> {
                     problem,
                 })?;
         }
+        if let Some(weights) = &self.class_weights {
+            let (Some(loss), Some(out)) = (self.loss, layers.last()) else {
+                return Err(TrainError::InvalidConfig {
+                    what: "class weights",
+                    expected: "a network with a cross-entropy loss",
+                    found: "a network without a loss".into(),
+                });
+            };
+            loss.check_class_weights(weights, out.output_shape().len())?;
+        }
         let grads = (1..layers.len()).map(|_| DMatrix::zeros(0, 0)).collect();
         Ok(Network {
             input: self.input,
             layers,
             loss: self.loss,
+            class_weights: self.class_weights.clone(),
             l2: self.l2,
             seed: self.seed,
             grads,

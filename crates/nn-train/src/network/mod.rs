@@ -33,6 +33,8 @@ pub struct Network<T: Scalar> {
     input: FeatureShape,
     layers: Vec<Box<dyn Layer<T>>>,
     loss: Option<Loss>,
+    /// Per-class weights of a cross-entropy loss, checked against it when built.
+    class_weights: Option<Vec<f64>>,
     l2: f64,
     seed: u64,
     /// `grads[i] = ∂L/∂(input of layer i + 1)`, written by that layer's backward; a layer
@@ -146,6 +148,11 @@ impl<T: Scalar> Network<T> {
     /// The loss; `None` for a network built for inference alone.
     pub fn loss(&self) -> Option<Loss> {
         self.loss
+    }
+
+    /// The per-class weights of the loss, if set ([`NetworkBuilder::class_weights`]).
+    pub fn class_weights(&self) -> Option<&[f64]> {
+        self.class_weights.as_deref()
     }
 
     /// The loss, or the error that training or evaluating a network without one is.
@@ -401,7 +408,7 @@ impl<T: Scalar> Network<T> {
     fn data_cost(&self, loss: Loss, y: &DMatrix<T>) -> Result<f64> {
         let a = self.output()?;
         let z = self.layers.last().and_then(|l| l.pre_activation());
-        Ok(loss.cost(z.unwrap_or(a), a, y))
+        Ok(loss.weighted_cost(z.unwrap_or(a), a, y, self.class_weights()))
     }
 
     /// The L2 term `λ/(2m) Σ‖W‖²` over every decayed tensor (weights; biases excluded).
@@ -469,7 +476,12 @@ impl<T: Scalar> Network<T> {
         let loss = self.require_loss()?;
         self.forward_unchecked(x, mode)?;
         let cost = self.data_cost(loss, y)?;
-        let kind = loss.gradient_into(output_of(&self.layers, x), y, &mut self.loss_grad);
+        let kind = loss.weighted_gradient_into(
+            output_of(&self.layers, x),
+            y,
+            self.class_weights.as_deref(),
+            &mut self.loss_grad,
+        );
         let n = self.layers.len();
         // Where ∂L/∂(output of the current layer) is: `grads[j]`, or the loss's gradient.
         // A layer that passes its input through has the same gradient above and below, so
@@ -601,7 +613,9 @@ impl<T: Scalar> Network<T> {
         let hidden = infer_through(&self.layers[..last], x)?;
         let (z, a) = self.layers[last].infer_full(hidden.as_ref().unwrap_or(x))?;
         let z = z.filter(|_| last + 1 == self.layers.len());
-        let cost = loss.cost(z.as_ref().unwrap_or(&a), &a, y) + self.l2_term(y.ncols());
+        let weights = self.class_weights();
+        let cost =
+            loss.weighted_cost(z.as_ref().unwrap_or(&a), &a, y, weights) + self.l2_term(y.ncols());
         Ok(Evaluation {
             cost,
             accuracy: accuracy(loss.task(), &a, y),
@@ -631,8 +645,11 @@ impl<T: Scalar> Network<T> {
                 param_count(l.as_ref())
             ));
         }
+        let weights = self
+            .class_weights()
+            .map_or(String::new(), |w| format!(" (class weights {w:?})"));
         s.push_str(&format!(
-            "loss: {}, L2 λ = {}, {} trainable parameters ({})\n",
+            "loss: {}{weights}, L2 λ = {}, {} trainable parameters ({})\n",
             LossName(self.loss),
             self.l2,
             self.param_count(),

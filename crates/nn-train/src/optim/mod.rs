@@ -31,7 +31,7 @@ pub use adamw::AdamW;
 pub use momentum::Momentum;
 pub use nesterov::Nesterov;
 pub use rmsprop::RmsProp;
-pub use schedule::Schedule;
+pub use schedule::{PlateauState, Schedule};
 pub use sgd::Sgd;
 
 use crate::error::{Result, TrainError};

@@ -12,8 +12,13 @@
 //!             "early_stopping": null | {"patience", "min_delta", "restore_best"}},
 //!  "epoch": 3, "optimizer_steps": 12, "optimizer_slots": true,
 //!  "rng": {"seed", "stream", "word_pos": "<decimal u128>"},
-//!  "layer_rng": [{"layer": 1, "seed", "stream", "word_pos"}]}
+//!  "layer_rng": [{"layer": 1, "seed", "stream", "word_pos"}],
+//!  "plateau": {"factor", "best", "bad_epochs", "cooldown_left"}}
 //! ```
+//!
+//! `"plateau"` ([`crate::PlateauState`]) is there only for a
+//! [`Schedule::ReduceOnPlateau`](crate::Schedule::ReduceOnPlateau) run, and required for
+//! one.
 //!
 //! Every part is a typed form read and written by serde: `config` is [`FitConfig`]'s own
 //! form (with [`crate::Optimizer`]'s and [`crate::Schedule`]'s), the rest is this file's
@@ -41,6 +46,7 @@ use crate::error::{FormatError, Result};
 use crate::layers::LayerRegistry;
 use crate::limits::Limits;
 use crate::network::Network;
+use crate::optim::{PlateauState, Schedule};
 use crate::train::{FitConfig, Trainer};
 
 /// A network and the trainer state to resume training it.
@@ -64,6 +70,9 @@ struct TrainerForm {
     optimizer_slots: bool,
     rng: RngForm,
     layer_rng: Vec<LayerRngForm>,
+    /// Only for a plateau schedule (files of other runs are as before).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    plateau: Option<PlateauState>,
 }
 
 /// A random stream's position: its seed, stream id and the keystream word, the last as a
@@ -164,6 +173,8 @@ pub fn checkpoint_to_bytes<T: Scalar>(
         optimizer_slots: !slots.is_empty(),
         rng: trainer.rng.state().into(),
         layer_rng,
+        plateau: matches!(trainer.config().schedule, Schedule::ReduceOnPlateau { .. })
+            .then_some(trainer.plateau),
     };
     let mut meta = base_metadata(net, encoder, "checkpoint")?;
     meta.insert("nn.trainer".into(), json_text(&state)?);
@@ -237,6 +248,7 @@ pub fn checkpoint_from_bytes_registered<T: Scalar>(
         optimizer_slots: has_slots,
         rng,
         layer_rng,
+        plateau,
     } = state;
     let layer_rng = layer_rng.into_iter().map(|l| {
         let state = RngState {
@@ -251,6 +263,27 @@ pub fn checkpoint_from_bytes_registered<T: Scalar>(
     trainer.epoch = epoch;
     trainer.rng = SeededRng::from_state(&RngState::from(&rng));
     trainer.optimizer.steps = steps;
+    let is_plateau = matches!(config.schedule, Schedule::ReduceOnPlateau { .. });
+    match plateau {
+        Some(p) if is_plateau && p.is_valid() => trainer.plateau = p,
+        Some(p) if is_plateau => {
+            return Err(file.error(format!(
+                "nn.trainer: plateau state out of range (factor in [0, 1], finite best): {p:?}"
+            )));
+        }
+        Some(_) => {
+            return Err(file.error(
+                "nn.trainer: a plateau state, but the schedule is not reduce_on_plateau".into(),
+            ));
+        }
+        None if is_plateau => {
+            return Err(file.error(
+                "nn.trainer: the schedule is reduce_on_plateau, but there is no \"plateau\" state"
+                    .into(),
+            ));
+        }
+        None => {}
+    }
     if has_slots {
         let n_slots = config.optimizer.slots();
         let mut slots = Vec::new();

@@ -105,6 +105,9 @@ struct ArchitectureForm {
     l2: f64,
     layers: Vec<Value>,
     loss: Loss,
+    /// Per-class weights of the loss; only when set (files without are as before).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    class_weights: Option<Vec<f64>>,
     seed: u64,
 }
 
@@ -162,6 +165,7 @@ fn architecture_form<T: Scalar>(net: &Network<T>) -> Result<ArchitectureForm> {
         l2: net.l2(),
         layers: net.records()?.iter().map(LayerRecord::to_json).collect(),
         loss: net.require_loss()?,
+        class_weights: net.class_weights().map(<[f64]>::to_vec),
         seed: net.seed(),
     })
 }
@@ -252,6 +256,7 @@ pub(super) fn read_network<T: Scalar>(
     );
     let builder = NetworkBuilder::<T>::new(input)
         .loss(loss)
+        .class_weights(arch.class_weights)
         .l2(l2)
         .seed(seed)
         .limits(*limits)

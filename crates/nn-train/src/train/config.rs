@@ -257,7 +257,9 @@ impl FitConfig {
         self.threads.filter(|&n| n > 0).unwrap_or(1)
     }
 
-    /// The learning rate at `epoch` and global step `step`.
+    /// The learning rate at `epoch` and global step `step`: base rate, schedule and
+    /// warm-up. A [`Schedule::ReduceOnPlateau`] run multiplies this by the factor the
+    /// trainer keeps ([`Trainer::learning_rate`](crate::Trainer::learning_rate)).
     pub fn learning_rate(&self, epoch: usize, step: u64) -> f64 {
         let warm = if (step as usize) < self.warmup_steps {
             (step as f64 + 1.0) / self.warmup_steps as f64

@@ -17,7 +17,9 @@ use crate::layers::Mode;
 use crate::metrics::correct_count;
 use crate::network::Network;
 use crate::network::share_count;
-use crate::optim::{OptimizerState, clip_gradient_norm, gradient_norm, gradients_finite};
+use crate::optim::{
+    OptimizerState, PlateauState, clip_gradient_norm, gradient_norm, gradients_finite,
+};
 
 /// The mutable state of a training run: optimizer moments, shuffling stream, epoch and
 /// step counters, and the batch buffers. Resuming from the same state gives the same bits.
@@ -30,6 +32,10 @@ pub struct Trainer<T: Scalar> {
     pub rng: SeededRng,
     /// Epochs completed so far.
     pub epoch: usize,
+    /// The state of a [`Schedule::ReduceOnPlateau`](crate::Schedule::ReduceOnPlateau)
+    /// schedule (its factor multiplies the learning rate); for the other schedules it
+    /// stays at its default, factor 1.
+    pub plateau: PlateauState,
     order: Vec<usize>,
     x_batch: DMatrix<T>,
     y_batch: DMatrix<T>,
@@ -48,6 +54,7 @@ impl<T: Scalar> Clone for Trainer<T> {
             optimizer: self.optimizer.clone(),
             rng: self.rng.clone(),
             epoch: self.epoch,
+            plateau: self.plateau,
             order: self.order.clone(),
             x_batch: self.x_batch.clone(),
             y_batch: self.y_batch.clone(),
@@ -68,6 +75,7 @@ impl<T: Scalar> Trainer<T> {
             optimizer: OptimizerState::new(config.optimizer)?,
             rng: SeededRng::for_stream(config.seed, Stream::TrainingShuffle),
             epoch: 0,
+            plateau: PlateauState::default(),
             config,
             order: Vec::new(),
             x_batch: DMatrix::zeros(0, 0),
@@ -87,6 +95,13 @@ impl<T: Scalar> Trainer<T> {
     /// The configuration.
     pub fn config(&self) -> &FitConfig {
         &self.config
+    }
+
+    /// The learning rate of the next step at `epoch`: [`FitConfig::learning_rate`] (base
+    /// rate, schedule, warm-up) times the plateau factor ([`Trainer::plateau`], 1 unless
+    /// the schedule is [`Schedule::ReduceOnPlateau`](crate::Schedule::ReduceOnPlateau)).
+    pub fn learning_rate(&self, epoch: usize) -> f64 {
+        self.config.learning_rate(epoch, self.optimizer.steps) * self.plateau.factor
     }
 
     /// One training step on the batch `(X, Y)` (forward, backward, clipping, update) at the
@@ -169,7 +184,7 @@ impl<T: Scalar> Trainer<T> {
         if !finite {
             return Err(non_finite("gradient norm", gradient_norm(net)));
         }
-        let lr = self.config.learning_rate(epoch, self.optimizer.steps);
+        let lr = self.learning_rate(epoch);
         self.optimizer.step(net, lr);
         Ok(outcome)
     }
@@ -249,11 +264,11 @@ impl<T: Scalar> Trainer<T> {
             // the epoch's mean and stays below the largest step cost (to rounding), so finite
             // step costs never add up to infinity.
             let (mut cost_sum, mut hits, mut counted) = (0.0f64, 0usize, 0usize);
-            let mut lr = self.config.learning_rate(epoch, self.optimizer.steps);
+            let mut lr = self.learning_rate(epoch);
             let order = std::mem::take(&mut self.order);
             for step in 0..steps_per_epoch {
                 let cols = &order[step * batch..((step + 1) * batch).min(m)];
-                lr = self.config.learning_rate(epoch, self.optimizer.steps);
+                lr = self.learning_rate(epoch);
                 let outcome = self.step(net, (x, y), cols, (epoch, step)).map_err(|e| {
                     let best = best.as_ref().filter(|_| restore_best);
                     keep_good(net, e, best, (&good, last_good))
@@ -338,6 +353,12 @@ impl<T: Scalar> Trainer<T> {
                 net.snapshot_into(&mut good);
                 last_good = Some(epoch);
             }
+            // The plateau schedule watches what early stopping watches; its new factor
+            // applies from the next epoch on.
+            self.plateau.observe(
+                &self.config.schedule,
+                record.val_cost.unwrap_or(record.train_cost),
+            );
             let mut stop =
                 (observer.on_epoch(&record) == Control::Stop).then_some(Stopped::Observer);
             if let Some(c) = self.config.convergence {

@@ -101,6 +101,15 @@ fn schedule() -> impl Strategy<Value = Schedule> {
         finite().prop_map(|gamma| Schedule::Exponential { gamma }),
         (any::<usize>(), finite())
             .prop_map(|(epochs, min_factor)| Schedule::Cosine { epochs, min_factor }),
+        (finite(), any::<usize>(), finite(), any::<usize>(), finite()).prop_map(
+            |(factor, patience, threshold, cooldown, min_factor)| Schedule::ReduceOnPlateau {
+                factor,
+                patience,
+                threshold,
+                cooldown,
+                min_factor,
+            }
+        ),
     ]
 }
 
@@ -268,6 +277,10 @@ fn forms_are_those_of_version_1() {
         r#"{"epochs":4,"min_factor":0.1,"name":"cosine"}"#
     );
     assert_eq!(json(&Schedule::Constant), r#"{"name":"constant"}"#);
+    assert_eq!(
+        json(&Schedule::reduce_on_plateau()),
+        r#"{"cooldown":0,"factor":0.1,"min_factor":0.0,"name":"reduce_on_plateau","patience":10,"threshold":0.0001}"#
+    );
     assert_eq!(
         json(&FitConfig::default()),
         r#"{"batch_size":32,"clip_norm":null,"early_stopping":null,"epochs":10,"optimizer":{"beta1":0.9,"beta2":0.999,"eps":1e-8,"lr":0.001,"name":"adam"},"schedule":{"name":"constant"},"seed":0,"shuffle":true,"threads":null,"warmup_steps":0}"#

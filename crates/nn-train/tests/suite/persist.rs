@@ -447,6 +447,15 @@ fn every_optimizer_and_schedule_checkpoints_and_resumes_bit_identically() {
             epochs: 3,
             min_factor: 0.1,
         },
+        // Reduced after the second epoch (no epoch improves by half), then a cooldown:
+        // the resumed epoch runs at the reduced rate only if the state was saved.
+        Schedule::ReduceOnPlateau {
+            factor: 0.5,
+            patience: 0,
+            threshold: 0.5,
+            cooldown: 1,
+            min_factor: 0.1,
+        },
     ];
     let mut names = std::collections::BTreeSet::new();
     for optimizer in optimizers {
@@ -474,6 +483,11 @@ fn every_optimizer_and_schedule_checkpoints_and_resumes_bit_identically() {
                 .unwrap();
             let bytes = checkpoint_to_bytes(&first, &t_first, None).unwrap();
             let mut ck = checkpoint_from_bytes::<f64>(&bytes, "ckpt").unwrap();
+            assert_eq!(ck.trainer.plateau, t_first.plateau, "{what}");
+            if matches!(schedule, Schedule::ReduceOnPlateau { .. }) {
+                assert_eq!(t_first.plateau.factor, 0.5, "{what}: not reduced");
+                assert_eq!(t_first.plateau.cooldown_left, 1, "{what}");
+            }
             assert_eq!(
                 format!("{:?}", ck.trainer.config()),
                 format!("{config:?}"),
@@ -495,9 +509,86 @@ fn every_optimizer_and_schedule_checkpoints_and_resumes_bit_identically() {
                 same_params(&full, &ck.network),
                 "{what}: resumed parameters differ"
             );
+            assert_eq!(ck.trainer.plateau, t_full.plateau, "{what}");
         }
     }
     assert_eq!(names.len(), Optimizer::NAMES.len());
+}
+
+/// Class weights are part of the cost, so model files and checkpoints keep them: a loaded
+/// model evaluates the same weighted cost, a resumed run goes on with them, and the weights
+/// sit in the architecture JSON only when set.
+#[test]
+fn class_weights_are_saved_in_models_and_checkpoints() {
+    let data = synthetic::spirals(10, 3, 0.1, 5).unwrap();
+    let build = |weights: Option<Vec<f64>>| {
+        Network::<f64>::builder(2)
+            .dense(6, Activation::Tanh)
+            .dense(3, Activation::Softmax)
+            .loss(Loss::CategoricalCrossEntropy)
+            .class_weights(weights)
+            .seed(3)
+            .build()
+            .unwrap()
+    };
+    let weights = vec![0.5, 2.0, 1.25];
+    let config = FitConfig {
+        epochs: 3,
+        batch_size: 8,
+        seed: 2,
+        ..FitConfig::default()
+    };
+    let mut full = build(Some(weights.clone()));
+    Trainer::new(config)
+        .unwrap()
+        .fit(&mut full, data.as_data(), None, &mut Silent)
+        .unwrap();
+    let cost = full.evaluate(data.x(), data.y()).unwrap().cost;
+    let plain = build(None);
+    assert_ne!(
+        cost,
+        {
+            let mut p = plain.clone();
+            p.restore(&full.snapshot()).unwrap();
+            p.evaluate(data.x(), data.y()).unwrap().cost
+        },
+        "the weights change the cost"
+    );
+    let bytes = model_to_bytes(&full, None).unwrap();
+    let (_, head) = header(&bytes);
+    let arch: serde_json::Value =
+        serde_json::from_str(head["__metadata__"]["nn.architecture"].as_str().unwrap()).unwrap();
+    assert_eq!(arch["class_weights"], serde_json::json!([0.5, 2.0, 1.25]));
+    let loaded = model_from_bytes::<f64>(&bytes, "m").unwrap();
+    assert_eq!(loaded.network.class_weights(), Some(&weights[..]));
+    assert_eq!(
+        loaded.network.evaluate(data.x(), data.y()).unwrap().cost,
+        cost
+    );
+    let (_, head) = header(&model_to_bytes(&plain, None).unwrap());
+    assert!(
+        !head["__metadata__"]["nn.architecture"]
+            .as_str()
+            .unwrap()
+            .contains("class_weights")
+    );
+
+    // Checkpointed after 2 epochs and resumed: the same bits as the run that went on.
+    let mut first = build(Some(weights.clone()));
+    let mut t_first = Trainer::new(config).unwrap();
+    t_first
+        .fit(&mut first, data.as_data(), None, &mut StopAfter(2))
+        .unwrap();
+    let ck_bytes = checkpoint_to_bytes(&first, &t_first, None).unwrap();
+    let mut ck = checkpoint_from_bytes::<f64>(&ck_bytes, "ckpt").unwrap();
+    assert_eq!(ck.network.class_weights(), Some(&weights[..]));
+    ck.trainer
+        .fit(&mut ck.network, data.as_data(), None, &mut Silent)
+        .unwrap();
+    assert!(same_params(&full, &ck.network), "resumed parameters differ");
+    // A file whose weights do not fit its loss is refused.
+    let bad = patch(&bytes, "[0.5,2.0,1.25]", "[0.5,2.0,-1.0]");
+    assert!(problem(model_from_bytes::<f64>(&bad, "m")).contains("class weights"));
 }
 
 #[test]
