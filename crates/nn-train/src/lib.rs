@@ -351,6 +351,7 @@ mod network;
 pub mod optim;
 mod perceptron;
 pub mod persist;
+pub mod pipeline;
 mod train;
 
 pub use data::Data;
