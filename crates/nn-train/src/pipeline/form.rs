@@ -343,7 +343,7 @@ impl Pipeline {
             version: Option<Value>,
         }
         match serde_json::from_str::<Version>(text) {
-            Ok(Version { version: Some(v) }) if v != Value::from(PIPELINE_VERSION) => {
+            Ok(Version { version: Some(v) }) if v != PIPELINE_VERSION => {
                 return Err(bad(format!(
                     "version {v}, but this build reads version {PIPELINE_VERSION} only"
                 )));
