@@ -13,7 +13,7 @@
 //! | [`csv()`] | an options byte ([`csv_options`]), then CSV text (or gzip) | [`read_csv`] and [`read_csv_features`] (also without a label column), `f32` and `f64`; [`read_table`] with the delimiter (or detected, when bit 0 is set), and on a table that reads a [`Pipeline`] fitted, applied, and round-tripped through its stored form |
 //! | [`csv_header`] | as [`csv()`] | [`load_csv_header`] on the text written to a scratch file; its feature names must number the columns [`read_csv_features`] finds |
 //! | [`idx`] | an IDX file, or gzip | [`parse_idx`] as given and, for a raw file, gzip-compressed (the same answer); [`mnist_from_idx`] when the bytes are an image file followed by a label file |
-//! | [`model`] | a model file | [`model_from_bytes_with`] `f32` and `f64`; a model that loads is run by `predict` on one zero column, its encoder applied, its `summary` built, saved and reloaded: the bytes must round-trip |
+//! | [`model`] | a model file | [`model_from_bytes_with`] `f32` and `f64`; a model that loads is run by `predict` on one zero column, its encoder applied, its `summary` built, saved (with its encoder, names and pipeline) and reloaded: the bytes must round-trip |
 //! | [`checkpoint`] | a checkpoint file | [`checkpoint_from_bytes_with`] `f32` and `f64`; one that loads is saved and reloaded: the bytes must round-trip |
 //! | [`names`] | text | every `FromStr` of the public API ([`Activation`], [`Init`], [`Loss`]): a name that parses must parse back from its `Display` to the same value |
 //! | [`json`] | JSON, or any bytes | [`Pipeline::from_json_str_with`] (a pipeline round-trips), [`LayerSpec::from_json`] and [`LayerRecord::from_json`] (on the value and the elements of an array or of `"layers"`; a record or spec that parses round-trips; a spec plans and builds for two inputs, and runs), [`Encoder::from_json_str`] and [`Encoder::from_json`] (the same answer; an encoder round-trips and transforms) |
@@ -309,8 +309,8 @@ fn exercise<T: Scalar>(network: &Network<T>, encoder: Option<&Encoder>) {
 }
 
 /// Model files: [`model_from_bytes_with`] ([`LIMITS`]) as `f32` and `f64`. A model that
-/// loads predicts on one zero column, builds its summary, and is saved (with its encoder
-/// and names) and reloaded: saving it again must give the same bytes.
+/// loads predicts on one zero column, builds its summary, and is saved (with its encoder,
+/// names and pipeline) and reloaded: saving it again must give the same bytes.
 pub fn model(data: &[u8]) {
     model_as::<f32>(data);
     model_as::<f64>(data);
