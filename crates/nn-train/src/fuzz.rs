@@ -10,13 +10,13 @@
 //!
 //! | target | input | what it calls |
 //! |---|---|---|
-//! | [`csv()`] | an options byte ([`csv_options`]), then CSV text (or gzip) | [`read_csv`] and [`read_csv_features`] (also without a label column), `f32` and `f64` |
+//! | [`csv()`] | an options byte ([`csv_options`]), then CSV text (or gzip) | [`read_csv`] and [`read_csv_features`] (also without a label column), `f32` and `f64`; [`read_table`] with the delimiter (or detected, when bit 0 is set), and on a table that reads a [`Pipeline`] fitted, applied, and round-tripped through its stored form |
 //! | [`csv_header`] | as [`csv()`] | [`load_csv_header`] on the text written to a scratch file; its feature names must number the columns [`read_csv_features`] finds |
 //! | [`idx`] | an IDX file, or gzip | [`parse_idx`] as given and, for a raw file, gzip-compressed (the same answer); [`mnist_from_idx`] when the bytes are an image file followed by a label file |
-//! | [`model`] | a model file | [`model_from_bytes_with`] `f32` and `f64`; a model that loads is run by `predict` on one zero column, its encoder applied, its `summary` built, saved and reloaded: the bytes must round-trip |
+//! | [`model`] | a model file | [`model_from_bytes_with`] `f32` and `f64`; a model that loads is run by `predict` on one zero column, its encoder applied, its `summary` built, saved (with its encoder, names and pipeline) and reloaded: the bytes must round-trip |
 //! | [`checkpoint`] | a checkpoint file | [`checkpoint_from_bytes_with`] `f32` and `f64`; one that loads is saved and reloaded: the bytes must round-trip |
 //! | [`names`] | text | every `FromStr` of the public API ([`Activation`], [`Init`], [`Loss`]): a name that parses must parse back from its `Display` to the same value |
-//! | [`json`] | JSON, or any bytes | [`LayerSpec::from_json`] and [`LayerRecord::from_json`] (on the value and the elements of an array or of `"layers"`; a record or spec that parses round-trips; a spec plans and builds for two inputs, and runs), [`Encoder::from_json_str`] and [`Encoder::from_json`] (the same answer; an encoder round-trips and transforms) |
+//! | [`json`] | JSON, or any bytes | [`Pipeline::from_json_str_with`] (a pipeline round-trips), [`LayerSpec::from_json`] and [`LayerRecord::from_json`] (on the value and the elements of an array or of `"layers"`; a record or spec that parses round-trips; a spec plans and builds for two inputs, and runs), [`Encoder::from_json_str`] and [`Encoder::from_json`] (the same answer; an encoder round-trips and transforms) |
 //!
 //! Model files and layer specs are loaded and planned with [`LIMITS`], smaller than the
 //! defaults: within the defaults a valid file of a few hundred bytes may rightly ask for
@@ -45,8 +45,8 @@ use nn_init::nn_activations::nn_core::Scalar;
 use serde_json::Value;
 
 use crate::data::{
-    CsvOptions, LabelColumn, Targets, load_csv_header, mnist_from_idx, parse_idx, read_csv,
-    read_csv_features,
+    CsvOptions, Delimiter, LabelColumn, TableOptions, Targets, load_csv_header, mnist_from_idx,
+    parse_idx, read_csv, read_csv_features, read_table,
 };
 use crate::encode::Encoder;
 use crate::error::Result;
@@ -57,9 +57,9 @@ use crate::limits::Limits;
 use crate::loss::Loss;
 use crate::network::Network;
 use crate::persist::{
-    ModelNames, checkpoint_from_bytes_with, checkpoint_to_bytes, model_from_bytes_with,
-    model_to_bytes_named,
+    ModelNames, ModelWriter, checkpoint_from_bytes_with, checkpoint_to_bytes, model_from_bytes_with,
 };
+use crate::pipeline::Pipeline;
 
 /// The limits the [`model`], [`checkpoint`] and [`json`] targets load and plan with: 2²⁰
 /// parameters and 2²⁰ values per example (4 MiB as `f32`, 8 MiB as `f64`), the default
@@ -133,6 +133,45 @@ pub fn csv(data: &[u8]) {
     };
     csv_as::<f32>(text, &options, &unlabelled);
     csv_as::<f64>(text, &options, &unlabelled);
+    table(text, options.delimiter, selector & 1 != 0);
+}
+
+/// A table read with the options' delimiter or detected; a table that reads is fitted
+/// a pipeline on (label: its last column) and transformed, and the pipeline's stored
+/// form must read back to the same pipeline.
+fn table(text: &[u8], delimiter: u8, detect: bool) {
+    let options = TableOptions {
+        delimiter: if detect {
+            Delimiter::Auto
+        } else {
+            Delimiter::Byte(delimiter)
+        },
+        max_cells: 1 << 20,
+        ..TableOptions::default()
+    };
+    let Ok(table) = read_table(text, "fuzz.csv", &options) else {
+        return;
+    };
+    let Some(label) = table.names().last() else {
+        return;
+    };
+    let config = crate::pipeline::PipelineConfig::new(label.clone());
+    let Ok(pipeline) = Pipeline::fit(&table, &config) else {
+        return;
+    };
+    let _ = pipeline.transform::<f32>(&table);
+    let _ = pipeline.targets::<f64>(&table);
+    pipeline_round_trip(&pipeline);
+}
+
+/// A pipeline's stored form reads back to the same pipeline.
+fn pipeline_round_trip(pipeline: &Pipeline) {
+    let text = pipeline.to_json().to_string();
+    let back = Pipeline::from_json_str_with(&text, &LIMITS);
+    assert!(
+        back.as_ref() == Ok(pipeline),
+        "a pipeline does not round-trip through to_json: {pipeline:?} became {back:?}"
+    );
 }
 
 fn csv_as<T: Scalar>(text: &[u8], options: &CsvOptions, unlabelled: &CsvOptions) {
@@ -270,8 +309,8 @@ fn exercise<T: Scalar>(network: &Network<T>, encoder: Option<&Encoder>) {
 }
 
 /// Model files: [`model_from_bytes_with`] ([`LIMITS`]) as `f32` and `f64`. A model that
-/// loads predicts on one zero column, builds its summary, and is saved (with its encoder
-/// and names) and reloaded: saving it again must give the same bytes.
+/// loads predicts on one zero column, builds its summary, and is saved (with its encoder,
+/// names and pipeline) and reloaded: saving it again must give the same bytes.
 pub fn model(data: &[u8]) {
     model_as::<f32>(data);
     model_as::<f64>(data);
@@ -289,7 +328,13 @@ fn model_as<T: Scalar>(data: &[u8]) {
             features: m.features.clone(),
             label: m.label.clone(),
         };
-        model_to_bytes_named(&m.network, m.encoder.as_ref(), &names)
+        let writer = ModelWriter::new(&m.network)
+            .encoder(m.encoder.as_ref())
+            .names(names);
+        match &m.pipeline {
+            Some(p) => writer.pipeline(p).to_bytes(),
+            None => writer.to_bytes(),
+        }
     };
     round_trip(&first, save, load, "model");
 }
@@ -344,6 +389,9 @@ fn name_round_trip<V: FromStr + Display + PartialEq + Debug>(text: &str) {
 /// built and run for a flat and an image input.
 pub fn json(data: &[u8]) {
     let text = String::from_utf8_lossy(data);
+    if let Ok(pipeline) = Pipeline::from_json_str_with(&text, &LIMITS) {
+        pipeline_round_trip(&pipeline);
+    }
     let from_text = Encoder::from_json_str(&text);
     if let Ok(encoder) = &from_text {
         let back = Encoder::from_json(&encoder.to_json()).ok();

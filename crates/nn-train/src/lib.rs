@@ -231,6 +231,8 @@
 //! | `nn.architecture` | JSON: `{"input": {"flat": n} \| {"image": [c, h, w]}, "layers": [LayerRecord::to_json …], "loss": "binary_cross_entropy", "l2": 0.0, "seed": 1, "dtype": "f32"}`, with `"class_weights": [w, …]` only for a loss with class weights |
 //! | `nn.encoder` | JSON of the fitted input encoder ([`encode::Encoder::to_json`]), if any |
 //! | `nn.classes` | JSON array of class names in output order (two for a single sigmoid output), if saved with [`persist::save_model_with_classes`] |
+//! | `nn.features`, `nn.label` | JSON array of the input features' names, JSON string of the label column's name, if saved ([`persist::ModelNames`]) |
+//! | `nn.pipeline` | JSON of the preprocessing pipeline ([`pipeline::Pipeline::to_json`]: version, columns with their fitted values, the network inputs' names, each step's formula), if saved with [`persist::ModelWriter::pipeline`] |
 //! | `nn.trainer` | checkpoints only: JSON of the training configuration, epoch, optimizer step count and random-stream states (see [`persist::save_checkpoint`]) |
 //!
 //! Layer JSON ([`LayerSpec::to_json`], serde's form of the layer configurations):
@@ -288,6 +290,9 @@
 //!   circles, moons, spirals, blobs, triangle, parity); CSV and MNIST IDX loaders whose
 //!   errors name the line and column, or the byte offset.
 //! - [`encode`]: standardisation, min–max, PCA and ZCA whitening, fitted on training data.
+//! - [`pipeline`]: a preprocessing pipeline fitted on a [`data::Table`]'s training rows
+//!   (imputation, one-hot encoding, scaling, the regression target's scale, the class
+//!   names), stored in model files with its formulas so that Python can apply it.
 //! - [`persist`]: model files and checkpoints (safetensors, layout below); resuming from a
 //!   checkpoint is bit-identical to never stopping.
 //! - [`fuzz`]: one fuzz target per parser of untrusted input (CSV, IDX, model files,
@@ -351,6 +356,7 @@ mod network;
 pub mod optim;
 mod perceptron;
 pub mod persist;
+pub mod pipeline;
 mod train;
 
 pub use data::Data;

@@ -19,15 +19,17 @@ use std::sync::OnceLock;
 use std::sync::atomic::{AtomicUsize, Ordering};
 
 use nalgebra::DMatrix;
+use nn_train::data::{DEFAULT_MISSING, Table};
 use nn_train::data::{
     LabelColumn, load_csv_header, mnist_from_idx, parse_idx, read_csv, read_csv_features,
 };
 use nn_train::encode::{Encoder, EncoderKind};
 use nn_train::fuzz;
 use nn_train::persist::{
-    ModelNames, checkpoint_from_bytes, checkpoint_to_bytes, model_from_bytes,
+    ModelNames, ModelWriter, checkpoint_from_bytes, checkpoint_to_bytes, model_from_bytes,
     model_from_bytes_with, model_to_bytes, model_to_bytes_named,
 };
+use nn_train::pipeline::{NumericImpute, Pipeline, PipelineConfig, Scaling};
 use nn_train::*;
 use proptest::prelude::*;
 use proptest::sample::Index;
@@ -487,7 +489,7 @@ fn is_valid(target: &str, data: &[u8]) -> Result<(), String> {
         }
         "json" => {
             let t = text();
-            if Encoder::from_json_str(&t).is_ok() {
+            if Encoder::from_json_str(&t).is_ok() || Pipeline::from_json_str(&t).is_ok() {
                 return Ok(());
             }
             let v: Value = serde_json::from_str(&t).map_err(|e| e.to_string())?;
@@ -711,6 +713,29 @@ fn model_files() -> Vec<(String, Vec<u8>)> {
         "huber-f32.safetensors".into(),
         model_to_bytes(&huber, None).unwrap(),
     ));
+    for (name, p) in pipelines() {
+        let outputs = p.classes().map_or(1, <[String]>::len);
+        let net = Network::<f64>::builder(p.n_inputs())
+            .dense(3, Activation::Relu)
+            .dense(
+                outputs,
+                if outputs == 1 {
+                    Activation::Identity
+                } else {
+                    Activation::Softmax
+                },
+            )
+            .loss(if outputs == 1 {
+                Loss::Mse
+            } else {
+                Loss::CategoricalCrossEntropy
+            })
+            .seed(6)
+            .build()
+            .unwrap();
+        let bytes = ModelWriter::new(&net).pipeline(&p).to_bytes().unwrap();
+        out.push((format!("pipeline-{name}-f64.safetensors"), bytes));
+    }
     out
 }
 
@@ -901,5 +926,42 @@ fn json_files() -> Vec<(String, Value)> {
     for (name, enc) in encoders() {
         out.push((format!("encoder-{name}.json"), enc.to_json()));
     }
+    for (name, p) in pipelines() {
+        out.push((format!("pipeline-{name}.json"), p.to_json()));
+    }
     out
+}
+
+/// Fitted preprocessing pipelines: a regression (mean, standardize) and a classification
+/// (median, min–max), each with a numeric and a categorical column with missing cells.
+fn pipelines() -> Vec<(&'static str, Pipeline)> {
+    let table = Table::from_rows(
+        "t",
+        &["size", "color", "kind", "price"],
+        &[
+            ["1", "red", "a", "10"],
+            ["NA", "blue", "b", "12.5"],
+            ["3", "", "a", "9"],
+            ["4.5", "red", "b", "20"],
+        ],
+        DEFAULT_MISSING,
+    )
+    .unwrap();
+    let regression = PipelineConfig {
+        features: Some(vec!["size".into(), "color".into()]),
+        ..PipelineConfig::new("price")
+    };
+    let classification = PipelineConfig {
+        features: Some(vec!["size".into(), "color".into()]),
+        impute: NumericImpute::Median,
+        scaling: Scaling::MinMax,
+        ..PipelineConfig::new("kind")
+    };
+    vec![
+        ("regression", Pipeline::fit(&table, &regression).unwrap()),
+        (
+            "classification",
+            Pipeline::fit(&table, &classification).unwrap(),
+        ),
+    ]
 }

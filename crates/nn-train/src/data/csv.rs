@@ -122,7 +122,7 @@ pub fn read_csv<T: Scalar, R: Read>(
 }
 
 /// `reader`, decompressed on the fly if it starts with gzip's magic bytes.
-fn decompressed<'a, R: Read + 'a>(reader: R, name: &str) -> Result<Box<dyn Read + 'a>> {
+pub(super) fn decompressed<'a, R: Read + 'a>(reader: R, name: &str) -> Result<Box<dyn Read + 'a>> {
     let mut buffered = BufReader::new(reader);
     let gz = buffered
         .fill_buf()
@@ -146,16 +146,36 @@ fn decompressed<'a, R: Read + 'a>(reader: R, name: &str) -> Result<Box<dyn Read 
 /// A CSV reader with the options' delimiter; every record, the header too, is read as
 /// data (so that line numbers and the header's own checks stay ours).
 fn csv_reader<R: Read>(reader: R, options: &CsvOptions) -> csv::Reader<R> {
+    csv_reader_with(reader, options.delimiter)
+}
+
+/// A CSV reader with this delimiter (see [`csv_reader`]).
+///
+/// Records end at `\n` only, and the `\r` of a CRLF line end is trimmed with the other
+/// whitespace around the last field. With the `csv` crate's default terminator (CRLF),
+/// a record ends at the `\r` and the `\n` is read with the next record, which is
+/// therefore reported one line too early: every line number of a CRLF file after its
+/// first line was one too low. A blank CRLF line reads as one empty field, which
+/// [`nonblank`] skips as the crate skips blank LF lines.
+pub(super) fn csv_reader_with<R: Read>(reader: R, delimiter: u8) -> csv::Reader<R> {
     csv::ReaderBuilder::new()
         .has_headers(false)
         .flexible(true)
-        .delimiter(options.delimiter)
+        .delimiter(delimiter)
+        .terminator(csv::Terminator::Any(b'\n'))
         .trim(csv::Trim::All)
         .from_reader(reader)
 }
 
+/// The records without blank lines (one empty field: a CRLF line with nothing on it).
+pub(super) fn nonblank<I: Iterator<Item = csv::Result<csv::StringRecord>>>(
+    records: I,
+) -> impl Iterator<Item = csv::Result<csv::StringRecord>> {
+    records.filter(|r| !matches!(r, Ok(rec) if rec.len() == 1 && rec[0].is_empty()))
+}
+
 /// Opens a CSV file, naming it in the error.
-fn open(path: &Path) -> Result<File> {
+pub(super) fn open(path: &Path) -> Result<File> {
     File::open(path).map_err(|e| TrainError::io(format!("opening CSV file {}", path.display()), e))
 }
 
@@ -187,7 +207,7 @@ fn excerpt(text: &str) -> String {
     }
 }
 
-fn from_csv_crate(file: &str, e: &csv::Error) -> TrainError {
+pub(super) fn from_csv_crate(file: &str, e: &csv::Error) -> TrainError {
     let line = e.position().map_or(0, |p| p.line());
     let problem = match e.kind() {
         csv::ErrorKind::Utf8 { err, .. } => {
@@ -231,7 +251,7 @@ fn parse<T: Scalar, R: Read>(reader: R, name: &str, options: &CsvOptions) -> Res
 /// One pass over the rows: header, field counts, numbers, the label column's text.
 fn parse_rows<T: Scalar, R: Read>(reader: R, name: &str, options: &CsvOptions) -> Result<Rows<T>> {
     let mut rdr = csv_reader(reader, options);
-    let mut records = rdr.records();
+    let mut records = nonblank(rdr.records());
     let mut header: Option<(u64, Vec<String>)> = None;
     if options.has_header {
         match records.next() {
@@ -395,7 +415,7 @@ pub fn load_csv_header(path: &Path, options: &CsvOptions) -> Result<CsvHeader> {
         ));
     }
     let mut rdr = csv_reader(decompressed(open(path)?, &name)?, options);
-    let Some(record) = rdr.records().next() else {
+    let Some(record) = nonblank(rdr.records()).next() else {
         return Err(csv_error(
             &name,
             0,

@@ -1,5 +1,6 @@
 //! Data: [`Dataset`] in the column convention, seeded splits, synthetic
-//! problems, and loaders for CSV and MNIST's IDX files.
+//! problems, loaders for CSV and MNIST's IDX files, and raw [`Table`]s of named text
+//! columns with missing values, which a [`crate::pipeline::Pipeline`] turns into numbers.
 //!
 //! ```
 //! use nn_train::data::synthetic;
@@ -14,6 +15,7 @@ mod csv;
 mod dataset;
 mod idx;
 pub mod synthetic;
+mod table;
 
 #[cfg(feature = "csv")]
 pub use csv::{
@@ -23,6 +25,13 @@ pub use csv::{
 };
 pub use dataset::{Dataset, Split, one_hot, split_rows};
 pub use idx::{IdxArray, load_idx, load_mnist, mnist_from_idx, parse_idx};
+pub(crate) use table::table_error;
+pub use table::{
+    Column, ColumnKind, DEFAULT_MISSING, Delimiter, MAX_TABLE_COLUMNS, Table, TableOptions,
+    detect_delimiter,
+};
+#[cfg(feature = "csv")]
+pub use table::{load_table, read_table};
 
 /// Training data: inputs `X: (features, m)` and targets `Y: (outputs, m)`.
 pub type Data<'a, T> = (&'a nalgebra::DMatrix<T>, &'a nalgebra::DMatrix<T>);

@@ -26,7 +26,7 @@
 //! # Ok::<(), nn_train::TrainError>(())
 //! ```
 
-mod scale;
+pub(crate) mod scale;
 mod whiten;
 
 use std::fmt;

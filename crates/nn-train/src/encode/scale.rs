@@ -10,7 +10,7 @@ use nalgebra::DMatrix;
 /// `σ = c·sd(x/c)`): every intermediate is at most a few units, so no finite input
 /// overflows (`Σ x²` of 10²⁰⁰ would be `inf`). Dividing by a power of two keeps it exact
 /// for data that did not need it.
-pub(super) fn standardize(x: &DMatrix<f64>) -> (Vec<f64>, Vec<f64>) {
+pub(crate) fn standardize(x: &DMatrix<f64>) -> (Vec<f64>, Vec<f64>) {
     let m = x.ncols() as f64;
     let mut mean = Vec::with_capacity(x.nrows());
     let mut scale = Vec::with_capacity(x.nrows());
@@ -51,7 +51,7 @@ fn power_of_two_above(a: f64) -> f64 {
 
 /// `(x − shift) / scale`, also where `x − shift` overflows (features near ±f64::MAX):
 /// then as `x/scale − shift/scale`.
-pub(super) fn centre_and_scale(x: f64, shift: f64, scale: f64) -> f64 {
+pub(crate) fn centre_and_scale(x: f64, shift: f64, scale: f64) -> f64 {
     let v = (x - shift) / scale;
     if v.is_finite() {
         v
@@ -61,7 +61,7 @@ pub(super) fn centre_and_scale(x: f64, shift: f64, scale: f64) -> f64 {
 }
 
 /// The per-feature minimum and range `max − min`; a constant feature gets range 1.
-pub(super) fn min_max(x: &DMatrix<f64>) -> (Vec<f64>, Vec<f64>) {
+pub(crate) fn min_max(x: &DMatrix<f64>) -> (Vec<f64>, Vec<f64>) {
     let mut low = Vec::with_capacity(x.nrows());
     let mut range = Vec::with_capacity(x.nrows());
     for row in x.row_iter() {

@@ -57,6 +57,34 @@ pub enum DataError {
         /// The regulariser given.
         epsilon: f64,
     },
+    /// A table lacks a column that is needed by name (a pipeline's feature or label).
+    #[error(
+        "{data}: no column named {column:?}{}; the table has {}",
+        .what,
+        column_list(.found)
+    )]
+    MissingColumn {
+        /// The table (e.g. the CSV file's path).
+        data: String,
+        /// The name looked for.
+        column: String,
+        /// What the column is for, starting with its separator (e.g. `" (a feature of the
+        /// model)"`); may be empty.
+        what: &'static str,
+        /// The table's column names.
+        found: Vec<String>,
+    },
+    /// A column's contents do not allow what was asked of it (a label that contradicts the
+    /// requested task, a feature missing in every training row, too many classes).
+    #[error("{data}: column {column:?}: {problem}")]
+    Column {
+        /// The table (e.g. the CSV file's path).
+        data: String,
+        /// The column's name.
+        column: String,
+        /// What was expected and what was found, with the line where it helps.
+        problem: String,
+    },
     /// Data's columns are not the features a model was trained on (by name).
     #[error("{}", feature_message(.data, .expected, .missing, .extra, .reordered))]
     FeatureMismatch {
@@ -71,6 +99,24 @@ pub enum DataError {
         /// Names both have, at different places.
         reordered: Vec<String>,
     },
+}
+
+/// `a, b, c`, cut after 20 names.
+fn column_list(names: &[String]) -> String {
+    const SHOWN: usize = 20;
+    let mut s = names
+        .iter()
+        .take(SHOWN)
+        .map(|n| format!("{n:?}"))
+        .collect::<Vec<_>>()
+        .join(", ");
+    if names.len() > SHOWN {
+        s.push_str(&format!(", … ({} columns)", names.len()));
+    }
+    if names.is_empty() {
+        s.push_str("no columns");
+    }
+    s
 }
 
 /// What differs between a model's feature names and the data's.

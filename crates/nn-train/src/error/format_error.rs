@@ -16,6 +16,15 @@ pub enum FormatError {
         /// What was expected and what was found.
         problem: String,
     },
+    /// A preprocessing pipeline's stored form (its JSON, as a model file's `nn.pipeline`
+    /// holds it) is malformed or inconsistent: another version, a missing or mistyped
+    /// field, wrong lengths, a non-finite or non-positive number where a finite scale is
+    /// needed, duplicate names, lists beyond the limits.
+    #[error("preprocessing pipeline: {problem}")]
+    Pipeline {
+        /// What was expected and what was found.
+        problem: String,
+    },
     /// A layer's stored form (`LayerSpec::to_json`'s, or a model file's `nn.architecture`)
     /// names a layer type that is neither built in nor registered.
     #[error(

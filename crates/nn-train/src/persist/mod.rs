@@ -32,10 +32,10 @@ pub use checkpoint::{
     load_checkpoint_with, save_checkpoint,
 };
 pub use model::{
-    Model, ModelNames, load_model, load_model_registered, load_model_with, model_dtype,
-    model_from_bytes, model_from_bytes_registered, model_from_bytes_with, model_to_bytes,
-    model_to_bytes_named, model_to_bytes_with_classes, save_model, save_model_named,
-    save_model_with_classes,
+    Model, ModelNames, ModelWriter, load_model, load_model_registered, load_model_with,
+    model_dtype, model_from_bytes, model_from_bytes_registered, model_from_bytes_with,
+    model_to_bytes, model_to_bytes_named, model_to_bytes_with_classes, save_model,
+    save_model_named, save_model_with_classes,
 };
 
 use crate::error::{FormatError, Result, TrainError};

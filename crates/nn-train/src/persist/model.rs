@@ -12,6 +12,7 @@ use super::{
     FORMAT_VERSION, FileReader, OwnedTensor, json_text, read_file, serialize, tensor_of,
     write_atomic,
 };
+use crate::data::Table;
 use crate::encode::{Encoder, stored_features};
 use crate::error::{DataError, FormatError, Result, TrainError};
 use crate::layers::FeatureShape;
@@ -19,6 +20,7 @@ use crate::layers::{LayerRecord, LayerRegistry, ParamShape};
 use crate::limits::Limits;
 use crate::loss::Loss;
 use crate::network::{Network, NetworkBuilder};
+use crate::pipeline::{Pipeline, TaskKind};
 
 /// A network loaded from a model file, with the input encoder saved beside it.
 #[derive(Debug)]
@@ -36,6 +38,9 @@ pub struct Model<T: Scalar> {
     pub features: Option<Vec<String>>,
     /// The name of the label column it was trained on, if saved.
     pub label: Option<String>,
+    /// The preprocessing pipeline fitted on the training table, if one was saved (see
+    /// [`ModelWriter::pipeline`]): [`Model::prepare`] applies it (and the encoder).
+    pub pipeline: Option<Pipeline>,
 }
 
 /// The names a model file may carry beside the network: of its classes (in output
@@ -53,6 +58,45 @@ pub struct ModelNames {
 }
 
 impl<T: Scalar> Model<T> {
+    /// The network's inputs for the rows of `table`: the pipeline's transform, then the
+    /// encoder if the model has one too.
+    ///
+    /// # Errors
+    /// [`TrainError::BadInput`] for a model saved without a pipeline; otherwise as
+    /// [`Pipeline::transform`] and [`Encoder::transform`].
+    pub fn prepare(&self, table: &Table) -> Result<nalgebra::DMatrix<T>> {
+        let pipeline = self.pipeline.as_ref().ok_or_else(|| TrainError::BadInput {
+            what: "model",
+            expected: "a model saved with a preprocessing pipeline (nn.pipeline)".into(),
+            found: "a model without one: give it numeric inputs".into(),
+        })?;
+        let x = pipeline.transform::<T>(table)?;
+        match &self.encoder {
+            Some(enc) => enc.transform(&x),
+            None => Ok(x),
+        }
+    }
+
+    /// Network outputs in the label's units: a regression pipeline's target scaling undone
+    /// (`y = y'·scale + shift`); anything else unchanged (no pipeline, or classification).
+    pub fn unscale(&self, outputs: &nalgebra::DMatrix<T>) -> nalgebra::DMatrix<T> {
+        match &self.pipeline {
+            Some(p) => p.inverse_target(outputs),
+            None => outputs.clone(),
+        }
+    }
+
+    /// Predictions for the rows of `table`: [`Model::prepare`], the network's forward
+    /// pass, then [`Model::unscale`] (regression values in the label's units; class
+    /// probabilities as they are).
+    ///
+    /// # Errors
+    /// As [`Model::prepare`] and [`Network::predict`].
+    pub fn predict_table(&self, table: &Table) -> Result<nalgebra::DMatrix<T>> {
+        let x = self.prepare(table)?;
+        Ok(self.unscale(&self.network.predict(&x)?))
+    }
+
     /// Checks that data with columns `found` (e.g. a CSV header without its label) has
     /// the features this model was trained on, in the same order; `source` names the data
     /// in the error. A model saved without feature names accepts any names.
@@ -356,6 +400,15 @@ pub fn model_to_bytes_named<T: Scalar>(
     encoder: Option<&Encoder>,
     names: &ModelNames,
 ) -> Result<Vec<u8>> {
+    serialize(&network_tensors(net), named_metadata(net, encoder, names)?)
+}
+
+/// The metadata of a model file with names (see [`model_to_bytes_named`]).
+fn named_metadata<T: Scalar>(
+    net: &Network<T>,
+    encoder: Option<&Encoder>,
+    names: &ModelNames,
+) -> Result<HashMap<String, String>> {
     let refuse = |problem: String| {
         TrainError::from(FormatError::ModelFile {
             file: "(model being saved)".into(),
@@ -374,7 +427,158 @@ pub fn model_to_bytes_named<T: Scalar>(
     if let Some(label) = &names.label {
         meta.insert("nn.label".into(), json!(label).to_string());
     }
-    serialize(&network_tensors(net), meta)
+    Ok(meta)
+}
+
+/// Writes a model file: the network, with the optional encoder, names and preprocessing
+/// pipeline beside it. [`save_model_named`] and the other savers are shorthands of it.
+///
+/// With a pipeline, the metadata gains `nn.pipeline` (its stored form,
+/// [`Pipeline::to_json`]); a classification pipeline's classes and the label's name are
+/// written as `nn.classes` and `nn.label` too, unless [`ModelNames`] gives them (then they
+/// must agree).
+///
+/// ```
+/// use nn_train::data::{Table, DEFAULT_MISSING};
+/// use nn_train::pipeline::{Pipeline, PipelineConfig};
+/// use nn_train::persist::{model_from_bytes, ModelWriter};
+/// use nn_train::{Activation, Loss, Network};
+/// let t = Table::from_rows("t", &["x", "y"], &[["1", "2"], ["2", "4.5"], ["NA", "3"]], DEFAULT_MISSING)?;
+/// let pipeline = Pipeline::fit(&t, &PipelineConfig::new("y"))?;
+/// let net = Network::<f64>::builder(pipeline.n_inputs())
+///     .dense(1, Activation::Identity)
+///     .loss(Loss::Mse)
+///     .build()?;
+/// let bytes = ModelWriter::new(&net).pipeline(&pipeline).to_bytes()?;
+/// let model = model_from_bytes::<f64>(&bytes, "m")?;
+/// assert_eq!(model.pipeline.as_ref(), Some(&pipeline));
+/// let y = model.predict_table(&t)?; // in the label's units
+/// assert_eq!(y.shape(), (1, 3));
+/// # Ok::<(), nn_train::TrainError>(())
+/// ```
+#[derive(Debug, Clone)]
+pub struct ModelWriter<'a, T: Scalar> {
+    network: &'a Network<T>,
+    encoder: Option<&'a Encoder>,
+    names: ModelNames,
+    pipeline: Option<&'a Pipeline>,
+}
+
+impl<'a, T: Scalar> ModelWriter<'a, T> {
+    /// A writer of `network` alone.
+    pub fn new(network: &'a Network<T>) -> Self {
+        Self {
+            network,
+            encoder: None,
+            names: ModelNames::default(),
+            pipeline: None,
+        }
+    }
+
+    /// Saves the input encoder (applied after the pipeline, if both are given).
+    pub fn encoder(mut self, encoder: Option<&'a Encoder>) -> Self {
+        self.encoder = encoder;
+        self
+    }
+
+    /// Saves these names of classes, features and label column.
+    pub fn names(mut self, names: ModelNames) -> Self {
+        self.names = names;
+        self
+    }
+
+    /// Saves the preprocessing pipeline (`nn.pipeline`).
+    pub fn pipeline(mut self, pipeline: &'a Pipeline) -> Self {
+        self.pipeline = Some(pipeline);
+        self
+    }
+
+    /// The model file's bytes.
+    ///
+    /// # Errors
+    /// As [`model_to_bytes_named`]; [`FormatError::ModelFile`] if the pipeline does not
+    /// fit the network (its inputs, or one output for regression) or disagrees with the
+    /// names given.
+    pub fn to_bytes(&self) -> Result<Vec<u8>> {
+        let refuse = |problem: String| {
+            TrainError::from(FormatError::ModelFile {
+                file: "(model being saved)".into(),
+                problem,
+            })
+        };
+        let mut names = self.names.clone();
+        if let Some(p) = self.pipeline {
+            check_pipeline(self.network, self.encoder, p).map_err(refuse)?;
+            if let Some(classes) = p.classes() {
+                match &names.classes {
+                    None => names.classes = Some(classes.to_vec()),
+                    Some(given) if given.as_slice() != classes => {
+                        return Err(refuse(format!(
+                            "nn.classes ({}) differ from the pipeline's classes ({})",
+                            given.join(", "),
+                            classes.join(", ")
+                        )));
+                    }
+                    Some(_) => {}
+                }
+            }
+            match &names.label {
+                None => names.label = Some(p.label().to_string()),
+                Some(given) if given != p.label() => {
+                    return Err(refuse(format!(
+                        "nn.label {given:?} differs from the pipeline's label {:?}",
+                        p.label()
+                    )));
+                }
+                Some(_) => {}
+            }
+        }
+        let mut meta = named_metadata(self.network, self.encoder, &names)?;
+        if let Some(p) = self.pipeline {
+            meta.insert("nn.pipeline".into(), p.to_json().to_string());
+        }
+        serialize(&network_tensors(self.network), meta)
+    }
+
+    /// Saves the model file atomically.
+    ///
+    /// # Errors
+    /// As [`ModelWriter::to_bytes`]; [`crate::TrainError::Io`] if the file cannot be
+    /// written.
+    pub fn save(&self, path: &Path) -> Result<()> {
+        write_atomic(path, &self.to_bytes()?)
+    }
+}
+
+/// A pipeline's inputs are the network's (or the encoder's), and a regression target is
+/// one output.
+fn check_pipeline<T: Scalar>(
+    net: &Network<T>,
+    encoder: Option<&Encoder>,
+    p: &Pipeline,
+) -> std::result::Result<(), String> {
+    let inputs = encoder.map_or(net.input_shape().len(), Encoder::n_features);
+    if p.n_inputs() != inputs {
+        return Err(format!(
+            "nn.pipeline makes {} inputs, but the {} takes {inputs}",
+            p.n_inputs(),
+            if encoder.is_some() {
+                "encoder"
+            } else {
+                "network"
+            }
+        ));
+    }
+    if p.task() == TaskKind::Regression && net.output_size() != 1 {
+        return Err(format!(
+            "nn.pipeline is a regression on one label, but the network has {} outputs",
+            net.output_size()
+        ));
+    }
+    if let Some(classes) = p.classes() {
+        check_class_count(net, classes.len())?;
+    }
+    Ok(())
 }
 
 /// One name per input feature.
@@ -544,6 +748,25 @@ pub fn model_from_bytes_registered<T: Scalar>(
                 .map_err(|e| file.error(format!("nn.label must be a string: {e}")))
         })
         .transpose()?;
+    let pipeline = file
+        .meta("nn.pipeline")
+        .map(|text| {
+            let p = Pipeline::from_json_str_with(text, limits)
+                .map_err(|e| file.error(format!("nn.pipeline: {e}")))?;
+            check_pipeline(&network, encoder.as_ref(), &p).map_err(|e| file.error(e))?;
+            if let (Some(classes), Some(named)) = (p.classes(), &classes)
+                && classes != named.as_slice()
+            {
+                return Err(file.error("nn.classes differ from the classes of nn.pipeline".into()));
+            }
+            if let Some(named) = &label
+                && named != p.label()
+            {
+                return Err(file.error("nn.label differs from the label of nn.pipeline".into()));
+            }
+            Ok(p)
+        })
+        .transpose()?;
     let skip =
         (file.meta("nn.kind").map(String::as_str) == Some("checkpoint")).then_some("optimizer.");
     file.check_all_used(skip)?;
@@ -553,6 +776,7 @@ pub fn model_from_bytes_registered<T: Scalar>(
         classes,
         features,
         label,
+        pipeline,
     })
 }
 
