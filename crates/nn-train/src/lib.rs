@@ -367,7 +367,8 @@ pub use limits::Limits;
 pub use loss::{GradientOf, Loss, PROBABILITY_EPSILON, Task, balanced_class_weights};
 pub use network::{Evaluation, Network, NetworkBuilder, NetworkPlan};
 pub use optim::{
-    Optimizer, OptimizerState, PlateauState, Schedule, clip_gradient_norm, gradient_norm, gradients_finite,
+    Optimizer, OptimizerState, PlateauState, Schedule, clip_gradient_norm, gradient_norm,
+    gradients_finite,
 };
 pub use perceptron::{Perceptron, PerceptronConfig, PerceptronReport};
 pub use train::{

@@ -20,6 +20,8 @@ mod forms;
 mod layers;
 #[path = "suite/persist.rs"]
 mod persist;
+#[path = "suite/reports.rs"]
+mod reports;
 #[path = "suite/trust.rs"]
 mod trust;
 
@@ -299,7 +301,10 @@ mod gradients {
         let only_negatives = bce.weighted_cost(&zb, &ab, &yb, Some(&[1.0, 0.0]));
         let softplus = |v: f64| v.max(0.0) + (-v.abs()).exp().ln_1p();
         let expected = (softplus(-2.0) + softplus(30.0)) / 3.0;
-        assert!((only_negatives - expected).abs() < 1e-14, "{only_negatives}");
+        assert!(
+            (only_negatives - expected).abs() < 1e-14,
+            "{only_negatives}"
+        );
     }
 
     /// scikit-learn's `compute_class_weight("balanced", classes=[0, 1, 2],
