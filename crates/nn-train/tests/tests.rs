@@ -705,6 +705,63 @@ mod optimizers {
         assert_eq!(config.learning_rate(3, 100), 1.0);
     }
 
+    /// Reduce-on-plateau in a run: with a threshold no epoch can meet (a 90% relative
+    /// improvement) and patience 0, every epoch after the first reduces the rate, down to
+    /// the floor; the history records the rate each epoch ran at. The validation cost is
+    /// what it watches when there is one.
+    #[test]
+    fn reduce_on_plateau_lowers_the_rate_of_a_run() {
+        let (x, y) = circles(40, 2);
+        let schedule = Schedule::ReduceOnPlateau {
+            factor: 0.5,
+            patience: 0,
+            threshold: 0.9,
+            cooldown: 0,
+            min_factor: 0.2,
+        };
+        let config = FitConfig {
+            epochs: 6,
+            batch_size: 8,
+            optimizer: Optimizer::sgd(0.01),
+            schedule,
+            ..FitConfig::default()
+        };
+        let mut net = Network::<f64>::builder(2)
+            .dense(4, Activation::Tanh)
+            .dense(1, Activation::Sigmoid)
+            .loss(Loss::BinaryCrossEntropy)
+            .seed(3)
+            .build()
+            .unwrap();
+        let mut trainer = Trainer::new(config).unwrap();
+        let h = trainer
+            .fit(&mut net, (&x, &y), Some((&x, &y)), &mut Silent)
+            .unwrap();
+        let rates: Vec<f64> = h.epochs.iter().map(|r| r.learning_rate).collect();
+        let expected = [0.01, 0.01, 0.005, 0.0025, 0.002, 0.002];
+        for (r, e) in rates.iter().zip(expected) {
+            assert!((r - e).abs() < 1e-15, "{rates:?}");
+        }
+        assert_eq!(trainer.plateau.factor, 0.2);
+        assert_eq!(trainer.plateau.best, h.epochs[0].val_cost);
+        // Out-of-range settings are refused.
+        let plateau = |factor, min_factor| Schedule::ReduceOnPlateau {
+            factor,
+            patience: 0,
+            threshold: 0.9,
+            cooldown: 0,
+            min_factor,
+        };
+        for bad in [plateau(1.0, 0.2), plateau(0.5, -0.1)] {
+            let config = FitConfig {
+                schedule: bad,
+                ..config
+            };
+            let e = Trainer::<f64>::new(config).unwrap_err().to_string();
+            assert!(e.contains("reduce_on_plateau"), "{e}");
+        }
+    }
+
     #[test]
     fn clipping_bounds_the_gradient_norm() {
         let (x, y) = linear_data();

@@ -46,8 +46,8 @@ pub struct Averages {
 /// - log-loss `−(1/m) Σ_j ln p_{y_j, j}`, probabilities clipped to
 ///   [`LOG_LOSS_EPSILON`]; `None` for outputs that are margins, not probabilities (hinge);
 /// - ROC AUC for binary tasks (see [`roc_auc`](super::roc_auc)): from the positive
-///   class's output, ties by average ranks; `None` when one class has no examples, and
-///   for multi-class tasks.
+///   class's output (a sigmoid's, or class 1's of a two-class softmax), ties by average
+///   ranks; `None` when one class has no examples, and for more than two classes.
 ///
 /// Tasks, as [`Task`] (from [`Loss::task`](crate::Loss::task)) names them:
 /// [`Task::Multiclass`] reads one-hot target columns and predicts each column's argmax;
@@ -144,7 +144,15 @@ impl ClassificationReport {
                 let actual = argmax_columns(y);
                 let predicted = argmax_columns(a);
                 let loss = multiclass_log_loss(a, y);
-                (a.nrows(), actual, predicted, Some(loss), None)
+                // Two classes on a softmax are a binary task: AUC of class 1's output.
+                let auc = (a.nrows() == 2)
+                    .then(|| {
+                        let scores: Vec<f64> = a.row(1).iter().map(|v| v.to_f64()).collect();
+                        let positive: Vec<bool> = actual.iter().map(|&c| c == 1).collect();
+                        roc_auc(&scores, &positive)
+                    })
+                    .flatten();
+                (a.nrows(), actual, predicted, Some(loss), auc)
             }
             Task::Binary { threshold_is_zero } => {
                 if a.nrows() != 1 {

@@ -181,6 +181,28 @@ fn binary_report_matches_scikit_learn_with_ties() {
     let text = r.to_string();
     assert!(text.contains("ROC AUC: 0.6875"), "{text}");
 
+    // The same problem as a two-class softmax: the same AUC and log-loss (scikit-learn's
+    // of the two columns is the same number); the example at 0.5 is a tie, which argmax
+    // gives to class 0 where the sigmoid's threshold called it positive.
+    let two = DMatrix::from_fn(2, 14, |r, c| if r == 1 { p[c] } else { 1.0 - p[c] });
+    let y2 = DMatrix::from_fn(
+        2,
+        14,
+        |r, c| if r == 1 { labels[c] } else { 1.0 - labels[c] },
+    );
+    let r2 = ClassificationReport::new(Task::Multiclass, &two, &y2, None).unwrap();
+    assert_eq!(r2.confusion.counts(), &[vec![5, 3], vec![1, 5]]);
+    close(
+        r2.roc_auc.unwrap(),
+        0.6875,
+        "ROC AUC of a two-class softmax",
+    );
+    close(
+        r2.log_loss.unwrap(),
+        3.0978097793879145,
+        "log-loss of a two-class softmax",
+    );
+
     // The same data as f32 give the same report (to f32 rounding of the scores).
     let r32 = ClassificationReport::new(task, &a.cast::<f32>(), &y.cast::<f32>(), None).unwrap();
     assert_eq!(r32.confusion, r.confusion);
