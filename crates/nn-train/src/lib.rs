@@ -276,15 +276,19 @@
 //!   [`layers`] for adding a layer kind. Shapes are validated at build time, with errors
 //!   naming the layer; gradients are read by name ([`Network::gradients`]).
 //! - [`Loss`]: fused sigmoid + BCE and softmax + CE, plain BCE on probabilities, MSE,
-//!   Huber, hinge; each documented with its formula and gradient.
-//! - [`Optimizer`]: SGD, momentum, Nesterov, RMSProp, Adam, AdamW; [`Schedule`]s, warm-up,
+//!   Huber, hinge; each documented with its formula and gradient. The cross-entropies take
+//!   per-class weights ([`NetworkBuilder::class_weights`], [`balanced_class_weights`]).
+//! - [`Optimizer`]: SGD, momentum, Nesterov, RMSProp, Adam, AdamW; [`Schedule`]s (step,
+//!   exponential, cosine, reduce-on-plateau with its [`PlateauState`]), warm-up,
 //!   gradient-norm clipping.
 //! - [`Trainer`] / [`fit`]: seeded shuffling, mini-batches, validation, [`History`] (CSV),
 //!   early stopping with best-weights restore, a convergence stop ([`Convergence`]:
 //!   scikit-learn's `tol` rule), an [`Observer`] hook, divergence detection
 //!   ([`Divergence`]), and data-parallel steps on several threads (see below).
 //! - [`Perceptron`]: Rosenblatt's rule for step units.
-//! - [`metrics`]: accuracy, confusion matrix, precision/recall/F1, log-loss.
+//! - [`metrics`]: accuracy, confusion matrix, precision/recall/F1, log-loss, ROC AUC, and
+//!   the reports [`metrics::ClassificationReport`] and [`metrics::RegressionReport`]
+//!   (scikit-learn's definitions; a table to print and a JSON form).
 //! - [`data`]: [`data::Dataset`] (columns are examples) with one-hot labels, seeded
 //!   shuffles, stratified splits and mini-batches; [`data::synthetic`] problems (XOR,
 //!   circles, moons, spirals, blobs, triangle, parity); CSV and MNIST IDX loaders whose
@@ -373,7 +377,8 @@ pub use limits::Limits;
 pub use loss::{GradientOf, Loss, PROBABILITY_EPSILON, Task, balanced_class_weights};
 pub use network::{Evaluation, Network, NetworkBuilder, NetworkPlan};
 pub use optim::{
-    Optimizer, OptimizerState, PlateauState, Schedule, clip_gradient_norm, gradient_norm, gradients_finite,
+    Optimizer, OptimizerState, PlateauState, Schedule, clip_gradient_norm, gradient_norm,
+    gradients_finite,
 };
 pub use perceptron::{Perceptron, PerceptronConfig, PerceptronReport};
 pub use train::{

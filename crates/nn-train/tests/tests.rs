@@ -20,6 +20,8 @@ mod forms;
 mod layers;
 #[path = "suite/persist.rs"]
 mod persist;
+#[path = "suite/reports.rs"]
+mod reports;
 #[path = "suite/trust.rs"]
 mod trust;
 
@@ -299,7 +301,10 @@ mod gradients {
         let only_negatives = bce.weighted_cost(&zb, &ab, &yb, Some(&[1.0, 0.0]));
         let softplus = |v: f64| v.max(0.0) + (-v.abs()).exp().ln_1p();
         let expected = (softplus(-2.0) + softplus(30.0)) / 3.0;
-        assert!((only_negatives - expected).abs() < 1e-14, "{only_negatives}");
+        assert!(
+            (only_negatives - expected).abs() < 1e-14,
+            "{only_negatives}"
+        );
     }
 
     /// scikit-learn's `compute_class_weight("balanced", classes=[0, 1, 2],
@@ -698,6 +703,63 @@ mod optimizers {
         assert_eq!(config.learning_rate(0, 0), 0.25);
         assert_eq!(config.learning_rate(0, 3), 1.0);
         assert_eq!(config.learning_rate(3, 100), 1.0);
+    }
+
+    /// Reduce-on-plateau in a run: with a threshold no epoch can meet (a 90% relative
+    /// improvement) and patience 0, every epoch after the first reduces the rate, down to
+    /// the floor; the history records the rate each epoch ran at. The validation cost is
+    /// what it watches when there is one.
+    #[test]
+    fn reduce_on_plateau_lowers_the_rate_of_a_run() {
+        let (x, y) = circles(40, 2);
+        let schedule = Schedule::ReduceOnPlateau {
+            factor: 0.5,
+            patience: 0,
+            threshold: 0.9,
+            cooldown: 0,
+            min_factor: 0.2,
+        };
+        let config = FitConfig {
+            epochs: 6,
+            batch_size: 8,
+            optimizer: Optimizer::sgd(0.01),
+            schedule,
+            ..FitConfig::default()
+        };
+        let mut net = Network::<f64>::builder(2)
+            .dense(4, Activation::Tanh)
+            .dense(1, Activation::Sigmoid)
+            .loss(Loss::BinaryCrossEntropy)
+            .seed(3)
+            .build()
+            .unwrap();
+        let mut trainer = Trainer::new(config).unwrap();
+        let h = trainer
+            .fit(&mut net, (&x, &y), Some((&x, &y)), &mut Silent)
+            .unwrap();
+        let rates: Vec<f64> = h.epochs.iter().map(|r| r.learning_rate).collect();
+        let expected = [0.01, 0.01, 0.005, 0.0025, 0.002, 0.002];
+        for (r, e) in rates.iter().zip(expected) {
+            assert!((r - e).abs() < 1e-15, "{rates:?}");
+        }
+        assert_eq!(trainer.plateau.factor, 0.2);
+        assert_eq!(trainer.plateau.best, h.epochs[0].val_cost);
+        // Out-of-range settings are refused.
+        let plateau = |factor, min_factor| Schedule::ReduceOnPlateau {
+            factor,
+            patience: 0,
+            threshold: 0.9,
+            cooldown: 0,
+            min_factor,
+        };
+        for bad in [plateau(1.0, 0.2), plateau(0.5, -0.1)] {
+            let config = FitConfig {
+                schedule: bad,
+                ..config
+            };
+            let e = Trainer::<f64>::new(config).unwrap_err().to_string();
+            assert!(e.contains("reduce_on_plateau"), "{e}");
+        }
     }
 
     #[test]

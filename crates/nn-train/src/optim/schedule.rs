@@ -157,6 +157,48 @@ impl PlateauState {
 impl Schedule {
     /// PyTorch's defaults for [`Schedule::ReduceOnPlateau`]: factor 0.1, patience 10,
     /// threshold 1e-4 (relative), no cooldown, no floor.
+    ///
+    /// A classifier trained with balanced class weights and a plateau schedule, then
+    /// reported on:
+    ///
+    /// ```
+    /// use nn_train::data::synthetic;
+    /// use nn_train::metrics::{ClassificationReport, class_counts};
+    /// use nn_train::{Activation, FitConfig, Loss, Network, Schedule, Silent, Trainer};
+    /// use nn_train::balanced_class_weights;
+    ///
+    /// let data = synthetic::spirals(20, 3, 0.1, 1)?;
+    /// let loss = Loss::CategoricalCrossEntropy;
+    /// let weights = balanced_class_weights(&class_counts(loss.task(), data.y())?)?;
+    /// let mut net = Network::<f64>::builder(2)
+    ///     .dense(16, Activation::Tanh)
+    ///     .dense(3, Activation::Softmax)
+    ///     .loss(loss)
+    ///     .class_weights(weights)
+    ///     .seed(1)
+    ///     .build()?;
+    /// let config = FitConfig {
+    ///     epochs: 5,
+    ///     schedule: Schedule::ReduceOnPlateau {
+    ///         factor: 0.5,
+    ///         patience: 1,
+    ///         threshold: 1e-3,
+    ///         cooldown: 0,
+    ///         min_factor: 0.01,
+    ///     },
+    ///     ..FitConfig::default()
+    /// };
+    /// let mut trainer = Trainer::new(config)?;
+    /// let history = trainer.fit(&mut net, data.as_data(), None, &mut Silent)?;
+    /// assert_eq!(history.epochs.len(), 5);
+    /// assert!(trainer.plateau.factor <= 1.0);
+    ///
+    /// let a = net.predict(data.x())?;
+    /// let names = ["a", "b", "c"].map(String::from);
+    /// let report = ClassificationReport::new(loss.task(), &a, data.y(), Some(&names))?;
+    /// println!("{report}");
+    /// # Ok::<(), nn_train::TrainError>(())
+    /// ```
     pub fn reduce_on_plateau() -> Self {
         Schedule::ReduceOnPlateau {
             factor: 0.1,

@@ -202,7 +202,8 @@ impl FitConfig {
         if !self.schedule.is_valid() {
             return bad(
                 "learning-rate schedule",
-                "positive finite factors and periods ≥ 1",
+                "positive finite factors and periods ≥ 1 (reduce_on_plateau: factor in \
+                 (0, 1), threshold finite and ≥ 0, min_factor in [0, 1])",
                 format!("{:?}", self.schedule),
             );
         }
