@@ -14,8 +14,8 @@ float64, and writes one CSV row per example:
 - classification: `prediction` (the class name), then `p(<class>)` per class.
 
 Supported layers: dense and dropout (the identity at inference). Supported activations:
-identity, relu, leaky_relu(s), tanh, sigmoid, softmax, elu(a), gelu, gelu_tanh, silu,
-softplus. Anything else is refused with a message naming it. An `nn.encoder` (standardize,
+identity, relu, leaky_relu(s), tanh, sigmoid, softmax, elu(a), selu, gelu, gelu_tanh,
+silu, softplus. Anything else is refused with a message naming it. An `nn.encoder` (standardize,
 min_max, PCA/ZCA whitening) after the pipeline is applied too.
 """
 
@@ -58,7 +58,8 @@ def detect_delimiter(header_line):
 
 
 def read_table(path, delimiter=None):
-    """(header, rows): every field stripped of surrounding whitespace, blank lines skipped."""
+    """(header, rows): every field stripped of surrounding ASCII whitespace (as nn-train's
+    reader does), blank lines skipped."""
     with open(path, "rb") as f:
         raw = f.read()
     if raw[:2] == b"\x1f\x8b":
@@ -67,7 +68,7 @@ def read_table(path, delimiter=None):
     if delimiter is None:
         delimiter = detect_delimiter(text.split("\n", 1)[0])
     reader = csv.reader(io.StringIO(text, newline=""), delimiter=delimiter)
-    rows = [[field.strip() for field in row] for row in reader]
+    rows = [[field.strip(" \t\n\r\x0c") for field in row] for row in reader]
     rows = [r for r in rows if not (len(r) == 0 or (len(r) == 1 and r[0] == ""))]
     if not rows:
         raise ModelError(f"{path}: empty file, expected a header row")
@@ -122,6 +123,10 @@ def apply_encoder(encoder, x):
 # --- the network -------------------------------------------------------------------------
 
 
+SELU_LAMBDA = 1.0507009873554805
+SELU_ALPHA = 1.6732632423543772
+
+
 def sigmoid(z):
     return 0.5 * (1.0 + np.tanh(0.5 * z))
 
@@ -138,6 +143,7 @@ def activation(name):
         "gelu_tanh": lambda z: 0.5 * z * (1.0 + np.tanh(math.sqrt(2.0 / math.pi) * (z + 0.044715 * z**3))),
         "silu": lambda z: z * sigmoid(z),
         "softplus": lambda z: np.logaddexp(0.0, z),
+        "selu": lambda z: SELU_LAMBDA * np.where(z < 0, SELU_ALPHA * np.expm1(np.minimum(z, 0.0)), z),
     }
     if name in simple:
         return simple[name]

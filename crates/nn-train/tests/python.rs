@@ -63,7 +63,7 @@ fn test_csv() -> &'static str {
 }
 
 fn run_script(model: &Path, data: &Path) -> Vec<Vec<String>> {
-    let out = scratch("predictions.csv");
+    let out = model.with_extension("predictions.csv");
     let status = Command::new("python3")
         .arg(script())
         .arg(model)
@@ -83,10 +83,11 @@ fn run_script(model: &Path, data: &Path) -> Vec<Vec<String>> {
         .collect()
 }
 
-fn train_and_compare(task: TaskKind, label: &str, drop: &str) {
-    let train_path = scratch(&format!("train-{label}.csv"));
+fn train_and_compare(task: TaskKind, label: &str, drop: &str, hidden: [Activation; 2]) {
+    let tag = format!("{label}-{}-{}", hidden[0], hidden[1]).replace(['(', ')', '.'], "_");
+    let train_path = scratch(&format!("train-{tag}.csv"));
     std::fs::write(&train_path, training_csv()).unwrap();
-    let test_path = scratch(&format!("test-{label}.csv"));
+    let test_path = scratch(&format!("test-{tag}.csv"));
     std::fs::write(&test_path, test_csv()).unwrap();
 
     let table = load_table(&train_path, &TableOptions::default()).unwrap();
@@ -104,8 +105,8 @@ fn train_and_compare(task: TaskKind, label: &str, drop: &str) {
         TaskKind::Regression => (1, Activation::Identity, Loss::Mse),
     };
     let mut net = Network::<f64>::builder(pipeline.n_inputs())
-        .dense(6, Activation::Tanh)
-        .dense(5, Activation::LeakyRelu { slope: 0.1 })
+        .dense(6, hidden[0])
+        .dense(5, hidden[1])
         .dense(out, activation)
         .loss(loss)
         .seed(5)
@@ -118,7 +119,7 @@ fn train_and_compare(task: TaskKind, label: &str, drop: &str) {
         ..FitConfig::default()
     };
     fit(&mut net, (&x, &y), None, &fit_config, &mut Silent).unwrap();
-    let model_path = scratch(&format!("model-{label}.safetensors"));
+    let model_path = scratch(&format!("model-{tag}.safetensors"));
     ModelWriter::new(&net)
         .pipeline(&pipeline)
         .save(&model_path)
@@ -171,6 +172,19 @@ fn predict_py_reproduces_rust_predictions_with_the_pipeline() {
     if !python_ready() {
         return;
     }
-    train_and_compare(TaskKind::Classification, "kind", "price");
-    train_and_compare(TaskKind::Regression, "price", "kind");
+    use Activation::*;
+    train_and_compare(
+        TaskKind::Classification,
+        "kind",
+        "price",
+        [Tanh, LeakyRelu { slope: 0.1 }],
+    );
+    for hidden in [
+        [Relu, Sigmoid],
+        [Gelu, GeluTanh],
+        [Elu { alpha: 0.5 }, Selu],
+        [Silu, Softplus],
+    ] {
+        train_and_compare(TaskKind::Regression, "price", "kind", hidden);
+    }
 }
