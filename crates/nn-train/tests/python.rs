@@ -140,7 +140,7 @@ fn train_and_compare(task: TaskKind, label: &str, drop: &str, hidden: [Activatio
             for (j, row) in python[1..].iter().enumerate() {
                 let v: f64 = row[0].parse().unwrap();
                 assert!(
-                    (v - rust[(0, j)]).abs() <= 1e-6 * (1.0 + v.abs()),
+                    (v - rust[(0, j)]).abs() <= 1e-6,
                     "row {j}: python {v}, rust {}",
                     rust[(0, j)]
                 );
