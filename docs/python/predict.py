@@ -64,7 +64,7 @@ def read_table(path, delimiter=None):
         raw = f.read()
     if raw[:2] == b"\x1f\x8b":
         raw = gzip.decompress(raw)
-    text = raw.decode("utf-8")
+    text = raw.decode("utf-8-sig")  # a byte-order mark is not part of the first name
     if delimiter is None:
         delimiter = detect_delimiter(text.split("\n", 1)[0])
     reader = csv.reader(io.StringIO(text, newline=""), delimiter=delimiter)
