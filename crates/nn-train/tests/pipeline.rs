@@ -105,6 +105,15 @@ fn crlf_files_report_the_same_line_numbers_as_lf_files() {
         assert_eq!(t.column("label").unwrap().text(2), Some("c"));
         assert_eq!(t.line(2), 5);
     }
+    // A quoted last field keeps its text, and a quoted line break counts as a line.
+    let quoted = "\"x\",\"label\"\r\n1,\"a, b\"\r\n2,\"two\r\nlines\"\r\n3,c\r\n";
+    let t = table(quoted);
+    let label = t.column("label").unwrap();
+    assert_eq!(
+        (label.text(0), label.text(1)),
+        (Some("a, b"), Some("two\r\nlines"))
+    );
+    assert_eq!((t.line(0), t.line(1), t.line(2)), (2, 3, 5));
 }
 
 #[test]
