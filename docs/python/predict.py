@@ -84,6 +84,11 @@ def apply_pipeline(pipeline, header, rows):
         raise ModelError(f"nn.pipeline version {pipeline.get('version')}: this script reads 1")
     missing = set(pipeline["missing"])
     index = {name: i for i, name in enumerate(header)}
+    if len(index) != len(header):
+        raise ModelError("the header names a column twice")
+    for r, row in enumerate(rows):
+        if len(row) != len(header):
+            raise ModelError(f"data row {r + 1} has {len(row)} fields, the header {len(header)}")
     blocks = []
     for col in pipeline["columns"]:
         name = col["name"]
@@ -92,7 +97,10 @@ def apply_pipeline(pipeline, header, rows):
         cells = [row[index[name]] for row in rows]
         if col["kind"] == "numeric":
             # impute: x = fill where missing; scale: x' = (x - shift) / scale
-            x = np.array([col["fill"] if c in missing else float(c) for c in cells], dtype=np.float64)
+            try:
+                x = np.array([col["fill"] if c in missing else float(c) for c in cells], dtype=np.float64)
+            except ValueError as e:
+                raise ModelError(f"column {name!r} is numeric in the model: {e}") from None
             blocks.append(((x - col["shift"]) / col["scale"])[:, None])
         elif col["kind"] == "categorical":
             # impute: the fill category; one-hot: x_i = 1 if the cell is categories[i];

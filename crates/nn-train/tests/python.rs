@@ -25,8 +25,12 @@ fn script() -> PathBuf {
     Path::new(env!("CARGO_MANIFEST_DIR")).join("../../docs/python/predict.py")
 }
 
+fn scratch_dir() -> PathBuf {
+    std::env::temp_dir().join(format!("nn-python-test-{}", std::process::id()))
+}
+
 fn scratch(name: &str) -> PathBuf {
-    let dir = std::env::temp_dir().join(format!("nn-python-test-{}", std::process::id()));
+    let dir = scratch_dir();
     std::fs::create_dir_all(&dir).unwrap();
     dir.join(name)
 }
@@ -83,8 +87,23 @@ fn run_script(model: &Path, data: &Path) -> Vec<Vec<String>> {
         .collect()
 }
 
-fn train_and_compare(task: TaskKind, label: &str, drop: &str, hidden: [Activation; 2]) {
-    let tag = format!("{label}-{}-{}", hidden[0], hidden[1]).replace(['(', ')', '.'], "_");
+/// The network's output layer: softmax over the classes, one sigmoid unit for two
+/// classes, or one linear unit for regression.
+#[derive(Clone, Copy, PartialEq)]
+enum Head {
+    Softmax,
+    Sigmoid,
+    Linear,
+}
+
+fn train_and_compare(head: Head, label: &str, drop: &str, hidden: [Activation; 2]) {
+    let task = if head == Head::Linear {
+        TaskKind::Regression
+    } else {
+        TaskKind::Classification
+    };
+    let tag =
+        format!("{label}-{}-{}-{}", hidden[0], hidden[1], head as u8).replace(['(', ')', '.'], "_");
     let train_path = scratch(&format!("train-{tag}.csv"));
     std::fs::write(&train_path, training_csv()).unwrap();
     let test_path = scratch(&format!("test-{tag}.csv"));
@@ -99,10 +118,15 @@ fn train_and_compare(task: TaskKind, label: &str, drop: &str, hidden: [Activatio
     let pipeline = Pipeline::fit(&table, &config).unwrap();
     assert!(pipeline.feature_names().iter().all(|f| *f != drop));
     let x = pipeline.transform::<f64>(&table).unwrap();
-    let y = pipeline.targets::<f64>(&table).unwrap();
-    let (out, activation, loss) = match task {
-        TaskKind::Classification => (2, Activation::Softmax, Loss::CategoricalCrossEntropy),
-        TaskKind::Regression => (1, Activation::Identity, Loss::Mse),
+    let mut y = pipeline.targets::<f64>(&table).unwrap();
+    let (out, activation, loss) = match head {
+        Head::Softmax => (2, Activation::Softmax, Loss::CategoricalCrossEntropy),
+        Head::Sigmoid => {
+            // One row of 0/1: the probability of the second class.
+            y = y.rows(1, 1).into_owned();
+            (1, Activation::Sigmoid, Loss::BinaryCrossEntropy)
+        }
+        Head::Linear => (1, Activation::Identity, Loss::Mse),
     };
     let mut net = Network::<f64>::builder(pipeline.n_inputs())
         .dense(6, hidden[0])
@@ -151,8 +175,12 @@ fn train_and_compare(task: TaskKind, label: &str, drop: &str, hidden: [Activatio
             assert_eq!(classes, ["big", "small"]);
             assert_eq!(python[0], ["prediction", "p(big)", "p(small)"]);
             for (j, row) in python[1..].iter().enumerate() {
-                let column = rust.column(j);
-                let best = column.argmax().0;
+                let column: Vec<f64> = if head == Head::Sigmoid {
+                    vec![1.0 - rust[(0, j)], rust[(0, j)]]
+                } else {
+                    rust.column(j).iter().copied().collect()
+                };
+                let best = usize::from(column[1] > column[0]);
                 assert_eq!(row[0], classes[best], "row {j}");
                 for k in 0..2 {
                     let v: f64 = row[1 + k].parse().unwrap();
@@ -174,17 +202,19 @@ fn predict_py_reproduces_rust_predictions_with_the_pipeline() {
     }
     use Activation::*;
     train_and_compare(
-        TaskKind::Classification,
+        Head::Softmax,
         "kind",
         "price",
         [Tanh, LeakyRelu { slope: 0.1 }],
     );
+    train_and_compare(Head::Sigmoid, "kind", "price", [Relu, Tanh]);
     for hidden in [
         [Relu, Sigmoid],
         [Gelu, GeluTanh],
         [Elu { alpha: 0.5 }, Selu],
         [Silu, Softplus],
     ] {
-        train_and_compare(TaskKind::Regression, "price", "kind", hidden);
+        train_and_compare(Head::Linear, "price", "kind", hidden);
     }
+    std::fs::remove_dir_all(scratch_dir()).unwrap();
 }
