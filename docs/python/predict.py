@@ -14,8 +14,8 @@ float64, and writes one CSV row per example:
 - classification: `prediction` (the class name), then `p(<class>)` per class.
 
 Supported layers: dense and dropout (the identity at inference). Supported activations:
-identity, relu, leaky_relu(s), tanh, sigmoid, softmax, elu(a), gelu, gelu_tanh, silu,
-softplus. Anything else is refused with a message naming it. An `nn.encoder` (standardize,
+identity, relu, leaky_relu(s), tanh, sigmoid, softmax, elu(a), selu, gelu, gelu_tanh,
+silu, softplus. Anything else is refused with a message naming it. An `nn.encoder` (standardize,
 min_max, PCA/ZCA whitening) after the pipeline is applied too.
 """
 
@@ -58,16 +58,17 @@ def detect_delimiter(header_line):
 
 
 def read_table(path, delimiter=None):
-    """(header, rows): every field stripped of surrounding whitespace, blank lines skipped."""
+    """(header, rows): every field stripped of surrounding ASCII whitespace (as nn-train's
+    reader does), blank lines skipped."""
     with open(path, "rb") as f:
         raw = f.read()
     if raw[:2] == b"\x1f\x8b":
         raw = gzip.decompress(raw)
-    text = raw.decode("utf-8")
+    text = raw.decode("utf-8-sig")  # a byte-order mark is not part of the first name
     if delimiter is None:
         delimiter = detect_delimiter(text.split("\n", 1)[0])
     reader = csv.reader(io.StringIO(text, newline=""), delimiter=delimiter)
-    rows = [[field.strip() for field in row] for row in reader]
+    rows = [[field.strip(" \t\n\r\x0c") for field in row] for row in reader]
     rows = [r for r in rows if not (len(r) == 0 or (len(r) == 1 and r[0] == ""))]
     if not rows:
         raise ModelError(f"{path}: empty file, expected a header row")
@@ -83,6 +84,11 @@ def apply_pipeline(pipeline, header, rows):
         raise ModelError(f"nn.pipeline version {pipeline.get('version')}: this script reads 1")
     missing = set(pipeline["missing"])
     index = {name: i for i, name in enumerate(header)}
+    if len(index) != len(header):
+        raise ModelError("the header names a column twice")
+    for r, row in enumerate(rows):
+        if len(row) != len(header):
+            raise ModelError(f"data row {r + 1} has {len(row)} fields, the header {len(header)}")
     blocks = []
     for col in pipeline["columns"]:
         name = col["name"]
@@ -91,7 +97,10 @@ def apply_pipeline(pipeline, header, rows):
         cells = [row[index[name]] for row in rows]
         if col["kind"] == "numeric":
             # impute: x = fill where missing; scale: x' = (x - shift) / scale
-            x = np.array([col["fill"] if c in missing else float(c) for c in cells], dtype=np.float64)
+            try:
+                x = np.array([col["fill"] if c in missing else float(c) for c in cells], dtype=np.float64)
+            except ValueError as e:
+                raise ModelError(f"column {name!r} is numeric in the model: {e}") from None
             blocks.append(((x - col["shift"]) / col["scale"])[:, None])
         elif col["kind"] == "categorical":
             # impute: the fill category; one-hot: x_i = 1 if the cell is categories[i];
@@ -122,6 +131,10 @@ def apply_encoder(encoder, x):
 # --- the network -------------------------------------------------------------------------
 
 
+SELU_LAMBDA = 1.0507009873554805
+SELU_ALPHA = 1.6732632423543772
+
+
 def sigmoid(z):
     return 0.5 * (1.0 + np.tanh(0.5 * z))
 
@@ -138,6 +151,7 @@ def activation(name):
         "gelu_tanh": lambda z: 0.5 * z * (1.0 + np.tanh(math.sqrt(2.0 / math.pi) * (z + 0.044715 * z**3))),
         "silu": lambda z: z * sigmoid(z),
         "softplus": lambda z: np.logaddexp(0.0, z),
+        "selu": lambda z: SELU_LAMBDA * np.where(z < 0, SELU_ALPHA * np.expm1(np.minimum(z, 0.0)), z),
     }
     if name in simple:
         return simple[name]

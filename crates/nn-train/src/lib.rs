@@ -263,6 +263,10 @@
 //! # stride, padding): conv.weight.data = torch.from_numpy(tensors[f"layers.{i}.weight"])
 //! ```
 //!
+//! `docs/python/predict.py` in the repository does all of it for a model saved with a
+//! preprocessing pipeline: it applies `nn.pipeline` to a CSV file's rows, runs the dense
+//! layers, and writes the predictions as CSV, with numpy and safetensors alone.
+//!
 //! ## Pieces
 //!
 //! - [`Network`], built by [`NetworkBuilder`] from layer configurations ([`LayerSpec`]:

@@ -59,6 +59,14 @@ fn the_delimiter_is_detected_from_the_header_outside_quotes() {
 }
 
 #[test]
+fn a_byte_order_mark_is_not_part_of_the_first_name() {
+    let t = table("\u{feff}a;b\n1;NA\n");
+    assert_eq!(t.names(), ["a", "b"]);
+    assert_eq!(t.column("b").unwrap().present_rows(), Vec::<usize>::new());
+    assert_eq!(t.column("a").unwrap().present_rows(), [0]);
+}
+
+#[test]
 fn missing_tokens_are_exact_and_configurable() {
     let t = table("x,c\n1,a\nNA,N/A\nnan,NaN\nnull,?\n,b\nNa,none\n");
     let x = t.column("x").unwrap();
@@ -97,6 +105,15 @@ fn crlf_files_report_the_same_line_numbers_as_lf_files() {
         assert_eq!(t.column("label").unwrap().text(2), Some("c"));
         assert_eq!(t.line(2), 5);
     }
+    // A quoted last field keeps its text, and a quoted line break counts as a line.
+    let quoted = "\"x\",\"label\"\r\n1,\"a, b\"\r\n2,\"two\r\nlines\"\r\n3,c\r\n";
+    let t = table(quoted);
+    let label = t.column("label").unwrap();
+    assert_eq!(
+        (label.text(0), label.text(1)),
+        (Some("a, b"), Some("two\r\nlines"))
+    );
+    assert_eq!((t.line(0), t.line(1), t.line(2)), (2, 3, 5));
 }
 
 #[test]
@@ -678,6 +695,18 @@ fn model_files_keep_the_pipeline_and_check_it() {
             .to_bytes()
             .is_err()
     );
+}
+
+#[test]
+fn a_network_with_one_input_saves_and_loads() {
+    // One input: the first weight is `[out, 1]` in the file, as the loader expects.
+    for outputs in [1, 2] {
+        let net = network(1, outputs);
+        let bytes = model_to_bytes_named(&net, None, &ModelNames::default()).unwrap();
+        let model = model_from_bytes::<f64>(&bytes, "m").unwrap();
+        let x = nn_train::DMatrix::from_row_slice(1, 3, &[0.5, -1.0, 2.0]);
+        assert_eq!(model.network.predict(&x).unwrap(), net.predict(&x).unwrap());
+    }
 }
 
 #[test]

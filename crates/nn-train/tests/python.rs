@@ -25,8 +25,12 @@ fn script() -> PathBuf {
     Path::new(env!("CARGO_MANIFEST_DIR")).join("../../docs/python/predict.py")
 }
 
+fn scratch_dir() -> PathBuf {
+    std::env::temp_dir().join(format!("nn-python-test-{}", std::process::id()))
+}
+
 fn scratch(name: &str) -> PathBuf {
-    let dir = std::env::temp_dir().join(format!("nn-python-test-{}", std::process::id()));
+    let dir = scratch_dir();
     std::fs::create_dir_all(&dir).unwrap();
     dir.join(name)
 }
@@ -63,7 +67,7 @@ fn test_csv() -> &'static str {
 }
 
 fn run_script(model: &Path, data: &Path) -> Vec<Vec<String>> {
-    let out = scratch("predictions.csv");
+    let out = model.with_extension("predictions.csv");
     let status = Command::new("python3")
         .arg(script())
         .arg(model)
@@ -83,10 +87,26 @@ fn run_script(model: &Path, data: &Path) -> Vec<Vec<String>> {
         .collect()
 }
 
-fn train_and_compare(task: TaskKind, label: &str, drop: &str) {
-    let train_path = scratch(&format!("train-{label}.csv"));
+/// The network's output layer: softmax over the classes, one sigmoid unit for two
+/// classes, or one linear unit for regression.
+#[derive(Clone, Copy, PartialEq)]
+enum Head {
+    Softmax,
+    Sigmoid,
+    Linear,
+}
+
+fn train_and_compare(head: Head, label: &str, drop: &str, hidden: [Activation; 2]) {
+    let task = if head == Head::Linear {
+        TaskKind::Regression
+    } else {
+        TaskKind::Classification
+    };
+    let tag =
+        format!("{label}-{}-{}-{}", hidden[0], hidden[1], head as u8).replace(['(', ')', '.'], "_");
+    let train_path = scratch(&format!("train-{tag}.csv"));
     std::fs::write(&train_path, training_csv()).unwrap();
-    let test_path = scratch(&format!("test-{label}.csv"));
+    let test_path = scratch(&format!("test-{tag}.csv"));
     std::fs::write(&test_path, test_csv()).unwrap();
 
     let table = load_table(&train_path, &TableOptions::default()).unwrap();
@@ -98,14 +118,19 @@ fn train_and_compare(task: TaskKind, label: &str, drop: &str) {
     let pipeline = Pipeline::fit(&table, &config).unwrap();
     assert!(pipeline.feature_names().iter().all(|f| *f != drop));
     let x = pipeline.transform::<f64>(&table).unwrap();
-    let y = pipeline.targets::<f64>(&table).unwrap();
-    let (out, activation, loss) = match task {
-        TaskKind::Classification => (2, Activation::Softmax, Loss::CategoricalCrossEntropy),
-        TaskKind::Regression => (1, Activation::Identity, Loss::Mse),
+    let mut y = pipeline.targets::<f64>(&table).unwrap();
+    let (out, activation, loss) = match head {
+        Head::Softmax => (2, Activation::Softmax, Loss::CategoricalCrossEntropy),
+        Head::Sigmoid => {
+            // One row of 0/1: the probability of the second class.
+            y = y.rows(1, 1).into_owned();
+            (1, Activation::Sigmoid, Loss::BinaryCrossEntropy)
+        }
+        Head::Linear => (1, Activation::Identity, Loss::Mse),
     };
     let mut net = Network::<f64>::builder(pipeline.n_inputs())
-        .dense(6, Activation::Tanh)
-        .dense(5, Activation::LeakyRelu { slope: 0.1 })
+        .dense(6, hidden[0])
+        .dense(5, hidden[1])
         .dense(out, activation)
         .loss(loss)
         .seed(5)
@@ -118,7 +143,7 @@ fn train_and_compare(task: TaskKind, label: &str, drop: &str) {
         ..FitConfig::default()
     };
     fit(&mut net, (&x, &y), None, &fit_config, &mut Silent).unwrap();
-    let model_path = scratch(&format!("model-{label}.safetensors"));
+    let model_path = scratch(&format!("model-{tag}.safetensors"));
     ModelWriter::new(&net)
         .pipeline(&pipeline)
         .save(&model_path)
@@ -139,7 +164,7 @@ fn train_and_compare(task: TaskKind, label: &str, drop: &str) {
             for (j, row) in python[1..].iter().enumerate() {
                 let v: f64 = row[0].parse().unwrap();
                 assert!(
-                    (v - rust[(0, j)]).abs() <= 1e-6 * (1.0 + v.abs()),
+                    (v - rust[(0, j)]).abs() <= 1e-6,
                     "row {j}: python {v}, rust {}",
                     rust[(0, j)]
                 );
@@ -150,8 +175,12 @@ fn train_and_compare(task: TaskKind, label: &str, drop: &str) {
             assert_eq!(classes, ["big", "small"]);
             assert_eq!(python[0], ["prediction", "p(big)", "p(small)"]);
             for (j, row) in python[1..].iter().enumerate() {
-                let column = rust.column(j);
-                let best = column.argmax().0;
+                let column: Vec<f64> = if head == Head::Sigmoid {
+                    vec![1.0 - rust[(0, j)], rust[(0, j)]]
+                } else {
+                    rust.column(j).iter().copied().collect()
+                };
+                let best = usize::from(column[1] > column[0]);
                 assert_eq!(row[0], classes[best], "row {j}");
                 for k in 0..2 {
                     let v: f64 = row[1 + k].parse().unwrap();
@@ -171,6 +200,21 @@ fn predict_py_reproduces_rust_predictions_with_the_pipeline() {
     if !python_ready() {
         return;
     }
-    train_and_compare(TaskKind::Classification, "kind", "price");
-    train_and_compare(TaskKind::Regression, "price", "kind");
+    use Activation::*;
+    train_and_compare(
+        Head::Softmax,
+        "kind",
+        "price",
+        [Tanh, LeakyRelu { slope: 0.1 }],
+    );
+    train_and_compare(Head::Sigmoid, "kind", "price", [Relu, Tanh]);
+    for hidden in [
+        [Relu, Sigmoid],
+        [Gelu, GeluTanh],
+        [Elu { alpha: 0.5 }, Selu],
+        [Silu, Softplus],
+    ] {
+        train_and_compare(Head::Linear, "price", "kind", hidden);
+    }
+    std::fs::remove_dir_all(scratch_dir()).unwrap();
 }

@@ -7,7 +7,8 @@
 //!
 //! Reading rules ([`read_table`], [`load_table`]):
 //!
-//! - The first row names the columns; names must be distinct. Every row has as many
+//! - The first row names the columns; names must be distinct (a UTF-8 byte-order mark
+//!   before the first name is dropped). Every row has as many
 //!   fields as the header; blank lines are skipped; fields are trimmed of surrounding
 //!   ASCII whitespace.
 //! - The delimiter is given, or detected from the header line ([`Delimiter::Auto`]): the
@@ -157,6 +158,14 @@ impl Column {
     /// How many cells are missing.
     pub fn missing_count(&self) -> usize {
         self.codes.iter().filter(|&&c| c == MISSING).count()
+    }
+
+    /// The rows whose cell is not missing, in order (e.g. to drop the rows without a
+    /// label with [`Table::take_rows`]).
+    pub fn present_rows(&self) -> Vec<usize> {
+        (0..self.codes.len())
+            .filter(|&r| self.codes[r] != MISSING)
+            .collect()
     }
 
     /// The cells of the rows `rows` (checked by the caller).
@@ -577,7 +586,19 @@ fn parse_table<R: Read>(
         MAX_TABLE_COLUMNS,
         "MAX_TABLE_COLUMNS",
     )?;
-    let names = header.iter().map(str::to_string).collect();
+    // A UTF-8 byte-order mark (as spreadsheet programs write) is not part of the first name.
+    let names = header
+        .iter()
+        .enumerate()
+        .map(|(i, n)| {
+            if i == 0 {
+                n.trim_start_matches('\u{feff}')
+            } else {
+                n
+            }
+        })
+        .map(str::to_string)
+        .collect();
     let mut table = TableBuilder::new(name, names, header_line, options)?;
     let mut last = header_line;
     for record in records {

@@ -173,9 +173,14 @@ impl<T: Scalar> Dense<T> {
         }
         crate::check::finite("dense weights W", &w)?;
         crate::check::finite("dense bias b", &b)?;
-        let units = w.nrows();
+        let (units, fan_in) = w.shape();
+        // Always `[out, in]` in files, also with one input (where the default would be a
+        // vector, as for a bias, and the loader, expecting `[out, 1]`, refused the file).
+        let weight = Param::new("weight", w)
+            .decayed()
+            .with_file_shape(vec![units, fan_in])?;
         Ok(Self {
-            params: [Param::new("weight", w).decayed(), Param::new("bias", b)],
+            params: [weight, Param::new("bias", b)],
             activation,
             init: None,
             z: DMatrix::zeros(units, 0),

@@ -496,7 +496,10 @@ impl Pipeline {
     }
 
     /// The network's inputs for the rows of `table`: `X: (n_inputs, m)`, examples as
-    /// columns, each step applied with the fitted values (see the module docs).
+    /// columns, each step applied with the fitted values (see the module docs). Read
+    /// `table` with the training table's [`Pipeline::missing_tokens`] (as
+    /// [`TableOptions::missing`](crate::data::TableOptions::missing)), so that the same
+    /// cells count as missing.
     ///
     /// # Errors
     /// [`DataError::MissingColumn`] naming a feature column the table lacks;
