@@ -11,7 +11,10 @@ if present, and any other extra column ignored), runs the dense network's forwar
 float64, and writes one CSV row per example:
 
 - regression: one column named after the label, the prediction in the label's units;
-- classification: `prediction` (the class name), then `p(<class>)` per class.
+- classification: the predicted class under the label's name, then `p_<class>` per class
+  (for one sigmoid output, the second class when its probability is at least 0.5),
+
+the same columns as `nn predict` writes.
 
 Supported layers: dense and dropout (the identity at inference). Supported activations:
 identity, relu, leaky_relu(s), tanh, sigmoid, softmax, elu(a), selu, gelu, gelu_tanh,
@@ -209,10 +212,13 @@ def predict(model_path, data_path, delimiter=None):
         y = out[:, 0] * target["scale"] + target["shift"]
         return [target["name"]], [[repr(float(v))] for v in y]
     classes = target["classes"]
-    if out.shape[1] == 1:  # one sigmoid unit: the probability of classes[1]
+    if out.shape[1] == 1:  # one sigmoid unit: the probability of classes[1], class 1 if p >= 0.5
+        best = (out[:, 0] >= 0.5).astype(int)
         out = np.hstack([1.0 - out, out])
-    columns = ["prediction"] + [f"p({c})" for c in classes]
-    lines = [[classes[int(np.argmax(p))]] + [repr(float(v)) for v in p] for p in out]
+    else:  # the first of equal largest probabilities
+        best = np.argmax(out, axis=1)
+    columns = [target["name"]] + [f"p_{c}" for c in classes]
+    lines = [[classes[k]] + [repr(float(v)) for v in p] for k, p in zip(best, out)]
     return columns, lines
 
 

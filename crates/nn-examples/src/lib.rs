@@ -13,12 +13,13 @@
 //! cargo run --release -p nn-examples --bin tour -- --only T3,T10 --quick --out DIR
 //! ```
 //!
-//! The `nn` binary trains, evaluates and applies networks on your own CSV files:
+//! The `nn` binary trains, evaluates and applies networks on your own CSV tables (numbers
+//! and text, missing values allowed; the preprocessing is fitted on the training rows and
+//! saved in the model; defaults are scikit-learn's MLP defaults):
 //!
 //! ```text
-//! nn train   --data train.csv --label species --layers 64,32 --activation relu \
-//!            --epochs 50 --out model.safetensors      # standardised, validated, early-stopped
-//! nn eval    --model model.safetensors --data test.csv --label species
+//! nn train   --data train.csv --label species --out model.safetensors
+//! nn eval    --model model.safetensors --data test.csv
 //! nn predict --model model.safetensors --data new.csv > predictions.csv
 //! nn info    --model model.safetensors
 //! ```
@@ -48,7 +49,8 @@
 //! - `pulldown-latex` (one dependency, `bumpalo`): the tour page's equations, written as
 //!   LaTeX in each experiment's lesson and rendered as MathML, which browsers show
 //!   without scripts or network.
-//! - `indicatif`: the tour's progress bar. `clap`: the `nn` command line.
+//! - `indicatif`: the tour's and `nn train`'s progress bars. `clap`: the `nn` command
+//!   line's flags, help and suggestions. `csv`: `nn predict`'s output (quoted fields).
 //! - `nalgebra`: matrices in the experiments; `thiserror`: the error type.
 
 pub mod datasets;

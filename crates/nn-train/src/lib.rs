@@ -386,8 +386,8 @@ pub use optim::{
 };
 pub use perceptron::{Perceptron, PerceptronConfig, PerceptronReport};
 pub use train::{
-    Control, Convergence, Divergence, EarlyStopping, EpochRecord, FitConfig, History, Observer,
-    Silent, Stopped, Trainer, fit,
+    Control, Convergence, Divergence, EarlyStopping, EpochHook, EpochRecord, FitConfig, History,
+    Observer, Silent, Stopped, Trainer, fit,
 };
 
 pub use nn_init::nn_activations::Activation;

@@ -748,3 +748,16 @@ fn replace_meta(bytes: &[u8], key: &str, value: &str) -> Vec<u8> {
     out.extend_from_slice(&bytes[8 + n..]);
     out
 }
+
+#[test]
+fn a_file_without_a_header_names_its_columns_by_position() {
+    let options = TableOptions {
+        has_header: false,
+        ..TableOptions::default()
+    };
+    let t = read_table(&b"1;a\n2;b\n"[..], "t", &options).unwrap();
+    assert_eq!(t.names(), ["#0", "#1"]);
+    assert_eq!(t.n_rows(), 2);
+    assert_eq!(t.column("#0").unwrap().number(0), Some(1.0));
+    assert_eq!(t.line(1), 2);
+}

@@ -173,14 +173,14 @@ fn train_and_compare(head: Head, label: &str, drop: &str, hidden: [Activation; 2
         TaskKind::Classification => {
             let classes = model.classes.clone().unwrap();
             assert_eq!(classes, ["big", "small"]);
-            assert_eq!(python[0], ["prediction", "p(big)", "p(small)"]);
+            assert_eq!(python[0], [label, "p_big", "p_small"]);
             for (j, row) in python[1..].iter().enumerate() {
                 let column: Vec<f64> = if head == Head::Sigmoid {
                     vec![1.0 - rust[(0, j)], rust[(0, j)]]
                 } else {
                     rust.column(j).iter().copied().collect()
                 };
-                let best = usize::from(column[1] > column[0]);
+                let best = usize::from(column[1] >= column[0]);
                 assert_eq!(row[0], classes[best], "row {j}");
                 for k in 0..2 {
                     let v: f64 = row[1 + k].parse().unwrap();

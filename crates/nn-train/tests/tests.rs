@@ -1017,9 +1017,11 @@ mod training {
         assert_eq!(text.lines().count(), 4);
         assert!(
             text.starts_with(
-                "epoch,train_cost,train_accuracy,val_cost,val_accuracy,learning_rate\n"
-            )
+                "epoch,train_cost,train_accuracy,val_cost,val_accuracy,learning_rate\n1,"
+            ),
+            "epochs counted from 1: {text}"
         );
+        assert!(text.lines().nth(3).unwrap().starts_with("3,"), "{text}");
     }
 
     /// Replays the convergence rule on a history: the epoch at which it stops, if any.

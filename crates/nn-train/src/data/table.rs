@@ -7,8 +7,9 @@
 //!
 //! Reading rules ([`read_table`], [`load_table`]):
 //!
-//! - The first row names the columns; names must be distinct (a UTF-8 byte-order mark
-//!   before the first name is dropped). Every row has as many
+//! - The first row names the columns ([`TableOptions::has_header`]; without a header they are
+//!   named `#0`, `#1`, …); names must be distinct (a UTF-8 byte-order mark before the
+//!   first field is dropped). Every row has as many
 //!   fields as the header; blank lines are skipped; fields are trimmed of surrounding
 //!   ASCII whitespace.
 //! - The delimiter is given, or detected from the header line ([`Delimiter::Auto`]): the
@@ -82,6 +83,10 @@ pub struct TableOptions {
     /// The most cells (rows × columns) a table may have; by default
     /// [`DEFAULT_MAX_DATA_VALUES`] (2²⁸).
     pub max_cells: usize,
+    /// Whether the first row names the columns (the default). Without a header the
+    /// columns are named by their 0-based position, `#0`, `#1`, …, and the first row is
+    /// data.
+    pub has_header: bool,
 }
 
 impl Default for TableOptions {
@@ -90,6 +95,7 @@ impl Default for TableOptions {
             delimiter: Delimiter::Auto,
             missing: DEFAULT_MISSING.iter().map(|s| s.to_string()).collect(),
             max_cells: DEFAULT_MAX_DATA_VALUES,
+            has_header: true,
         }
     }
 }
@@ -586,8 +592,8 @@ fn parse_table<R: Read>(
         MAX_TABLE_COLUMNS,
         "MAX_TABLE_COLUMNS",
     )?;
-    // A UTF-8 byte-order mark (as spreadsheet programs write) is not part of the first name.
-    let names = header
+    // A UTF-8 byte-order mark (as spreadsheet programs write) is not part of the first field.
+    let first: Vec<&str> = header
         .iter()
         .enumerate()
         .map(|(i, n)| {
@@ -597,10 +603,18 @@ fn parse_table<R: Read>(
                 n
             }
         })
-        .map(str::to_string)
         .collect();
+    let names = if options.has_header {
+        first.iter().map(|n| n.to_string()).collect()
+    } else {
+        (0..first.len()).map(|i| format!("#{i}")).collect()
+    };
     let mut table = TableBuilder::new(name, names, header_line, options)?;
     let mut last = header_line;
+    if !options.has_header {
+        // The first record is a row; the names only took its width.
+        table.push(header_line, first.len(), first.iter().copied())?;
+    }
     for record in records {
         let record = record.map_err(|e| super::csv::from_csv_crate(name, &e))?;
         let line = record.position().map_or(last + 1, |p| p.line());

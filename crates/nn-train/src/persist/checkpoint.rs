@@ -39,14 +39,15 @@ use nn_init::nn_activations::nn_core::{self, Scalar};
 use nn_init::{RngState, SeededRng};
 use serde::{Deserialize, Serialize};
 
-use super::model::{base_metadata, network_tensors, read_encoder, read_network};
-use super::{FileReader, json_text, read_file, serialize, tensor_of, write_atomic};
+use super::model::{Model, ModelWriter, network_tensors, read_model};
+use super::{FileReader, OwnedTensor, json_text, read_file, serialize, tensor_of, write_atomic};
 use crate::encode::Encoder;
 use crate::error::{FormatError, Result};
 use crate::layers::LayerRegistry;
 use crate::limits::Limits;
 use crate::network::Network;
 use crate::optim::{PlateauState, Schedule};
+use crate::pipeline::Pipeline;
 use crate::train::{FitConfig, Trainer};
 
 /// A network and the trainer state to resume training it.
@@ -58,6 +59,8 @@ pub struct Checkpoint<T: Scalar> {
     pub trainer: Trainer<T>,
     /// The input encoder, if one was saved.
     pub encoder: Option<Encoder>,
+    /// The preprocessing pipeline, if one was saved ([`ModelWriter::pipeline`]).
+    pub pipeline: Option<Pipeline>,
 }
 
 /// The trainer state stored under `nn.trainer` (see the module docs), read and written by
@@ -125,6 +128,40 @@ pub fn checkpoint_to_bytes<T: Scalar>(
     trainer: &Trainer<T>,
     encoder: Option<&Encoder>,
 ) -> Result<Vec<u8>> {
+    ModelWriter::new(net)
+        .encoder(encoder)
+        .checkpoint_to_bytes(trainer)
+}
+
+impl<T: Scalar> ModelWriter<'_, T> {
+    /// The bytes of a checkpoint: this model file (network, encoder, names, pipeline) plus
+    /// `trainer`'s state.
+    ///
+    /// # Errors
+    /// As [`checkpoint_to_bytes`] and [`ModelWriter::to_bytes`].
+    pub fn checkpoint_to_bytes(&self, trainer: &Trainer<T>) -> Result<Vec<u8>> {
+        let net = self.network();
+        let mut meta = self.metadata("checkpoint")?;
+        let (tensors, state) = trainer_part(net, trainer)?;
+        meta.insert("nn.trainer".into(), json_text(&state)?);
+        serialize(&tensors, meta)
+    }
+
+    /// Saves a checkpoint of this model and `trainer` atomically (see [`save_checkpoint`]).
+    ///
+    /// # Errors
+    /// As [`ModelWriter::checkpoint_to_bytes`]; [`crate::TrainError::Io`] naming the path
+    /// if it cannot be written.
+    pub fn save_checkpoint(&self, path: &Path, trainer: &Trainer<T>) -> Result<()> {
+        write_atomic(path, &self.checkpoint_to_bytes(trainer)?)
+    }
+}
+
+/// The network's and the optimizer's tensors, and the trainer's state.
+fn trainer_part<T: Scalar>(
+    net: &Network<T>,
+    trainer: &Trainer<T>,
+) -> Result<(Vec<(String, OwnedTensor)>, TrainerForm)> {
     let mut tensors = network_tensors(net);
     let names: Vec<(String, Vec<usize>)> = net
         .layers()
@@ -176,9 +213,7 @@ pub fn checkpoint_to_bytes<T: Scalar>(
         plateau: matches!(trainer.config().schedule, Schedule::ReduceOnPlateau { .. })
             .then_some(trainer.plateau),
     };
-    let mut meta = base_metadata(net, encoder, "checkpoint")?;
-    meta.insert("nn.trainer".into(), json_text(&state)?);
-    serialize(&tensors, meta)
+    Ok((tensors, state))
 }
 
 /// Saves a checkpoint atomically: the network, its trainer's state and the encoder.
@@ -234,8 +269,12 @@ pub fn checkpoint_from_bytes_registered<T: Scalar>(
     registry: &LayerRegistry<T>,
 ) -> Result<Checkpoint<T>> {
     let mut file = FileReader::open(bytes, name, &["checkpoint"], limits)?;
-    let mut network = read_network::<T>(&mut file, limits, registry)?;
-    let encoder = read_encoder(&file, &network)?;
+    let Model {
+        mut network,
+        encoder,
+        pipeline,
+        ..
+    } = read_model(&mut file, limits, registry)?;
     let text = file
         .meta("nn.trainer")
         .ok_or_else(|| file.error("no \"nn.trainer\" in the metadata".into()))?;
@@ -338,6 +377,7 @@ pub fn checkpoint_from_bytes_registered<T: Scalar>(
         network,
         trainer,
         encoder,
+        pipeline,
     })
 }
 

@@ -400,7 +400,10 @@ pub fn model_to_bytes_named<T: Scalar>(
     encoder: Option<&Encoder>,
     names: &ModelNames,
 ) -> Result<Vec<u8>> {
-    serialize(&network_tensors(net), named_metadata(net, encoder, names)?)
+    serialize(
+        &network_tensors(net),
+        named_metadata(net, encoder, names, "model")?,
+    )
 }
 
 /// The metadata of a model file with names (see [`model_to_bytes_named`]).
@@ -408,14 +411,15 @@ fn named_metadata<T: Scalar>(
     net: &Network<T>,
     encoder: Option<&Encoder>,
     names: &ModelNames,
+    kind: &str,
 ) -> Result<HashMap<String, String>> {
     let refuse = |problem: String| {
         TrainError::from(FormatError::ModelFile {
-            file: "(model being saved)".into(),
+            file: format!("({kind} being saved)"),
             problem,
         })
     };
-    let mut meta = base_metadata(net, encoder, "model")?;
+    let mut meta = base_metadata(net, encoder, kind)?;
     if let Some(classes) = &names.classes {
         check_class_count(net, classes.len()).map_err(refuse)?;
         meta.insert("nn.classes".into(), json!(classes).to_string());
@@ -500,9 +504,20 @@ impl<'a, T: Scalar> ModelWriter<'a, T> {
     /// fit the network (its inputs, or one output for regression) or disagrees with the
     /// names given.
     pub fn to_bytes(&self) -> Result<Vec<u8>> {
+        serialize(&network_tensors(self.network), self.metadata("model")?)
+    }
+
+    /// The network being written.
+    pub(super) fn network(&self) -> &'a Network<T> {
+        self.network
+    }
+
+    /// The metadata of a file of `kind` (`"model"` or `"checkpoint"`): the network's,
+    /// the encoder's, the names and the pipeline.
+    pub(super) fn metadata(&self, kind: &str) -> Result<HashMap<String, String>> {
         let refuse = |problem: String| {
             TrainError::from(FormatError::ModelFile {
-                file: "(model being saved)".into(),
+                file: format!("({kind} being saved)"),
                 problem,
             })
         };
@@ -533,11 +548,11 @@ impl<'a, T: Scalar> ModelWriter<'a, T> {
                 Some(_) => {}
             }
         }
-        let mut meta = named_metadata(self.network, self.encoder, &names)?;
+        let mut meta = named_metadata(self.network, self.encoder, &names, kind)?;
         if let Some(p) = self.pipeline {
             meta.insert("nn.pipeline".into(), p.to_json().to_string());
         }
-        serialize(&network_tensors(self.network), meta)
+        Ok(meta)
     }
 
     /// Saves the model file atomically.
@@ -723,8 +738,22 @@ pub fn model_from_bytes_registered<T: Scalar>(
     registry: &LayerRegistry<T>,
 ) -> Result<Model<T>> {
     let mut file = FileReader::open(bytes, name, &["model", "checkpoint"], limits)?;
-    let network = read_network::<T>(&mut file, limits, registry)?;
-    let encoder = read_encoder(&file, &network)?;
+    let model = read_model(&mut file, limits, registry)?;
+    let skip =
+        (file.meta("nn.kind").map(String::as_str) == Some("checkpoint")).then_some("optimizer.");
+    file.check_all_used(skip)?;
+    Ok(model)
+}
+
+/// The model part of a model file or checkpoint: the network, the encoder, the names and
+/// the pipeline, each checked against the network.
+pub(super) fn read_model<T: Scalar>(
+    file: &mut FileReader<'_>,
+    limits: &Limits,
+    registry: &LayerRegistry<T>,
+) -> Result<Model<T>> {
+    let network = read_network::<T>(file, limits, registry)?;
+    let encoder = read_encoder(file, &network)?;
     let strings = |key: &str| -> Result<Option<Vec<String>>> {
         file.meta(key)
             .map(|text| {
@@ -767,9 +796,6 @@ pub fn model_from_bytes_registered<T: Scalar>(
             Ok(p)
         })
         .transpose()?;
-    let skip =
-        (file.meta("nn.kind").map(String::as_str) == Some("checkpoint")).then_some("optimizer.");
-    file.check_all_used(skip)?;
     Ok(Model {
         network,
         encoder,

@@ -60,7 +60,8 @@ mod csv_form {
     impl History {
         /// Writes the history as CSV with header
         /// `epoch,train_cost,train_accuracy,val_cost,val_accuracy,learning_rate` (missing
-        /// values are empty fields).
+        /// values are empty fields). Epochs are numbered from 1, as a person counts them
+        /// (record `epoch` 0 is written `1`).
         ///
         /// # Errors
         /// [`TrainError::Io`] if writing fails.
@@ -87,7 +88,7 @@ mod csv_form {
             let opt = |v: Option<f64>| v.map_or(String::new(), |v| v.to_string());
             for r in &self.epochs {
                 w.write_record([
-                    r.epoch.to_string(),
+                    (r.epoch + 1).to_string(),
                     r.train_cost.to_string(),
                     opt(r.train_accuracy),
                     opt(r.val_cost),

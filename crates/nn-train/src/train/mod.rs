@@ -11,7 +11,7 @@ mod workers;
 pub use config::{Convergence, Divergence, EarlyStopping, FitConfig};
 pub use history::{EpochRecord, History, Stopped};
 pub use observer::{Control, Observer, Silent};
-pub use trainer::Trainer;
+pub use trainer::{EpochHook, Trainer};
 
 use nn_init::nn_activations::nn_core::Scalar;
 

@@ -21,6 +21,9 @@ use crate::optim::{
     OptimizerState, PlateauState, clip_gradient_norm, gradient_norm, gradients_finite,
 };
 
+/// What [`Trainer::fit_with_hook`] calls after every epoch: the network and the trainer.
+pub type EpochHook<'a, T> = dyn FnMut(&Network<T>, &Trainer<T>) -> Result<()> + 'a;
+
 /// The mutable state of a training run: optimizer moments, shuffling stream, epoch and
 /// step counters, and the batch buffers. Resuming from the same state gives the same bits.
 #[derive(Debug)]
@@ -95,6 +98,20 @@ impl<T: Scalar> Trainer<T> {
     /// The configuration.
     pub fn config(&self) -> &FitConfig {
         &self.config
+    }
+
+    /// Sets the number of epochs [`Trainer::fit`] trains to (counting those done), e.g.
+    /// to train a resumed run further than it was first meant to go.
+    pub fn set_epochs(&mut self, epochs: usize) {
+        self.config.epochs = epochs;
+    }
+
+    /// Sets the threads steps may use (`None`: 1), e.g. for a resumed run on another
+    /// machine; the result is the same on any number.
+    pub fn set_threads(&mut self, threads: Option<usize>) {
+        self.config.threads = threads;
+        self.threads = self.config.thread_count();
+        self.workers = None;
     }
 
     /// The learning rate of the next step at `epoch`: [`FitConfig::learning_rate`] (base
@@ -216,6 +233,26 @@ impl<T: Scalar> Trainer<T> {
         train: Data<'_, T>,
         validation: Option<Data<'_, T>>,
         observer: &mut dyn Observer,
+    ) -> Result<History> {
+        self.fit_with_hook(net, train, validation, observer, &mut |_, _| Ok(()))
+    }
+
+    /// [`Trainer::fit`] that also calls `after_epoch` with the network and the trainer at the
+    /// end of every completed epoch (after its stopping rules are applied): the moment to
+    /// save a checkpoint ([`crate::persist::save_checkpoint`]), from which training resumes
+    /// with the same bits as a run that never stopped (the stopping rules' counters, which
+    /// live in one call, start again). An error from `after_epoch` ends training with
+    /// that error; the network keeps the parameters of the epoch just completed.
+    ///
+    /// # Errors
+    /// As [`Trainer::fit`], and `after_epoch`'s.
+    pub fn fit_with_hook(
+        &mut self,
+        net: &mut Network<T>,
+        train: Data<'_, T>,
+        validation: Option<Data<'_, T>>,
+        observer: &mut dyn Observer,
+        after_epoch: &mut EpochHook<'_, T>,
     ) -> Result<History> {
         let (x, y) = train;
         let (inputs, outputs) = (net.input_shape().len(), net.output_size());
@@ -387,6 +424,7 @@ impl<T: Scalar> Trainer<T> {
                     }
                 }
             }
+            after_epoch(net, self)?;
             if let Some(reason) = stop {
                 history.stopped = (self.epoch < self.config.epochs).then_some(reason);
                 break;
