@@ -66,13 +66,17 @@ impl Observer for Progress {
     }
 }
 
-/// The end-of-training table: epochs run and why they ended, the first, best and last
-/// epochs' costs and accuracies.
-pub fn summary(history: &History, planned: usize) -> String {
+/// The end-of-training table: epochs run and why they ended (`converging`: the
+/// convergence rule was on), the first, best and last epochs' costs and accuracies.
+pub fn summary(history: &History, planned: usize, converging: bool) -> String {
     let Some(last) = history.epochs.last() else {
         return "no epochs were run\n".into();
     };
     let why = match history.stopped {
+        None if converging => format!(
+            "ran all {planned} epochs; the training cost was still falling by more than \
+             --tol, so more --epochs may help"
+        ),
         None => format!("ran all {planned} epochs"),
         Some(Stopped::EarlyStopping) => {
             "stopped early: the validation cost stopped improving".into()

@@ -133,7 +133,10 @@ pub fn train<T: Scalar>(a: &TrainArgs) -> CliResult<()> {
         history.save_csv(path).map_err(e)?;
     }
     if !a.quiet {
-        eprint!("{}", summary(&history, a.epochs));
+        eprint!(
+            "{}",
+            summary(&history, a.epochs, trainer.config().convergence.is_some())
+        );
     }
     println!(
         "trained {} epochs on {} rows; saved {}",
@@ -187,6 +190,16 @@ fn run<T: Scalar>(
                     a.out.display()
                 ),
                 Err(save) => format!("{err}\nand saving them failed: {save}"),
+            });
+        }
+        // A checkpoint that could not be written ends the run; the model is still saved.
+        Err(err @ TrainError::Io { .. }) => {
+            return Err(match save(net) {
+                Ok(()) => format!(
+                    "{err}\nsaved the model as trained so far to {}",
+                    a.out.display()
+                ),
+                Err(save) => format!("{err}\nand saving the model failed: {save}"),
             });
         }
         Err(err) => return Err(e(err)),
