@@ -8,7 +8,7 @@ mod common;
 use std::path::PathBuf;
 use std::process::Output;
 
-use common::{dir, nn};
+use common::{dir, nn, one_error, s};
 
 /// Three classes of points in the plane, separable by angle, with a string label.
 fn write_data(path: &PathBuf, rows: usize, with_label: bool) {
@@ -150,23 +150,6 @@ fn bad_input_is_one_error_line_and_a_failing_exit() {
 
 // ---- The rough edges of a first try, each fixed ----------------------------------
 
-fn s(p: &std::path::Path) -> &str {
-    p.to_str().unwrap()
-}
-
-/// Exit status 1 and one `error:` line, returned.
-fn fails(out: &Output) -> String {
-    let stderr = String::from_utf8_lossy(&out.stderr).into_owned();
-    assert_eq!(out.status.code(), Some(1), "{stderr}");
-    assert!(!stderr.contains("panicked"), "{stderr}");
-    let errors: Vec<&str> = stderr
-        .lines()
-        .filter(|l| l.starts_with("error: "))
-        .collect();
-    assert_eq!(errors.len(), 1, "{stderr}");
-    stderr
-}
-
 /// Trains `data` with `extra` flags (quiet, seed 0), returning the model's path.
 fn train_ok(d: &std::path::Path, data: &std::path::Path, extra: &[&str]) -> PathBuf {
     let model = d.join("model.safetensors");
@@ -292,7 +275,7 @@ fn crlf_files_report_the_right_line() {
     let d = dir("crlf");
     let data = d.join("crlf.csv");
     std::fs::write(&data, "a,b,c\r\n1,2,x\r\n3,4,y\r\n5,6\r\n").unwrap();
-    let err = fails(&nn(&[
+    let err = one_error(&nn(&[
         "train",
         "--data",
         s(&data),
@@ -429,7 +412,7 @@ fn label_names_are_names_indices_are_hashed_and_typos_get_a_suggestion() {
     write_data(&data, 90, true);
     let m = d.join("m");
     // `0` is a name; no column has it.
-    let err = fails(&nn(&[
+    let err = one_error(&nn(&[
         "train",
         "--data",
         s(&data),
@@ -439,7 +422,7 @@ fn label_names_are_names_indices_are_hashed_and_typos_get_a_suggestion() {
         s(&m),
     ]));
     assert!(err.contains("no column named `0`"), "{err}");
-    let err = fails(&nn(&[
+    let err = one_error(&nn(&[
         "train",
         "--data",
         s(&data),
@@ -463,7 +446,7 @@ fn label_names_are_names_indices_are_hashed_and_typos_get_a_suggestion() {
         "--label",
         "0",
     ]);
-    let err = fails(&eval);
+    let err = one_error(&eval);
     assert!(err.contains("no column named `0`"), "{err}");
     let _ = std::fs::remove_dir_all(&d);
 }
@@ -474,7 +457,7 @@ fn negative_values_parse_and_are_refused_by_range_and_zero_epochs_is_refused() {
     let data = d.join("three.csv");
     write_data(&data, 60, true);
     let m = d.join("m");
-    let err = fails(&nn(&[
+    let err = one_error(&nn(&[
         "train",
         "--data",
         s(&data),
@@ -484,7 +467,7 @@ fn negative_values_parse_and_are_refused_by_range_and_zero_epochs_is_refused() {
         s(&m),
     ]));
     assert!(err.contains("learning rate") && err.contains("-1"), "{err}");
-    let err = fails(&nn(&[
+    let err = one_error(&nn(&[
         "train",
         "--data",
         s(&data),
@@ -493,7 +476,7 @@ fn negative_values_parse_and_are_refused_by_range_and_zero_epochs_is_refused() {
         s(&m),
     ]));
     assert!(err.contains("learning rate"), "{err}");
-    let err = fails(&nn(&[
+    let err = one_error(&nn(&[
         "train",
         "--data",
         s(&data),
@@ -535,7 +518,7 @@ fn errors_name_columns_not_rows_and_help_describes_nn() {
     let model = train_ok(&d, &data, &["--epochs", "2"]);
     let fewer = d.join("fewer.csv");
     std::fs::write(&fewer, "x,kind\n1,red\n").unwrap();
-    let err = fails(&nn(&["predict", "--model", s(&model), "--data", s(&fewer)]));
+    let err = one_error(&nn(&["predict", "--model", s(&model), "--data", s(&fewer)]));
     assert!(err.contains("column") && !err.contains("rows"), "{err}");
     let help = ok(&nn(&["--help"]));
     assert!(help.contains("CSV") && !help.contains("tour"), "{help}");

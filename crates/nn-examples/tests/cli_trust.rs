@@ -11,7 +11,7 @@ use std::collections::HashMap;
 use std::path::{Path, PathBuf};
 use std::process::{Command, Output};
 
-use common::{dir, nn};
+use common::{dir, nn, one_error, s};
 
 /// `nn` with writes limited to 512 bytes per file (`ulimit -f 1`), and SIGXFSZ ignored
 /// so that a write beyond that fails with an error, as on a full disk.
@@ -23,23 +23,6 @@ fn nn_on_a_full_disk(args: &[&str]) -> Output {
         .args(args)
         .output()
         .expect("run nn under sh")
-}
-
-fn s(p: &Path) -> &str {
-    p.to_str().unwrap()
-}
-
-/// Exit status 1 and exactly one `error:` line, which is returned.
-fn one_error(out: &Output) -> String {
-    let stderr = String::from_utf8_lossy(&out.stderr).into_owned();
-    assert_eq!(out.status.code(), Some(1), "{stderr}");
-    assert!(!stderr.contains("panicked"), "{stderr}");
-    let errors: Vec<&str> = stderr
-        .lines()
-        .filter(|l| l.starts_with("error: "))
-        .collect();
-    assert_eq!(errors.len(), 1, "{stderr}");
-    stderr
 }
 
 /// Two features and a class that depends on `a` only.
