@@ -464,6 +464,45 @@ struct Spec {
     id: String,
     label: String,
     macs: f64,
+    /// Executed FLOP per sample in training and inference (older benches wrote only
+    /// `macs`; then 6 × and 2 × the weights stand in).
+    train_flop: Option<f64>,
+    infer_flop: Option<f64>,
+}
+
+impl Spec {
+    /// FLOP per sample of a phase (`"train"` or `"infer"`).
+    fn flop(&self, phase: &str) -> f64 {
+        match phase {
+            "train" => self.train_flop.unwrap_or(6.0 * self.macs),
+            _ => self.infer_flop.unwrap_or(2.0 * self.macs),
+        }
+    }
+}
+
+/// The measured f32 FMA peak, GFLOP/s, of `threads` threads (the nn bench's `peak` line).
+fn peak_gflops(records: &[Record], threads: usize) -> Option<f64> {
+    records
+        .iter()
+        .filter(|r| r.str("kind") == Some("peak"))
+        .find_map(|r| match r.num("threads") {
+            Some(t) if t as usize == threads => r.num("f32_gflops"),
+            _ if threads == 1 => r.num("f32_gflops_1t"),
+            _ => None,
+        })
+}
+
+/// `148.2 (60%)`: GFLOP/s of `rate` samples/s at `flop` per sample, with its share of
+/// `peak`.
+fn gflops_cell(rate: Option<f64>, flop: f64, peak: Option<f64>) -> String {
+    let Some(r) = rate else {
+        return "—".into();
+    };
+    let g = flop * r / 1e9;
+    match peak {
+        Some(p) if p > 0.0 => format!("{g:.1} ({:.0}%)", 100.0 * g / p),
+        _ => format!("{g:.1}"),
+    }
 }
 
 /// Results keyed by (implementation, workload, threads, phase) → samples/s.
@@ -497,6 +536,8 @@ fn specs(records: &[Record]) -> Vec<Spec> {
                 id: id.into(),
                 label: label.into(),
                 macs,
+                train_flop: r.num("train_flop"),
+                infer_flop: r.num("infer_flop"),
             });
         }
     }
@@ -542,6 +583,20 @@ fn report(
         "Measured {} on {} ({} logical CPUs), {}, commit {}; load average {}.\n",
         m.date, m.cpu, m.cpus, m.rustc, m.commit, m.load
     );
+    for r in records.iter().filter(|r| r.str("kind") == Some("peak")) {
+        if let (Some(t), Some(isa)) = (r.num("threads"), r.str("isa")) {
+            let num = |k: &str| r.num(k).map_or("—".into(), |v| format!("{v:.0}"));
+            let _ = writeln!(
+                w,
+                "Measured FMA peak ({isa}, independent chains), GFLOP/s: f32 {} on 1 thread, {} on {t}; \
+                 f64 {} on 1 thread, {} on {t}.\n",
+                num("f32_gflops_1t"),
+                num("f32_gflops"),
+                num("f64_gflops_1t"),
+                num("f64_gflops"),
+            );
+        }
+    }
     let mut names = vec![("nn", "nn")];
     names.extend(peers.iter().copied());
     for (stem, name) in names {
@@ -588,26 +643,26 @@ fn report(
                     "| {} | {t} | {} | {} | {} |",
                     sp.label,
                     cell(train),
-                    train.map_or("—".into(), |r| format!("{:.1}", 6.0 * sp.macs * r / 1e9)),
+                    gflops_cell(train, sp.flop("train"), peak_gflops(records, t)),
                     cell(get("nn", &sp.id, t, "infer")),
                 );
             }
         }
         let _ = writeln!(
             w,
-            "\nGFLOP/s = 6 × weights × samples/s (a training step costs about three forward passes).\n"
+            "\nGFLOP/s executed (forward, weight and input gradients: 2 FLOP per weight each, no input gradient for the first layer) and their share of the measured f32 FMA peak.\n"
         );
         extras(w, records, &specs, &rates, o);
         return Ok(s);
     }
 
-    for (phase, title, flops) in [
-        ("train", "Training, samples/s of full epochs", 6.0),
-        ("infer", "Inference, batch 1024, samples/s", 2.0),
+    for (phase, title) in [
+        ("train", "Training, samples/s of full epochs"),
+        ("infer", "Inference, batch 1024, samples/s"),
     ] {
         let _ = writeln!(
             w,
-            "**{title}** (nn/peer above 1 means nn is faster; GFLOP/s = {flops} × weights × samples/s):\n"
+            "**{title}** (nn/peer above 1 means nn is faster; nn's executed GFLOP/s and their share of the measured f32 FMA peak):\n"
         );
         let mut head = "| workload | threads | nn | nn GFLOP/s |".to_string();
         let mut rule = "|---|---:|---:|---:|".to_string();
@@ -623,10 +678,7 @@ fn report(
                     "| {} | {t} | {} | {} |",
                     sp.label,
                     cell(nn),
-                    nn.map_or("—".into(), |r| format!(
-                        "{:.1}",
-                        flops * sp.macs * r / 1e9
-                    ))
+                    gflops_cell(nn, sp.flop(phase), peak_gflops(records, t))
                 );
                 for (stem, _) in &peers {
                     let p = get(stem, &sp.id, t, phase);
@@ -808,6 +860,42 @@ mod tests {
             text.contains("212 MiB resident at most, of which the data set is 179 MiB"),
             "{text}"
         );
+        Ok(())
+    }
+
+    #[test]
+    fn executed_flops_and_the_share_of_the_measured_peak() -> Result<(), String> {
+        let lines = [
+            r#"{"kind":"workload","id":"W1","label":"W1 2-16-16-1 tanh","macs":304,"train_flop":1760,"infer_flop":608}"#,
+            r#"{"kind":"peak","impl":"nn","threads":1,"isa":"avx512f","f32_gflops_1t":176.0,"f32_gflops":176.0,"f64_gflops_1t":88.0,"f64_gflops":88.0}"#,
+            r#"{"kind":"result","impl":"nn","workload":"W1","threads":1,"phase":"train","samples_per_s":10000000}"#,
+        ];
+        let records: Vec<Record> = lines
+            .iter()
+            .map(|l| json::parse_line(l))
+            .collect::<Result<_, _>>()?;
+        let o = Options {
+            compare: false,
+            with_torch: false,
+            write: false,
+            threads: vec![1],
+            only: None,
+        };
+        let m = Machine {
+            cpu: "CPU".into(),
+            cpus: 2,
+            rustc: "rustc".into(),
+            commit: "abc".into(),
+            date: "2024-01-01".into(),
+            load: "0".into(),
+        };
+        let text = report(&records, &BTreeMap::new(), &o, &m)?;
+        // 1760 FLOP × 1e7 samples/s = 17.6 GFLOP/s, 10% of 176.
+        assert!(
+            text.contains("| W1 2-16-16-1 tanh | 1 | 10.00M | 17.6 (10%) |"),
+            "{text}"
+        );
+        assert!(text.contains("f32 176 on 1 thread"), "{text}");
         Ok(())
     }
 }

@@ -22,7 +22,9 @@
 //! - `cargo bench -p nn-train --bench workloads -- --table FILE` skips criterion and
 //!   writes JSON lines to `FILE`: one `workload` line per workload (its full
 //!   specification, which the Python peers in `bench/peers/` read, so both sides run the
-//!   same thing) and one `result` line per workload and phase. `cargo xtask bench` runs
+//!   same thing, with `train_flop` / `infer_flop`, the FLOP a sample costs as executed),
+//!   a `peak` line (the CPU's measured f32 and f64 FMA peak on 1 thread and on
+//!   `NN_THREADS`, see `workloads/peak.rs`) and one `result` line per workload and phase. `cargo xtask bench` runs
 //!   this mode and prints the table. Protocol, the same in the peers: two warm-up epochs
 //!   (or passes); the last one estimates how many measured runs fill [`TARGET_SECONDS`],
 //!   clamped to [`MIN_RUNS`]..=[`MAX_RUNS`]; the figure is the median run.
@@ -45,6 +47,9 @@ use std::error::Error;
 use std::fmt::Write as _;
 use std::hint::black_box;
 use std::time::{Duration, Instant};
+
+#[path = "workloads/peak.rs"]
+mod peak;
 
 use criterion::{BenchmarkId, Criterion, SamplingMode, Throughput};
 use nalgebra::DMatrix;
@@ -165,6 +170,20 @@ impl Workload {
         }
     }
 
+    /// Floating-point operations a sample costs as executed: `(training, inference)`.
+    /// Inference is the forward pass, 2 per weight; a training step adds the weight
+    /// gradient (2 per weight) and the input gradient (2 per weight) of every layer but
+    /// the first, whose input gradient nobody needs. Bias and element-wise work are left
+    /// out (they are not multiply-adds of a GEMM).
+    fn executed_flop(&self) -> (f64, f64) {
+        let (all, first) = match self.arch {
+            Arch::Mlp { sizes, .. } => (self.macs(), sizes[0] * sizes[1]),
+            Arch::DigitsCnn => (self.macs(), 16 * 9 * 36),
+        };
+        let (all, first) = (all as f64, first as f64);
+        (2.0 * all + 2.0 * all + 2.0 * (all - first), 2.0 * all)
+    }
+
     /// Passes of `predict` on one 1024-column batch that cover at least an epoch's samples.
     fn infer_reps(&self) -> usize {
         self.samples.div_ceil(INFER_BATCH)
@@ -247,7 +266,7 @@ impl Workload {
         format!(
             "{{\"kind\":\"workload\",\"id\":\"{}\",\"arch\":\"{kind}\",\"sizes\":[{}],\
              \"hidden\":\"{hidden}\",\"output\":\"{output}\",\"batch\":{},\"samples\":{},\
-             \"macs\":{},\"lr\":{LEARNING_RATE},\"seed\":{SEED},\"infer_batch\":{INFER_BATCH},\
+             \"macs\":{},\"train_flop\":{},\"infer_flop\":{},\"lr\":{LEARNING_RATE},\"seed\":{SEED},\"infer_batch\":{INFER_BATCH},\
              \"infer_reps\":{},\"warmup\":2,\"min_runs\":{MIN_RUNS},\"max_runs\":{MAX_RUNS},\
              \"target_s\":{TARGET_SECONDS},\"label\":\"{}\"}}",
             self.id,
@@ -255,6 +274,8 @@ impl Workload {
             self.batch,
             self.samples,
             self.macs(),
+            self.executed_flop().0,
+            self.executed_flop().1,
             self.infer_reps(),
             self.label(),
         )
@@ -433,6 +454,16 @@ fn table(path: &str, only: &str) -> Result<(), Box<dyn Error>> {
     for w in &selected {
         writeln!(out, "{}", w.spec_json())?;
     }
+    // The CPU's FMA peak, on one thread and on as many as the workloads use.
+    let peak = |f64_| (peak::gflops(f64_, 1), peak::gflops(f64_, threads));
+    let ((f32_1, f32_n), (f64_1, f64_n)) = (peak(false), peak(true));
+    writeln!(
+        out,
+        "{{\"kind\":\"peak\",\"impl\":\"nn\",\"threads\":{threads},\"isa\":\"{}\",\
+         \"f32_gflops_1t\":{f32_1:.1},\"f32_gflops\":{f32_n:.1},\"f64_gflops_1t\":{f64_1:.1},\
+         \"f64_gflops\":{f64_n:.1}}}",
+        peak::isa()
+    )?;
     for w in &selected {
         eprintln!("nn {}t: {}", threads, w.label());
         let mut run = TrainRun::<f32>::new(w)?;
