@@ -379,7 +379,7 @@ pub use layers::{
 };
 pub use limits::Limits;
 pub use loss::{GradientOf, Loss, PROBABILITY_EPSILON, Task, balanced_class_weights};
-pub use network::{Evaluation, Network, NetworkBuilder, NetworkPlan};
+pub use network::{Evaluation, Network, NetworkBuilder, NetworkPlan, PredictBuffers};
 pub use optim::{
     Optimizer, OptimizerState, PlateauState, Schedule, clip_gradient_norm, gradient_norm,
     gradients_finite,

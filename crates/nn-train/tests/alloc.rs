@@ -4,7 +4,9 @@
 #![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
 
 use nalgebra::DMatrix;
-use nn_train::nn_core::testing::{CountingAllocator, allocations_during};
+use nn_train::nn_core::testing::{
+    CountingAllocator, allocations_during, allocations_on_this_thread_during,
+};
 use nn_train::*;
 
 /// Counts every allocation of this binary, worker threads included.
@@ -49,12 +51,21 @@ fn check_no_allocation_threads<T: Scalar>(
     // warm-up: the full batch, then the partial one (buffers shrink without freeing)
     trainer.train_step(&mut net, &x, &y).unwrap();
     trainer.train_step(&mut net, &x_small, &y_small).unwrap();
-    let n = allocations_during(|| {
+    let steps = || {
         for _ in 0..rounds {
             trainer.train_step(&mut net, &x, &y).unwrap();
             trainer.train_step(&mut net, &x_small, &y_small).unwrap();
         }
-    });
+    };
+    // On one thread every step runs on this thread, whose own counter no other thread
+    // moves (the test harness's main thread allocates when it starts waiting for the test,
+    // which can fall inside the first count). With workers, the process-wide counter
+    // sees their threads too.
+    let n = if threads.unwrap_or(1) == 1 {
+        allocations_on_this_thread_during(steps)
+    } else {
+        allocations_during(steps)
+    };
     assert_eq!(
         n,
         0,
@@ -63,13 +74,66 @@ fn check_no_allocation_threads<T: Scalar>(
     );
 }
 
-/// The counter is global (it must see the worker threads too), so this binary has one
-/// test: nothing else runs while it counts.
+/// The process-wide counter (which must see the worker threads too) counts everything, so
+/// this binary has one test: nothing else runs while it counts.
 #[test]
 fn training_steps_do_not_allocate() {
     dense_training_steps_do_not_allocate();
     training_steps_in_shares_do_not_allocate();
     cnn_training_steps_do_not_allocate();
+    serving_predictions_do_not_allocate();
+}
+
+/// `predict_into` on one column at a time (and on a batch of 16) allocates nothing after
+/// the first call of each width, and gives `predict`'s bits.
+fn serving_predictions_do_not_allocate() {
+    let net = Network::<f32>::builder(784)
+        .dense(128, Activation::Relu)
+        .dropout(0.2)
+        .dense(10, Activation::Softmax)
+        .build()
+        .unwrap();
+    let x = DMatrix::from_fn(784, 16, |i, j| ((i * 7 + j * 3) % 11) as f32 / 11.0 - 0.5);
+    let one = x.columns(0, 1).into_owned();
+    let mut buffers = PredictBuffers::default();
+    for batch in [&one, &x] {
+        let expected = net.predict(batch).unwrap();
+        assert_eq!(net.predict_into(batch, &mut buffers).unwrap(), &expected);
+        let n = allocations_on_this_thread_during(|| {
+            for _ in 0..50 {
+                net.predict_into(batch, &mut buffers).unwrap();
+            }
+        });
+        assert_eq!(
+            n,
+            0,
+            "{n} allocations in 50 predictions of {} columns",
+            batch.ncols()
+        );
+    }
+    // The counter sees allocations: `predict` makes its result.
+    assert!(allocations_on_this_thread_during(|| net.predict(&one).unwrap()) > 0);
+
+    // Convolution and pooling take the default path (their own results): the same bits
+    // as `predict`, whatever the order of batch widths.
+    let cnn = Network::<f64>::image_builder(2, 8, 6)
+        .conv2d_strided(4, 3, 1, 1, Activation::Relu)
+        .max_pool(2)
+        .dropout(0.1)
+        .flatten()
+        .dense(3, Activation::Softmax)
+        .build()
+        .unwrap();
+    let images = DMatrix::from_fn(96, 16, |i, j| ((i * 5 + j * 7) % 13) as f64 / 13.0 - 0.5);
+    let mut buffers = PredictBuffers::default();
+    for width in [1, 16, 3, 16] {
+        let batch = images.columns(0, width).into_owned();
+        assert_eq!(
+            cnn.predict_into(&batch, &mut buffers).unwrap(),
+            &cnn.predict(&batch).unwrap(),
+            "{width} columns"
+        );
+    }
 }
 
 fn dense_training_steps_do_not_allocate() {

@@ -299,10 +299,17 @@ impl<T: Scalar> Layer<T> for Dense<T> {
     }
 
     fn infer(&self, input: &DMatrix<T>) -> Result<DMatrix<T>> {
+        let mut a = DMatrix::zeros(0, 0);
+        self.infer_into(input, &mut a)?;
+        Ok(a)
+    }
+
+    fn infer_into(&self, input: &DMatrix<T>, out: &mut DMatrix<T>) -> Result<()> {
         // One buffer: Z, then A = g(Z) over it (fresh large buffers cost page faults).
-        let mut z = self.logits(input)?;
-        self.activation.forward_in_place(&mut z);
-        Ok(z)
+        self.check_input(input)?;
+        affine_into(self.weights(), self.bias(), input, out)?;
+        self.activation.forward_in_place(out);
+        Ok(())
     }
 
     fn activation(&self) -> Option<Activation> {

@@ -178,6 +178,17 @@ impl<T: Scalar> Layer<T> for Dropout<T> {
         Ok(input.clone())
     }
 
+    /// The identity at inference: a copy into `out` (reshaped only when its shape differs).
+    fn infer_into(&self, input: &DMatrix<T>, out: &mut DMatrix<T>) -> Result<()> {
+        self.check_input(input)?;
+        if out.shape() == input.shape() {
+            out.copy_from(input);
+        } else {
+            *out = input.clone();
+        }
+        Ok(())
+    }
+
     fn stochastic(&self) -> Option<&dyn Stochastic> {
         Some(self)
     }

@@ -320,6 +320,14 @@ pub trait Layer<T: Scalar>: fmt::Debug + fmt::Display + Send + Sync + LayerClone
     ) -> Result<()>;
     /// Evaluation-mode forward that leaves the layer untouched (allocates its result).
     fn infer(&self, input: &DMatrix<T>) -> Result<DMatrix<T>>;
+    /// [`Layer::infer`] into `out`, which is reshaped only when its shape differs, so that
+    /// repeated calls with batches of one width allocate nothing (what
+    /// [`Network::predict_into`](crate::Network::predict_into) relies on). The default
+    /// calls [`Layer::infer`] and moves its result into `out`; dense layers override it.
+    fn infer_into(&self, input: &DMatrix<T>, out: &mut DMatrix<T>) -> Result<()> {
+        *out = self.infer(input)?;
+        Ok(())
+    }
 
     /// The activation applied last, if the layer has one (fused losses need it).
     fn activation(&self) -> Option<Activation> {

@@ -548,6 +548,42 @@ impl<T: Scalar> Network<T> {
         self.predict_split(x, parts)
     }
 
+    /// [`Network::predict`] on the calling thread, through caller-owned `buffers`: the
+    /// returned outputs live in them. After the first call with a batch of a given width
+    /// (one column, say, for one request at a time), a network of dense layers allocates
+    /// nothing; convolution and pooling layers still allocate their results.
+    ///
+    /// ```
+    /// use nn_train::{Activation, DMatrix, Network, PredictBuffers};
+    /// let net = Network::<f32>::builder(3).dense(4, Activation::Relu).dense(2, Activation::Softmax).build()?;
+    /// let mut buffers = PredictBuffers::default();
+    /// let x = DMatrix::from_column_slice(3, 1, &[0.5, -1.0, 2.0]);
+    /// let p = net.predict_into(&x, &mut buffers)?;
+    /// assert_eq!(p, &net.predict(&x)?);
+    /// # Ok::<(), nn_train::TrainError>(())
+    /// ```
+    ///
+    /// # Errors
+    /// As [`Network::predict`].
+    pub fn predict_into<'b>(
+        &self,
+        x: &DMatrix<T>,
+        buffers: &'b mut PredictBuffers<T>,
+    ) -> Result<&'b DMatrix<T>> {
+        check::inputs_only(x, self.input.len())?;
+        let computing = self.layers.iter().filter(|l| l.output().is_some());
+        let n = computing.clone().count();
+        if buffers.outputs.len() != n {
+            buffers.outputs.resize_with(n, || DMatrix::zeros(0, 0));
+        }
+        for (k, layer) in computing.enumerate() {
+            let (before, rest) = buffers.outputs.split_at_mut(k);
+            let input = before.last().unwrap_or(x);
+            layer.infer_into(input, &mut rest[0])?;
+        }
+        buffers.outputs.last().ok_or_else(no_layer_computes)
+    }
+
     /// [`Network::predict`] of validated inputs in `parts` column shares on rayon's pool.
     #[cfg(feature = "parallel")]
     fn predict_split(&self, x: &DMatrix<T>, parts: usize) -> Result<DMatrix<T>> {
@@ -696,6 +732,14 @@ fn infer_through<T: Scalar>(
         a = Some(layer.infer(a.as_ref().unwrap_or(x))?);
     }
     Ok(a)
+}
+
+/// Buffers that [`Network::predict_into`] writes each computing layer's output into,
+/// sized at the first call and reused while the batch width stays the same. One set per
+/// network and thread; start with `PredictBuffers::default()`.
+#[derive(Debug, Clone, Default)]
+pub struct PredictBuffers<T: Scalar> {
+    outputs: Vec<DMatrix<T>>,
 }
 
 /// A network's loss as shown: its name, or "none".
