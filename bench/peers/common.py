@@ -6,9 +6,11 @@ A peer script is run by `cargo xtask bench --compare` as
 
     python bench/peers/<peer>.py --spec target/nn-bench/nn-1t.jsonl --threads T --out FILE
 
-and writes JSON lines to FILE: one `info` line (versions, kernels, threads) and one
+and writes JSON lines to FILE: one `info` line (versions, kernels, threads), one
 `result` line per workload and phase (`train`: samples/s of full epochs; `infer`:
-samples/s of forward passes on 1024-column batches).
+samples/s of forward passes on 1024-column batches) and, for the peers that serve, one
+`latency` line per workload and batch width (`LATENCY_WORKLOADS`, `LATENCY_BATCHES`: p50
+and p99 of `LATENCY_CALLS` single predictions after as many untimed ones).
 """
 
 import argparse
@@ -118,6 +120,25 @@ def measure(spec, run):
     return durations
 
 
+# The serving measurement, as nn's bench makes it.
+LATENCY_WORKLOADS = ("W3", "W4")
+LATENCY_BATCHES = (1, 16)
+LATENCY_CALLS = 10_000
+
+
+def latencies(predict):
+    """Sorted durations (s) of LATENCY_CALLS calls of `predict()`, after as many untimed."""
+    for _ in range(LATENCY_CALLS):
+        predict()
+    calls = []
+    for _ in range(LATENCY_CALLS):
+        start = time.perf_counter()
+        predict()
+        calls.append(time.perf_counter() - start)
+    calls.sort()
+    return calls
+
+
 def median(values):
     s = sorted(values)
     n = len(s)
@@ -164,6 +185,27 @@ class Report:
         print(
             f"{self.peer} {self.args.threads}t {spec['id']} {phase}: "
             f"{samples / med:,.0f} samples/s",
+            file=sys.stderr,
+        )
+
+    def latency(self, spec, batch, calls):
+        """A `latency` line from sorted call durations in seconds."""
+        at = lambda q: calls[min(max(math.ceil(len(calls) * q), 1), len(calls)) - 1] * 1e6
+        self.lines.append(
+            {
+                "kind": "latency",
+                "impl": self.peer,
+                "workload": spec["id"],
+                "threads": self.args.threads,
+                "batch": batch,
+                "calls": len(calls),
+                "p50_us": round(at(0.50), 2),
+                "p99_us": round(at(0.99), 2),
+            }
+        )
+        print(
+            f"{self.peer} {self.args.threads}t {spec['id']} batch {batch}: "
+            f"p50 {at(0.5):.1f} µs, p99 {at(0.99):.1f} µs",
             file=sys.stderr,
         )
 

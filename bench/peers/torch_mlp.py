@@ -2,7 +2,8 @@
 eager mode (`loss.backward()`, `torch.optim.SGD`), float32. PyTorch's natural layout is
 examples as rows, so the data are transposed once up front. Measures training throughput
 (samples/s of full epochs) and inference throughput (forward passes on 1024-example
-batches under `torch.inference_mode`) of nn's reference workloads, with nn's protocol.
+batches under `torch.inference_mode`) of nn's reference workloads, with nn's protocol,
+and the latency of one prediction of 1 and of 16 examples (eager, `inference_mode`).
 """
 
 import os
@@ -78,6 +79,18 @@ def main():
                     torch.softmax(net(xb), dim=1) if spec["output"] == "softmax" else torch.sigmoid(net(xb))
 
         report.result(spec, "infer", common.measure(spec, infer))
+
+        if spec["id"] in common.LATENCY_WORKLOADS:
+            out = torch.softmax if spec["output"] == "softmax" else None
+            for width in common.LATENCY_BATCHES:
+                xq = xr[:width].contiguous()
+
+                def serve():
+                    with torch.inference_mode():
+                        z = net(xq)
+                        return torch.softmax(z, dim=1) if out else torch.sigmoid(z)
+
+                report.latency(spec, width, common.latencies(serve))
     report.write()
 
 

@@ -24,7 +24,9 @@
 //!   specification, which the Python peers in `bench/peers/` read, so both sides run the
 //!   same thing, with `train_flop` / `infer_flop`, the FLOP a sample costs as executed),
 //!   a `peak` line (the CPU's measured f32 and f64 FMA peak on 1 thread and on
-//!   `NN_THREADS`, see `workloads/peak.rs`) and one `result` line per workload and phase. `cargo xtask bench` runs
+//!   `NN_THREADS`, see `workloads/peak.rs`), one `result` line per workload and phase,
+//!   and for W3 and W4 `latency` lines: p50 and p99 of 10 000 single predictions of 1 and
+//!   of 16 columns through `Network::predict_into` (after 10 000 untimed ones). `cargo xtask bench` runs
 //!   this mode and prints the table. Protocol, the same in the peers: two warm-up epochs
 //!   (or passes); the last one estimates how many measured runs fill [`TARGET_SECONDS`],
 //!   clamped to [`MIN_RUNS`]..=[`MAX_RUNS`]; the figure is the median run.
@@ -54,8 +56,8 @@ mod peak;
 use criterion::{BenchmarkId, Criterion, SamplingMode, Throughput};
 use nalgebra::DMatrix;
 use nn_train::{
-    Activation, Control, EpochRecord, FitConfig, Loss, Network, Observer, Optimizer, Scalar,
-    SeededRng, Stream, Trainer,
+    Activation, Control, EpochRecord, FitConfig, Loss, Network, Observer, Optimizer,
+    PredictBuffers, Scalar, SeededRng, Stream, Trainer,
 };
 
 /// The seed of every workload's data, initial weights and shuffling.
@@ -67,6 +69,12 @@ const INFER_BATCH: usize = 1024;
 /// Workloads also trained in `f64` (table mode, phase `train_f64`), for the f64/f32 time
 /// ratio.
 const F64_WORKLOADS: &[&str] = &["W3", "W4"];
+/// Workloads whose one-request latency is measured (table mode), and the batch widths.
+const LATENCY_WORKLOADS: &[&str] = &["W3", "W4"];
+const LATENCY_BATCHES: &[usize] = &[1, 16];
+/// Timed predictions per latency figure, after as many untimed ones.
+const LATENCY_CALLS: usize = 10_000;
+
 /// Measured time aimed at per workload and phase (table mode).
 const TARGET_SECONDS: f64 = 1.5;
 /// Fewest measured epochs (or inference passes) per figure.
@@ -393,6 +401,43 @@ fn infer_pass<T: Scalar>(
     Ok(())
 }
 
+/// The durations of [`LATENCY_CALLS`] single predictions of `batch` through
+/// [`Network::predict_into`] (the serving path: no allocation after the first call),
+/// after as many untimed ones, sorted.
+fn latencies<T: Scalar>(
+    net: &Network<T>,
+    batch: &DMatrix<T>,
+) -> Result<Vec<Duration>, Box<dyn Error>> {
+    let mut buffers = PredictBuffers::default();
+    for _ in 0..LATENCY_CALLS {
+        black_box(net.predict_into(black_box(batch), &mut buffers)?);
+    }
+    let mut calls = Vec::with_capacity(LATENCY_CALLS);
+    for _ in 0..LATENCY_CALLS {
+        let start = Instant::now();
+        black_box(net.predict_into(black_box(batch), &mut buffers)?);
+        calls.push(start.elapsed());
+    }
+    calls.sort_unstable();
+    Ok(calls)
+}
+
+/// The `latency` line: p50 and p99 in microseconds of sorted call durations.
+fn latency_json(w: &Workload, threads: usize, batch: usize, sorted: Vec<Duration>) -> String {
+    let at = |q: f64| {
+        let i = ((sorted.len() as f64 * q).ceil() as usize).clamp(1, sorted.len()) - 1;
+        sorted[i].as_secs_f64() * 1e6
+    };
+    format!(
+        "{{\"kind\":\"latency\",\"impl\":\"nn\",\"workload\":\"{}\",\"threads\":{threads},\
+         \"batch\":{batch},\"calls\":{},\"p50_us\":{:.2},\"p99_us\":{:.2}}}",
+        w.id,
+        sorted.len(),
+        at(0.50),
+        at(0.99)
+    )
+}
+
 fn median(durations: &mut [Duration]) -> Duration {
     durations.sort_unstable();
     let n = durations.len();
@@ -489,6 +534,12 @@ fn table(path: &str, only: &str) -> Result<(), Box<dyn Error>> {
         let estimate = warm.last().copied().unwrap_or_default();
         let passes = timed(runs_for(estimate))?;
         writeln!(out, "{}", result_json(w, threads, "infer", &passes))?;
+        if LATENCY_WORKLOADS.contains(&w.id) {
+            for &width in LATENCY_BATCHES {
+                let calls = latencies(&run.net, &run.x.columns(0, width).into_owned())?;
+                writeln!(out, "{}", latency_json(w, threads, width, calls))?;
+            }
+        }
     }
     if let Some(dir) = std::path::Path::new(path).parent() {
         std::fs::create_dir_all(dir)?;
