@@ -5,6 +5,10 @@
 //!
 //! * **Opset 17** of the default domain (IR version 8): every operator used below has a
 //!   CPU kernel in ONNX Runtime at that version.
+//!   ONNX Runtime's CPU provider (1.32) has no DOUBLE kernel for `Conv` and `Erf`: an
+//!   `f64` model with a conv2d layer or GELU is valid ONNX (`onnx.checker` passes it) but
+//!   that provider does not run it; export such a model as `f32` for ONNX Runtime.
+//!   `cargo xtask interop` runs every other model in both types.
 //! * **Input** `input`: rows, as ONNX consumers expect, `N × features` with a symbolic
 //!   batch axis `N`, or `N × C × H × W` for a network that takes images (pixel
 //!   `(c, y, x)` of an example is nn's row `c·H·W + y·W + x`, so the flattened layouts
