@@ -3,8 +3,8 @@ folder, `onnx.checker.check_model` (full check, with shape inference), then ONNX
 Runtime (CPU) on the inputs saved beside it in `<name>.io.safetensors`, compared with
 nn's own outputs saved there.
 
-ONNX Runtime's CPU provider has no DOUBLE kernel for some operators (`Conv` and `Erf`
-in 1.32): a double model that it refuses with NOT_IMPLEMENTED is reported as "not run",
+ONNX Runtime's CPU provider has no DOUBLE kernel for some operators (`Erf` in 1.32;
+the export lowers double `Conv` and pooling to ops it has): a double model that it refuses with NOT_IMPLEMENTED is reported as "not run",
 with the operator, and counted apart; it passes the checker all the same. Any other
 error, and any difference over the limit, is a failure.
 

@@ -14,8 +14,8 @@ use std::collections::HashMap;
 
 use nn_train::persist::Model;
 use nn_train::persist::onnx::proto::{
-    AttributeProto, DATA_TYPE_DOUBLE, DATA_TYPE_FLOAT, GraphProto, ModelProto, NodeProto,
-    TensorProto, ValueInfoProto,
+    AttributeProto, DATA_TYPE_DOUBLE, DATA_TYPE_FLOAT, DATA_TYPE_INT64, GraphProto, ModelProto,
+    NodeProto, TensorProto, ValueInfoProto,
 };
 use nn_train::persist::onnx::{OPSET, to_onnx_bytes};
 use nn_train::{Activation, DMatrix, FormatError, Network, Scalar, TrainError};
@@ -64,6 +64,10 @@ fn values(t: &TensorProto) -> (Vec<usize>, Vec<f64>) {
         Some(DATA_TYPE_DOUBLE) => raw
             .chunks_exact(8)
             .map(|b| f64::from_le_bytes(b.try_into().unwrap()))
+            .collect(),
+        Some(DATA_TYPE_INT64) => raw
+            .chunks_exact(8)
+            .map(|b| i64::from_le_bytes(b.try_into().unwrap()) as f64)
             .collect(),
         other => panic!("data type {other:?}"),
     };
@@ -305,6 +309,89 @@ fn run(g: &GraphProto, input: Tensor) -> HashMap<String, Tensor> {
             "Where" => broadcast(&[&a[0], &a[1], &a[2]], |v| {
                 if v[0] != 0.0 { v[1] } else { v[2] }
             }),
+            "MatMul" if a[0].shape.len() == 3 => {
+                // [N, P, K] × [K, O], batch by batch.
+                let (b, p, k, o) = (a[0].shape[0], a[0].shape[1], a[0].shape[2], a[1].shape[1]);
+                assert_eq!(a[1].shape[0], k);
+                let mut data = vec![0.0; b * p * o];
+                for i in 0..b * p {
+                    for j in 0..o {
+                        data[i * o + j] = (0..k)
+                            .map(|l| a[0].data[i * k + l] * a[1].data[l * o + j])
+                            .sum();
+                    }
+                }
+                Tensor {
+                    shape: vec![b, p, o],
+                    data,
+                }
+            }
+            "Pad" => {
+                // Only what the export writes: one zero appended to each row of [N, F].
+                assert_eq!(a[1].data, [0.0, 0.0, 0.0, 1.0]);
+                let (m, f) = (a[0].shape[0], a[0].shape[1]);
+                let mut data = Vec::new();
+                for row in a[0].data.chunks(f) {
+                    data.extend_from_slice(row);
+                    data.push(0.0);
+                }
+                Tensor {
+                    shape: vec![m, f + 1],
+                    data,
+                }
+            }
+            "Gather" => {
+                assert_eq!(int_attr(n, "axis"), Some(1));
+                let (m, f) = (a[0].shape[0], a[0].shape[1]);
+                let mut data = Vec::new();
+                for row in a[0].data.chunks(f) {
+                    data.extend(a[1].data.iter().map(|&i| row[i as usize]));
+                }
+                let mut shape = vec![m];
+                shape.extend(&a[1].shape);
+                Tensor { shape, data }
+            }
+            "Transpose" => {
+                assert_eq!(ints_attr(n, "perm"), [0, 2, 1]);
+                let [b, p, o] = a[0].shape[..] else { panic!() };
+                let mut data = vec![0.0; b * p * o];
+                for i in 0..b {
+                    for j in 0..p {
+                        for k in 0..o {
+                            data[(i * o + k) * p + j] = a[0].data[(i * p + j) * o + k];
+                        }
+                    }
+                }
+                Tensor {
+                    shape: vec![b, o, p],
+                    data,
+                }
+            }
+            "Reshape" => {
+                let mut shape: Vec<usize> = a[1].data.iter().map(|&d| d as usize).collect();
+                if shape[0] == 0 {
+                    shape[0] = a[0].shape[0];
+                }
+                assert_eq!(shape.iter().product::<usize>(), a[0].data.len());
+                Tensor {
+                    shape,
+                    data: a[0].data.clone(),
+                }
+            }
+            "ReduceMean" => {
+                assert_eq!(ints_attr(n, "axes"), [3]);
+                assert_eq!(int_attr(n, "keepdims"), Some(0));
+                let k = *a[0].shape.last().unwrap();
+                let data = a[0]
+                    .data
+                    .chunks(k)
+                    .map(|w| w.iter().sum::<f64>() / k as f64)
+                    .collect();
+                Tensor {
+                    shape: a[0].shape[..3].to_vec(),
+                    data,
+                }
+            }
             "Gemm" | "MatMul" => {
                 let trans_b = op == "Gemm" && int_attr(n, "transB") == Some(1);
                 let (x, w) = (&a[0], &a[1]);
@@ -398,7 +485,7 @@ fn worst(found: &[f64], expected: &[f64]) -> f64 {
 
 fn check_cases<T: Scalar>(limit: f64) {
     let cases = zoo::all::<T>();
-    assert_eq!(cases.len(), 20);
+    assert_eq!(cases.len(), 21);
     for case in cases {
         let m = decode(&case.model);
         let g = graph(&m);
@@ -539,6 +626,10 @@ fn conv_pool_flatten_dropout_structure() {
         let case = zoo::cnn_case::<T>();
         let m = decode(&case.model);
         let g = graph(&m);
+        if T::DTYPE == nn_train::nn_core::DType::F64 {
+            check_f64(g);
+            return;
+        }
         assert_eq!(
             ops(g),
             [
@@ -581,6 +672,40 @@ fn conv_pool_flatten_dropout_structure() {
         assert_eq!(dims, [4, 3, 2, 2]);
         let (dims, _) = values(initializer(g, "layers.6.weight"));
         assert_eq!(dims, [3, 8]);
+    }
+    /// The double graph: im2col as Gather (ONNX Runtime has no double `Conv` or
+    /// `AveragePool`; it has a double `MaxPool`), checked against nn's window geometry.
+    fn check_f64(g: &GraphProto) {
+        let gather = ["Flatten", "Pad", "Gather"];
+        let conv = [&gather[..], &["MatMul", "Add", "Transpose", "Reshape"]].concat();
+        let pool = |r: &'static str| [&gather[..], &[r, "Reshape"]].concat();
+        let expected = [
+            &conv[..],
+            &["Relu"],
+            &["MaxPool"],
+            &conv,
+            &["Tanh"],
+            &pool("ReduceMean"),
+            &[
+                "Flatten", "Identity", "Gemm", "Softmax", "Identity", "Identity",
+            ],
+        ]
+        .concat();
+        assert_eq!(ops(g), expected);
+        // Output position (0, 0) of the first conv reads rows −1…1 (padding 1) and
+        // columns 0…1: channel 0's first entries are padding (index C·H·W = 60).
+        let (dims, idx) = values(initializer(g, "layers.0.window_index"));
+        assert_eq!(dims, [5 * 3, 2 * 3 * 2]);
+        assert_eq!(idx[..6], [60.0, 60.0, 0.0, 1.0, 6.0, 7.0]);
+        // Channel 1 of the same window starts one H×W plane later.
+        assert_eq!(idx[6..12], [60.0, 60.0, 30.0, 31.0, 36.0, 37.0]);
+        let (dims, wt) = values(initializer(g, "layers.0.weight_t"));
+        assert_eq!(dims, [12, 3]);
+        assert_eq!(wt.len(), 36);
+        // Average pooling: 4 channels, 1×2 positions, 2×2 windows.
+        let (dims, idx) = values(initializer(g, "layers.3.window_index"));
+        assert_eq!(dims, [4, 2, 4]);
+        assert_eq!(idx[..8], [0.0, 1.0, 4.0, 5.0, 2.0, 3.0, 6.0, 7.0]);
     }
     check::<f32>();
     check::<f64>();

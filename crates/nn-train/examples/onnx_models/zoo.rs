@@ -193,6 +193,23 @@ pub fn cnn_case<T: Scalar>() -> Case<T> {
     )
 }
 
+/// A network that ends in a convolution with softmax over each example's `C×H×W`
+/// outputs.
+pub fn conv_softmax_case<T: Scalar>() -> Case<T> {
+    let build =
+        |last: Activation| Network::<T>::image_builder(1, 4, 4).conv2d_strided(2, 3, 1, 1, last);
+    let x = inputs::<T>(16, 4, 9);
+    let last = (Activation::Softmax, None);
+    case(
+        "conv_softmax".into(),
+        &build,
+        last,
+        None,
+        &x,
+        Some([1, 4, 4]),
+    )
+}
+
 /// One model per encoder kind, in front of a small dense classifier.
 pub fn encoder_cases<T: Scalar>() -> Vec<Case<T>> {
     let train = inputs::<T>(4, 40, 3);
@@ -322,6 +339,7 @@ pub fn pipeline_case<T: Scalar>(regression: bool) -> Case<T> {
 pub fn all<T: Scalar>() -> Vec<Case<T>> {
     let mut cases = activation_cases::<T>();
     cases.push(cnn_case::<T>());
+    cases.push(conv_softmax_case::<T>());
     cases.extend(encoder_cases::<T>());
     cases.push(pipeline_case::<T>(false));
     cases.push(pipeline_case::<T>(true));

@@ -5,10 +5,12 @@
 //!
 //! * **Opset 17** of the default domain (IR version 8): every operator used below has a
 //!   CPU kernel in ONNX Runtime at that version.
-//!   ONNX Runtime's CPU provider (1.32) has no DOUBLE kernel for `Conv` and `Erf`: an
-//!   `f64` model with a conv2d layer or GELU is valid ONNX (`onnx.checker` passes it) but
-//!   that provider does not run it; export such a model as `f32` for ONNX Runtime.
-//!   `cargo xtask interop` runs every other model in both types.
+//!   ONNX Runtime's CPU provider (1.32) has no DOUBLE kernel for `Conv`, `AveragePool`
+//!   and `Erf`: image layers of an `f64` model are therefore lowered as below; GELU of an
+//!   `f64` model uses `Erf` and is valid ONNX (`onnx.checker` passes it) but that
+//!   provider does not run it: export such a model as `f32` for ONNX Runtime.
+//!   A conv2d layer with softmax normalises each example's whole `C×H×W` output, as nn
+//!   does (`Flatten`, `Softmax`, `Reshape`).
 //! * **Input** `input`: rows, as ONNX consumers expect, `N × features` with a symbolic
 //!   batch axis `N`, or `N × C × H × W` for a network that takes images (pixel
 //!   `(c, y, x)` of an example is nn's row `c·H·W + y·W + x`, so the flattened layouts
@@ -30,6 +32,8 @@
 //!   | dense | `Gemm(A, W, b, transB = 1)`, `W` as stored (`[out, in]`) |
 //!   | conv2d | `Conv(A, W, b)` with `kernel_shape`, `strides`, `pads = [ph, pw, ph, pw]`, `W` as `[out, in, kh, kw]` |
 //!   | max / avg pooling | `MaxPool` / `AveragePool` with `kernel_shape`, `strides` (no padding) |
+//!   | conv2d, `f64` | im2col as nn computes it: `Flatten`, `Pad` (a zero column for the padding), `Gather` by an index table, `MatMul` by `W_matᵀ`, `Add` the bias, `Transpose`, `Reshape` to `N × C_out × H_out × W_out` |
+//!   | avg pooling, `f64` | `Flatten`, `Pad`, `Gather` of each channel's windows, `ReduceMean`, `Reshape` |
 //!   | flatten | `Flatten(axis = 1)` |
 //!   | dropout | `Identity` (inference) |
 //!
@@ -47,7 +51,8 @@
 //!   classifier), or for a regression model `prediction`, in the label's units (a
 //!   pipeline's target scaling undone inside the graph, `y'·scale + shift`, with `Mul`,
 //!   `Add`); and `logits`, the last layer's pre-activation, when the network ends in a
-//!   dense or conv2d layer followed only by dropout or flatten.
+//!   dense or conv2d layer followed only by dropout or flatten. Both are `N × outputs`: a
+//!   network that ends on an image has it flattened (`C·H·W` per row, as nn's column).
 //! * **Metadata** (`metadata_props`): `nn.version`, and when known `nn.classes`,
 //!   `nn.features` (JSON arrays of strings), `nn.label` (the label column's name) and
 //!   `nn.inputs` (the pipeline's input names, in input order).
@@ -92,9 +97,9 @@ use crate::loss::Task;
 use crate::pipeline::{Feature, Pipeline, Target, TaskKind};
 use proto::{
     ATTRIBUTE_FLOAT, ATTRIBUTE_INT, ATTRIBUTE_INTS, AttributeProto, DATA_TYPE_DOUBLE,
-    DATA_TYPE_FLOAT, Dimension, GraphProto, ModelProto, NodeProto, OperatorSetIdProto,
-    StringStringEntryProto, TensorProto, TensorShapeProto, TensorTypeProto, TypeProto,
-    ValueInfoProto,
+    DATA_TYPE_FLOAT, DATA_TYPE_INT64, Dimension, GraphProto, ModelProto, NodeProto,
+    OperatorSetIdProto, StringStringEntryProto, TensorProto, TensorShapeProto, TensorTypeProto,
+    TypeProto, ValueInfoProto,
 };
 
 /// The opset of the default domain the graph is written for.
@@ -152,6 +157,14 @@ pub fn to_onnx_proto<T: Scalar>(model: &Model<T>) -> Result<ModelProto> {
             None => logits = None,
         }
         x = a;
+    }
+    if let Some(FeatureShape::Image { .. }) = net.layers().last().map(|l| l.output_shape()) {
+        // nn's outputs are each example's C×H×W column: one row per example here too.
+        let flat = |g: &mut Graph<T>, v: &str, name: &str| {
+            g.node("Flatten", &[v], name, vec![int("axis", 1)])
+        };
+        x = flat(&mut g, &x, "output.flat");
+        logits = logits.map(|z| flat(&mut g, &z, "logits.flat"));
     }
     let regression = match &model.pipeline {
         Some(p) => p.task() == TaskKind::Regression,
@@ -369,35 +382,218 @@ fn layer_nodes<T: Scalar>(
             };
             let [kh, kw] = c.kernel;
             let [ph, pw] = c.padding;
-            let wn = g.matrix(&format!("{p}.weight"), &[w.nrows(), channels, kh, kw], &w);
-            let bn = g.matrix(&format!("{p}.bias"), &[b.len()], &b);
-            let z = g.node(
-                "Conv",
-                &[x, &wn, &bn],
-                &format!("{p}.z"),
-                vec![
-                    ints("kernel_shape", &c.kernel),
-                    ints("strides", &c.stride),
-                    ints("pads", &[ph, pw, ph, pw]),
-                ],
-            );
-            let a = activation(g, i, c.activation, &z)?;
+            let out = image_dims(i, layer.output_shape())?;
+            let z = if T::DTYPE == DType::F64 {
+                // ONNX Runtime has no double `Conv`: nn's own im2col, as Gather + MatMul.
+                let geometry = Geometry::of(layer.input_shape(), c.kernel, c.stride, c.padding);
+                let cols = gather_windows(g, &p, x, &geometry?, false);
+                // W_matᵀ `[C·kh·kw, C_out]` row-major is W_mat's column-major storage.
+                let wt = g.constant(
+                    &format!("{p}.weight_t"),
+                    &[w.ncols(), w.nrows()],
+                    &w.iter().map(|v| v.to_f64()).collect::<Vec<_>>(),
+                );
+                let y = g.node("MatMul", &[&cols, &wt], &format!("{p}.y"), vec![]);
+                let bn = g.matrix(&format!("{p}.bias"), &[b.len()], &b);
+                let yb = g.node("Add", &[&y, &bn], &format!("{p}.yb"), vec![]);
+                let t = g.node(
+                    "Transpose",
+                    &[&yb],
+                    &format!("{p}.yt"),
+                    vec![ints("perm", &[0, 2, 1])],
+                );
+                reshape(g, &format!("{p}.z"), &t, &out)
+            } else {
+                let wn = g.matrix(&format!("{p}.weight"), &[w.nrows(), channels, kh, kw], &w);
+                let bn = g.matrix(&format!("{p}.bias"), &[b.len()], &b);
+                g.node(
+                    "Conv",
+                    &[x, &wn, &bn],
+                    &format!("{p}.z"),
+                    vec![
+                        ints("kernel_shape", &c.kernel),
+                        ints("strides", &c.stride),
+                        ints("pads", &[ph, pw, ph, pw]),
+                    ],
+                )
+            };
+            let a = if c.activation == Activation::Softmax {
+                // nn's softmax runs over each example's whole C×H×W column.
+                let flat = g.node(
+                    "Flatten",
+                    &[&z],
+                    &format!("{p}.zflat"),
+                    vec![int("axis", 1)],
+                );
+                let s = activation(g, i, Activation::Softmax, &flat)?;
+                reshape(g, &format!("{p}.softmax"), &s, &out)
+            } else {
+                activation(g, i, c.activation, &z)?
+            };
             (a, Some(z))
         }
-        LayerSpec::MaxPool2d(c) => {
-            let attrs = vec![ints("kernel_shape", &c.kernel), ints("strides", &c.stride)];
-            (g.node("MaxPool", &[x], &format!("{p}.a"), attrs), None)
-        }
-        LayerSpec::AvgPool2d(c) => {
-            let attrs = vec![ints("kernel_shape", &c.kernel), ints("strides", &c.stride)];
-            (g.node("AveragePool", &[x], &format!("{p}.a"), attrs), None)
-        }
+        LayerSpec::MaxPool2d(c) => (pool(g, i, layer, x, "MaxPool", (c.kernel, c.stride))?, None),
+        LayerSpec::AvgPool2d(c) => (
+            pool(g, i, layer, x, "AveragePool", (c.kernel, c.stride))?,
+            None,
+        ),
         LayerSpec::Flatten(_) => (
             g.node("Flatten", &[x], &format!("{p}.a"), vec![int("axis", 1)]),
             None,
         ),
         LayerSpec::Dropout(_) => (g.node("Identity", &[x], &format!("{p}.a"), vec![]), None),
     })
+}
+
+/// A pooling layer: the op itself, but for average pooling in a DOUBLE graph (ONNX
+/// Runtime has no double `AveragePool`): each channel's windows gathered and reduced by
+/// `ReduceMean`.
+fn pool<T: Scalar>(
+    g: &mut Graph<T>,
+    i: usize,
+    layer: &(dyn Layer<T> + 'static),
+    x: &str,
+    op: &str,
+    (kernel, stride): ([usize; 2], [usize; 2]),
+) -> Result<String> {
+    let p = format!("layers.{i}");
+    if T::DTYPE == DType::F32 || op == "MaxPool" {
+        let attrs = vec![ints("kernel_shape", &kernel), ints("strides", &stride)];
+        return Ok(g.node(op, &[x], &format!("{p}.a"), attrs));
+    }
+    let geometry = Geometry::of(layer.input_shape(), kernel, stride, [0, 0])?;
+    let windows = gather_windows(g, &p, x, &geometry, true);
+    let r = g.node(
+        "ReduceMean",
+        &[&windows],
+        &format!("{p}.reduced"),
+        vec![ints("axes", &[3]), int("keepdims", 0)],
+    );
+    let out = image_dims(i, layer.output_shape())?;
+    Ok(reshape(g, &format!("{p}.a"), &r, &out))
+}
+
+/// `[C, H, W]` of an image shape.
+fn image_dims(i: usize, shape: FeatureShape) -> Result<[usize; 3]> {
+    match shape {
+        FeatureShape::Image {
+            channels,
+            height,
+            width,
+        } => Ok([channels, height, width]),
+        FeatureShape::Flat(_) => Err(TrainError::internal(format!(
+            "layer {i}: an image layer with a flat shape"
+        ))),
+    }
+}
+
+/// A window's geometry over `C × H × W` inputs, as the layers validated it.
+struct Geometry {
+    input: [usize; 3],
+    kernel: [usize; 2],
+    stride: [usize; 2],
+    padding: [usize; 2],
+    out: [usize; 2],
+}
+
+impl Geometry {
+    fn of(
+        input: FeatureShape,
+        kernel: [usize; 2],
+        stride: [usize; 2],
+        padding: [usize; 2],
+    ) -> Result<Self> {
+        let input = image_dims(0, input)?;
+        let axis = |n: usize, k: usize, s: usize, p: usize| (n + 2 * p - k) / s + 1;
+        let out = [
+            axis(input[1], kernel[0], stride[0], padding[0]),
+            axis(input[2], kernel[1], stride[1], padding[1]),
+        ];
+        Ok(Self {
+            input,
+            kernel,
+            stride,
+            padding,
+            out,
+        })
+    }
+
+    /// The flat input row read by window entry `(c, ky, kx)` of output `(oy, ox)`, or
+    /// `None` in the padding.
+    fn source(
+        &self,
+        c: usize,
+        (oy, ox): (usize, usize),
+        (ky, kx): (usize, usize),
+    ) -> Option<usize> {
+        let [_, h, w] = self.input;
+        let y = (oy * self.stride[0] + ky).checked_sub(self.padding[0])?;
+        let x = (ox * self.stride[1] + kx).checked_sub(self.padding[1])?;
+        (y < h && x < w).then_some((c * h + y) * w + x)
+    }
+}
+
+/// im2col in the graph: `x` flattened to `[N, C·H·W]`, a zero column appended for the
+/// padding, and `Gather` by an index table. Without `per_channel`: `[N, P, C·kh·kw]`
+/// (entry order `c·kh·kw + ky·kw + kx`, as the stored weights); with it:
+/// `[N, C, P, kh·kw]` (pooling). `P = H_out·W_out`, row-major.
+fn gather_windows<T: Scalar>(
+    g: &mut Graph<T>,
+    p: &str,
+    x: &str,
+    geo: &Geometry,
+    per_channel: bool,
+) -> String {
+    let [c, h, w] = geo.input;
+    let [kh, kw] = geo.kernel;
+    let [oh, ow] = geo.out;
+    let pad = (c * h * w) as i64;
+    let flat = g.node("Flatten", &[x], &format!("{p}.xflat"), vec![int("axis", 1)]);
+    let pads = g.int64(&format!("{p}.pads"), &[4], &[0, 0, 0, 1]);
+    let padded = g.node("Pad", &[&flat, &pads], &format!("{p}.xpad"), vec![]);
+    let index = |ch: usize, o: (usize, usize), k: (usize, usize)| {
+        geo.source(ch, o, k).map_or(pad, |r| r as i64)
+    };
+    let positions: Vec<(usize, usize)> = (0..oh)
+        .flat_map(|oy| (0..ow).map(move |ox| (oy, ox)))
+        .collect();
+    let offsets: Vec<(usize, usize)> = (0..kh)
+        .flat_map(|ky| (0..kw).map(move |kx| (ky, kx)))
+        .collect();
+    let (dims, table): (Vec<usize>, Vec<i64>) = if per_channel {
+        let mut table = Vec::with_capacity(c * oh * ow * kh * kw);
+        for ch in 0..c {
+            for &o in &positions {
+                table.extend(offsets.iter().map(|&k| index(ch, o, k)));
+            }
+        }
+        (vec![c, oh * ow, kh * kw], table)
+    } else {
+        let mut table = Vec::with_capacity(oh * ow * c * kh * kw);
+        for &o in &positions {
+            for ch in 0..c {
+                table.extend(offsets.iter().map(|&k| index(ch, o, k)));
+            }
+        }
+        (vec![oh * ow, c * kh * kw], table)
+    };
+    let idx = g.int64(&format!("{p}.window_index"), &dims, &table);
+    g.node(
+        "Gather",
+        &[&padded, &idx],
+        &format!("{p}.windows"),
+        vec![int("axis", 1)],
+    )
+}
+
+/// `Reshape(x, [N, C, H, W])` (the batch axis copied), output `name`.
+fn reshape<T: Scalar>(g: &mut Graph<T>, name: &str, x: &str, [c, h, w]: &[usize; 3]) -> String {
+    let shape = g.int64(
+        &format!("{name}.shape"),
+        &[4],
+        &[0, *c as i64, *h as i64, *w as i64],
+    );
+    g.node("Reshape", &[x, &shape], name, vec![])
 }
 
 fn unsupported(layer: usize, what: String) -> TrainError {
@@ -651,6 +847,19 @@ impl<T: Scalar> Graph<T> {
         self.initializers.push(TensorProto {
             dims: dims.iter().map(|&d| d as i64).collect(),
             data_type: Some(data_type::<T>()),
+            name: Some(name.into()),
+            raw_data: Some(raw),
+            ..TensorProto::default()
+        });
+        name.to_string()
+    }
+
+    /// An INT64 constant (shapes, pads, indices); returns its name.
+    fn int64(&mut self, name: &str, dims: &[usize], values: &[i64]) -> String {
+        let raw = values.iter().flat_map(|v| v.to_le_bytes()).collect();
+        self.initializers.push(TensorProto {
+            dims: dims.iter().map(|&d| d as i64).collect(),
+            data_type: Some(DATA_TYPE_INT64),
             name: Some(name.into()),
             raw_data: Some(raw),
             ..TensorProto::default()

@@ -5,6 +5,8 @@
 
 /// `TensorProto.DataType.FLOAT`.
 pub const DATA_TYPE_FLOAT: i32 = 1;
+/// `TensorProto.DataType.INT64` (shapes, indices, pads).
+pub const DATA_TYPE_INT64: i32 = 7;
 /// `TensorProto.DataType.BOOL`.
 pub const DATA_TYPE_BOOL: i32 = 9;
 /// `TensorProto.DataType.DOUBLE`.
