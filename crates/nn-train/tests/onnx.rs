@@ -305,6 +305,7 @@ fn run(g: &GraphProto, input: Tensor) -> HashMap<String, Tensor> {
             "Sub" => broadcast(&[&a[0], &a[1]], |v| v[0] - v[1]),
             "Mul" => broadcast(&[&a[0], &a[1]], |v| v[0] * v[1]),
             "Div" => broadcast(&[&a[0], &a[1]], |v| v[0] / v[1]),
+            "Less" => broadcast(&[&a[0], &a[1]], |v| f64::from(u8::from(v[0] < v[1]))),
             "GreaterOrEqual" => broadcast(&[&a[0], &a[1]], |v| f64::from(u8::from(v[0] >= v[1]))),
             "Where" => broadcast(&[&a[0], &a[1], &a[2]], |v| {
                 if v[0] != 0.0 { v[1] } else { v[2] }
@@ -784,6 +785,14 @@ fn activation_ops_f64_keep_double_constants() {
         constant(8, "layers.0.lambda"),
         [nn_train::nn_init::nn_activations::elu::SELU_LAMBDA]
     );
+    // GELU without Erf: a series and a continued fraction, selected by `Less`.
+    let m = decode(&cases[9].model);
+    let gelu = activation_ops(graph(&m));
+    assert!(!gelu.contains(&"Erf"), "{gelu:?}");
+    assert_eq!(gelu.iter().filter(|o| **o == "Where").count(), 2);
+    assert_eq!(gelu.iter().filter(|o| **o == "Less").count(), 1);
+    assert_eq!(constant(9, "layers.0.erf_split"), [2.5]);
+    assert_eq!(constant(9, "layers.0.erf_c1"), [-1.0 / 3.0]);
     let m = decode(&cases[1].model);
     assert_eq!(
         attr(node(graph(&m), "Cast"), "to").i,
@@ -938,4 +947,39 @@ fn a_custom_layer_is_refused_by_name() {
         err.to_string(),
         "layer 1: the layer type `negate` has no ONNX export"
     );
+}
+
+#[test]
+fn double_gelu_matches_libm_on_both_sides_of_the_split() {
+    let mut net = Network::<f64>::builder(1)
+        .dense(1, Activation::Gelu)
+        .build()
+        .unwrap();
+    net.set_param("layers.0.weight", DMatrix::from_element(1, 1, 1.0))
+        .unwrap();
+    net.set_param("layers.0.bias", DMatrix::zeros(1, 1))
+        .unwrap();
+    // z from −12 to 12 in steps of 0.01: t = |z|/√2 crosses the split at |z| ≈ 3.54.
+    let z: Vec<f64> = (-1200..=1200).map(|i| f64::from(i) / 100.0).collect();
+    let x = DMatrix::from_row_slice(1, z.len(), &z);
+    let expected = net.predict(&x).unwrap();
+    let m = decode(&plain(net));
+    let env = run(
+        graph(&m),
+        Tensor {
+            shape: vec![z.len(), 1],
+            data: z.clone(),
+        },
+    );
+    let w = worst(&env["probabilities"].data, expected.as_slice());
+    assert!(w < 1e-14, "worst difference {w:e}");
+    // Far in the lower tail Φ is tiny and must stay accurate relative to itself.
+    let at = |v: f64| z.iter().position(|&q| q == v).unwrap();
+    for v in [-4.0, -8.0] {
+        let (found, exact) = (env["probabilities"].data[at(v)], expected[(0, at(v))]);
+        assert!(
+            ((found - exact) / exact).abs() < 1e-12,
+            "z = {v}: {found:e} vs {exact:e}"
+        );
+    }
 }

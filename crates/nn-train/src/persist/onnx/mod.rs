@@ -6,9 +6,8 @@
 //! * **Opset 17** of the default domain (IR version 8): every operator used below has a
 //!   CPU kernel in ONNX Runtime at that version.
 //!   ONNX Runtime's CPU provider (1.32) has no DOUBLE kernel for `Conv`, `AveragePool`
-//!   and `Erf`: image layers of an `f64` model are therefore lowered as below; GELU of an
-//!   `f64` model uses `Erf` and is valid ONNX (`onnx.checker` passes it) but that
-//!   provider does not run it: export such a model as `f32` for ONNX Runtime.
+//!   and `Erf`: those layers and GELU of an `f64` model are therefore lowered to
+//!   operators it runs in double, as below.
 //!   A conv2d layer with softmax normalises each example's whole `C×H×W` output, as nn
 //!   does (`Flatten`, `Softmax`, `Reshape`).
 //! * **Input** `input`: rows, as ONNX consumers expect, `N × features` with a symbolic
@@ -45,7 +44,10 @@
 //!   `LeakyRelu(alpha = slope)`, `Elu(alpha)`, `Selu(alpha, gamma)` and `Softplus`; their
 //!   attributes are 32-bit floats and ONNX Runtime runs them in `float` only, so an `f64`
 //!   model composes them from `Where`, `GreaterOrEqual`, `Mul`, `Sub`, `Exp`, `Log`,
-//!   `Abs`, `Neg`, `Relu` and `Add` with its constants stored as DOUBLE tensors.
+//!   `Abs`, `Neg`, `Relu` and `Add` with its constants stored as DOUBLE tensors; its GELU
+//!   computes `Φ` without `Erf` (which ONNX Runtime runs in `float` only): a Taylor series
+//!   of `erf` below `|z|/√2 = 2.5` and the continued fraction of `erfc` above, to within a
+//!   few 10⁻¹⁵ (see `gelu_double`).
 //!   A layer kind defined outside this crate has no export: [`FormatError::OnnxUnsupported`].
 //! * **Outputs**: `probabilities` (the network's output: class probabilities for a
 //!   classifier), or for a regression model `prediction`, in the label's units (a
@@ -682,6 +684,7 @@ fn activation<T: Scalar>(g: &mut Graph<T>, i: usize, act: Activation, z: &str) -
             let l = node(g, "Log", &[&e1], "log1p");
             g.node("Add", &[&pos, &l], &out, vec![])
         }
+        Activation::Gelu if f64_model => gelu_double(g, &p, z),
         Activation::Gelu => {
             // z · ½ (1 + erf(z/√2)).
             let c = g.constant(
@@ -718,6 +721,81 @@ fn activation<T: Scalar>(g: &mut Graph<T>, i: usize, act: Activation, z: &str) -
             g.node("Mul", &[z, &s], &out, vec![])
         }
     })
+}
+
+/// Below this `t = |z|/√2`, `erf(t)` from its Taylor series; from it on, `erfc(t)` from
+/// its continued fraction.
+const ERF_SPLIT: f64 = 2.5;
+/// Terms of the Taylor series: the first left out is below 10⁻¹⁷ at [`ERF_SPLIT`].
+const ERF_TAYLOR_TERMS: usize = 40;
+/// Depth of the continued fraction: 2·10⁻¹⁴ relative at [`ERF_SPLIT`], better above.
+const ERFC_FRACTION_DEPTH: usize = 30;
+
+/// GELU `z Φ(z)` of a DOUBLE graph, without `Erf` (ONNX Runtime has no double kernel
+/// for it), to within a few 10⁻¹⁵ of `libm::erfc`. With `t = |z|/√2`:
+///
+/// ```text
+/// t < 2.5   erfc(t) = 1 − (2/√π) t Σ_{n ≤ 40} (−1)ⁿ t²ⁿ / (n! (2n + 1))      (Horner in t²)
+/// t ≥ 2.5   erfc(t) = e^(−t²) / (√π f),  f = t + (1/2)/(t + (2/2)/(t + … (30/2)/t))
+/// Φ(z) = 1 − ½ erfc(t) for z ≥ 0, ½ erfc(t) below
+/// ```
+fn gelu_double<T: Scalar>(g: &mut Graph<T>, p: &str, z: &str) -> String {
+    let c = |g: &mut Graph<T>, name: &str, v: f64| g.constant(&format!("{p}.{name}"), &[], &[v]);
+    let n = |g: &mut Graph<T>, op: &str, inputs: &[&str], name: &str| {
+        g.node(op, inputs, &format!("{p}.{name}"), vec![])
+    };
+    let abs = n(g, "Abs", &[z], "abs");
+    let inv_sqrt2 = c(g, "inv_sqrt2", std::f64::consts::FRAC_1_SQRT_2);
+    let t = n(g, "Mul", &[&abs, &inv_sqrt2], "t");
+    let t2 = n(g, "Mul", &[&t, &t], "t2");
+    // The series, Horner in t².
+    let mut factorial = 1.0_f64;
+    let coefficients: Vec<f64> = (0..=ERF_TAYLOR_TERMS)
+        .map(|k| {
+            if k > 0 {
+                factorial *= k as f64;
+            }
+            let sign = if k % 2 == 0 { 1.0 } else { -1.0 };
+            sign / (factorial * (2 * k + 1) as f64)
+        })
+        .collect();
+    let mut sum = c(
+        g,
+        &format!("erf_c{ERF_TAYLOR_TERMS}"),
+        coefficients[ERF_TAYLOR_TERMS],
+    );
+    for k in (0..ERF_TAYLOR_TERMS).rev() {
+        let m = n(g, "Mul", &[&sum, &t2], &format!("erf_m{k}"));
+        let ck = c(g, &format!("erf_c{k}"), coefficients[k]);
+        sum = n(g, "Add", &[&m, &ck], &format!("erf_s{k}"));
+    }
+    let st = n(g, "Mul", &[&sum, &t], "erf_st");
+    let two_over_sqrt_pi = c(g, "two_over_sqrt_pi", std::f64::consts::FRAC_2_SQRT_PI);
+    let erf = n(g, "Mul", &[&st, &two_over_sqrt_pi], "erf");
+    let one = c(g, "one", 1.0);
+    let erfc_series = n(g, "Sub", &[&one, &erf], "erfc_series");
+    // The continued fraction, from the bottom up.
+    let mut f = t.clone();
+    for k in (1..=ERFC_FRACTION_DEPTH).rev() {
+        let a = c(g, &format!("erfc_a{k}"), k as f64 / 2.0);
+        let q = n(g, "Div", &[&a, &f], &format!("erfc_q{k}"));
+        f = n(g, "Add", &[&t, &q], &format!("erfc_f{k}"));
+    }
+    let neg_t2 = n(g, "Neg", &[&t2], "neg_t2");
+    let e = n(g, "Exp", &[&neg_t2], "exp_neg_t2");
+    let sqrt_pi = c(g, "sqrt_pi", std::f64::consts::PI.sqrt());
+    let denominator = n(g, "Mul", &[&f, &sqrt_pi], "erfc_denominator");
+    let erfc_fraction = n(g, "Div", &[&e, &denominator], "erfc_fraction");
+    let split = c(g, "erf_split", ERF_SPLIT);
+    let small = n(g, "Less", &[&t, &split], "small");
+    let erfc = n(g, "Where", &[&small, &erfc_series, &erfc_fraction], "erfc");
+    let half = c(g, "half", 0.5);
+    let lower = n(g, "Mul", &[&erfc, &half], "phi_negative");
+    let upper = n(g, "Sub", &[&one, &lower], "phi_positive");
+    let zero = c(g, "zero", 0.0);
+    let nonnegative = n(g, "GreaterOrEqual", &[z, &zero], "nonnegative");
+    let phi = n(g, "Where", &[&nonnegative, &upper, &lower], "phi");
+    g.node("Mul", &[z, &phi], &format!("{p}.a"), vec![])
 }
 
 /// The ONNX element type of `T`.
