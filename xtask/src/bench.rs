@@ -90,14 +90,14 @@ fn parse_options(args: &[String]) -> Result<Options, String> {
 }
 
 /// Where things are.
-struct Paths {
-    root: PathBuf,
-    target: PathBuf,
+pub(crate) struct Paths {
+    pub(crate) root: PathBuf,
+    pub(crate) target: PathBuf,
     out: PathBuf,
 }
 
 impl Paths {
-    fn locate() -> Result<Self, String> {
+    pub(crate) fn locate() -> Result<Self, String> {
         let root = Path::new(env!("CARGO_MANIFEST_DIR"))
             .parent()
             .ok_or("xtask is not inside a workspace")?
@@ -280,7 +280,7 @@ fn python_env(paths: &Paths) -> Result<PathBuf, String> {
     Ok(python)
 }
 
-fn pip_install(python: &Path, requirements: &Path) -> Result<(), String> {
+pub(crate) fn pip_install(python: &Path, requirements: &Path) -> Result<(), String> {
     let status = Command::new(python)
         .args([
             "-m",

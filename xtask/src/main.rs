@@ -11,11 +11,16 @@
 //! `cargo xtask tour-check` checks the tour's page in headless Chromium and writes
 //! screenshots (see `xtask/src/tour_check.rs`); it is never part of `check` either.
 //!
+//! `cargo xtask interop` exports a model per layer kind, activation and encoder to ONNX
+//! and checks each with `onnx.checker` and ONNX Runtime against nn (see
+//! `xtask/src/interop.rs`); it needs PyPI once, so it is never part of `check`.
+//!
 //! `cargo xtask fuzz <target|all> [--seconds N]` runs libFuzzer on the fuzz targets
 //! (needs nightly; see `xtask/src/fuzz.rs`); their stable form runs in `check`.
 
 mod bench;
 mod fuzz;
+mod interop;
 mod json;
 mod tour_check;
 
@@ -121,12 +126,14 @@ fn main() -> ExitCode {
         Some("bench") => bench::run(&args[1..]),
         Some("tour-check") => tour_check::run(&args[1..]),
         Some("fuzz") => fuzz::run(&args[1..]),
+        Some("interop") => interop::run(&args[1..]),
         _ => {
             eprintln!(
-                "usage: cargo xtask check | bench [options] | tour-check | fuzz <target|all> [options]\n\n  check   fmt, clippy -D warnings (also nn-train without default features), tests, docs (what CI runs)\n{}\n{}\n{}",
+                "usage: cargo xtask check | bench [options] | tour-check | fuzz <target|all> [options] | interop\n\n  check   fmt, clippy -D warnings (also nn-train without default features), tests, docs (what CI runs)\n{}\n{}\n{}\n{}",
                 bench::USAGE,
                 tour_check::USAGE,
-                fuzz::USAGE
+                fuzz::USAGE,
+                interop::USAGE
             );
             ExitCode::FAILURE
         }

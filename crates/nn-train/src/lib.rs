@@ -302,7 +302,9 @@
 //!   (imputation, one-hot encoding, scaling, the regression target's scale, the class
 //!   names), stored in model files with its formulas so that Python can apply it.
 //! - [`persist`]: model files and checkpoints (safetensors, layout below); resuming from a
-//!   checkpoint is bit-identical to never stopping.
+//!   checkpoint is bit-identical to never stopping. With the `onnx` feature,
+//!   `persist::onnx` exports a model (network, encoder, the pipeline's scaling, names) as
+//!   an ONNX graph for ONNX Runtime and other consumers (opset 17, rows as inputs).
 //! - [`fuzz`]: one fuzz target per parser of untrusted input (CSV, IDX, model files,
 //!   checkpoints, names, JSON forms), run by property tests and by libFuzzer.
 //!
@@ -323,8 +325,9 @@
 //!   `csv` crate.
 //! - `gzip`: transparent `.gz` decompression of CSV and IDX files, through `flate2`.
 //! - `parallel`: [`Network::predict`] on rayon's pool for large batches.
+//! - `onnx`: ONNX export (`persist::onnx`), through `prost`.
 //!
-//! They are declared for inference-only programs, which need none of the three. In this
+//! They are declared for inference-only programs, which need none of the first three. In this
 //! version the library does not build without them yet: keep the default features.
 //!
 //! ## Dependencies
@@ -343,6 +346,11 @@
 //!   submissions.
 //! - `safetensors`: the model-file container that Python (`safetensors`, PyTorch) reads
 //!   as is; its parser validates offsets and lengths before any tensor is touched.
+//! - `prost` (feature `onnx`; `derive` and `std` only): the protobuf encoding of ONNX
+//!   files. The few ONNX messages the export writes are written out in
+//!   `persist::onnx::proto` with `onnx.proto`'s field numbers and derived with
+//!   `prost::Message`, so no `protoc` and no build script are needed; hand-encoding the
+//!   wire format instead would be code of our own to get wrong.
 //! - `serde` (derive): the encoder's stored form is parsed straight into typed fields,
 //!   8 bytes a number, instead of a JSON tree several times the header's size.
 //! - `serde_json` (with `float_roundtrip`): the architecture, encoder and trainer state in

@@ -96,6 +96,15 @@ enum Map {
     },
 }
 
+/// How a fitted encoder maps the centred input (see [`Encoder::parts`]).
+#[cfg(feature = "onnx")]
+pub(crate) enum EncoderMap<'a> {
+    /// Divide feature `i` by the `i`-th scale.
+    Scale(&'a [f64]),
+    /// Multiply by this `n × n` matrix.
+    Linear(&'a DMatrix<f64>),
+}
+
 /// A fitted encoder: `x' = map(x − shift)`. Fit with [`Encoder::fit`]; saved inside model
 /// files (see [`crate::persist`]).
 #[derive(Debug, Clone, PartialEq)]
@@ -178,6 +187,17 @@ impl Encoder {
     /// Number of features it takes (and returns).
     pub fn n_features(&self) -> usize {
         self.shift.len()
+    }
+
+    /// The fitted values, for exporters: the shift (subtracted first), then per-feature
+    /// scales (divided by) or the matrix `W` of `x' = W (x − shift)`.
+    #[cfg(feature = "onnx")]
+    pub(crate) fn parts(&self) -> (&[f64], EncoderMap<'_>) {
+        let map = match &self.map {
+            Map::Scale(scale) => EncoderMap::Scale(scale),
+            Map::Linear { w, .. } => EncoderMap::Linear(w),
+        };
+        (&self.shift, map)
     }
 
     fn check_rows<T: Scalar>(&self, what: &'static str, x: &DMatrix<T>) -> Result<()> {

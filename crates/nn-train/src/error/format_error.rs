@@ -44,6 +44,14 @@ pub enum FormatError {
         /// in a `LayerRegistry`), starting with its separator; empty otherwise.
         hint: &'static str,
     },
+    /// A layer (or its activation) that the ONNX export has no operators for.
+    #[error("layer {layer}: {what} has no ONNX export")]
+    OnnxUnsupported {
+        /// Index of the layer (0 = first layer after the input).
+        layer: usize,
+        /// What it is: the layer's type name, or the activation's name.
+        what: String,
+    },
 }
 
 /// `` `a`, `b`, `c` ``.

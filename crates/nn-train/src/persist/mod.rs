@@ -15,6 +15,8 @@
 
 mod checkpoint;
 mod model;
+#[cfg(feature = "onnx")]
+pub mod onnx;
 
 use std::collections::{BTreeSet, HashMap};
 use std::path::Path;

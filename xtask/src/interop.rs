@@ -1,0 +1,93 @@
+//! `cargo xtask interop`: nn's ONNX export checked by the real tools.
+//!
+//! Creates (once) a Python environment `<target>/interop-venv` with the pinned packages of
+//! `bench/interop/requirements.txt` (onnx, onnxruntime, numpy, safetensors), writes the
+//! models of nn-train's `onnx_models` example (one per layer kind, activation, encoder
+//! and pipeline task, in f32 and f64, each with input rows and nn's outputs for them)
+//! into `<target>/interop/`, and runs `bench/interop/check_onnx.py` on them:
+//! `onnx.checker.check_model`, then ONNX Runtime compared with nn (≤ 1e-5 in f32,
+//! ≤ 1e-12 in f64). It prints the tool versions and the worst difference per model, and
+//! fails if any model fails. It needs PyPI the first time, so it is not part of `check`.
+
+use std::path::Path;
+use std::process::{Command, ExitCode};
+
+use crate::bench::{Paths, pip_install};
+
+pub const USAGE: &str = "  interop  export a model per layer, activation and encoder to ONNX and check each\n           with onnx.checker and ONNX Runtime against nn (Python venv in target/interop-venv)";
+
+pub fn run(args: &[String]) -> ExitCode {
+    if !args.is_empty() {
+        eprintln!("usage: cargo xtask interop (no options)\n{USAGE}");
+        return ExitCode::FAILURE;
+    }
+    match interop() {
+        Ok(()) => ExitCode::SUCCESS,
+        Err(e) => {
+            eprintln!("==> interop failed: {e}");
+            ExitCode::FAILURE
+        }
+    }
+}
+
+fn interop() -> Result<(), String> {
+    let paths = Paths::locate()?;
+    let python = venv(&paths.target.join("interop-venv"))?;
+    pip_install(&python, &paths.root.join("bench/interop/requirements.txt"))?;
+    let out = paths.target.join("interop");
+    if out.exists() {
+        std::fs::remove_dir_all(&out).map_err(|e| format!("clearing {}: {e}", out.display()))?;
+    }
+    let cargo = std::env::var("CARGO").unwrap_or_else(|_| "cargo".to_string());
+    println!("==> writing the models to {}", out.display());
+    let status = Command::new(&cargo)
+        .args([
+            "run",
+            "--quiet",
+            "--release",
+            "-p",
+            "nn-train",
+            "--example",
+            "onnx_models",
+            "--",
+        ])
+        .arg(&out)
+        .status()
+        .map_err(|e| format!("could not start cargo: {e}"))?;
+    if !status.success() {
+        return Err(format!("the onnx_models example failed ({status})"));
+    }
+    println!("==> checking them with onnx and ONNX Runtime");
+    let status = Command::new(&python)
+        .arg(paths.root.join("bench/interop/check_onnx.py"))
+        .arg(&out)
+        .status()
+        .map_err(|e| format!("could not start {}: {e}", python.display()))?;
+    if status.success() {
+        Ok(())
+    } else {
+        Err(format!("check_onnx.py reported failures ({status})"))
+    }
+}
+
+/// The environment's Python, creating the environment if it is not there.
+fn venv(dir: &Path) -> Result<std::path::PathBuf, String> {
+    let python = dir.join("bin").join("python");
+    if !python.exists() {
+        println!("==> creating {} (python3 -m venv)", dir.display());
+        let status = Command::new("python3")
+            .arg("-m")
+            .arg("venv")
+            .arg(dir)
+            .status()
+            .map_err(|e| format!("python3 not found ({e}); install Python 3.10+"))?;
+        if !status.success() {
+            // A half-made venv would be mistaken for a good one next time.
+            let _ = std::fs::remove_dir_all(dir);
+            return Err(format!(
+                "python3 -m venv failed ({status}); on Debian/Ubuntu install python3-venv"
+            ));
+        }
+    }
+    Ok(python)
+}
