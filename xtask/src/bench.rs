@@ -500,6 +500,37 @@ fn peak_gflops(records: &[Record], threads: usize) -> Option<f64> {
         })
 }
 
+/// `Measured FMA peak (avx512f, …): f32 247 on 1 thread, 490 on 2; f64 …`, from the
+/// `peak` lines of every thread count's run (the one-thread figure from the first).
+fn peak_line(records: &[Record]) -> Option<String> {
+    let peaks: Vec<&Record> = records
+        .iter()
+        .filter(|r| r.str("kind") == Some("peak"))
+        .collect();
+    let first = peaks.first()?;
+    let isa = first.str("isa").unwrap_or("?");
+    let num = |r: &Record, k: &str| r.num(k).map_or("—".into(), |v| format!("{v:.0}"));
+    let mut by_threads: Vec<(usize, &Record)> = peaks
+        .iter()
+        .filter_map(|r| r.num("threads").map(|t| (t as usize, *r)))
+        .filter(|(t, _)| *t > 1)
+        .collect();
+    by_threads.sort_by_key(|(t, _)| *t);
+    let more = |k: &str| -> String {
+        by_threads
+            .iter()
+            .map(|(t, r)| format!(", {} on {t}", num(r, k)))
+            .collect()
+    };
+    Some(format!(
+        "Measured FMA peak ({isa}, independent chains), GFLOP/s: f32 {} on 1 thread{}; f64 {} on 1 thread{}.",
+        num(first, "f32_gflops_1t"),
+        more("f32_gflops"),
+        num(first, "f64_gflops_1t"),
+        more("f64_gflops"),
+    ))
+}
+
 /// `148.2 (60%)`: GFLOP/s of `rate` samples/s at `flop` per sample, with its share of
 /// `peak`.
 fn gflops_cell(rate: Option<f64>, flop: f64, peak: Option<f64>) -> String {
@@ -591,19 +622,8 @@ fn report(
         "Measured {} on {} ({} logical CPUs), {}, commit {}; load average {}.\n",
         m.date, m.cpu, m.cpus, m.rustc, m.commit, m.load
     );
-    for r in records.iter().filter(|r| r.str("kind") == Some("peak")) {
-        if let (Some(t), Some(isa)) = (r.num("threads"), r.str("isa")) {
-            let num = |k: &str| r.num(k).map_or("—".into(), |v| format!("{v:.0}"));
-            let _ = writeln!(
-                w,
-                "Measured FMA peak ({isa}, independent chains), GFLOP/s: f32 {} on 1 thread, {} on {t}; \
-                 f64 {} on 1 thread, {} on {t}.\n",
-                num("f32_gflops_1t"),
-                num("f32_gflops"),
-                num("f64_gflops_1t"),
-                num("f64_gflops"),
-            );
-        }
+    if let Some(line) = peak_line(records) {
+        let _ = writeln!(w, "{line}\n");
     }
     let mut names = vec![("nn", "nn")];
     names.extend(peers.iter().copied());
@@ -985,7 +1005,10 @@ mod tests {
             text.contains("| W1 2-16-16-1 tanh | 1 | 10.00M | 17.6 (10%) |"),
             "{text}"
         );
-        assert!(text.contains("f32 176 on 1 thread"), "{text}");
+        assert!(
+            text.contains("f32 176 on 1 thread; f64 88 on 1 thread."),
+            "{text}"
+        );
         Ok(())
     }
 }

@@ -700,3 +700,28 @@ fn predict_py_reproduces_nn_predict_from_the_model_file_alone() {
     }
     let _ = std::fs::remove_dir_all(&d);
 }
+
+#[test]
+fn export_writes_the_model_as_onnx() {
+    let d = dir("export");
+    let data = d.join("three.csv");
+    write_data(&data, 90, true);
+    let model = train_ok(&d, &data, &["--epochs", "5"]);
+    let onnx = d.join("model.onnx");
+    let out = ok(&nn(&[
+        "export",
+        "--model",
+        s(&model),
+        "--format",
+        "onnx",
+        "--out",
+        s(&onnx),
+    ]));
+    assert!(out.contains("x, y"), "names the inputs in order: {out}");
+    let m = nn_train::persist::load_model::<f32>(&model).unwrap();
+    let expected = nn_train::persist::onnx::to_onnx_bytes(&m).unwrap();
+    assert_eq!(std::fs::read(&onnx).unwrap(), expected);
+    let err = one_error(&nn(&["export", "--model", s(&data), "--out", s(&onnx)]));
+    assert!(err.contains("three.csv"), "{err}");
+    let _ = std::fs::remove_dir_all(&d);
+}

@@ -29,6 +29,9 @@ pub enum Command {
     Eval(EvalArgs),
     /// Write the network's predictions for a CSV file as CSV to stdout (or --out).
     Predict(PredictArgs),
+    /// Write a saved network in another format (ONNX), for ONNX Runtime and other
+    /// servers.
+    Export(ExportArgs),
     /// Describe a saved network: layers, preprocessing, classes.
     Info {
         /// The model file.
@@ -305,6 +308,29 @@ pub struct EvalArgs {
     /// variable, else 1).
     #[arg(long, env = "NN_THREADS", default_value_t = 1)]
     pub threads: usize,
+}
+
+/// Formats `nn export` writes.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+pub enum ExportFormat {
+    /// An ONNX graph (opset 17) taking rows: the network, the stored scaling in front of
+    /// it and the outputs `probabilities` (or `prediction`) and `logits`. A model with a
+    /// preprocessing pipeline takes its inputs after imputation and one-hot encoding, in
+    /// the order the metadata's `nn.inputs` lists.
+    Onnx,
+}
+
+#[derive(Debug, clap::Args)]
+pub struct ExportArgs {
+    /// The model file.
+    #[arg(long)]
+    pub model: PathBuf,
+    /// The format to write.
+    #[arg(long, value_enum, default_value = "onnx")]
+    pub format: ExportFormat,
+    /// Where to write it.
+    #[arg(long)]
+    pub out: PathBuf,
 }
 
 #[derive(Debug, clap::Args)]

@@ -1,15 +1,16 @@
-//! Opening a saved model in the precision it was saved in, and `nn info`.
+//! Opening a saved model in the precision it was saved in, `nn info` and `nn export`.
 
 use std::path::Path;
 
 use nn_train::data::Table;
 use nn_train::nn_core::DType;
+use nn_train::persist::onnx::save_onnx;
 use nn_train::persist::{Model, load_model, model_dtype};
 use nn_train::pipeline::{Feature, NumericImpute, Scaling, Target};
 use nn_train::{DMatrix, Scalar};
 
 use crate::CliResult;
-use crate::args::CsvArgs;
+use crate::args::{CsvArgs, ExportArgs, ExportFormat};
 use crate::columns::ColumnRef;
 
 /// A command that runs on a loaded model of either precision.
@@ -29,6 +30,23 @@ pub fn with_model(path: &Path, threads: usize, job: &impl WithModel) -> CliResul
     match model_dtype(path).map_err(|e| e.to_string())? {
         DType::F64 => job.run(&open::<f64>(path, threads)?),
         DType::F32 => job.run(&open::<f32>(path, threads)?),
+    }
+}
+
+impl WithModel for ExportArgs {
+    fn run<T: Scalar>(&self, m: &Model<T>) -> CliResult<()> {
+        match self.format {
+            ExportFormat::Onnx => save_onnx(&self.out, m).map_err(|e| e.to_string())?,
+        }
+        let inputs = match &m.pipeline {
+            Some(p) => format!(
+                "; its inputs are the table's columns after imputation and one-hot encoding: {}",
+                p.input_names().join(", ")
+            ),
+            None => String::new(),
+        };
+        println!("wrote {}{inputs}", self.out.display());
+        Ok(())
     }
 }
 
