@@ -725,3 +725,30 @@ fn export_writes_the_model_as_onnx() {
     assert!(err.contains("three.csv"), "{err}");
     let _ = std::fs::remove_dir_all(&d);
 }
+
+#[test]
+fn missing_tokens_can_be_chosen_and_blank_cells_stay_missing() {
+    let d = dir("tokens");
+    let data = d.join("dash.csv");
+    let mut text = String::from("size,kind\n");
+    for i in 0..60 {
+        let size = match i % 10 {
+            0 => "-".to_string(),
+            5 => String::new(),
+            k => format!("{k}"),
+        };
+        text += &format!("{size},{}\n", if i % 10 < 5 { "small" } else { "large" });
+    }
+    std::fs::write(&data, text).unwrap();
+    let model = train_ok(&d, &data, &["--missing", "-", "--epochs", "5"]);
+    let info = ok(&nn(&["info", "--model", s(&model)]));
+    assert!(
+        info.contains("size: number"),
+        "`-` and blanks are missing, not text: {info}"
+    );
+    // Without `-` in the list, the column holds text.
+    let model = train_ok(&d, &data, &["--missing", "NA", "--epochs", "5"]);
+    let info = ok(&nn(&["info", "--model", s(&model)]));
+    assert!(info.contains("size: text"), "{info}");
+    let _ = std::fs::remove_dir_all(&d);
+}

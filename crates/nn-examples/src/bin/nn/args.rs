@@ -135,8 +135,8 @@ pub struct CsvArgs {
     /// first line among `,` `;` and tab].
     #[arg(long, value_parser = parse_delimiter)]
     pub delimiter: Option<u8>,
-    /// Cells that mean "missing", comma-separated [default: empty, NA, N/A, nan, NaN,
-    /// null, ?].
+    /// Cells that mean "missing", comma-separated; an empty cell always does [default:
+    /// NA, N/A, nan, NaN, null, ?].
     #[arg(long, value_delimiter = ',')]
     pub missing: Option<Vec<String>>,
 }

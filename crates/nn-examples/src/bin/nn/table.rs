@@ -11,7 +11,14 @@ fn options(csv: &CsvArgs) -> TableOptions {
     let defaults = TableOptions::default();
     TableOptions {
         delimiter: csv.delimiter.map_or(Delimiter::Auto, Delimiter::Byte),
-        missing: csv.missing.clone().unwrap_or(defaults.missing),
+        // An empty cell is always missing: a list given without it would turn every
+        // numeric column with a blank into text.
+        missing: match &csv.missing {
+            Some(tokens) => std::iter::once(String::new())
+                .chain(tokens.iter().filter(|t| !t.is_empty()).cloned())
+                .collect(),
+            None => defaults.missing,
+        },
         has_header: !csv.no_header,
         ..defaults
     }
