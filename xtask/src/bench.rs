@@ -914,6 +914,28 @@ mod tests {
         assert_eq!(splice("no markers", "x"), None);
     }
 
+    /// One thread, with or without peers.
+    fn one_thread(compare: bool) -> Options {
+        Options {
+            compare,
+            with_torch: false,
+            write: false,
+            threads: vec![1],
+            only: None,
+        }
+    }
+
+    fn machine() -> Machine {
+        Machine {
+            cpu: "CPU".into(),
+            cpus: 2,
+            rustc: "rustc".into(),
+            commit: "abc".into(),
+            date: "2024-01-01".into(),
+            load: "0 before the run (0 after it)".into(),
+        }
+    }
+
     #[test]
     fn report_has_ratios_per_workload_and_thread_count() -> Result<(), String> {
         let lines = [
@@ -933,22 +955,7 @@ mod tests {
             "torch",
             PeerStatus::Skipped("not run (add --with-torch)".into()),
         );
-        let o = Options {
-            compare: true,
-            with_torch: false,
-            write: false,
-            threads: vec![1],
-            only: None,
-        };
-        let m = Machine {
-            cpu: "CPU".into(),
-            cpus: 2,
-            rustc: "rustc".into(),
-            commit: "abc".into(),
-            date: "2024-01-01".into(),
-            load: "0 before the run (0 after it)".into(),
-        };
-        let text = report(&records, &statuses, &o, &m)?;
+        let text = report(&records, &statuses, &one_thread(true), &machine())?;
         // 6 × 304 × 2e6 = 3.6 GFLOP/s; ratio 2.00; inference missing everywhere.
         assert!(
             text.contains("| W1 2-16-16-1 tanh | 1 | 2.00M | 3.6 | 1.00M | 2.00 | — | — |"),
@@ -980,22 +987,7 @@ mod tests {
             .iter()
             .map(|l| json::parse_line(l))
             .collect::<Result<_, _>>()?;
-        let o = Options {
-            compare: false,
-            with_torch: false,
-            write: false,
-            threads: vec![1],
-            only: None,
-        };
-        let m = Machine {
-            cpu: "CPU".into(),
-            cpus: 2,
-            rustc: "rustc".into(),
-            commit: "abc".into(),
-            date: "2024-01-01".into(),
-            load: "0".into(),
-        };
-        let text = report(&records, &BTreeMap::new(), &o, &m)?;
+        let text = report(&records, &BTreeMap::new(), &one_thread(false), &machine())?;
         // 1760 FLOP × 1e7 samples/s = 17.6 GFLOP/s, 10% of 176.
         assert!(
             text.contains("| W3 | 1 | 1 | 12.5 / 20.0 | 25.0 / 40.0 | 2.00 |"),
