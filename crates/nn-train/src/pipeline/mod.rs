@@ -72,7 +72,8 @@ use crate::limits::{DEFAULT_MAX_DATA_VALUES, Limits, checked_product, within};
 
 pub use form::{MAX_CATEGORIES, MAX_MISSING_TOKENS};
 pub use task::{
-    MAX_CLASSES, MAX_INFERRED_CLASSES, TaskKind, check_task, class_name, infer_task, resolve_task,
+    MAX_CLASSES, MAX_INFERRED_CLASSES, TaskKind, check_task, class_indices, class_name, infer_task,
+    resolve_task,
 };
 
 /// The version of the stored form this build writes and reads.
@@ -611,44 +612,7 @@ impl Pipeline {
                 found: "a regression pipeline".into(),
             });
         };
-        let (index, column) = self.label_of(table)?;
-        let lookup: HashMap<&str, usize> = classes
-            .iter()
-            .enumerate()
-            .map(|(i, c)| (c.as_str(), i))
-            .collect();
-        (0..table.n_rows())
-            .map(|j| {
-                let bad = |text: &str, problem: String| {
-                    table_error(
-                        table.source(),
-                        table.line(j),
-                        Some(index + 1),
-                        text,
-                        problem,
-                    )
-                };
-                let Some(t) = column.text(j) else {
-                    return Err(bad("", format!("missing label in column {name:?}")));
-                };
-                lookup
-                    .get(t)
-                    .or_else(|| lookup.get(class_name(t).as_str()))
-                    .copied()
-                    .ok_or_else(|| {
-                        let known: Vec<&str> =
-                            classes.iter().take(20).map(String::as_str).collect();
-                        bad(
-                            t,
-                            format!(
-                                "a class the model does not know; it knows {}{}",
-                                known.join(", "),
-                                if classes.len() > 20 { ", …" } else { "" }
-                            ),
-                        )
-                    })
-            })
-            .collect()
+        task::class_indices(table, name, classes)
     }
 
     fn label_of<'t>(&self, table: &'t Table) -> Result<(usize, &'t Column)> {

@@ -1,9 +1,9 @@
 //! The task a label column asks for: classification or regression, inferred from the
 //! labels or checked against them, and the class names of classification labels.
 
-use std::collections::BTreeMap;
+use std::collections::{BTreeMap, HashMap};
 
-use crate::data::{Column, ColumnKind, Table};
+use crate::data::{Column, ColumnKind, Table, table_error};
 use crate::error::{DataError, Result, TrainError};
 
 /// What a model learns from its label column.
@@ -62,6 +62,56 @@ pub(super) fn label_column<'t>(table: &'t Table, label: &str) -> Result<&'t Colu
         }
         .into()
     })
+}
+
+/// Each row's class: its position in `classes`, found by the text of column `label` or,
+/// failing that, by its [`class_name`] (so `3` and `3.0` both find class `3`). What
+/// [`Pipeline::class_indices`](super::Pipeline::class_indices) uses, and what a model
+/// saved with class names alone can use on a table.
+///
+/// # Errors
+/// [`DataError::MissingColumn`] without the label column; [`DataError::Csv`] naming the
+/// line of a missing label or of a class not in `classes`.
+pub fn class_indices(table: &Table, label: &str, classes: &[String]) -> Result<Vec<usize>> {
+    let column = label_column(table, label)?;
+    // Found: `label_column` just found the column by this name.
+    let index = table.column_index(label).unwrap_or(0);
+    let lookup: HashMap<&str, usize> = classes
+        .iter()
+        .enumerate()
+        .map(|(i, c)| (c.as_str(), i))
+        .collect();
+    (0..table.n_rows())
+        .map(|j| {
+            let bad = |text: &str, problem: String| {
+                table_error(
+                    table.source(),
+                    table.line(j),
+                    Some(index + 1),
+                    text,
+                    problem,
+                )
+            };
+            let Some(t) = column.text(j) else {
+                return Err(bad("", format!("missing label in column {label:?}")));
+            };
+            lookup
+                .get(t)
+                .or_else(|| lookup.get(class_name(t).as_str()))
+                .copied()
+                .ok_or_else(|| {
+                    let known: Vec<&str> = classes.iter().take(20).map(String::as_str).collect();
+                    bad(
+                        t,
+                        format!(
+                            "a class the model does not know; it knows {}{}",
+                            known.join(", "),
+                            if classes.len() > 20 { ", …" } else { "" }
+                        ),
+                    )
+                })
+        })
+        .collect()
 }
 
 fn column_error(table: &Table, column: &str, problem: String) -> TrainError {

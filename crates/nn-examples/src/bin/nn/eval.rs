@@ -2,10 +2,11 @@
 //! recall and F1 with class names, macro and weighted averages, the confusion matrix,
 //! log-loss and (binary) ROC AUC; or RMSE, MAE and R² in the label's units.
 
-use nn_train::data::Table;
+use nn_train::data::{Table, one_hot};
+
 use nn_train::metrics::{ClassificationReport, RegressionReport};
 use nn_train::persist::Model;
-use nn_train::pipeline::class_name;
+use nn_train::pipeline::class_indices;
 use nn_train::serde_json::{self, Value};
 use nn_train::{DMatrix, Scalar, Task};
 
@@ -104,45 +105,16 @@ fn numbers<T: Scalar>(table: &Table, label: &str) -> CliResult<DMatrix<T>> {
 }
 
 /// The label column's classes as targets: one-hot columns, or one 0/1 row for a binary
-/// task; a class is found by its text or its [`class_name`] (`3.0` is class `3`).
+/// task (each class found as [`class_indices`] finds it: `3.0` is class `3`).
 fn classes_of<T: Scalar>(
     table: &Table,
     label: &str,
     classes: &[String],
     task: Task,
 ) -> CliResult<DMatrix<T>> {
-    let column = table
-        .column(label)
-        .ok_or_else(|| format!("{}: no column `{label}`", table.source()))?;
-    let rows = if task == Task::Multiclass {
-        classes.len()
-    } else {
-        1
-    };
-    let mut y = DMatrix::zeros(rows, table.n_rows());
-    for r in 0..table.n_rows() {
-        let at = |what: &str| {
-            format!(
-                "{}: line {}: column `{label}`: {what}",
-                table.source(),
-                table.line(r)
-            )
-        };
-        let text = column.text(r).ok_or_else(|| at("the label is missing"))?;
-        let c = classes
-            .iter()
-            .position(|c| c == text)
-            .or_else(|| classes.iter().position(|c| *c == class_name(text)))
-            .ok_or_else(|| {
-                at(&format!(
-                    "`{text}` is not a class the model knows ({})",
-                    classes.join(", ")
-                ))
-            })?;
-        match task {
-            Task::Multiclass => y[(c, r)] = T::one(),
-            _ => y[(0, r)] = T::from_count(c),
-        }
-    }
-    Ok(y)
+    let indices = class_indices(table, label, classes).map_err(e)?;
+    Ok(match task {
+        Task::Multiclass => one_hot(&indices, classes.len()).map_err(e)?,
+        _ => DMatrix::from_iterator(1, indices.len(), indices.iter().map(|&c| T::from_count(c))),
+    })
 }
