@@ -510,7 +510,10 @@ fn integer_labels_written_with_a_decimal_point_are_the_same_classes() {
     let unknown = d.join("unknown.csv");
     std::fs::write(&unknown, "x,digit\n1,1\n2,7\n").unwrap();
     let err = one_error(&nn(&["eval", "--model", s(&model), "--data", s(&unknown)]));
-    assert!(err.contains("line 3") && err.contains("does not know"), "{err}");
+    assert!(
+        err.contains("line 3") && err.contains("does not know"),
+        "{err}"
+    );
     let _ = std::fs::remove_dir_all(&d);
 }
 

@@ -136,7 +136,8 @@ pub fn csv(data: &[u8]) {
     table(text, options.delimiter, selector & 1 != 0);
 }
 
-/// A table read with the options' delimiter or detected; a table that reads is fitted
+/// A table read with the options' delimiter or detected (with and without a header); a
+/// table that reads is fitted
 /// a pipeline on (label: its last column) and transformed, and the pipeline's stored
 /// form must read back to the same pipeline.
 fn table(text: &[u8], delimiter: u8, detect: bool) {
@@ -149,6 +150,18 @@ fn table(text: &[u8], delimiter: u8, detect: bool) {
         max_cells: 1 << 20,
         ..TableOptions::default()
     };
+    // Without a header the first row is data: it must end in a table or an error too, and
+    // keep every row's width.
+    let headless = TableOptions {
+        has_header: false,
+        ..options.clone()
+    };
+    if let Ok(t) = read_table(text, "fuzz.csv", &headless) {
+        assert!(
+            (0..t.n_columns()).all(|i| t.column_at(i).is_some_and(|c| c.len() == t.n_rows())),
+            "a headless table's columns have one cell per row"
+        );
+    }
     let Ok(table) = read_table(text, "fuzz.csv", &options) else {
         return;
     };

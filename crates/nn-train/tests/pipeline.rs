@@ -760,4 +760,14 @@ fn a_file_without_a_header_names_its_columns_by_position() {
     assert_eq!(t.n_rows(), 2);
     assert_eq!(t.column("#0").unwrap().number(0), Some(1.0));
     assert_eq!(t.line(1), 2);
+    // The first row is data, so it counts against the size limit and sets the width.
+    let small = TableOptions {
+        has_header: false,
+        max_cells: 3,
+        ..TableOptions::default()
+    };
+    let err = read_table(&b"1,2\n3,4\n"[..], "t", &small).unwrap_err();
+    assert!(matches!(err, TrainError::TooLarge { .. }), "{err}");
+    let err = read_table(&b"1,2\n3\n"[..], "t", &options).unwrap_err();
+    assert!(err.to_string().contains("line 2"), "{err}");
 }
