@@ -41,8 +41,8 @@ def parse_args(peer):
     return parser.parse_args()
 
 
-def workloads(args):
-    """The MLP workloads of the spec file (convolutional ones are nn-only)."""
+def workloads(args, kinds=("mlp",)):
+    """The workloads of the spec file whose `arch` is one of `kinds` ("mlp", "cnn")."""
     only = {w for w in args.only.split(",") if w}
     specs = []
     with open(args.spec, encoding="utf-8") as f:
@@ -51,7 +51,7 @@ def workloads(args):
             if not line:
                 continue
             record = json.loads(line)
-            if record.get("kind") != "workload" or record.get("arch") != "mlp":
+            if record.get("kind") != "workload" or record.get("arch") not in kinds:
                 continue
             if only and record["id"] not in only:
                 continue
@@ -94,6 +94,46 @@ def init_params(spec, np):
         w = (rng.standard_normal((fan_out, fan_in)) * std).astype(np.float32)
         b = np.zeros((fan_out, 1), dtype=np.float32)
         params.append((w, b))
+    return params
+
+
+def cnn_shapes(spec):
+    """Per layer of a CNN spec (`image`, `layers` of conv / max_pool / dense stages), the
+    layer and the shape `(c, h, w)` it reads; a dense layer reads the flattened input."""
+    c, h, w = spec["image"]
+    shapes = []
+    for layer in spec["layers"]:
+        shapes.append((layer, (c, h, w)))
+        if layer["type"] == "conv":
+            k, p = layer["kernel"], layer["padding"]
+            c, h, w = layer["out"], h + 2 * p - k + 1, w + 2 * p - k + 1
+        elif layer["type"] == "max_pool":
+            h, w = h // layer["kernel"], w // layer["kernel"]
+        else:
+            c, h, w = layer["units"], 1, 1
+    return shapes
+
+
+def init_cnn_params(spec, np):
+    """He normal for the ReLU layers, Xavier normal for the output layer; zero biases.
+    A convolution's W is (out, in, k, k), a dense layer's (out, in), as in PyTorch."""
+    rng = np.random.default_rng(spec["seed"] + 1)
+    shapes = [(l, s) for l, s in cnn_shapes(spec) if l["type"] != "max_pool"]
+    params = []
+    for i, (layer, (c, h, w)) in enumerate(shapes):
+        if layer["type"] == "conv":
+            k = layer["kernel"]
+            shape, fan_in, fan_out = (layer["out"], c, k, k), c * k * k, layer["out"] * k * k
+        else:
+            shape, fan_in, fan_out = (layer["units"], c * h * w), c * h * w, layer["units"]
+        last = i == len(shapes) - 1
+        std = math.sqrt(2.0 / (fan_in + fan_out)) if last else math.sqrt(2.0 / fan_in)
+        params.append(
+            (
+                (rng.standard_normal(shape) * std).astype(np.float32),
+                np.zeros(shape[0], dtype=np.float32),
+            )
+        )
     return params
 
 

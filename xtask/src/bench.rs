@@ -36,7 +36,7 @@ const MEMORY_WORKLOAD: &str = "W3";
 const XLA_ONE_THREAD: &str = "--xla_cpu_multi_thread_eigen=false intra_op_parallelism_threads=1";
 
 pub const USAGE: &str =
-    "  bench   run the reference workloads (W1–W4, the CNN C1) at 1 and 2 threads; print a table
+    "  bench   run the reference workloads (W1–W4, the CNNs C1 and C2) at 1 and 2 threads; print a table
           --compare      also run the Python peers (numpy, JAX) in target/peers-venv
           --with-torch   with --compare: the PyTorch peer too (installs several GB)
           --write        put the table into docs/PERFORMANCE.md
@@ -317,7 +317,7 @@ fn run_peer(paths: &Paths, python: &Path, stem: &str, spec: &Path, o: &Options) 
     let script = paths
         .root
         .join("bench/peers")
-        .join(format!("{stem}_mlp.py"));
+        .join(format!("{stem}_peer.py"));
     for &t in &o.threads {
         println!("==> {stem}, {t} thread(s): {}", script.display());
         let n = t.to_string();

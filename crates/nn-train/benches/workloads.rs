@@ -9,8 +9,10 @@
 //! | W3 | 784-128-10     | ReLU   | softmax + CE   | 64    | 60000             |
 //! | W4 | 784-512-512-10 | ReLU   | softmax + CE   | 256   | 10240             |
 //! | C1 | 1×8×8 → conv 16 3×3 → pool 2 → 10 | ReLU | softmax + CE | 64 | 1797   |
+//! | C2 | 1×28×28 → conv 6 5×5 pad 2 → pool 2 → conv 16 5×5 → pool 2 → 120 → 84 → 10 | ReLU | softmax + CE | 64 | 10240 |
 //!
-//! C1 is the digits-sized CNN; it is measured for nn only (the peers run the MLPs).
+//! C1 is the digits-sized CNN, C2 LeNet-5's shape (max-pooling, ReLU); pooling windows
+//! are 2×2 with stride 2, convolutions have stride 1.
 //! Training throughput is samples per second of full epochs of [`Trainer::fit`] (seeded
 //! shuffle, batch gathering, forward, cost, backward, update); inference is
 //! [`Network::predict`] on batches of 1024 columns.
@@ -93,10 +95,59 @@ enum Arch {
         sizes: &'static [usize],
         hidden: Activation,
     },
-    /// The digits-sized CNN: 1×8×8 → conv 16 3×3 → ReLU → max-pool 2 → dense 10 softmax.
-    /// See [`digits_cnn`]; nn only (the peers run the MLPs).
-    DigitsCnn,
+    /// A convolutional network on `image` (`[channels, height, width]`): the stages in
+    /// order, ReLU after every convolution and hidden dense layer, softmax + CE at the end
+    /// (the last stage is the output's dense layer).
+    Cnn {
+        image: [usize; 3],
+        stages: &'static [Stage],
+    },
 }
+
+/// One stage of a [`Arch::Cnn`].
+#[derive(Debug, Clone, Copy)]
+enum Stage {
+    /// `out` filters of `kernel × kernel`, stride 1, `padding` zeros on every side.
+    Conv {
+        out: usize,
+        kernel: usize,
+        padding: usize,
+    },
+    /// 2×2 max-pooling, stride 2.
+    MaxPool,
+    /// A dense layer (after an implicit flatten) of `units`.
+    Dense(usize),
+}
+
+/// C1: the digits-sized CNN.
+const C1: &[Stage] = &[
+    Stage::Conv {
+        out: 16,
+        kernel: 3,
+        padding: 0,
+    },
+    Stage::MaxPool,
+    Stage::Dense(10),
+];
+
+/// C2: LeNet-5's shape with ReLU and max-pooling.
+const C2: &[Stage] = &[
+    Stage::Conv {
+        out: 6,
+        kernel: 5,
+        padding: 2,
+    },
+    Stage::MaxPool,
+    Stage::Conv {
+        out: 16,
+        kernel: 5,
+        padding: 0,
+    },
+    Stage::MaxPool,
+    Stage::Dense(120),
+    Stage::Dense(84),
+    Stage::Dense(10),
+];
 
 /// One reference workload.
 #[derive(Debug, Clone, Copy)]
@@ -146,24 +197,70 @@ const WORKLOADS: &[Workload] = &[
     },
     Workload {
         id: "C1",
-        arch: Arch::DigitsCnn,
+        arch: Arch::Cnn {
+            image: [1, 8, 8],
+            stages: C1,
+        },
         batch: 64,
         samples: 1797,
     },
+    Workload {
+        id: "C2",
+        arch: Arch::Cnn {
+            image: [1, 28, 28],
+            stages: C2,
+        },
+        batch: 64,
+        samples: 10240,
+    },
 ];
+
+/// The multiply-adds per sample of each stage of a CNN with parameters (convolutions and
+/// dense layers), in order.
+fn stage_macs(image: [usize; 3], stages: &[Stage]) -> Vec<usize> {
+    let [mut c, mut h, mut w] = image;
+    let mut macs = Vec::new();
+    for stage in stages {
+        match *stage {
+            Stage::Conv {
+                out,
+                kernel,
+                padding,
+            } => {
+                h = h + 2 * padding + 1 - kernel;
+                w = w + 2 * padding + 1 - kernel;
+                macs.push(out * c * kernel * kernel * h * w);
+                c = out;
+            }
+            Stage::MaxPool => {
+                h /= 2;
+                w /= 2;
+            }
+            Stage::Dense(units) => {
+                macs.push(units * c * h * w);
+                (c, h, w) = (units, 1, 1);
+            }
+        }
+    }
+    macs
+}
 
 impl Workload {
     fn inputs(&self) -> usize {
         match self.arch {
             Arch::Mlp { sizes, .. } => sizes[0],
-            Arch::DigitsCnn => 64,
+            Arch::Cnn { image, .. } => image.iter().product(),
         }
     }
 
     fn classes(&self) -> usize {
         match self.arch {
             Arch::Mlp { sizes, .. } => sizes[sizes.len() - 1],
-            Arch::DigitsCnn => 10,
+            // The last stage is the output's dense layer.
+            Arch::Cnn { stages, .. } => match stages.last() {
+                Some(Stage::Dense(units)) => *units,
+                _ => 0,
+            },
         }
     }
 
@@ -173,8 +270,7 @@ impl Workload {
     fn macs(&self) -> usize {
         match self.arch {
             Arch::Mlp { sizes, .. } => sizes.windows(2).map(|w| w[0] * w[1]).sum(),
-            // conv: 16 filters × 9 taps × 6×6 positions; dense: 10 × (16×3×3)
-            Arch::DigitsCnn => 16 * 9 * 36 + 10 * 144,
+            Arch::Cnn { image, stages } => stage_macs(image, stages).iter().sum(),
         }
     }
 
@@ -186,7 +282,7 @@ impl Workload {
     fn executed_flop(&self) -> (f64, f64) {
         let (all, first) = match self.arch {
             Arch::Mlp { sizes, .. } => (self.macs(), sizes[0] * sizes[1]),
-            Arch::DigitsCnn => (self.macs(), 16 * 9 * 36),
+            Arch::Cnn { image, stages } => (self.macs(), stage_macs(image, stages)[0]),
         };
         let (all, first) = (all as f64, first as f64);
         (2.0 * all + 2.0 * all + 2.0 * (all - first), 2.0 * all)
@@ -203,7 +299,27 @@ impl Workload {
                 let sizes: Vec<String> = sizes.iter().map(ToString::to_string).collect();
                 format!("{} {} {hidden}", self.id, sizes.join("-"))
             }
-            Arch::DigitsCnn => format!("{} 1x8x8 conv16-3x3 pool2 10 relu", self.id),
+            Arch::Cnn { image, stages } => {
+                let [c, h, w] = image;
+                let parts: Vec<String> = stages
+                    .iter()
+                    .map(|s| match *s {
+                        Stage::Conv {
+                            out,
+                            kernel,
+                            padding: 0,
+                        } => format!("conv{out}-{kernel}x{kernel}"),
+                        Stage::Conv {
+                            out,
+                            kernel,
+                            padding,
+                        } => format!("conv{out}-{kernel}x{kernel}p{padding}"),
+                        Stage::MaxPool => "pool2".to_string(),
+                        Stage::Dense(units) => units.to_string(),
+                    })
+                    .collect();
+                format!("{} {c}x{h}x{w} {} relu", self.id, parts.join(" "))
+            }
         }
     }
 
@@ -225,7 +341,7 @@ impl Workload {
                     .seed(SEED)
                     .build()?)
             }
-            Arch::DigitsCnn => digits_cnn(),
+            Arch::Cnn { image, stages } => cnn(image, stages),
         }
     }
 
@@ -268,7 +384,12 @@ impl Workload {
                 };
                 ("mlp", sizes.to_vec(), hidden.to_string(), out.to_string())
             }
-            Arch::DigitsCnn => ("cnn", vec![64, 10], "relu".into(), "softmax".into()),
+            Arch::Cnn { .. } => (
+                "cnn",
+                vec![self.inputs(), self.classes()],
+                "relu".into(),
+                "softmax".into(),
+            ),
         };
         let sizes: Vec<String> = sizes.iter().map(ToString::to_string).collect();
         format!(
@@ -276,7 +397,7 @@ impl Workload {
              \"hidden\":\"{hidden}\",\"output\":\"{output}\",\"batch\":{},\"samples\":{},\
              \"macs\":{},\"train_flop\":{},\"infer_flop\":{},\"lr\":{LEARNING_RATE},\"seed\":{SEED},\"infer_batch\":{INFER_BATCH},\
              \"infer_reps\":{},\"warmup\":2,\"min_runs\":{MIN_RUNS},\"max_runs\":{MAX_RUNS},\
-             \"target_s\":{TARGET_SECONDS},\"label\":\"{}\"}}",
+             \"target_s\":{TARGET_SECONDS},\"label\":\"{}\"{}}}",
             self.id,
             sizes.join(","),
             self.batch,
@@ -286,19 +407,68 @@ impl Workload {
             self.executed_flop().1,
             self.infer_reps(),
             self.label(),
+            self.cnn_json(),
         )
+    }
+
+    /// For a CNN, `,"image":[c,h,w],"layers":[…]` for the spec line (empty for an MLP):
+    /// `{"type":"conv","out":o,"kernel":k,"padding":p}`, `{"type":"max_pool","kernel":2}`,
+    /// `{"type":"dense","units":u}`.
+    fn cnn_json(&self) -> String {
+        let Arch::Cnn { image, stages } = self.arch else {
+            return String::new();
+        };
+        let layers: Vec<String> = stages
+            .iter()
+            .map(|s| match *s {
+                Stage::Conv {
+                    out,
+                    kernel,
+                    padding,
+                } => format!(
+                    "{{\"type\":\"conv\",\"out\":{out},\"kernel\":{kernel},\"padding\":{padding}}}"
+                ),
+                Stage::MaxPool => "{\"type\":\"max_pool\",\"kernel\":2}".to_string(),
+                Stage::Dense(units) => format!("{{\"type\":\"dense\",\"units\":{units}}}"),
+            })
+            .collect();
+        let [c, h, w] = image;
+        format!(",\"image\":[{c},{h},{w}],\"layers\":[{}]", layers.join(","))
     }
 }
 
-/// The digits-sized CNN of the performance issue (batch 64):
-/// 1×8×8 → conv 16 3×3 (stride 1, no padding) → ReLU → max-pool 2 → flatten → dense 10
-/// softmax + CE.
-fn digits_cnn<T: Scalar>() -> Result<Network<T>, Box<dyn Error>> {
-    Ok(Network::<T>::image_builder(1, 8, 8)
-        .conv2d(16, 3, Activation::Relu)
-        .max_pool(2)
-        .flatten()
-        .dense(10, Activation::Softmax)
+/// A CNN workload's network: its stages, ReLU after each convolution and hidden dense
+/// layer, a flatten before the first dense layer, softmax + CE.
+fn cnn<T: Scalar>(image: [usize; 3], stages: &[Stage]) -> Result<Network<T>, Box<dyn Error>> {
+    let [c, h, w] = image;
+    let mut builder = Network::<T>::image_builder(c, h, w);
+    let mut flat = false;
+    for (i, stage) in stages.iter().enumerate() {
+        builder = match *stage {
+            Stage::Conv {
+                out,
+                kernel,
+                padding,
+            } => builder.conv2d_strided(out, kernel, 1, padding, Activation::Relu),
+            Stage::MaxPool => builder.max_pool(2),
+            Stage::Dense(units) => {
+                if !flat {
+                    builder = builder.flatten();
+                    flat = true;
+                }
+                let last = i + 1 == stages.len();
+                builder.dense(
+                    units,
+                    if last {
+                        Activation::Softmax
+                    } else {
+                        Activation::Relu
+                    },
+                )
+            }
+        };
+    }
+    Ok(builder
         .loss(Loss::CategoricalCrossEntropy)
         .seed(SEED)
         .build()?)

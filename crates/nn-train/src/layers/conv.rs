@@ -20,26 +20,38 @@
 //! forward   Z_j[o, oy, ox] = b[o] + Σ_{c,ky,kx} W[o, c, ky, kx] · X_j[c, oy·sh − ph + ky, ox·sw − pw + kx]
 //!           A = g(Z)
 //!
-//! as GEMMs  cols[(c·kh·kw + ky·kw + kx, j·P + oy·W_out + ox)] = X_j[c, oy·sh − ph + ky, ox·sw − pw + kx]
-//!                                                             (0 in the padding)   im2col
-//!           Y = W_mat · cols                        (C_out, m·P)         gemm_into
-//!           Z[(o·P + p, j)] = Y[(o, j·P + p)] + b[o]                      scatter + bias
+//! as GEMMs  U[(j·P + oy·W_out + ox, c·kh·kw + ky·kw + kx)] = X_j[c, oy·sh − ph + ky, ox·sw − pw + kx]
+//!                                                             (0 in the padding)   unfold (im2col)
+//!           Yᵀ = U · W_matᵀ                         (m·P, C_out)         gemm_into, Trans::Yes
+//!           Z[(o·P + p, j)] = Yᵀ[(j·P + p, o)] + b[o]                     copy + bias
 //!
 //! backward  dZ = dA ∘ g'(Z)                         (or dZ from a fused loss)
-//!           dY[(o, j·P + p)] = dZ[(o·P + p, j)]                           gather
-//!           dW_mat = (1/m) dY · colsᵀ                                     gemm_into, Trans::Yes
+//!           dYᵀ[(j·P + p, o)] = dZ[(o·P + p, j)]                          copy
+//!           dW_mat = (1/m) (dYᵀ)ᵀ · U                                     gemm_into, Trans::Yes
 //!           db[o] = (1/m) Σ_j Σ_p dZ[(o·P + p, j)]
-//!           dcols = W_matᵀ · dY                                           gemm_into, Trans::Yes
-//!           dX_j[c, y, x] = Σ of dcols over every (window, offset) that read (c, y, x)   col2im
+//!           dU = dYᵀ · W_mat                                              gemm_into
+//!           dX_j[c, y, x] = Σ of dU over every (window, offset) that read (c, y, x)   fold (col2im)
 //! ```
 //!
 //! Each entry of `W` is shared by every output position of every example — parameter
 //! sharing — which is why its gradient is a sum over positions, and why a convolution
 //! responds to a pattern the same way wherever the pattern is (translation equivariance).
 //!
-//! im2col and col2im use an index table built once per layer (`P × C·kh·kw` input rows,
-//! or padding), so they are single passes; the buffers (`cols`, `Y`, `Z`, `A`, `dZ`,
-//! `dcols`) live in the layer: after the first batch of a size, a step allocates nothing.
+//! The unfolded matrix has one row per output position of every example and one column per
+//! window entry, so a column of `U` is a copy of input rows: with stride 1, whole runs of
+//! `W_out` pixels (and zeros where the window overhangs the padding), which unfold and
+//! fold move as slices. Its long side, `m·P`, is the product's output rows, where the GEMM
+//! kernel's vector registers run, so a layer with few filters (6 in LeNet-5's first) still
+//! fills them; and `Yᵀ`'s columns are runs of `P` values of `Z`, so the layout change is a
+//! copy of slices, which also adds the bias.
+//!
+//! `U` is built for a chunk of examples at a time, at most [`UNFOLD_VALUES`] values (or
+//! one example), so that it stays in the core's cache between its unfolding and the
+//! product that reads it; the backward pass unfolds each chunk again rather than keeping
+//! the whole batch's `U` (`K` times the input's size) from the forward pass. The chunk
+//! depends on the layer's shape alone, so results do not depend on the thread count. The
+//! buffers (`U`, `Yᵀ`, `Z`, `A`, `dZ`, `dU`) live in the layer: after the first batch of a
+//! size, a step allocates nothing.
 
 use std::fmt;
 
@@ -56,9 +68,13 @@ use super::spec::{ParamSource, Place, weight_and_bias};
 use crate::error::{Result, TrainError};
 use crate::layers::LayerRecord;
 use crate::layers::LayerSpec;
-use crate::layers::window::{PAD, Pair, Window};
+use crate::layers::window::{Pair, Window};
 use crate::layers::{FeatureShape, Layer, LayerPlan, Mode, Param, Upstream};
 use crate::limits::Limits;
+
+/// The most values an unfolded chunk of examples holds (256 KiB of `f32`), unless one
+/// example alone has more.
+pub const UNFOLD_VALUES: usize = 1 << 16;
 
 /// The configuration of a [`Conv2d`] layer with `out_channels` filters over an image
 /// input, as model files store it: `{"type": "conv2d", "out_channels": 8, "kernel": [3,
@@ -211,14 +227,14 @@ impl Conv2dConfig {
 #[derive(Debug, Clone)]
 pub struct Conv2d<T: Scalar> {
     window: Window,
-    /// `table[p·K + r]`: the input row read by entry `r` of position `p`'s window, or PAD.
-    table: Vec<usize>,
     /// `[W_mat, b]`.
     params: [Param<T>; 2],
     activation: Activation,
     /// The initializer recorded in model files (`None` when the weights were given).
     init: Option<Init>,
+    /// `U` of one chunk, `(chunk·P, K)`.
     cols: DMatrix<T>,
+    /// `Yᵀ` (forward) or `dYᵀ` (backward) of one chunk, `(chunk·P, C_out)`.
     y: DMatrix<T>,
     z: DMatrix<T>,
     a: DMatrix<T>,
@@ -285,37 +301,21 @@ impl<T: Scalar> Conv2d<T> {
             .nrows()
             .checked_mul(p)
             .ok_or_else(|| too_large("output per example", usize::MAX))?;
-        let mut table = Vec::new();
-        table
-            .try_reserve_exact(window.unfolded_len())
-            .map_err(|_| too_large("index table", window.unfolded_len()))?;
-        for oy in 0..window.out_height {
-            for ox in 0..window.out_width {
-                for c in 0..channels {
-                    for ky in 0..kernel[0] {
-                        for kx in 0..kernel[1] {
-                            table.push(window.input_row(c, oy, ox, ky, kx));
-                        }
-                    }
-                }
-            }
-        }
         let out = w.nrows();
         let weight = Param::new("weight", w)
             .decayed()
             .with_file_shape(vec![out, channels, kernel[0], kernel[1]])?;
         Ok(Self {
             window,
-            table,
             params: [weight, Param::new("bias", b)],
             activation,
             init: None,
-            cols: DMatrix::zeros(k, 0),
-            y: DMatrix::zeros(out, 0),
+            cols: DMatrix::zeros(0, k),
+            y: DMatrix::zeros(0, out),
             z: DMatrix::zeros(out_len, 0),
             a: DMatrix::zeros(out_len, 0),
             dz: DMatrix::zeros(out_len, 0),
-            dcols: DMatrix::zeros(k, 0),
+            dcols: DMatrix::zeros(0, k),
         })
     }
 
@@ -393,52 +393,8 @@ impl<T: Scalar> Conv2d<T> {
         check_input_rows("conv2d input", self.input_shape().len(), input)
     }
 
-    /// `cols = im2col(X)`, resized to `(C_in·kh·kw, m·P)`.
-    fn im2col(&self, x: &DMatrix<T>, cols: &mut DMatrix<T>) {
-        let k = self.weights().ncols();
-        let (p, m) = (self.window.positions(), x.ncols());
-        fit_buffer(cols, k, m * p);
-        let xs = x.as_slice();
-        let rows = x.nrows();
-        for (j, block) in cols.as_mut_slice().chunks_exact_mut(k * p).enumerate() {
-            let xj = &xs[j * rows..(j + 1) * rows];
-            for (dst, idx) in block.iter_mut().zip(&self.table) {
-                *dst = if *idx == PAD { T::zero() } else { xj[*idx] };
-            }
-        }
-    }
-
-    /// `dX = col2im(dcols)`: every window entry adds its gradient to the pixel it read.
-    fn col2im(&self, dcols: &DMatrix<T>, dx: &mut DMatrix<T>) {
-        let (k, p) = (self.weights().ncols(), self.window.positions());
-        let rows = dx.nrows();
-        dx.fill(T::zero());
-        let dxs = dx.as_mut_slice();
-        for (j, block) in dcols.as_slice().chunks_exact(k * p).enumerate() {
-            let dxj = &mut dxs[j * rows..(j + 1) * rows];
-            for (g, idx) in block.iter().zip(&self.table) {
-                if *idx != PAD {
-                    dxj[*idx] += *g;
-                }
-            }
-        }
-    }
-
-    /// `Z[(o·P + p, j)] = Y[(o, j·P + p)] + b[o]`.
-    fn scatter_bias(&self, y: &DMatrix<T>, z: &mut DMatrix<T>) {
-        let (out, p) = (self.weights().nrows(), self.window.positions());
-        let ys = y.as_slice();
-        for (j, zj) in z.as_mut_slice().chunks_exact_mut(out * p).enumerate() {
-            for (o, zo) in zj.chunks_exact_mut(p).enumerate() {
-                let bias = self.bias()[o];
-                for (q, v) in zo.iter_mut().enumerate() {
-                    *v = ys[o + out * (j * p + q)] + bias;
-                }
-            }
-        }
-    }
-
-    /// `Z = W_mat · im2col(X) + b` laid out per example, into `cols`, `y` and `z`.
+    /// `Z = W_mat · im2col(X) + b` laid out per example, chunk by chunk, into `z` (resized
+    /// to `(C_out·P, m)`), with `cols` and `y` as the chunks' `U` and `Yᵀ`.
     fn pre_activation_into(
         &self,
         x: &DMatrix<T>,
@@ -446,21 +402,94 @@ impl<T: Scalar> Conv2d<T> {
         y: &mut DMatrix<T>,
         z: &mut DMatrix<T>,
     ) -> Result<()> {
-        let (out, p, m) = (self.weights().nrows(), self.window.positions(), x.ncols());
-        self.im2col(x, cols);
-        fit_buffer(y, out, m * p);
-        gemm_into(
-            T::one(),
-            self.weights(),
-            Trans::No,
-            cols,
-            Trans::No,
-            T::zero(),
-            y,
-        )?; // Y = W_mat cols
-        fit_buffer(z, out * p, m);
-        self.scatter_bias(y, z); // Z = Y (per example) + b
+        let (out, p, rows) = (self.weights().nrows(), self.window.positions(), x.nrows());
+        fit_buffer(z, out * p, x.ncols());
+        let step = chunk(&self.window);
+        let chunks = x.as_slice().chunks(step * rows);
+        for (xs, zs) in chunks.zip(z.as_mut_slice().chunks_mut(step * out * p)) {
+            unfold(&self.window, xs, rows, cols);
+            fit_buffer(y, cols.nrows(), out);
+            gemm_into(
+                T::one(),
+                cols,
+                Trans::No,
+                self.weights(),
+                Trans::Yes,
+                T::zero(),
+                y,
+            )?; // Yᵀ = U W_matᵀ
+            // Z[(o·P + q, j)] = Yᵀ[(j·P + q, o)] + b[o]
+            let (mp, ys) = (y.nrows(), y.as_slice());
+            for (j, zj) in zs.chunks_exact_mut(out * p).enumerate() {
+                for (o, zo) in zj.chunks_exact_mut(p).enumerate() {
+                    let bias = self.bias()[o];
+                    let yo = &ys[o * mp + j * p..o * mp + (j + 1) * p];
+                    zo.iter_mut().zip(yo).for_each(|(v, &y)| *v = y + bias);
+                }
+            }
+        }
         Ok(())
+    }
+}
+
+/// Examples per unfolded chunk: as many as fit [`UNFOLD_VALUES`], at least one.
+fn chunk(w: &Window) -> usize {
+    let per_example = w.unfolded_len().max(1);
+    (UNFOLD_VALUES / per_example).max(1)
+}
+
+/// `U` of the examples (columns) `x`, into `cols`, resized to `(m·P, K)`. Column
+/// `r = c·kh·kw + ky·kw + kx` holds, for each example and output row `oy`, the `W_out`
+/// pixels its windows read at offset `(ky, kx)` of channel `c`.
+fn unfold<T: Scalar>(w: &Window, x: &[T], rows: usize, cols: &mut DMatrix<T>) {
+    let (k, p) = (w.channels * w.area(), w.positions());
+    let m = x.len() / rows;
+    fit_buffer(cols, m * p, k);
+    for (r, col) in cols.as_mut_slice().chunks_exact_mut(m * p).enumerate() {
+        let (c, ky, kx) = w.entry(r);
+        let (lo, hi) = w.columns_read(kx);
+        for (xj, col_j) in x.chunks_exact(rows).zip(col.chunks_exact_mut(p)) {
+            for (oy, dst) in col_j.chunks_exact_mut(w.out_width).enumerate() {
+                let Some(row) = w.row_start(c, oy, ky) else {
+                    dst.fill(T::zero());
+                    continue;
+                };
+                dst[..lo].fill(T::zero());
+                dst[hi..].fill(T::zero());
+                if lo == hi {
+                    continue;
+                }
+                let src = &xj[row..row + w.width];
+                let first = lo * w.stride[1] + kx - w.padding[1];
+                if w.stride[1] == 1 {
+                    dst[lo..hi].copy_from_slice(&src[first..first + (hi - lo)]);
+                } else {
+                    let read = src[first..].iter().step_by(w.stride[1]);
+                    dst[lo..hi].iter_mut().zip(read).for_each(|(d, v)| *d = *v);
+                }
+            }
+        }
+    }
+}
+
+/// `dX += fold(dU)` for the examples (columns) `dx`: every window entry adds its
+/// gradient to the pixel it read. The mirror of [`unfold`].
+fn fold<T: Scalar>(w: &Window, dcols: &DMatrix<T>, dx: &mut [T], rows: usize) {
+    let (m, p) = (dx.len() / rows, w.positions());
+    for (r, col) in dcols.as_slice().chunks_exact(m * p).enumerate() {
+        let (c, ky, kx) = w.entry(r);
+        let (lo, hi) = w.columns_read(kx);
+        for (dxj, col_j) in dx.chunks_exact_mut(rows).zip(col.chunks_exact(p)) {
+            for (oy, g) in col_j.chunks_exact(w.out_width).enumerate() {
+                let Some(row) = w.row_start(c, oy, ky).filter(|_| lo < hi) else {
+                    continue;
+                };
+                let dst = &mut dxj[row..row + w.width];
+                let first = lo * w.stride[1] + kx - w.padding[1];
+                let adds = dst[first..].iter_mut().step_by(w.stride[1]);
+                adds.zip(&g[lo..hi]).for_each(|(d, v)| *d += *v);
+            }
+        }
     }
 }
 
@@ -528,8 +557,12 @@ impl<T: Scalar> Layer<T> for Conv2d<T> {
                 what: "conv2d backward batch",
             });
         }
-        let (out, p) = (self.weights().nrows(), self.window.positions());
-        if self.cols.ncols() != m * p || self.z.ncols() != m {
+        let (out, p, rows) = (
+            self.weights().nrows(),
+            self.window.positions(),
+            input.nrows(),
+        );
+        if self.z.ncols() != m {
             // The batch of the last forward.
             return Err(TrainError::BadShape {
                 what: "conv2d backward batch",
@@ -543,17 +576,8 @@ impl<T: Scalar> Layer<T> for Conv2d<T> {
             (self.activation, &self.z, &self.a),
             &mut self.dz,
         )?;
-        // dY[(o, j·P + q)] = dZ[(o·P + q, j)], into the forward's Y buffer (same shape).
         let inv_m = T::one() / T::from_count(m);
         let dzs = dz.as_slice();
-        let dys = self.y.as_mut_slice();
-        for (j, dzj) in dzs.chunks_exact(out * p).enumerate() {
-            for (o, dzo) in dzj.chunks_exact(p).enumerate() {
-                for (q, &g) in dzo.iter().enumerate() {
-                    dys[o + out * (j * p + q)] = g;
-                }
-            }
-        }
         let [w, b] = &mut self.params;
         // db[o] = (1/m) Σ_j Σ_q dZ[(o·P + q, j)]
         let db = b.value_and_grad_mut().1;
@@ -565,30 +589,67 @@ impl<T: Scalar> Layer<T> for Conv2d<T> {
         }
         *db *= inv_m;
         let (w, dw) = w.value_and_grad_mut();
-        gemm_into(
-            inv_m,
-            &self.y,
-            Trans::No,
-            &self.cols,
-            Trans::Yes,
-            T::zero(),
-            dw,
-        )?; // dW_mat = (1/m) dY colsᵀ
-        if let Some(d_in) = d_input {
-            fit_buffer(&mut self.dcols, w.ncols(), m * p);
-            gemm_into(
-                T::one(),
-                w,
-                Trans::Yes,
-                &self.y,
-                Trans::No,
-                T::zero(),
-                &mut self.dcols,
-            )?; // dcols = W_matᵀ dY
-            fit_buffer(d_in, input.nrows(), m);
-            self.col2im(&self.dcols, d_in); // dX = col2im(dcols)
+        let mut d_input = d_input;
+        if let Some(d) = d_input.as_deref_mut() {
+            fit_buffer(d, rows, m);
+            d.fill(T::zero());
         }
-        Ok(())
+        let window = &self.window;
+        let step = chunk(window);
+        let (mut cols, mut dy, mut dcols) = (
+            take(&mut self.cols),
+            take(&mut self.y),
+            take(&mut self.dcols),
+        );
+        let mut done = Ok(());
+        for (n, (xs, dzc)) in input
+            .as_slice()
+            .chunks(step * rows)
+            .zip(dzs.chunks(step * out * p))
+            .enumerate()
+        {
+            // dYᵀ[(j·P + q, o)] = dZ[(o·P + q, j)]
+            let mp = xs.len() / rows * p;
+            fit_buffer(&mut dy, mp, out);
+            let dys = dy.as_mut_slice();
+            for (j, dzj) in dzc.chunks_exact(out * p).enumerate() {
+                for (o, dzo) in dzj.chunks_exact(p).enumerate() {
+                    dys[o * mp + j * p..o * mp + (j + 1) * p].copy_from_slice(dzo);
+                }
+            }
+            unfold(window, xs, rows, &mut cols);
+            let beta = if n == 0 { T::zero() } else { T::one() };
+            // dW_mat (+)= (1/m) (dYᵀ)ᵀ U
+            done = gemm_into(inv_m, &dy, Trans::Yes, &cols, Trans::No, beta, dw);
+            if done.is_err() {
+                break;
+            }
+            if let Some(d_in) = d_input.as_deref_mut() {
+                fit_buffer(&mut dcols, mp, w.ncols());
+                // dU = dYᵀ W_mat
+                done = gemm_into(
+                    T::one(),
+                    &dy,
+                    Trans::No,
+                    w,
+                    Trans::No,
+                    T::zero(),
+                    &mut dcols,
+                );
+                if done.is_err() {
+                    break;
+                }
+                let start = n * step * rows;
+                fold(
+                    window,
+                    &dcols,
+                    &mut d_in.as_mut_slice()[start..start + xs.len()],
+                    rows,
+                );
+            }
+        }
+        (self.cols, self.y, self.dcols) = (cols, dy, dcols);
+        Ok(done?)
     }
 
     fn infer_full(&self, input: &DMatrix<T>) -> Result<(Option<DMatrix<T>>, DMatrix<T>)> {
@@ -605,7 +666,19 @@ impl<T: Scalar> Layer<T> for Conv2d<T> {
     }
 
     fn infer(&self, input: &DMatrix<T>) -> Result<DMatrix<T>> {
-        Ok(self.infer_full(input)?.1)
+        let mut out = DMatrix::zeros(0, 0);
+        self.infer_into(input, &mut out)?;
+        Ok(out)
+    }
+
+    /// `Z` straight into `out`, then `A = g(Z)` in place; only the chunk's `U` and `Yᵀ`
+    /// are allocated.
+    fn infer_into(&self, input: &DMatrix<T>, out: &mut DMatrix<T>) -> Result<()> {
+        self.check_input(input)?;
+        let (mut cols, mut y) = (DMatrix::zeros(0, 0), DMatrix::zeros(0, 0));
+        self.pre_activation_into(input, &mut cols, &mut y, out)?;
+        self.activation.forward_in_place(out);
+        Ok(())
     }
 
     fn activation(&self) -> Option<Activation> {
@@ -626,6 +699,10 @@ impl<T: Scalar> Layer<T> for Conv2d<T> {
 
     fn is_differentiable(&self) -> bool {
         self.activation.is_differentiable()
+    }
+
+    fn work_per_example(&self) -> usize {
+        self.weights().len().saturating_mul(self.window.positions())
     }
 
     fn record(&self) -> Option<LayerRecord> {

@@ -362,6 +362,12 @@ pub trait Layer<T: Scalar>: fmt::Debug + fmt::Display + Send + Sync + LayerClone
     fn is_differentiable(&self) -> bool {
         true
     }
+    /// Multiply-adds of the forward pass per example, for deciding when a prediction is
+    /// worth splitting across threads. The default, the number of parameters, is exact for
+    /// a dense layer; a convolution applies each weight at every output position.
+    fn work_per_example(&self) -> usize {
+        self.params().iter().map(|p| p.value().len()).sum()
+    }
     /// How model files record the layer: a built-in layer's configuration, or a layer
     /// kind's name and configuration as JSON ([`LayerRecord::custom`]), which loading
     /// turns back into a layer through a [`crate::LayerRegistry`]. `None` (the default):

@@ -125,6 +125,10 @@ impl<T: Scalar> Pool<T> {
         fit_buffer(out, rows_out, m);
         let examples = x.as_slice().chunks_exact(rows_in);
         let outputs = out.as_mut_slice().chunks_exact_mut(rows_out);
+        if self.window.kernel == [2, 2] && self.window.stride == [2, 2] {
+            self.pool_2x2(x.as_slice(), out.as_mut_slice(), argmax);
+            return;
+        }
         let (first, rest) = self.offsets.split_at(1);
         let first = first[0];
         match (self.reduce, argmax) {
@@ -171,6 +175,65 @@ impl<T: Scalar> Pool<T> {
                     }
                     for v in oj.iter_mut() {
                         *v *= inv_k;
+                    }
+                }
+            }
+        }
+    }
+
+    /// [`Pool::pool_into`] for the most common window, 2×2 with stride 2: each output row
+    /// `(c, oy)` reads two input rows, and each output the pairs at `2·ox` of both, in the
+    /// order of [`Pool::offsets`] (so the first maximum wins, as in the general loop).
+    fn pool_2x2(&self, x: &[T], out: &mut [T], mut argmax: Option<&mut Vec<usize>>) {
+        let w = &self.window;
+        let (rows_in, rows_out) = (self.input_shape().len(), self.output_shape().len());
+        let (wo, width) = (w.out_width, w.width);
+        if let Some(am) = argmax.as_deref_mut() {
+            am.resize(out.len(), 0);
+        }
+        let examples = x.chunks_exact(rows_in).zip(out.chunks_exact_mut(rows_out));
+        let quarter = T::one() / T::from_count(4);
+        for (j, (xj, oj)) in examples.enumerate() {
+            for (row, o) in oj.chunks_exact_mut(wo).enumerate() {
+                let (c, oy) = (row / w.out_height, row % w.out_height);
+                let top = (c * w.height + 2 * oy) * width;
+                let (r0, r1) = (
+                    &xj[top..top + 2 * wo],
+                    &xj[top + width..top + width + 2 * wo],
+                );
+                match (self.reduce, argmax.as_deref_mut()) {
+                    (Reduce::Max, None) => {
+                        for (ox, v) in o.iter_mut().enumerate() {
+                            let i = 2 * ox;
+                            let mut best = r0[i];
+                            for x in [r0[i + 1], r1[i], r1[i + 1]] {
+                                best = if x > best { x } else { best };
+                            }
+                            *v = best;
+                        }
+                    }
+                    (Reduce::Max, Some(am)) => {
+                        let a = &mut am[j * rows_out + row * wo..j * rows_out + (row + 1) * wo];
+                        for (ox, (v, r)) in o.iter_mut().zip(a).enumerate() {
+                            let i = 2 * ox;
+                            let (mut best, mut at) = (r0[i], top + i);
+                            for (x, k) in [
+                                (r0[i + 1], top + i + 1),
+                                (r1[i], top + width + i),
+                                (r1[i + 1], top + width + i + 1),
+                            ] {
+                                let bigger = x > best;
+                                best = if bigger { x } else { best };
+                                at = if bigger { k } else { at };
+                            }
+                            (*v, *r) = (best, at);
+                        }
+                    }
+                    (Reduce::Avg, _) => {
+                        for (ox, v) in o.iter_mut().enumerate() {
+                            let i = 2 * ox;
+                            *v = (r0[i] + r0[i + 1] + r1[i] + r1[i + 1]) * quarter;
+                        }
                     }
                 }
             }
@@ -368,10 +431,15 @@ macro_rules! pooling_layer {
             }
 
             fn infer(&self, input: &DMatrix<T>) -> Result<DMatrix<T>> {
-                self.0.check_input(input)?;
                 let mut out = DMatrix::zeros(0, 0);
-                self.0.pool_into(input, &mut out, None);
+                self.infer_into(input, &mut out)?;
                 Ok(out)
+            }
+
+            fn infer_into(&self, input: &DMatrix<T>, out: &mut DMatrix<T>) -> Result<()> {
+                self.0.check_input(input)?;
+                self.0.pool_into(input, out, None);
+                Ok(())
             }
 
             fn record(&self) -> Option<LayerRecord> {

@@ -225,6 +225,30 @@ impl Window {
         self.kernel[0] * self.kernel[1]
     }
 
+    /// Window entry `r = c·kh·kw + ky·kw + kx` as `(c, ky, kx)`.
+    pub fn entry(&self, r: usize) -> (usize, usize, usize) {
+        let [kh, kw] = self.kernel;
+        (r / (kh * kw), r / kw % kh, r % kw)
+    }
+
+    /// The output columns `lo..hi` whose windows read a real input column (not padding) at
+    /// kernel column `kx`: `ox·sw + kx − pw` in `0..width`.
+    pub fn columns_read(&self, kx: usize) -> (usize, usize) {
+        let (s, p) = (self.stride[1], self.padding[1]);
+        let lo = p.saturating_sub(kx).div_ceil(s);
+        let hi = (self.width + p).saturating_sub(kx).div_ceil(s);
+        let hi = hi.min(self.out_width);
+        (lo.min(hi), hi)
+    }
+
+    /// The row of pixel `(c, y, 0)` of an example's column, where `y = oy·sh − ph + ky`
+    /// is the input row that output row `oy` reads at kernel row `ky`; `None` in the
+    /// padding.
+    pub fn row_start(&self, c: usize, oy: usize, ky: usize) -> Option<usize> {
+        let y = (oy * self.stride[0] + ky).checked_sub(self.padding[0])?;
+        (y < self.height).then(|| (c * self.height + y) * self.width)
+    }
+
     /// The row of input pixel `(c, oy·sh − ph + ky, ox·sw − pw + kx)` in an example's
     /// column, or [`PAD`] if it lies in the zero padding.
     pub fn input_row(&self, c: usize, oy: usize, ox: usize, ky: usize, kx: usize) -> usize {

@@ -526,7 +526,8 @@ impl<T: Scalar> Network<T> {
     /// Predictions for `X: (inputs, m)` in evaluation mode (dropout off), as a new
     /// `(outputs, m)` matrix. Leaves the network untouched.
     ///
-    /// A batch large enough to gain (at least 2²³ parameters × columns, e.g. 784-128-10 on
+    /// A batch large enough to gain (at least 2²³ multiply-adds, [`Layer::work_per_example`]
+    /// × columns: parameters × columns for dense layers, e.g. 784-128-10 on
     /// 83 columns) is split by columns across up to [`Network::threads`] threads, in shares
     /// of at least 64 columns, each running the whole network on its share. Unlike training
     /// steps, this split depends on the thread count: every column's result is the
@@ -542,7 +543,8 @@ impl<T: Scalar> Network<T> {
         check::inputs_only(x, self.input.len())?;
         let m = x.ncols();
         let parts = self.threads.min(m / MIN_PREDICT_COLUMNS);
-        if parts < 2 || self.param_count().saturating_mul(m) < MIN_PARALLEL_PREDICT_WORK {
+        let work: usize = self.layers.iter().map(|l| l.work_per_example()).sum();
+        if parts < 2 || work.saturating_mul(m) < MIN_PARALLEL_PREDICT_WORK {
             return self.predict_unchecked(x);
         }
         self.predict_split(x, parts)
@@ -571,6 +573,15 @@ impl<T: Scalar> Network<T> {
         buffers: &'b mut PredictBuffers<T>,
     ) -> Result<&'b DMatrix<T>> {
         check::inputs_only(x, self.input.len())?;
+        self.infer_into_buffers(x, buffers)
+    }
+
+    /// [`Network::predict_into`] of validated inputs.
+    fn infer_into_buffers<'b>(
+        &self,
+        x: &DMatrix<T>,
+        buffers: &'b mut PredictBuffers<T>,
+    ) -> Result<&'b DMatrix<T>> {
         let computing = self.layers.iter().filter(|l| l.output().is_some());
         let n = computing.clone().count();
         if buffers.outputs.len() != n {
@@ -612,9 +623,33 @@ impl<T: Scalar> Network<T> {
         self.predict_unchecked(x)
     }
 
-    /// [`Network::predict`] of validated inputs, on the calling thread.
+    /// [`Network::predict`] of validated inputs, on the calling thread. A batch whose
+    /// widest layer output would exceed [`PREDICT_BLOCK_VALUES`] values goes through in
+    /// blocks of columns that reuse one set of buffers, so that a convolution's outputs at
+    /// batch 1024 (LeNet-5's first layer: 19 MB in `f32`) are neither allocated afresh per
+    /// call nor pushed out of the cache between layers.
     fn predict_unchecked(&self, x: &DMatrix<T>) -> Result<DMatrix<T>> {
-        infer_through(&self.layers, x)?.ok_or_else(no_layer_computes)
+        let widest = self.layers.iter().map(|l| l.output_shape().len()).max();
+        let (m, rows) = (x.ncols(), x.nrows());
+        let fit = PREDICT_BLOCK_VALUES / widest.unwrap_or(1).max(1);
+        let blocks = m.div_ceil(fit.max(MIN_PREDICT_COLUMNS));
+        if blocks < 2 {
+            return infer_through(&self.layers, x)?.ok_or_else(no_layer_computes);
+        }
+        let outputs = self.output_size();
+        let mut out = DMatrix::zeros(outputs, m);
+        let mut buffers = PredictBuffers::default();
+        for k in 0..blocks {
+            let cols = share(m, blocks, k);
+            let block = &x.as_slice()[cols.start * rows..cols.end * rows];
+            let y = self.infer_into_buffers(
+                &DMatrix::from_column_slice(rows, cols.len(), block),
+                &mut buffers,
+            )?;
+            out.as_mut_slice()[cols.start * outputs..cols.end * outputs]
+                .copy_from_slice(y.as_slice());
+        }
+        Ok(out)
     }
 
     /// How many threads [`Network::predict`] may split a large batch across: 1 when the
@@ -720,6 +755,10 @@ fn split_name(name: &str) -> Option<(usize, &str)> {
 fn output_of<'a, T: Scalar>(done: &'a [Box<dyn Layer<T>>], x: &'a DMatrix<T>) -> &'a DMatrix<T> {
     done.iter().rev().find_map(|l| l.output()).unwrap_or(x)
 }
+
+/// The most values of one layer's output [`Network::predict`] holds at a time on one
+/// thread (2 MiB of `f32`): wider batches go through in blocks of columns.
+const PREDICT_BLOCK_VALUES: usize = 1 << 19;
 
 /// Evaluation-mode forward through `layers`; `None` when none computes (the input is the
 /// output), so the input is never copied.

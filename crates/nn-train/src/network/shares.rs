@@ -28,7 +28,8 @@ pub(crate) fn share_count(params: usize, columns: usize) -> usize {
     by_width.min(by_work).clamp(1, MAX_SHARES)
 }
 
-/// Below this many `parameters × columns` a prediction stays on the calling thread: waking
+/// Below this many `multiply-adds per example × columns` (for dense layers, `parameters ×
+/// columns`; see [`crate::Layer::work_per_example`]) a prediction stays on the calling thread: waking
 /// pooled threads and copying the shares costs tens of microseconds. Measured, W2's
 /// 1024-column batch (2.5M) ran twice as slow split in two, W3's (104M) faster.
 pub(crate) const MIN_PARALLEL_PREDICT_WORK: usize = 1 << 23;

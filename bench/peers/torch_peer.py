@@ -1,5 +1,6 @@
-"""PyTorch peer: the same MLP as `torch.nn.Sequential` of `Linear` layers trained in
-eager mode (`loss.backward()`, `torch.optim.SGD`), float32. PyTorch's natural layout is
+"""PyTorch peer: the same MLP as `torch.nn.Sequential` of `Linear` layers, and the same
+CNN as a `Sequential` of `Conv2d`, `ReLU`, `MaxPool2d`, `Flatten` and `Linear`, trained in
+eager mode (`loss.backward()`, `torch.optim.SGD`), float32; images as N×C×H×W. PyTorch's natural layout is
 examples as rows, so the data are transposed once up front. Measures training throughput
 (samples/s of full epochs) and inference throughput (forward passes on 1024-example
 batches under `torch.inference_mode`) of nn's reference workloads, with nn's protocol,
@@ -20,6 +21,8 @@ import torch  # noqa: E402
 
 
 def model(spec):
+    if spec["arch"] == "cnn":
+        return cnn(spec)
     sizes = spec["sizes"]
     hidden = {"relu": torch.nn.ReLU, "tanh": torch.nn.Tanh}[spec["hidden"]]
     layers = []
@@ -36,6 +39,34 @@ def model(spec):
     return net
 
 
+def cnn(spec):
+    """The CNN of the spec: ReLU after every convolution and hidden dense layer."""
+    layers, flat = [], False
+    shapes = common.cnn_shapes(spec)
+    for i, (layer, (c, h, w)) in enumerate(shapes):
+        if layer["type"] == "conv":
+            layers += [
+                torch.nn.Conv2d(c, layer["out"], layer["kernel"], padding=layer["padding"]),
+                torch.nn.ReLU(),
+            ]
+        elif layer["type"] == "max_pool":
+            layers.append(torch.nn.MaxPool2d(layer["kernel"]))
+        else:
+            if not flat:
+                layers.append(torch.nn.Flatten())
+                flat = True
+            layers.append(torch.nn.Linear(c * h * w, layer["units"]))
+            if i < len(shapes) - 1:
+                layers.append(torch.nn.ReLU())
+    net = torch.nn.Sequential(*layers)
+    with torch.no_grad():
+        weighted = [m for m in net if isinstance(m, (torch.nn.Conv2d, torch.nn.Linear))]
+        for mod, (w, b) in zip(weighted, common.init_cnn_params(spec, np)):
+            mod.weight.copy_(torch.from_numpy(w))
+            mod.bias.copy_(torch.from_numpy(b))
+    return net
+
+
 def main():
     args = ARGS
     torch.set_num_threads(args.threads)
@@ -45,9 +76,11 @@ def main():
         torch.__version__,
         f"torch {torch.__version__} eager, {torch.get_num_threads()} thread(s)",
     )
-    for spec in common.workloads(args):
+    for spec in common.workloads(args, ("mlp", "cnn")):
         x, y, labels = common.data(spec, np)
         xr = torch.from_numpy(np.ascontiguousarray(x.T))
+        if spec["arch"] == "cnn":
+            xr = xr.reshape(-1, *spec["image"])
         if spec["output"] == "sigmoid":
             target = torch.from_numpy(np.ascontiguousarray(y.T))
             loss_fn = torch.nn.BCEWithLogitsLoss()

@@ -1,6 +1,7 @@
 """ONNX Runtime peer: the same MLP as an ONNX graph built with the `onnx` package's
 helpers (`Gemm` with `transB=1` per layer on rows, the hidden activation, then `Softmax`
-over the classes or `Sigmoid`), run by `onnxruntime` on the CPU execution provider with
+over the classes or `Sigmoid`), and the same CNN (`Conv`, `Relu`, `MaxPool`, `Flatten`,
+`Gemm` on N×C×H×W images), run by `onnxruntime` on the CPU execution provider with
 `--threads` intra-op threads, float32. ONNX Runtime only runs graphs, so it measures
 inference: throughput on 1024-example batches and the latency of one prediction of 1 and
 of 16 examples, with nn's protocol. The weights are the peers' shared initial ones.
@@ -53,6 +54,50 @@ def graph(spec):
     return model
 
 
+def cnn_graph(spec):
+    """The CNN workload as an ONNX model: input `x` (N × C × H × W), output `y`."""
+    params = iter(common.init_cnn_params(spec, np))
+    shapes = common.cnn_shapes(spec)
+    nodes, inits = [], []
+    a, flat = "x", False
+    for l, (layer, _) in enumerate(shapes):
+        out = f"a{l}"
+        if layer["type"] == "max_pool":
+            k = layer["kernel"]
+            nodes.append(helper.make_node("MaxPool", [a], [out], kernel_shape=[k, k], strides=[k, k]))
+            a = out
+            continue
+        w, b = next(params)
+        inits.append(numpy_helper.from_array(w, f"W{l}"))
+        inits.append(numpy_helper.from_array(b, f"b{l}"))
+        z = f"z{l}"
+        if layer["type"] == "conv":
+            p = layer["padding"]
+            nodes.append(
+                helper.make_node("Conv", [a, f"W{l}", f"b{l}"], [z], pads=[p, p, p, p])
+            )
+        else:
+            if not flat:
+                nodes.append(helper.make_node("Flatten", [a], ["flat"], axis=1))
+                a, flat = "flat", True
+            nodes.append(helper.make_node("Gemm", [a, f"W{l}", f"b{l}"], [z], transB=1))
+        if l < len(shapes) - 1:
+            nodes.append(helper.make_node("Relu", [z], [out]))
+            a = out
+        else:
+            nodes.append(helper.make_node("Softmax", [z], ["y"], axis=1))
+    g = helper.make_graph(
+        nodes,
+        spec["id"],
+        [helper.make_tensor_value_info("x", TensorProto.FLOAT, ["N", *spec["image"]])],
+        [helper.make_tensor_value_info("y", TensorProto.FLOAT, ["N", spec["sizes"][-1]])],
+        inits,
+    )
+    model = helper.make_model(g, opset_imports=[helper.make_opsetid("", OPSET)])
+    onnx.checker.check_model(model)
+    return model
+
+
 def main():
     args = ARGS
     report = common.Report("ort", args)
@@ -65,12 +110,17 @@ def main():
         f"onnxruntime {ort.__version__} (onnx {onnx.__version__}, opset {OPSET}), CPU "
         f"execution provider, {args.threads} intra-op thread(s)",
     )
-    for spec in common.workloads(args):
+    for spec in common.workloads(args, ("mlp", "cnn")):
+        cnn = spec["arch"] == "cnn"
         session = ort.InferenceSession(
-            graph(spec).SerializeToString(), options, providers=["CPUExecutionProvider"]
+            (cnn_graph if cnn else graph)(spec).SerializeToString(),
+            options,
+            providers=["CPUExecutionProvider"],
         )
         x, _, _ = common.data(spec, np)
         rows = np.ascontiguousarray(x.T)
+        if cnn:
+            rows = rows.reshape(-1, *spec["image"])
         xb = rows[: spec["infer_batch"]]
 
         def infer():
