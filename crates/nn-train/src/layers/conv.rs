@@ -454,8 +454,13 @@ fn unfold<T: Scalar>(w: &Window, x: &[T], rows: usize, cols: &mut DMatrix<T>) {
                     dst.fill(T::zero());
                     continue;
                 };
-                dst[..lo].fill(T::zero());
-                dst[hi..].fill(T::zero());
+                // (zero-length fills still cost a call each)
+                if lo > 0 {
+                    dst[..lo].fill(T::zero());
+                }
+                if hi < dst.len() {
+                    dst[hi..].fill(T::zero());
+                }
                 if lo == hi {
                     continue;
                 }

@@ -427,6 +427,99 @@ mod forward {
         }
     }
 
+    proptest! {
+        #![proptest_config(ProptestConfig::with_cases(32))]
+
+        /// 2×2 pooling with stride 2 (its own loop) equals the definition on images of
+        /// several channels and sizes, with ties (values from a small set): the maximum,
+        /// the mean, and max-pooling's gradient routed to the first maximum in window
+        /// order (top left, top right, bottom left, bottom right).
+        #[test]
+        fn two_by_two_pooling_equals_the_definition(
+            c in 1usize..=3,
+            oh in 1usize..=4,
+            ow in 1usize..=5,
+            m in 1usize..=3,
+            seed in any::<u64>(),
+        ) {
+            let mut g = Gen(seed);
+            let (h, w) = (2 * oh, 2 * ow);
+            let x = DMatrix::from_fn(c * h * w, m, |_, _| (g.next() * 4.0).floor());
+            let da = g.matrix(c * oh * ow, m, -1.0, 1.0);
+            let mut max = MaxPool2d::<f64>::new(image(c, h, w), [2, 2], [2, 2]).unwrap();
+            let avg = AvgPool2d::<f64>::new(image(c, h, w), [2, 2], [2, 2]).unwrap();
+            max.forward(&x, Mode::Train).unwrap();
+            let mut dx = DMatrix::zeros(0, 0);
+            max.backward(&x, Upstream::Output(&da), Some(&mut dx)).unwrap();
+            let mean = avg.infer(&x).unwrap();
+            let mut expected_dx = DMatrix::zeros(c * h * w, m);
+            for j in 0..m {
+                for ch in 0..c {
+                    for oy in 0..oh {
+                        for ox in 0..ow {
+                            let o = (ch * oh + oy) * ow + ox;
+                            let at = |dy: usize, dx: usize| (ch * h + 2 * oy + dy) * w + 2 * ox + dx;
+                            let window = [at(0, 0), at(0, 1), at(1, 0), at(1, 1)];
+                            let mut best = window[0];
+                            for &r in &window[1..] {
+                                if x[(r, j)] > x[(best, j)] {
+                                    best = r;
+                                }
+                            }
+                            prop_assert_eq!(max.output().unwrap()[(o, j)], x[(best, j)]);
+                            let sum: f64 = window.iter().map(|&r| x[(r, j)]).sum();
+                            prop_assert_eq!(mean[(o, j)], sum * 0.25);
+                            expected_dx[(best, j)] += da[(o, j)];
+                        }
+                    }
+                }
+            }
+            prop_assert_eq!(dx, expected_dx);
+        }
+    }
+
+    /// A batch whose unfolded input spans several chunks (a 1×30×30 image with padding 1
+    /// unfolds to 28²·25 = 19,600 values for a 5×5 kernel, so 3 examples per chunk of at
+    /// most 2¹⁶ values, and 7 examples make chunks of 3, 3 and 1) gives what each example gives alone: outputs, `dX`, and `dW`, `db`
+    /// as the mean of the examples' own.
+    #[test]
+    fn chunked_unfolding_equals_one_example_at_a_time() {
+        let mut g = Gen(11);
+        let (m, out, geometry) = (7, 3, ([5, 5], [1, 1], [1, 1]));
+        let w0 = g.matrix(out, 25, -1.0, 1.0);
+        let b0 = g.matrix(out, 1, -0.5, 0.5);
+        let make = || {
+            Conv2d::from_parameters(
+                image(1, 30, 30),
+                w0.clone(),
+                b0.clone(),
+                geometry,
+                Activation::Tanh,
+            )
+            .unwrap()
+        };
+        let x = g.matrix(900, m, -1.0, 1.0);
+        let mut conv = make();
+        let r = g.matrix(conv.output_shape().len(), m, -1.0, 1.0);
+        let (grads, dx) = layer_grads(&mut conv, &x, &r);
+        let (mut dw, mut db) = (DMatrix::zeros(out, 25), DMatrix::zeros(out, 1));
+        for j in 0..m {
+            let mut alone = make();
+            let xj = x.columns(j, 1).into_owned();
+            let (gj, dxj) = layer_grads(&mut alone, &xj, &r.columns(j, 1).into_owned());
+            let zj = alone.output().unwrap();
+            assert!((conv.output().unwrap().column(j) - zj.column(0)).amax() < 1e-12);
+            assert!(
+                (dx.column(j) - dxj.column(0)).amax() < 1e-12,
+                "dX of example {j}"
+            );
+            dw += &gj[0] / m as f64;
+            db += &gj[1] / m as f64;
+        }
+        assert!((&grads[0] - dw).amax() < 1e-12);
+        assert!((&grads[1] - db).amax() < 1e-12);
+    }
+
     /// Pooling against hand-computed values on one 1×4×4 image.
     #[test]
     fn pooling_values_by_hand() {
