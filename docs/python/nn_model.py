@@ -500,6 +500,8 @@ class Model:
     def __init__(self, path, tensors, meta):
         self.path = str(path)
         self.metadata = meta
+        if "nn.architecture" not in meta:
+            raise ModelError("no nn.architecture in the metadata: not an nn model file")
         version = meta.get("nn.format_version")
         if version != FORMAT_VERSION:
             raise ModelError(f"nn.format_version {version!r}: this reader reads {FORMAT_VERSION!r}")
@@ -508,7 +510,7 @@ class Model:
             raise ModelError(f"nn.kind {kind!r}: expected \"model\" or \"checkpoint\"")
         arch = _json(meta, "nn.architecture")
         if not isinstance(arch, dict):
-            raise ModelError("no nn.architecture in the metadata: not an nn model file")
+            raise ModelError("nn.architecture must be a JSON object")
         self.architecture = arch
         dtypes = {"f32": np.dtype(np.float32), "f64": np.dtype(np.float64)}
         if arch.get("dtype") not in dtypes:

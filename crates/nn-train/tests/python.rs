@@ -591,6 +591,11 @@ fn the_reader_refuses_hostile_model_files_with_a_message() {
         "layer type 'dunce' is not supported",
     );
     refused(
+        "metadata.safetensors",
+        &patched(&bytes, "nn.architecture", "nn.architectur_"),
+        "not an nn model file",
+    );
+    refused(
         "truncated.safetensors",
         &bytes[..bytes.len() / 2],
         "not a readable safetensors file",
