@@ -6,15 +6,18 @@
 //! and pipeline task, in f32 and f64, each with input rows and nn's outputs for them)
 //! into `<target>/interop/`, and runs `bench/interop/check_onnx.py` on them:
 //! `onnx.checker.check_model`, then ONNX Runtime compared with nn (≤ 1e-5 in f32,
-//! ≤ 1e-12 in f64). It prints the tool versions and the worst difference per model, and
-//! fails if any model fails. It needs PyPI the first time, so it is not part of `check`.
+//! ≤ 1e-12 in f64). Then `bench/interop/check_reader.py` checks the Python reader
+//! `docs/python/nn_model.py` on the same models, and against the release `nn train` /
+//! `nn predict` on the bundled data sets. It prints the tool versions and the worst
+//! difference per model, and fails if any model fails. It needs PyPI the first time, so
+//! it is not part of `check`.
 
 use std::path::Path;
 use std::process::{Command, ExitCode};
 
 use crate::bench::{Paths, pip_install};
 
-pub const USAGE: &str = "  interop  export a model per layer, activation and encoder to ONNX and check each\n           with onnx.checker and ONNX Runtime against nn (Python venv in target/interop-venv)";
+pub const USAGE: &str = "  interop  export a model per layer, activation and encoder to ONNX and check each\n           with onnx.checker and ONNX Runtime against nn, and the Python reader against nn\n           (Python venv in target/interop-venv)";
 
 pub fn run(args: &[String]) -> ExitCode {
     if !args.is_empty() {
@@ -63,10 +66,49 @@ fn interop() -> Result<(), String> {
         .arg(&out)
         .status()
         .map_err(|e| format!("could not start {}: {e}", python.display()))?;
+    if !status.success() {
+        return Err(format!("check_onnx.py reported failures ({status})"));
+    }
+    check_reader(&paths, &python, &out)
+}
+
+/// The Python reader `docs/python/nn_model.py` against nn: on the models just written,
+/// and on the bundled data sets through the release `nn train` / `nn predict`
+/// (`bench/interop/check_reader.py`).
+fn check_reader(paths: &Paths, python: &Path, models: &Path) -> Result<(), String> {
+    let cargo = std::env::var("CARGO").unwrap_or_else(|_| "cargo".to_string());
+    println!("==> building the nn command line (release)");
+    let status = Command::new(&cargo)
+        .args([
+            "build",
+            "--quiet",
+            "--release",
+            "-p",
+            "nn-examples",
+            "--bin",
+            "nn",
+        ])
+        .status()
+        .map_err(|e| format!("could not start cargo: {e}"))?;
+    if !status.success() {
+        return Err(format!("building nn failed ({status})"));
+    }
+    println!("==> checking the Python reader against nn");
+    let status = Command::new(python)
+        .arg(paths.root.join("bench/interop/check_reader.py"))
+        .arg(models)
+        .arg("--nn")
+        .arg(paths.target.join("release").join("nn"))
+        .arg("--data")
+        .arg(paths.root.join("crates/nn-examples/data"))
+        .arg("--work")
+        .arg(models.join("reader"))
+        .status()
+        .map_err(|e| format!("could not start {}: {e}", python.display()))?;
     if status.success() {
         Ok(())
     } else {
-        Err(format!("check_onnx.py reported failures ({status})"))
+        Err(format!("check_reader.py reported failures ({status})"))
     }
 }
 

@@ -229,7 +229,7 @@
 //! | `nn.format_version` | `"1"`; a loader rejects a version it does not know |
 //! | `nn.kind` | `"model"` or `"checkpoint"` |
 //! | `nn.architecture` | JSON: `{"input": {"flat": n} \| {"image": [c, h, w]}, "layers": [LayerRecord::to_json …], "loss": "binary_cross_entropy", "l2": 0.0, "seed": 1, "dtype": "f32"}`, with `"class_weights": [w, …]` only for a loss with class weights |
-//! | `nn.encoder` | JSON of the fitted input encoder ([`encode::Encoder::to_json`]), if any |
+//! | `nn.encoder` | JSON of the fitted input encoder ([`encode::Encoder::to_json`]), if any: `kind`, `shift`, then `scale` (standardize, min_max: `x' = (x - shift) / scale` per feature) or `matrix` and `inverse` (`n × n`, row-major; PCA/ZCA whitening: `x' = matrix (x - shift)`), `epsilon` for whitening, and `formula`, that transform in words (files written before it was stored have none; loading ignores it) |
 //! | `nn.classes` | JSON array of class names in output order (two for a single sigmoid output), if saved with [`persist::save_model_with_classes`] |
 //! | `nn.features`, `nn.label` | JSON array of the input features' names, JSON string of the label column's name, if saved ([`persist::ModelNames`]) |
 //! | `nn.pipeline` | JSON of the preprocessing pipeline ([`pipeline::Pipeline::to_json`]: version, columns with their fitted values, the network inputs' names, each step's formula), if saved with [`persist::ModelWriter::pipeline`] |
@@ -248,24 +248,23 @@
 //! An image input is `{"image": [c, h, w]}`, each example's `C×H×W` values channel-major,
 //! as PyTorch's `N×C×H×W` tensors.
 //!
-//! Reading a model in Python:
+//! Reading a model in Python: `docs/python/nn_model.py` in the repository, a module with
+//! numpy and safetensors as its only dependencies, reads every layer kind, activation,
+//! encoder and the pipeline above, and predicts (in float64, also for an `f32` model):
 //!
 //! ```text
-//! import json
-//! from safetensors import safe_open
-//! from safetensors.numpy import load_file
-//! tensors = load_file("model.safetensors")            # {"layers.0.weight": array(16, 2), …}
-//! with safe_open("model.safetensors", "np") as f:
-//!     arch = json.loads(f.metadata()["nn.architecture"])
-//! # forward: a = x (examples as rows); for each dense layer i:
-//! #   a = g(a @ tensors[f"layers.{i}.weight"].T + tensors[f"layers.{i}.bias"])
-//! # a conv2d layer's tensors load as they are into torch.nn.Conv2d(in, out, kernel,
-//! # stride, padding): conv.weight.data = torch.from_numpy(tensors[f"layers.{i}.weight"])
+//! import nn_model                                   # docs/python/nn_model.py
+//! model = nn_model.load("model.safetensors")        # ModelError, naming the problem
+//! model.layers, model.dtype, model.encoder, model.pipeline, model.classes, model.features
+//! p = model.predict(x)             # rows: N × features, or N × C × H × W; what the ONNX
+//!                                  # export computes (a pipeline model: its imputed,
+//!                                  # one-hot vector, named by model.input_names)
+//! p = model.predict_table("new.csv")   # columns by name, the stored pipeline applied
 //! ```
 //!
-//! `docs/python/predict.py` in the repository does all of it for a model saved with a
-//! preprocessing pipeline: it applies `nn.pipeline` to a CSV file's rows, runs the dense
-//! layers, and writes the predictions as CSV, with numpy and safetensors alone.
+//! `python3 docs/python/nn_model.py model.safetensors new.csv` writes the CSV columns of
+//! `nn predict` (`docs/python/predict.py` is the same command); `cargo xtask interop`
+//! compares both with nn.
 //!
 //! ## Pieces
 //!

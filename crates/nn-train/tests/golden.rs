@@ -9,6 +9,11 @@
 //! ```
 //!
 //! and say why in the commit.
+//!
+//! `tests/golden/v1_without_encoder_formula/` keeps the files as they were before the
+//! stored encoder stated its formula; they must still load, as the same models. Their
+//! current versions in `tests/golden/` were made from them by loading and writing back,
+//! so they differ by the formula alone.
 
 #![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
 
@@ -65,6 +70,37 @@ fn golden_files_load_and_write_back_to_the_same_bytes() {
             back == bytes,
             "{name} does not write back to the same bytes"
         );
+    }
+}
+
+/// Files written before the encoder's JSON stated its formula (`tests/golden/` held
+/// these bytes until then): each still loads, and writes back to the bytes of the file of
+/// the same name in `tests/golden/`, the current form, which differs only by the formula.
+#[test]
+fn files_without_the_encoder_formula_load_as_the_same_model() {
+    let old_dir = golden_dir().join("v1_without_encoder_formula");
+    let mut files: Vec<PathBuf> = std::fs::read_dir(&old_dir)
+        .unwrap()
+        .map(|e| e.unwrap().path())
+        .collect();
+    files.sort();
+    assert_eq!(files.len(), 5, "{files:?}");
+    for path in files {
+        let name = path.display().to_string();
+        let bytes = std::fs::read(&path).unwrap();
+        assert!(
+            !String::from_utf8_lossy(&bytes).contains("formula"),
+            "{name} has a formula"
+        );
+        let back = rewrite::<f32>(&bytes, &name)
+            .or_else(|| rewrite::<f64>(&bytes, &name))
+            .unwrap_or_else(|| panic!("{name} does not load as f32 or f64"));
+        let current = std::fs::read(golden_dir().join(path.file_name().unwrap())).unwrap();
+        assert!(
+            back == current,
+            "{name} does not write back to the current file's bytes"
+        );
+        assert!(String::from_utf8_lossy(&back).contains("formula"));
     }
 }
 

@@ -1,7 +1,8 @@
 //! Writes the models the ONNX export is checked on, for `cargo xtask interop`: for each,
-//! `<name>.onnx` and `<name>.io.safetensors` with the input rows (`input`) and nn's
-//! outputs for them (`probabilities` or `prediction`, and `logits`), in the model's
-//! scalar type.
+//! `<name>.onnx`, the model file `<name>.model.safetensors` (which the Python reader
+//! `docs/python/nn_model.py` is checked on) and `<name>.io.safetensors` with the input
+//! rows (`input`) and nn's outputs for them (`probabilities` or `prediction`, and
+//! `logits`), in the model's scalar type.
 //!
 //! ```text
 //! cargo run --release -p nn-train --example onnx_models -- <output folder>
@@ -16,6 +17,7 @@ use std::path::{Path, PathBuf};
 use nn_train::Scalar;
 use nn_train::nn_core::DType;
 use nn_train::persist::onnx::save_onnx;
+use nn_train::persist::{ModelNames, ModelWriter};
 use safetensors::{Dtype, tensor::TensorView};
 
 /// A tensor's little-endian bytes in `T`'s type.
@@ -38,6 +40,18 @@ fn write<T: Scalar>(dir: &Path) -> Result<Vec<String>, Box<dyn Error>> {
     let mut names = Vec::new();
     for case in zoo::all::<T>() {
         save_onnx(&dir.join(format!("{}.onnx", case.name)), &case.model)?;
+        let m = &case.model;
+        let mut writer = ModelWriter::new(&m.network)
+            .encoder(m.encoder.as_ref())
+            .names(ModelNames {
+                classes: m.classes.clone(),
+                features: m.features.clone(),
+                label: m.label.clone(),
+            });
+        if let Some(p) = &m.pipeline {
+            writer = writer.pipeline(p);
+        }
+        writer.save(&dir.join(format!("{}.model.safetensors", case.name)))?;
         let mut tensors = vec![("input".to_string(), case.input.0, bytes::<T>(&case.input.1))];
         for (name, shape, values) in case.outputs {
             tensors.push((name, shape, bytes::<T>(&values)));

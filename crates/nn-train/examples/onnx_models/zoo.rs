@@ -143,7 +143,8 @@ pub fn activation_cases<T: Scalar>() -> Vec<Case<T>> {
             let build =
                 move |last: Activation| Network::<T>::builder(4).dense(6, act).dense(3, last);
             let name = act.name().to_string();
-            case(name, &build, (Activation::Softmax, None), None, &x, None)
+            let last = (Activation::Softmax, Some(Loss::CategoricalCrossEntropy));
+            case(name, &build, last, None, &x, None)
         })
         .collect()
 }
@@ -199,7 +200,7 @@ pub fn conv_softmax_case<T: Scalar>() -> Case<T> {
     let build =
         |last: Activation| Network::<T>::image_builder(1, 4, 4).conv2d_strided(2, 3, 1, 1, last);
     let x = inputs::<T>(16, 4, 9);
-    let last = (Activation::Softmax, None);
+    let last = (Activation::Softmax, Some(Loss::CategoricalCrossEntropy));
     case(
         "conv_softmax".into(),
         &build,

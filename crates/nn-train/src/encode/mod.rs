@@ -261,7 +261,9 @@ impl Encoder {
     }
 
     /// The encoder as JSON (the form stored in model files): `kind` (`"standardize"`,
-    /// `"min_max"`, `"pca_whitening"`, `"zca_whitening"`), `epsilon` for whitening,
+    /// `"min_max"`, `"pca_whitening"`, `"zca_whitening"`), `formula` (the transform in
+    /// words: `"x' = (x - shift) / scale per feature; …"` or `"x' = matrix (x - shift), …"`;
+    /// ignored on load, and optional there), `epsilon` for whitening,
     /// `shift` (subtracted first: the mean, or the minimum), then `scale` (divided by,
     /// per feature) or `matrix` and `inverse` (`n × n`, row-major). Numbers are written
     /// in shortest round-trip form, so reading gives back the same bits.
@@ -289,6 +291,7 @@ impl Encoder {
         };
         EncoderForm {
             kind: self.kind.name().to_string(),
+            formula: Some(formula(self.kind).to_string()),
             shift: self.shift.clone(),
             scale,
             matrix,
@@ -465,11 +468,41 @@ pub(crate) fn stored_features(text: &str) -> Result<usize> {
         .map_err(form_error)
 }
 
+/// The formula of an encoder kind in words, as the stored form's `formula` states it.
+fn formula(kind: EncoderKind) -> &'static str {
+    match kind {
+        EncoderKind::Standardize => {
+            "x' = (x - shift) / scale per feature; shift = training mean, scale = training \
+             population standard deviation (1 for a constant feature); inverse: x = x' * scale + shift"
+        }
+        EncoderKind::MinMax => {
+            "x' = (x - shift) / scale per feature; shift = training minimum, scale = training \
+             maximum - minimum (1 for a constant feature); inverse: x = x' * scale + shift"
+        }
+        EncoderKind::PcaWhitening { .. } => {
+            "x' = matrix (x - shift), matrix n x n row-major: x'_i = sum_j matrix[i*n + j] * \
+             (x_j - shift_j) (on rows of examples: (X - shift) @ matrix.T); shift = training \
+             mean, matrix = (L + epsilon)^(-1/2) U^T for the training covariance U L U^T, \
+             eigenvalues in decreasing order; inverse: x = inverse x' + shift"
+        }
+        EncoderKind::ZcaWhitening { .. } => {
+            "x' = matrix (x - shift), matrix n x n row-major: x'_i = sum_j matrix[i*n + j] * \
+             (x_j - shift_j) (on rows of examples: (X - shift) @ matrix.T); shift = training \
+             mean, matrix = U (L + epsilon)^(-1/2) U^T for the training covariance U L U^T; \
+             inverse: x = inverse x' + shift"
+        }
+    }
+}
+
 /// The stored form of an encoder (serde): written through a JSON value (keys sorted),
 /// read without an intermediate JSON tree. Absent fields are left out, not `null`.
+/// `formula` is written for readers and ignored on load (files written before it was
+/// added have none).
 #[derive(serde::Serialize, serde::Deserialize)]
 struct EncoderForm {
     kind: String,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    formula: Option<String>,
     shift: Vec<f64>,
     #[serde(skip_serializing_if = "Option::is_none")]
     scale: Option<Vec<f64>>,
