@@ -681,16 +681,26 @@ fn common_prefix(names: &[String]) -> Option<String> {
         .then_some(first)
 }
 
-/// Reads the `state_dict` file at `path` ([`from_torch_bytes`]); a file longer than a
-/// network within `options.limits` can be is refused before it is read.
+/// The bytes of the `state_dict` file at `path` (for [`torch_dtype`],
+/// [`stored_architecture`] and [`from_torch_bytes`]); a file longer than a network within
+/// `limits` can be is refused before it is read.
 ///
 /// # Errors
-/// As [`from_torch_bytes`]; [`TrainError::Io`] if the file cannot be read.
+/// [`TrainError::Io`] if the file cannot be read; [`FormatError::ModelFile`] if it is
+/// too long.
+pub fn read_state_dict(path: &Path, limits: &Limits) -> Result<Vec<u8>> {
+    read_file(path, limits)
+}
+
+/// Reads the `state_dict` file at `path` ([`read_state_dict`], [`from_torch_bytes`]).
+///
+/// # Errors
+/// As [`from_torch_bytes`] and [`read_state_dict`].
 pub fn load_torch<T: Scalar>(
     path: &Path,
     arch: &TorchArchitecture,
     options: &TorchImport,
 ) -> Result<Network<T>> {
-    let bytes = read_file(path, &options.limits)?;
+    let bytes = read_state_dict(path, &options.limits)?;
     from_torch_bytes(&bytes, &path.display().to_string(), arch, options)
 }
