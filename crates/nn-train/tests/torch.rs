@@ -197,7 +197,7 @@ fn the_sequential_source_lists_every_module_with_its_index() {
         "torch.nn.ELU(alpha=0.7),  # 5",
         "torch.nn.GELU(),  # 7",
         "torch.nn.SiLU(),  # 9",
-        "torch.nn.Softplus(),  # 11",
+        "torch.nn.Softplus(beta=1.0, threshold=40.0),  # 11",
         "torch.nn.Dropout(p=0.2),  # 12",
         "torch.nn.GELU(approximate='tanh'),  # 14",
         "torch.nn.SELU(),  # 16",

@@ -24,13 +24,16 @@
 //! | softmax (dense layer) | `Softmax(dim=1)` |
 //! | ELU, SELU | `ELU(alpha=α)`, `SELU()` |
 //! | GELU, GELU-tanh | `GELU()`, `GELU(approximate='tanh')` |
-//! | SiLU, softplus | `SiLU()`, `Softplus()` |
+//! | SiLU | `SiLU()` |
+//! | softplus | `Softplus(beta=1.0, threshold=40.0)` |
 //!
 //! The step activation, softmax after a convolution (nn normalises each example's whole
 //! `C×H×W` output, PyTorch's `Softmax(dim=1)` over channels only) and layer kinds of
 //! your own have no module: [`FormatError::TorchUnsupported`], naming the layer.
-//! PyTorch's `Softplus` returns `z` itself above `z = 20`, where nn computes
-//! `ln(1 + e^z)`: the two differ there by less than `2·10⁻⁹`.
+//! PyTorch's `Softplus()` returns `z` itself above its default threshold `z = 20`, where
+//! nn computes `ln(1 + e^z)`; the export raises the threshold to 40, where the two agree
+//! to the last bit. A `state_dict` read from a model with the default `Softplus()` predicts
+//! within `2·10⁻⁹` of it above `z = 20`, exactly below.
 //!
 //! **Tensors** are named as the `Sequential`'s `state_dict` names them: `{m}.weight` and
 //! `{m}.bias`, with `m` the index of the layer's `Linear` or `Conv2d` module. The shapes
@@ -327,7 +330,9 @@ fn activation_module(
         Activation::Gelu => "GELU()".into(),
         Activation::GeluTanh => "GELU(approximate='tanh')".into(),
         Activation::Silu => "SiLU()".into(),
-        Activation::Softplus => "Softplus()".into(),
+        // PyTorch's default threshold (20) returns z itself above it; at 40, e^(−z) is
+        // below half an ulp of z in f64 as in f32, so the module equals ln(1 + e^z).
+        Activation::Softplus => "Softplus(beta=1.0, threshold=40.0)".into(),
     }))
 }
 

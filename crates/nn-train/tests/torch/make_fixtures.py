@@ -33,11 +33,13 @@ def activation(module):
         nn.ReLU: "relu",
         nn.SELU: "selu",
         nn.SiLU: "silu",
-        nn.Softplus: "softplus",
     }
     for kind, name in simple.items():
         if type(module) is kind:
             return name
+    if isinstance(module, nn.Softplus):
+        assert module.beta == 1, "nn's softplus is ln(1 + e^z), beta 1"
+        return "softplus"
     if isinstance(module, nn.LeakyReLU):
         return f"leaky_relu({module.negative_slope!r})"
     if isinstance(module, nn.ELU):
