@@ -12,8 +12,9 @@
 //! screenshots (see `xtask/src/tour_check.rs`); it is never part of `check` either.
 //!
 //! `cargo xtask interop` exports a model per layer kind, activation and encoder to ONNX
-//! and checks each with `onnx.checker` and ONNX Runtime against nn (see
-//! `xtask/src/interop.rs`); it needs PyPI once, so it is never part of `check`.
+//! and checks each with `onnx.checker` and ONNX Runtime against nn, and with
+//! `--with-torch` PyTorch state_dicts both ways (see `xtask/src/interop.rs`); it needs
+//! PyPI once, so it is never part of `check`.
 //!
 //! `cargo xtask fuzz <target|all> [--seconds N]` runs libFuzzer on the fuzz targets
 //! (needs nightly; see `xtask/src/fuzz.rs`); their stable form runs in `check`.
@@ -129,7 +130,7 @@ fn main() -> ExitCode {
         Some("interop") => interop::run(&args[1..]),
         _ => {
             eprintln!(
-                "usage: cargo xtask check | bench [options] | tour-check | fuzz <target|all> [options] | interop\n\n  check   fmt, clippy -D warnings (also nn-train without default features), tests, docs (what CI runs)\n{}\n{}\n{}\n{}",
+                "usage: cargo xtask check | bench [options] | tour-check | fuzz <target|all> [options] | interop [--with-torch]\n\n  check   fmt, clippy -D warnings (also nn-train without default features), tests, docs (what CI runs)\n{}\n{}\n{}\n{}",
                 bench::USAGE,
                 tour_check::USAGE,
                 fuzz::USAGE,

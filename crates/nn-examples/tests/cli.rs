@@ -759,3 +759,211 @@ fn missing_tokens_can_be_chosen_and_blank_cells_stay_missing() {
     assert!(info.contains("size: text"), "{info}");
     let _ = std::fs::remove_dir_all(&d);
 }
+
+/// A PyTorch fixture of nn-train's tests (`tests/torch/make_fixtures.py`).
+fn torch_fixture(name: &str) -> PathBuf {
+    PathBuf::from(env!("CARGO_MANIFEST_DIR")).join(format!("../nn-train/tests/torch/{name}"))
+}
+
+/// A fixture's input rows and PyTorch's output rows, as `f64`.
+fn torch_io(name: &str) -> (Vec<Vec<f64>>, Vec<Vec<f64>>) {
+    let bytes = std::fs::read(torch_fixture(&format!("{name}.io.safetensors"))).unwrap();
+    let st = safetensors::SafeTensors::deserialize(&bytes).unwrap();
+    let rows = |key: &str| -> Vec<Vec<f64>> {
+        let t = st.tensor(key).unwrap();
+        let values: Vec<f64> = match t.dtype() {
+            safetensors::Dtype::F32 => t
+                .data()
+                .chunks_exact(4)
+                .map(|b| f64::from(f32::from_le_bytes(b.try_into().unwrap())))
+                .collect(),
+            _ => t
+                .data()
+                .chunks_exact(8)
+                .map(|b| f64::from_le_bytes(b.try_into().unwrap()))
+                .collect(),
+        };
+        let width = values.len() / t.shape()[0];
+        values.chunks(width).map(<[f64]>::to_vec).collect()
+    };
+    (rows("input"), rows("output"))
+}
+
+/// `nn import` of a PyTorch fixture, then `nn predict` on its inputs written as CSV: the
+/// predictions must be PyTorch's outputs.
+fn import_predicts_as_torch(name: &str, classes: &[&str], tol: f64) {
+    let d = dir(&format!("import-{name}"));
+    let model = d.join("model.safetensors");
+    let state_dict = torch_fixture(&format!("{name}.state_dict.safetensors"));
+    let arch = torch_fixture(&format!("{name}.arch.json"));
+    let joined = classes.join(",");
+    let mut args = vec![
+        "import",
+        "--torch",
+        s(&state_dict),
+        "--arch",
+        s(&arch),
+        "--out",
+        s(&model),
+    ];
+    if !classes.is_empty() {
+        args.extend(["--classes", joined.as_str()]);
+    }
+    let out = ok(&nn(&args));
+    assert!(out.contains("no preprocessing"), "{out}");
+    let (inputs, expected) = torch_io(name);
+    let width = inputs[0].len();
+    let mut text = (0..width)
+        .map(|i| format!("f{i}"))
+        .collect::<Vec<_>>()
+        .join(",");
+    text.push('\n');
+    for row in &inputs {
+        let cells: Vec<String> = row.iter().map(f64::to_string).collect();
+        text += &cells.join(",");
+        text.push('\n');
+    }
+    let data = d.join("inputs.csv");
+    std::fs::write(&data, text).unwrap();
+    let predicted = csv_rows(&ok(&nn(&[
+        "predict",
+        "--model",
+        s(&model),
+        "--data",
+        s(&data),
+    ])));
+    // With class names: the class, then one probability per class.
+    let skip = usize::from(!classes.is_empty());
+    assert_eq!(predicted.len(), expected.len() + 1, "{predicted:?}");
+    for (row, want) in predicted[1..].iter().zip(&expected) {
+        let found: Vec<f64> = row[skip..].iter().map(|c| c.parse().unwrap()).collect();
+        assert_eq!(found.len(), want.len(), "{row:?}");
+        for (x, y) in found.iter().zip(want) {
+            assert!(
+                (x - y).abs() <= tol * y.abs().max(1.0),
+                "{name}: nn {x}, torch {y}"
+            );
+        }
+        if skip == 1 {
+            let best = (0..want.len()).fold(0, |b, i| if want[i] > want[b] { i } else { b });
+            assert_eq!(row[0], classes[best]);
+        }
+    }
+    let _ = std::fs::remove_dir_all(&d);
+}
+
+#[test]
+fn import_reads_a_pytorch_state_dict_that_predict_then_uses() {
+    import_predicts_as_torch("mlp_f32", &["a", "b", "c"], 1e-5);
+    import_predicts_as_torch("mlp_f64", &[], 1e-12);
+    import_predicts_as_torch("cnn_f32", &["x", "y", "z"], 1e-5);
+}
+
+#[test]
+fn export_format_torch_gives_the_state_dict_back_and_it_imports_without_arch() {
+    let d = dir("export-torch");
+    let state_dict = torch_fixture("cnn_f64.state_dict.safetensors");
+    let model = d.join("model.safetensors");
+    ok(&nn(&[
+        "import",
+        "--torch",
+        s(&state_dict),
+        "--arch",
+        s(&torch_fixture("cnn_f64.arch.json")),
+        "--out",
+        s(&model),
+    ]));
+    let exported = d.join("exported.safetensors");
+    let out = ok(&nn(&[
+        "export",
+        "--model",
+        s(&model),
+        "--format",
+        "torch",
+        "--out",
+        s(&exported),
+    ]));
+    assert!(out.contains("nn.torch_sequential"), "{out}");
+    let bytes = std::fs::read(&exported).unwrap();
+    let original = std::fs::read(&state_dict).unwrap();
+    let tensors = |b: &[u8]| {
+        let st = safetensors::SafeTensors::deserialize(b).unwrap();
+        let mut t: Vec<(String, Vec<usize>, Vec<u8>)> = st
+            .tensors()
+            .into_iter()
+            .map(|(n, v)| (n, v.shape().to_vec(), v.data().to_vec()))
+            .collect();
+        t.sort();
+        t
+    };
+    assert_eq!(tensors(&bytes), tensors(&original));
+    // nn's own export carries the architecture: no --arch needed, the same model.
+    let again = d.join("again.safetensors");
+    ok(&nn(&[
+        "import",
+        "--torch",
+        s(&exported),
+        "--out",
+        s(&again),
+    ]));
+    assert_eq!(
+        std::fs::read(&again).unwrap(),
+        std::fs::read(&model).unwrap()
+    );
+    // A trained model's pipeline stays behind, and the output says so.
+    let data = d.join("three.csv");
+    write_data(&data, 60, true);
+    let trained = train_ok(&d, &data, &["--epochs", "2"]);
+    let out = ok(&nn(&[
+        "export",
+        "--model",
+        s(&trained),
+        "--format",
+        "torch",
+        "--out",
+        s(&exported),
+    ]));
+    assert!(out.contains("pipeline is not part of it"), "{out}");
+    let _ = std::fs::remove_dir_all(&d);
+}
+
+#[test]
+fn import_errors_name_the_missing_architecture_and_the_tensor() {
+    let d = dir("import-errors");
+    let model = d.join("model.safetensors");
+    let mlp = torch_fixture("mlp_f32.state_dict.safetensors");
+    let err = one_error(&nn(&["import", "--torch", s(&mlp), "--out", s(&model)]));
+    assert!(err.contains("--arch"), "{err}");
+    let err = one_error(&nn(&[
+        "import",
+        "--torch",
+        s(&mlp),
+        "--arch",
+        s(&torch_fixture("cnn_f32.arch.json")),
+        "--out",
+        s(&model),
+    ]));
+    assert!(
+        err.contains("tensor \"0.weight\" has shape [6, 4], expected [3, 2, 3, 2]"),
+        "{err}"
+    );
+    let err = one_error(&nn(&[
+        "import",
+        "--torch",
+        s(&mlp),
+        "--arch",
+        s(&torch_fixture("mlp_f32.arch.json")),
+        "--classes",
+        "a,b",
+        "--out",
+        s(&model),
+    ]));
+    assert!(err.contains("nn.classes has 2 names"), "{err}");
+    assert!(!model.exists(), "nothing is written on an error");
+    let help = ok(&nn(&["import", "--help"]));
+    assert!(
+        help.contains("save_file(model.state_dict()") && help.contains("--prefix"),
+        "{help}"
+    );
+    let _ = std::fs::remove_dir_all(&d);
+}

@@ -15,6 +15,7 @@
 //! | [`idx`] | an IDX file, or gzip | [`parse_idx`] as given and, for a raw file, gzip-compressed (the same answer); [`mnist_from_idx`] when the bytes are an image file followed by a label file |
 //! | [`model`] | a model file | [`model_from_bytes_with`] `f32` and `f64`; a model that loads is run by `predict` on one zero column, its encoder applied, its `summary` built, saved (with its encoder, names and pipeline) and reloaded: the bytes must round-trip |
 //! | [`checkpoint`] | a checkpoint file | [`checkpoint_from_bytes_with`] `f32` and `f64`; one that loads is saved and reloaded: the bytes must round-trip |
+//! | [`torch`] | a PyTorch `state_dict` file | [`torch_dtype`], and [`from_torch_bytes`] ([`LIMITS`]) with the architecture the file stores (`nn.architecture`) or else a small dense one, `f32` and `f64`; a network that loads is exported ([`to_torch_bytes`]) and read back: the bytes must round-trip |
 //! | [`names`] | text | every `FromStr` of the public API ([`Activation`], [`Init`], [`Loss`]): a name that parses must parse back from its `Display` to the same value |
 //! | [`json`] | JSON, or any bytes | [`Pipeline::from_json_str_with`] (a pipeline round-trips), [`LayerSpec::from_json`] and [`LayerRecord::from_json`] (on the value and the elements of an array or of `"layers"`; a record or spec that parses round-trips; a spec plans and builds for two inputs, and runs), [`Encoder::from_json_str`] and [`Encoder::from_json`] (the same answer; an encoder round-trips and transforms) |
 //!
@@ -56,6 +57,10 @@ use crate::limits::DEFAULT_MAX_HEADER_BYTES;
 use crate::limits::Limits;
 use crate::loss::Loss;
 use crate::network::Network;
+use crate::persist::torch::{
+    TorchArchitecture, TorchImport, from_torch_bytes, stored_architecture, to_torch_bytes,
+    torch_dtype,
+};
 use crate::persist::{
     ModelNames, ModelWriter, checkpoint_from_bytes_with, checkpoint_to_bytes, model_from_bytes_with,
 };
@@ -369,6 +374,41 @@ fn checkpoint_as<T: Scalar>(data: &[u8]) {
         checkpoint_to_bytes(&c.network, &c.trainer, c.encoder.as_ref())
     };
     round_trip(&first, save, load, "checkpoint");
+}
+
+/// The architecture the [`torch`] target reads a `state_dict` without `nn.architecture`
+/// with: `Linear(4, 3), ReLU(), Linear(3, 2), Softmax(dim=1)`.
+pub const TORCH_ARCHITECTURE: &str = r#"{"input": {"flat": 4}, "layers": [{"type": "dense", "units": 3, "activation": "relu"}, {"type": "dense", "units": 2, "activation": "softmax"}]}"#;
+
+/// PyTorch `state_dict`s: [`torch_dtype`], and [`from_torch_bytes`] ([`LIMITS`]) as `f32`
+/// and `f64` with the file's own architecture, or [`TORCH_ARCHITECTURE`] for a file
+/// without one. A network that loads predicts on one zero column and is exported and
+/// read back: exporting it again must give the same bytes.
+pub fn torch(data: &[u8]) {
+    let _ = torch_dtype(data, "fuzz.safetensors");
+    let arch = match stored_architecture(data, "fuzz.safetensors") {
+        Ok(Some(arch)) => arch,
+        Ok(None) => match TorchArchitecture::from_json_str(TORCH_ARCHITECTURE, "fuzz") {
+            Ok(arch) => arch,
+            Err(e) => unreachable!("the fixed architecture reads: {e}"),
+        },
+        Err(_) => return,
+    };
+    torch_as::<f32>(data, &arch);
+    torch_as::<f64>(data, &arch);
+}
+
+fn torch_as<T: Scalar>(data: &[u8], arch: &TorchArchitecture) {
+    let options = TorchImport {
+        prefix: String::new(),
+        limits: LIMITS,
+    };
+    let load = |bytes: &[u8]| from_torch_bytes::<T>(bytes, "fuzz.safetensors", arch, &options);
+    let Ok(first) = load(data) else {
+        return;
+    };
+    exercise(&first, None);
+    round_trip(&first, to_torch_bytes::<T>, load, "state_dict");
 }
 
 /// Names: the bytes as text (invalid UTF-8 replaced) through every `FromStr` of the public

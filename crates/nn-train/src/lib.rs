@@ -266,6 +266,11 @@
 //! `nn predict` (`docs/python/predict.py` is the same command); `cargo xtask interop`
 //! compares both with nn.
 //!
+//! The other two ways out: `persist::onnx` (feature `onnx`) writes the network, encoder
+//! and pipeline scaling as an ONNX graph for ONNX Runtime, and [`persist::torch`] writes
+//! the network as the `state_dict` of the matching `torch.nn.Sequential` and reads one
+//! that PyTorch saved.
+//!
 //! ## Pieces
 //!
 //! - [`Network`], built by [`NetworkBuilder`] from layer configurations ([`LayerSpec`]:

@@ -82,6 +82,7 @@ fuzz_target_tests!(
     checkpoint: 50,
     names: 60,
     json: 70,
+    torch: 90,
 );
 
 /// Cases per target: arbitrary bytes, and mutations of corpus files.
@@ -503,6 +504,23 @@ fn is_valid(target: &str, data: &[u8]) -> Result<(), String> {
                 .try_for_each(|s| LayerSpec::from_json(s, 0).map(drop))
                 .map_err(err)
         }
+        "torch" => {
+            let arch = match persist::torch::stored_architecture(data, "t").map_err(err)? {
+                Some(arch) => arch,
+                None => {
+                    persist::torch::TorchArchitecture::from_json_str(fuzz::TORCH_ARCHITECTURE, "a")
+                        .map_err(err)?
+                }
+            };
+            let options = persist::TorchImport {
+                limits: fuzz::LIMITS,
+                ..persist::TorchImport::default()
+            };
+            persist::from_torch_bytes::<f32>(data, "t", &arch, &options)
+                .map(drop)
+                .or_else(|_| persist::from_torch_bytes::<f64>(data, "t", &arch, &options).map(drop))
+                .map_err(err)
+        }
         other => Err(format!("unknown target {other}")),
     }
 }
@@ -586,6 +604,9 @@ fn make_corpus() -> Vec<(String, String, Vec<u8>)> {
     }
     for (name, data) in checkpoint_files() {
         add("checkpoint", &name, data);
+    }
+    for (name, data) in torch_files() {
+        add("torch", &name, data);
     }
     for (name, selector, text, gz) in csv_files() {
         let mut data = vec![selector];
@@ -963,5 +984,38 @@ fn pipelines() -> Vec<(&'static str, Pipeline)> {
             "classification",
             Pipeline::fit(&table, &classification).unwrap(),
         ),
+    ]
+}
+
+/// PyTorch state_dicts: nn's exports (with their architecture) of a dense network in
+/// `f32` and a CNN in `f64`, and the tensors of `fuzz::TORCH_ARCHITECTURE` alone, as
+/// PyTorch saves them (no nn metadata).
+fn torch_files() -> Vec<(String, Vec<u8>)> {
+    let mlp = Network::<f32>::builder(4)
+        .dense(3, Activation::Relu)
+        .dense(2, Activation::Softmax)
+        .loss(Loss::CategoricalCrossEntropy)
+        .seed(3)
+        .build()
+        .unwrap();
+    let cnn = Network::<f64>::image_builder(1, 4, 4)
+        .conv2d(2, 3, Activation::Tanh)
+        .max_pool(2)
+        .flatten()
+        .dropout(0.5)
+        .dense(2, Activation::Sigmoid)
+        .build()
+        .unwrap();
+    let exported = persist::torch::to_torch_bytes(&mlp).unwrap();
+    // The same tensors without metadata, as safetensors.torch.save_file writes them.
+    let st = safetensors::SafeTensors::deserialize(&exported).unwrap();
+    let plain = safetensors::serialize(st.tensors(), None).unwrap();
+    vec![
+        ("mlp_f32.safetensors".into(), exported.clone()),
+        (
+            "cnn_f64.safetensors".into(),
+            persist::torch::to_torch_bytes(&cnn).unwrap(),
+        ),
+        ("plain_f32.safetensors".into(), plain),
     ]
 }

@@ -52,6 +52,15 @@ pub enum FormatError {
         /// What it is: the layer's type name, or the activation's name.
         what: String,
     },
+    /// A layer (or its activation) that has no module of PyTorch's `torch.nn` to stand for
+    /// it in a `Sequential` (see `persist::torch`).
+    #[error("layer {layer}: {what} has no PyTorch module")]
+    TorchUnsupported {
+        /// Index of the layer (0 = first layer after the input).
+        layer: usize,
+        /// What it is: the layer's type name, or the activation's name.
+        what: String,
+    },
 }
 
 /// `` `a`, `b`, `c` ``.

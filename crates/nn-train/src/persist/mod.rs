@@ -17,6 +17,7 @@ mod checkpoint;
 mod model;
 #[cfg(feature = "onnx")]
 pub mod onnx;
+pub mod torch;
 
 use std::collections::{BTreeSet, HashMap};
 use std::path::Path;
@@ -38,6 +39,9 @@ pub use model::{
     model_dtype, model_from_bytes, model_from_bytes_registered, model_from_bytes_with,
     model_to_bytes, model_to_bytes_named, model_to_bytes_with_classes, save_model,
     save_model_named, save_model_with_classes,
+};
+pub use torch::{
+    TorchArchitecture, TorchImport, from_torch_bytes, load_torch, save_torch, to_torch_bytes,
 };
 
 use crate::error::{FormatError, Result, TrainError};
@@ -110,6 +114,29 @@ impl<'a> FileReader<'a> {
     /// Parses the safetensors structure and checks the format version and kind; a header
     /// longer than [`Limits::max_header_bytes`] is refused before it is parsed.
     fn open(bytes: &'a [u8], name: &str, kinds: &[&str], limits: &Limits) -> Result<Self> {
+        let file = Self::parse(bytes, name, limits)?;
+        let err = |problem: String| model_error(name, problem);
+        let version = file.meta("nn.format_version").ok_or_else(|| {
+            err("no \"nn.format_version\" in the metadata: not a file written by nn".into())
+        })?;
+        if version != FORMAT_VERSION {
+            return Err(err(format!(
+                "format version {version:?} is not supported; this build reads version \
+                 {FORMAT_VERSION:?} (a newer nn wrote it?)"
+            )));
+        }
+        let kind = file.meta("nn.kind").map_or("", String::as_str);
+        if !kinds.contains(&kind) {
+            return Err(err(format!(
+                "\"nn.kind\" is {kind:?}, expected one of {kinds:?}"
+            )));
+        }
+        Ok(file)
+    }
+
+    /// Parses the safetensors structure of any file (a PyTorch state_dict too); a header
+    /// longer than [`Limits::max_header_bytes`] is refused before it is parsed.
+    fn parse(bytes: &'a [u8], name: &str, limits: &Limits) -> Result<Self> {
         let err = |problem: String| model_error(name, problem);
         let header_len = bytes
             .get(..8)
@@ -136,22 +163,6 @@ impl<'a> FileReader<'a> {
             ))
         })?;
         let data = bytes.get(8 + n..).unwrap_or_default();
-        let meta = |key: &str| header.metadata().as_ref().and_then(|m| m.get(key));
-        let version = meta("nn.format_version").ok_or_else(|| {
-            err("no \"nn.format_version\" in the metadata: not a file written by nn".into())
-        })?;
-        if version != FORMAT_VERSION {
-            return Err(err(format!(
-                "format version {version:?} is not supported; this build reads version \
-                 {FORMAT_VERSION:?} (a newer nn wrote it?)"
-            )));
-        }
-        let kind = meta("nn.kind").map_or("", String::as_str);
-        if !kinds.contains(&kind) {
-            return Err(err(format!(
-                "\"nn.kind\" is {kind:?}, expected one of {kinds:?}"
-            )));
-        }
         Ok(Self {
             name: name.to_string(),
             header,

@@ -158,7 +158,7 @@ struct ArchitectureForm {
 /// The shape of one input example: `{"flat": n}` or `{"image": [c, h, w]}`.
 #[derive(Serialize, Deserialize)]
 #[serde(rename_all = "snake_case")]
-enum InputForm {
+pub(super) enum InputForm {
     /// A vector of `n` features.
     Flat(usize),
     /// `[channels, height, width]`.

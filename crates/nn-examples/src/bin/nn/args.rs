@@ -29,9 +29,12 @@ pub enum Command {
     Eval(EvalArgs),
     /// Write the network's predictions for a CSV file as CSV to stdout (or --out).
     Predict(PredictArgs),
-    /// Write a saved network in another format (ONNX), for ONNX Runtime and other
-    /// servers.
+    /// Write a saved network in another format: ONNX, for ONNX Runtime and other servers,
+    /// or a PyTorch state_dict.
     Export(ExportArgs),
+    /// Make a model file from a PyTorch state_dict and the network's architecture.
+    #[command(long_about = IMPORT_ABOUT)]
+    Import(ImportArgs),
     /// Describe a saved network: layers, preprocessing, classes.
     Info {
         /// The model file.
@@ -318,6 +321,11 @@ pub enum ExportFormat {
     /// preprocessing pipeline takes its inputs after imputation and one-hot encoding, in
     /// the order the metadata's `nn.inputs` lists.
     Onnx,
+    /// A PyTorch state_dict (safetensors) that loads with `load_state_dict(strict=True)`
+    /// into the torch.nn.Sequential whose Python source is in its metadata,
+    /// `nn.torch_sequential`; the network alone: a stored pipeline or encoder stays in the
+    /// model file.
+    Torch,
 }
 
 #[derive(Debug, clap::Args)]
@@ -329,6 +337,60 @@ pub struct ExportArgs {
     #[arg(long, value_enum, default_value = "onnx")]
     pub format: ExportFormat,
     /// Where to write it.
+    #[arg(long)]
+    pub out: PathBuf,
+}
+
+/// `nn import --help`'s description.
+const IMPORT_ABOUT: &str = "\
+Make a model file from a PyTorch state_dict and the network's architecture.
+
+The state_dict is a safetensors file of a torch.nn.Sequential of Linear, Conv2d, MaxPool2d,
+AvgPool2d, Flatten, Dropout and activation modules, as
+safetensors.torch.save_file(model.state_dict(), path) writes it. The architecture is nn's
+layer list as JSON, the form of a model file's nn.architecture, for example
+
+  {\"input\": {\"flat\": 4}, \"layers\": [
+    {\"type\": \"dense\", \"units\": 16, \"activation\": \"relu\"},
+    {\"type\": \"dense\", \"units\": 3, \"activation\": \"softmax\"}]}
+
+for Sequential(Linear(4, 16), ReLU(), Linear(16, 3), Softmax(dim=1)): a dense or conv2d
+layer is its Linear or Conv2d module followed by its activation's module (none for
+identity), so the tensors are 0.weight, 0.bias, 2.weight, 2.bias. The loss is inferred
+from the output (softmax: categorical cross-entropy, sigmoid: binary cross-entropy,
+otherwise mse) unless \"loss\" says. A state_dict written by nn export --format torch
+carries its architecture, and --arch may be left out.
+
+The model has the state_dict's precision (float32 or float64 tensors) and no
+preprocessing: nn predict reads its inputs as numbers, from the columns named by
+--features, or every column but the label.";
+
+/// `nn import`: a PyTorch state_dict into a model file.
+#[derive(Debug, clap::Args)]
+pub struct ImportArgs {
+    /// The PyTorch state_dict (safetensors).
+    #[arg(long)]
+    pub torch: PathBuf,
+    /// The architecture as nn's layer list (JSON) [default: the one stored in the
+    /// state_dict by nn export --format torch].
+    #[arg(long)]
+    pub arch: Option<PathBuf>,
+    /// A prefix of every tensor name before the module index, e.g. `model.` for
+    /// model.0.weight.
+    #[arg(long, default_value = "")]
+    pub prefix: String,
+    /// The class names in output order, comma-separated (two for a single sigmoid
+    /// output): nn predict and nn eval then report classes.
+    #[arg(long, value_delimiter = ',')]
+    pub classes: Option<Vec<String>>,
+    /// The input features' names in input order, comma-separated: nn predict reads these
+    /// columns.
+    #[arg(long, value_delimiter = ',')]
+    pub features: Option<Vec<String>>,
+    /// The label column's name (nn eval's default --label).
+    #[arg(long)]
+    pub label: Option<String>,
+    /// Where to save the model (safetensors).
     #[arg(long)]
     pub out: PathBuf,
 }

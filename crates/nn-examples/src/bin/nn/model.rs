@@ -1,10 +1,12 @@
-//! Opening a saved model in the precision it was saved in, `nn info` and `nn export`.
+//! Opening a saved model in the precision it was saved in, `nn info` and `nn export`
+//! (ONNX, or a PyTorch state_dict).
 
 use std::path::Path;
 
 use nn_train::data::Table;
 use nn_train::nn_core::DType;
 use nn_train::persist::onnx::save_onnx;
+use nn_train::persist::save_torch;
 use nn_train::persist::{Model, load_model, model_dtype};
 use nn_train::pipeline::{Feature, NumericImpute, Scaling, Target};
 use nn_train::{DMatrix, Scalar};
@@ -35,9 +37,21 @@ pub fn with_model(path: &Path, threads: usize, job: &impl WithModel) -> CliResul
 
 impl WithModel for ExportArgs {
     fn run<T: Scalar>(&self, m: &Model<T>) -> CliResult<()> {
-        match self.format {
-            ExportFormat::Onnx => save_onnx(&self.out, m).map_err(|e| e.to_string())?,
+        if self.format == ExportFormat::Torch {
+            save_torch(&self.out, &m.network).map_err(|e| e.to_string())?;
+            let outside = match (&m.pipeline, &m.encoder) {
+                (Some(_), _) => "; the preprocessing pipeline is not part of it: apply it first",
+                (None, Some(_)) => "; the input encoder is not part of it: apply it first",
+                (None, None) => "",
+            };
+            println!(
+                "wrote {}: a state_dict for the torch.nn.Sequential in its metadata \
+                 (nn.torch_sequential){outside}",
+                self.out.display()
+            );
+            return Ok(());
         }
+        save_onnx(&self.out, m).map_err(|e| e.to_string())?;
         let inputs = match &m.pipeline {
             Some(p) => format!(
                 "; its inputs are the table's columns after imputation and one-hot encoding: {}",
