@@ -491,8 +491,13 @@ fn fold<T: Scalar>(w: &Window, dcols: &DMatrix<T>, dx: &mut [T], rows: usize) {
                 };
                 let dst = &mut dxj[row..row + w.width];
                 let first = lo * w.stride[1] + kx - w.padding[1];
-                let adds = dst[first..].iter_mut().step_by(w.stride[1]);
-                adds.zip(&g[lo..hi]).for_each(|(d, v)| *d += *v);
+                if w.stride[1] == 1 {
+                    let adds = dst[first..first + (hi - lo)].iter_mut();
+                    adds.zip(&g[lo..hi]).for_each(|(d, v)| *d += *v);
+                } else {
+                    let adds = dst[first..].iter_mut().step_by(w.stride[1]);
+                    adds.zip(&g[lo..hi]).for_each(|(d, v)| *d += *v);
+                }
             }
         }
     }
