@@ -68,13 +68,13 @@ use super::spec::{ParamSource, Place, weight_and_bias};
 use crate::error::{Result, TrainError};
 use crate::layers::LayerRecord;
 use crate::layers::LayerSpec;
-use crate::layers::window::{Pair, Window};
+use crate::layers::window::{Pair, Run, Window};
 use crate::layers::{FeatureShape, Layer, LayerPlan, Mode, Param, Upstream};
 use crate::limits::Limits;
 
 /// The most values an unfolded chunk of examples holds (256 KiB of `f32`), unless one
 /// example alone has more.
-pub const UNFOLD_VALUES: usize = 1 << 16;
+const UNFOLD_VALUES: usize = 1 << 16;
 
 /// The configuration of a [`Conv2d`] layer with `out_channels` filters over an image
 /// input, as model files store it: `{"type": "conv2d", "out_channels": 8, "kernel": [3,
@@ -440,17 +440,16 @@ fn chunk(w: &Window) -> usize {
 
 /// `U` of the examples (columns) `x`, into `cols`, resized to `(m·P, K)`. Column
 /// `r = c·kh·kw + ky·kw + kx` holds, for each example and output row `oy`, the `W_out`
-/// pixels its windows read at offset `(ky, kx)` of channel `c`.
+/// pixels its windows read at offset `(ky, kx)` of channel `c` (zeros in the padding).
 fn unfold<T: Scalar>(w: &Window, x: &[T], rows: usize, cols: &mut DMatrix<T>) {
-    let (k, p) = (w.channels * w.area(), w.positions());
+    let (k, p, step) = (w.channels * w.area(), w.positions(), w.stride[1]);
     let m = x.len() / rows;
     fit_buffer(cols, m * p, k);
     for (r, col) in cols.as_mut_slice().chunks_exact_mut(m * p).enumerate() {
         let (c, ky, kx) = w.entry(r);
-        let (lo, hi) = w.columns_read(kx);
         for (xj, col_j) in x.chunks_exact(rows).zip(col.chunks_exact_mut(p)) {
             for (oy, dst) in col_j.chunks_exact_mut(w.out_width).enumerate() {
-                let Some(row) = w.row_start(c, oy, ky) else {
+                let Some(Run { start, lo, hi }) = w.run(c, oy, ky, kx) else {
                     dst.fill(T::zero());
                     continue;
                 };
@@ -461,15 +460,10 @@ fn unfold<T: Scalar>(w: &Window, x: &[T], rows: usize, cols: &mut DMatrix<T>) {
                 if hi < dst.len() {
                     dst[hi..].fill(T::zero());
                 }
-                if lo == hi {
-                    continue;
-                }
-                let src = &xj[row..row + w.width];
-                let first = lo * w.stride[1] + kx - w.padding[1];
-                if w.stride[1] == 1 {
-                    dst[lo..hi].copy_from_slice(&src[first..first + (hi - lo)]);
+                if step == 1 {
+                    dst[lo..hi].copy_from_slice(&xj[start..start + (hi - lo)]);
                 } else {
-                    let read = src[first..].iter().step_by(w.stride[1]);
+                    let read = xj[start..].iter().step_by(step);
                     dst[lo..hi].iter_mut().zip(read).for_each(|(d, v)| *d = *v);
                 }
             }
@@ -480,23 +474,21 @@ fn unfold<T: Scalar>(w: &Window, x: &[T], rows: usize, cols: &mut DMatrix<T>) {
 /// `dX += fold(dU)` for the examples (columns) `dx`: every window entry adds its
 /// gradient to the pixel it read. The mirror of [`unfold`].
 fn fold<T: Scalar>(w: &Window, dcols: &DMatrix<T>, dx: &mut [T], rows: usize) {
-    let (m, p) = (dx.len() / rows, w.positions());
+    let (m, p, step) = (dx.len() / rows, w.positions(), w.stride[1]);
     for (r, col) in dcols.as_slice().chunks_exact(m * p).enumerate() {
         let (c, ky, kx) = w.entry(r);
-        let (lo, hi) = w.columns_read(kx);
         for (dxj, col_j) in dx.chunks_exact_mut(rows).zip(col.chunks_exact(p)) {
             for (oy, g) in col_j.chunks_exact(w.out_width).enumerate() {
-                let Some(row) = w.row_start(c, oy, ky).filter(|_| lo < hi) else {
+                let Some(Run { start, lo, hi }) = w.run(c, oy, ky, kx) else {
                     continue;
                 };
-                let dst = &mut dxj[row..row + w.width];
-                let first = lo * w.stride[1] + kx - w.padding[1];
-                if w.stride[1] == 1 {
-                    let adds = dst[first..first + (hi - lo)].iter_mut();
-                    adds.zip(&g[lo..hi]).for_each(|(d, v)| *d += *v);
+                let g = &g[lo..hi];
+                if step == 1 {
+                    let adds = dxj[start..start + g.len()].iter_mut();
+                    adds.zip(g).for_each(|(d, v)| *d += *v);
                 } else {
-                    let adds = dst[first..].iter_mut().step_by(w.stride[1]);
-                    adds.zip(&g[lo..hi]).for_each(|(d, v)| *d += *v);
+                    let adds = dxj[start..].iter_mut().step_by(step);
+                    adds.zip(g).for_each(|(d, v)| *d += *v);
                 }
             }
         }
@@ -599,67 +591,54 @@ impl<T: Scalar> Layer<T> for Conv2d<T> {
         }
         *db *= inv_m;
         let (w, dw) = w.value_and_grad_mut();
-        let mut d_input = d_input;
-        if let Some(d) = d_input.as_deref_mut() {
-            fit_buffer(d, rows, m);
-            d.fill(T::zero());
-        }
         let window = &self.window;
         let step = chunk(window);
+        // dX is built chunk by chunk: each chunk of examples folds into its own columns.
+        let mut d_chunks = d_input.map(|d| {
+            fit_buffer(d, rows, m);
+            d.fill(T::zero());
+            d.as_mut_slice().chunks_mut(step * rows)
+        });
         let (mut cols, mut dy, mut dcols) = (
             take(&mut self.cols),
             take(&mut self.y),
             take(&mut self.dcols),
         );
-        let mut done = Ok(());
-        for (n, (xs, dzc)) in input
-            .as_slice()
-            .chunks(step * rows)
-            .zip(dzs.chunks(step * out * p))
-            .enumerate()
-        {
-            // dYᵀ[(j·P + q, o)] = dZ[(o·P + q, j)]
-            let mp = xs.len() / rows * p;
-            fit_buffer(&mut dy, mp, out);
-            let dys = dy.as_mut_slice();
-            for (j, dzj) in dzc.chunks_exact(out * p).enumerate() {
-                for (o, dzo) in dzj.chunks_exact(p).enumerate() {
-                    dys[o * mp + j * p..o * mp + (j + 1) * p].copy_from_slice(dzo);
+        let chunks = input.as_slice().chunks(step * rows);
+        let done = (|| -> Result<()> {
+            for (n, (xs, dzc)) in chunks.zip(dzs.chunks(step * out * p)).enumerate() {
+                // dYᵀ[(j·P + q, o)] = dZ[(o·P + q, j)]
+                let mp = xs.len() / rows * p;
+                fit_buffer(&mut dy, mp, out);
+                let dys = dy.as_mut_slice();
+                for (j, dzj) in dzc.chunks_exact(out * p).enumerate() {
+                    for (o, dzo) in dzj.chunks_exact(p).enumerate() {
+                        dys[o * mp + j * p..o * mp + (j + 1) * p].copy_from_slice(dzo);
+                    }
+                }
+                unfold(window, xs, rows, &mut cols);
+                let beta = if n == 0 { T::zero() } else { T::one() };
+                // dW_mat (+)= (1/m) (dYᵀ)ᵀ U
+                gemm_into(inv_m, &dy, Trans::Yes, &cols, Trans::No, beta, dw)?;
+                if let Some(d_chunk) = d_chunks.as_mut().and_then(Iterator::next) {
+                    fit_buffer(&mut dcols, mp, w.ncols());
+                    // dU = dYᵀ W_mat
+                    gemm_into(
+                        T::one(),
+                        &dy,
+                        Trans::No,
+                        w,
+                        Trans::No,
+                        T::zero(),
+                        &mut dcols,
+                    )?;
+                    fold(window, &dcols, d_chunk, rows);
                 }
             }
-            unfold(window, xs, rows, &mut cols);
-            let beta = if n == 0 { T::zero() } else { T::one() };
-            // dW_mat (+)= (1/m) (dYᵀ)ᵀ U
-            done = gemm_into(inv_m, &dy, Trans::Yes, &cols, Trans::No, beta, dw);
-            if done.is_err() {
-                break;
-            }
-            if let Some(d_in) = d_input.as_deref_mut() {
-                fit_buffer(&mut dcols, mp, w.ncols());
-                // dU = dYᵀ W_mat
-                done = gemm_into(
-                    T::one(),
-                    &dy,
-                    Trans::No,
-                    w,
-                    Trans::No,
-                    T::zero(),
-                    &mut dcols,
-                );
-                if done.is_err() {
-                    break;
-                }
-                let start = n * step * rows;
-                fold(
-                    window,
-                    &dcols,
-                    &mut d_in.as_mut_slice()[start..start + xs.len()],
-                    rows,
-                );
-            }
-        }
+            Ok(())
+        })();
         (self.cols, self.y, self.dcols) = (cols, dy, dcols);
-        Ok(done?)
+        done
     }
 
     fn infer_full(&self, input: &DMatrix<T>) -> Result<(Option<DMatrix<T>>, DMatrix<T>)> {

@@ -31,6 +31,16 @@ impl fmt::Display for Pair {
     }
 }
 
+/// The pixels one output row reads at one window entry ([`Window::run`]).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) struct Run {
+    /// The first pixel's row in an example's column; the next ones follow every `sw`.
+    pub start: usize,
+    /// The output columns that read them.
+    pub lo: usize,
+    pub hi: usize,
+}
+
 /// A validated window geometry over `channels × height × width` inputs.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub(crate) struct Window {
@@ -231,22 +241,22 @@ impl Window {
         (r / (kh * kw), r / kw % kh, r % kw)
     }
 
-    /// The output columns `lo..hi` whose windows read a real input column (not padding) at
-    /// kernel column `kx`: `ox·sw + kx − pw` in `0..width`.
-    pub fn columns_read(&self, kx: usize) -> (usize, usize) {
+    /// What output row `oy` reads at window entry `(c, ky, kx)`: its output columns
+    /// `lo..hi` read the real pixels `start, start + sw, …` of an example's column (the
+    /// others read padding); `None` when none does (the input row `oy·sh − ph + ky` is
+    /// padding, or no column is).
+    pub fn run(&self, c: usize, oy: usize, ky: usize, kx: usize) -> Option<Run> {
         let (s, p) = (self.stride[1], self.padding[1]);
+        let y = (oy * self.stride[0] + ky).checked_sub(self.padding[0])?;
+        // Output columns whose pixel `ox·sw + kx − pw` lies in `0..width`.
         let lo = p.saturating_sub(kx).div_ceil(s);
         let hi = (self.width + p).saturating_sub(kx).div_ceil(s);
         let hi = hi.min(self.out_width);
-        (lo.min(hi), hi)
-    }
-
-    /// The row of pixel `(c, y, 0)` of an example's column, where `y = oy·sh − ph + ky`
-    /// is the input row that output row `oy` reads at kernel row `ky`; `None` in the
-    /// padding.
-    pub fn row_start(&self, c: usize, oy: usize, ky: usize) -> Option<usize> {
-        let y = (oy * self.stride[0] + ky).checked_sub(self.padding[0])?;
-        (y < self.height).then(|| (c * self.height + y) * self.width)
+        (y < self.height && lo < hi).then(|| Run {
+            start: (c * self.height + y) * self.width + lo * s + kx - p,
+            lo,
+            hi,
+        })
     }
 
     /// The row of input pixel `(c, oy·sh − ph + ky, ox·sw − pw + kx)` in an example's
