@@ -35,16 +35,6 @@
 //! W1 forward 2→16, batch 32       16×2×32       12 / 8      15 / 13
 //! ```
 //!
-//! ## Two threads
-//!
-//! A product of at least 2²⁴ multiply-adds with at least 128 columns in `C` (W4's, not
-//! W3's) is computed as two column halves, always: one after the other on one thread, or
-//! on two of rayon's threads inside [`with_kernel_threads`] (the trainer does this for a
-//! step it does not split into shares). Since the split is the shape's, not the thread
-//! count's, the bits are the same either way; the cost on one thread is packing `op(A)`
-//! twice, under 1% of such a product. faer's own parallel mode was not used: it sizes its
-//! tiles by the thread count and allocates its job tables on every call.
-//!
 //! faer is as fast or faster in f32 (the speed target) on every product of a step but the
 //! `k = 2` one, where a call takes 0.15 µs either way; in f64 it is up to ~13% slower on
 //! large products with a transposed left operand. On targets other than x86-64 faer
@@ -147,79 +137,16 @@ pub fn gemm_into<T: Scalar>(
     }
     let (rsa, csa) = strides(ta, a.nrows());
     let (rsb, csb) = strides(tb, b.nrows());
-    let (a, b) = (a.as_slice(), b.as_slice());
-    // C's columns `from..` (of `n_part`) from op(B)'s same columns, into `c_part`.
-    let part = |from: usize, n_part: usize, c_part: &mut [T]| {
-        T::gemm_kernel(
-            (m, k, n_part),
-            alpha,
-            (a, rsa, csa),
-            (&b[from * csb..], rsb, csb),
-            beta,
-            (c_part, 1, m),
-        );
-    };
-    let Some(at) = column_split(m, k, n) else {
-        part(0, n, c.as_mut_slice());
-        return Ok(());
-    };
-    let (left, right) = c.as_mut_slice().split_at_mut(at * m);
-    #[cfg(feature = "parallel")]
-    if KERNEL_THREADS.get() >= 2 {
-        rayon::join(|| part(0, at, left), || part(at, n - at, right));
-        return Ok(());
-    }
-    part(0, at, left);
-    part(at, n - at, right);
+    let rsc = c.nrows();
+    T::gemm_kernel(
+        (m, k, n),
+        alpha,
+        (a.as_slice(), rsa, csa),
+        (b.as_slice(), rsb, csb),
+        beta,
+        (c.as_mut_slice(), 1, rsc),
+    );
     Ok(())
-}
-
-/// Fewest multiply-adds (`m·k·n`) of a product that is split into two column halves.
-const SPLIT_WORK: usize = 1 << 24;
-/// Fewest columns of `C` in a product that is split.
-const SPLIT_COLUMNS: usize = 128;
-
-/// Where a product's columns are split in two, if it is split: products of at least
-/// [`SPLIT_WORK`] multiply-adds and [`SPLIT_COLUMNS`] columns, at half the columns rounded
-/// up to a multiple of 16 (whole register tiles of the kernel). The split depends on the
-/// shape alone, never on the thread count, so a product gives the same bits on one thread
-/// (the halves one after the other) as on two ([`with_kernel_threads`]).
-fn column_split(m: usize, k: usize, n: usize) -> Option<usize> {
-    let work = m.saturating_mul(k).saturating_mul(n);
-    (n >= SPLIT_COLUMNS && work >= SPLIT_WORK).then(|| (n / 2).next_multiple_of(16))
-}
-
-thread_local! {
-    /// How many threads this thread's products may use (see [`with_kernel_threads`]).
-    static KERNEL_THREADS: std::cell::Cell<usize> = const { std::cell::Cell::new(1) };
-}
-
-/// Runs `f` with [`gemm_into`]'s large products (at least 2²⁴ multiply-adds and 128
-/// columns of `C`) on two threads when `threads ≥ 2`: their two column halves go to
-/// rayon's pool (`parallel` feature; without it, and with `threads = 1`, the halves run
-/// one after the other on the calling thread). The split itself depends on the shape
-/// only, so the results are the same bits on any thread count. Restores the previous
-/// setting when `f` returns or unwinds.
-///
-/// ```
-/// use nn_core::{DMatrix, Trans, gemm_into, with_kernel_threads};
-/// let (a, b) = (DMatrix::<f32>::from_element(256, 256, 0.5), DMatrix::from_element(256, 256, 2.0));
-/// let mut one = DMatrix::zeros(256, 256);
-/// let mut two = DMatrix::zeros(256, 256);
-/// gemm_into(1.0, &a, Trans::No, &b, Trans::No, 0.0, &mut one)?;
-/// with_kernel_threads(2, || gemm_into(1.0, &a, Trans::No, &b, Trans::No, 0.0, &mut two))?;
-/// assert_eq!(one, two);
-/// # Ok::<(), nn_core::CoreError>(())
-/// ```
-pub fn with_kernel_threads<R>(threads: usize, f: impl FnOnce() -> R) -> R {
-    struct Restore(usize);
-    impl Drop for Restore {
-        fn drop(&mut self) {
-            KERNEL_THREADS.set(self.0);
-        }
-    }
-    let _restore = Restore(KERNEL_THREADS.replace(threads.max(1)));
-    f()
 }
 
 /// `op(A)·op(B)` into a new matrix (allocates; see [`gemm_into`] for the in-place form).

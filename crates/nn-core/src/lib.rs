@@ -110,7 +110,7 @@ pub mod testing;
 pub mod text;
 
 pub use error::{CoreError, Shape};
-pub use gemm::{Trans, gemm_into, matmul, matmul_backward, with_kernel_threads};
+pub use gemm::{Trans, gemm_into, matmul, matmul_backward};
 pub use gradcheck::{GradCheck, GradCheckReport, Stencil, gradcheck};
 pub use ops::{
     add_column, add_column_backward, add_column_into, all_finite, broadcast_column_into,
