@@ -553,7 +553,7 @@ impl<T: Scalar> Network<T> {
     /// [`Network::predict`] on the calling thread, through caller-owned `buffers`: the
     /// returned outputs live in them. After the first call with a batch of a given width
     /// (one column, say, for one request at a time), a network of dense layers allocates
-    /// nothing; convolution and pooling layers still allocate their results.
+    /// nothing; a convolution allocates its unfolded input (one chunk) on every call.
     ///
     /// ```
     /// use nn_train::{Activation, DMatrix, Network, PredictBuffers};
