@@ -35,6 +35,20 @@
 //! W1 forward 2→16, batch 32       16×2×32       12 / 8      15 / 13
 //! ```
 //!
+//! ## Two threads
+//!
+//! A product of at least 2¹⁸ multiply-adds is computed as two halves, always: `C`'s
+//! columns cut in two when it has at least as many columns as rows, else its rows (so the
+//! operand both halves read whole is the smaller one), at half the dimension rounded up to
+//! a multiple of 16 (whole register tiles); dimensions under 32 are not cut, nor rows of
+//! a product with fewer than 16 columns (a matrix–vector product, see
+//! `ROW_CUT_MIN_COLUMNS`). Inside
+//! [`with_kernel_threads`](crate::with_kernel_threads) with two threads the second half
+//! runs on a helper thread (`src/pair.rs`), otherwise right after the first. The cut is
+//! the shape's, never the thread count's, so the bits are the same either way; on one
+//! thread it costs packing the shared operand twice. faer's own parallel mode is not used:
+//! it goes through rayon, whose queue allocates, and sizes its tiles by the thread count.
+//!
 //! faer is as fast or faster in f32 (the speed target) on every product of a step but the
 //! `k = 2` one, where a call takes 0.15 µs either way; in f64 it is up to ~13% slower on
 //! large products with a transposed left operand. On targets other than x86-64 faer
@@ -147,6 +161,41 @@ pub fn gemm_into<T: Scalar>(
         (c.as_mut_slice(), 1, rsc),
     );
     Ok(())
+}
+
+/// Fewest multiply-adds (`m·k·n`) of a product that is cut in two halves.
+const CUT_WORK: usize = 1 << 18;
+/// Fewest rows or columns of `C` along which a product is cut.
+const CUT_MIN: usize = 32;
+/// Fewest columns of `C` in a product cut by rows. Below it the kernel is a
+/// matrix–vector product that rewrites its column of `C` once per column of `A`, so two
+/// threads writing the two halves of one column contend for the cache line they share
+/// (784×512 on one column: 61 µs on two threads, 45 µs on one).
+const ROW_CUT_MIN_COLUMNS: usize = 16;
+
+/// Where a product `C(m×n) = A(m×k)·B(k×n)` is cut into two halves, if it is.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) enum Cut {
+    /// `C`'s rows `..at` and `at..`, from the same rows of `A` and all of `B`.
+    Rows(usize),
+    /// `C`'s columns `..at` and `at..`, from all of `A` and the same columns of `B`.
+    Columns(usize),
+}
+
+/// The cut of an `m×k×n` product (see the module docs): a function of the shape alone.
+pub(crate) fn cut(m: usize, k: usize, n: usize) -> Option<Cut> {
+    if m.saturating_mul(k).saturating_mul(n) < CUT_WORK {
+        return None;
+    }
+    // Half, rounded up to whole 16-lane tiles: in 16..x for x ≥ 32.
+    let half = |x: usize| (x / 2).next_multiple_of(16);
+    if n >= m && n >= CUT_MIN {
+        Some(Cut::Columns(half(n)))
+    } else if m >= CUT_MIN && n >= ROW_CUT_MIN_COLUMNS {
+        Some(Cut::Rows(half(m)))
+    } else {
+        None
+    }
 }
 
 /// `op(A)·op(B)` into a new matrix (allocates; see [`gemm_into`] for the in-place form).

@@ -75,6 +75,17 @@
 //! # Ok::<(), nn_core::CoreError>(())
 //! ```
 //!
+//! ## Threads
+//!
+//! [`gemm_into`] cuts a large product into two halves by its shape; inside
+//! [`with_kernel_threads`] with two threads the second half runs on a helper thread that
+//! the crate starts on first use, otherwise right after the first, with the same bits
+//! either way. Handing a half over allocates nothing (a pointer to a closure on the
+//! caller's stack, which the caller outlives by waiting), which no thread-pool crate
+//! offered for jobs submitted from outside its pool; that hand-off is the crate's one
+//! use of `unsafe` (`src/pair.rs`, with the argument for each block), besides the test
+//! allocator of `testing`.
+//!
 //! ## Features
 //!
 //! - `testing` (off by default): the module `nn_core::testing`, helpers the workspace's
@@ -103,6 +114,7 @@ mod error;
 mod gemm;
 mod gradcheck;
 mod ops;
+mod pair;
 mod scalar;
 mod simd;
 #[cfg(feature = "testing")]
@@ -118,6 +130,7 @@ pub use ops::{
     hadamard_into, map, map_backward, map_backward_into, map_into, mean_columns,
     mean_columns_backward, mean_columns_into, sum_columns, sum_columns_into, sum_squares,
 };
+pub use pair::{kernel_threads, with_kernel_threads};
 pub use scalar::{DType, Scalar};
 pub use simd::widest_simd;
 

@@ -157,6 +157,9 @@ impl_scalar!(f64, DType::F64);
 pub(crate) mod kernel {
     use faer::{Accum, MatMut, MatRef, Par};
 
+    use crate::gemm::{Cut, cut};
+    use crate::pair::join;
+
     /// A strided operand: `(data, row stride, column stride)`; one of the strides is 1.
     pub type Strided<'a, T> = (&'a [T], usize, usize);
 
@@ -230,8 +233,21 @@ pub(crate) mod kernel {
                         Accum::Add
                     };
                     let c = MatMut::from_column_major_slice_with_stride_mut(c, m, n, csc);
-                    faer::linalg::matmul::matmul(c, accum, a, b, alpha, Par::Seq);
-                    clear_upper_vector_state();
+                    let product = |c: MatMut<'_, Self>, a: MatRef<'_, Self>, b| {
+                        faer::linalg::matmul::matmul(c, accum, a, b, alpha, Par::Seq);
+                        clear_upper_vector_state();
+                    };
+                    match cut(m, k, n) {
+                        None => product(c, a, b),
+                        Some(Cut::Rows(at)) => {
+                            let ((c0, c1), (a0, a1)) = (c.split_at_row_mut(at), a.split_at_row(at));
+                            join(|| product(c0, a0, b), || product(c1, a1, b));
+                        }
+                        Some(Cut::Columns(at)) => {
+                            let ((c0, c1), (b0, b1)) = (c.split_at_col_mut(at), b.split_at_col(at));
+                            join(|| product(c0, a, b0), || product(c1, a, b1));
+                        }
+                    }
                 }
             }
         };

@@ -231,6 +231,75 @@ proptest! {
 
 /// A wrong transpose in a backward is caught: for square operands the shapes still fit,
 /// so only the values can tell, and the check sees it.
+/// Shapes `(m, k, n)` that `gemm_into` cuts in two (≥ 2¹⁸ multiply-adds): by columns,
+/// by rows, at odd sizes and where only one dimension reaches 32.
+const CUT_SHAPES: [(usize, usize, usize); 6] = [
+    (64, 80, 64),
+    (100, 70, 40),
+    (33, 300, 31),
+    (10, 512, 256),
+    (512, 10, 70),
+    (47, 129, 95),
+];
+
+/// Deterministic entries in [-2, 2] that differ across rows and columns.
+fn pattern<T: Scalar>(r: usize, c: usize, seed: usize) -> DMatrix<T> {
+    DMatrix::from_fn(r, c, |i, j| {
+        T::cast(((i * 31 + j * 17 + seed * 7) % 41) as f64 / 10.0 - 2.0)
+    })
+}
+
+#[test]
+fn products_cut_in_halves_equal_the_naive_product_on_one_thread_and_two() {
+    for (m, k, n) in CUT_SHAPES {
+        for (ta, tb) in [
+            (Trans::No, Trans::No),
+            (Trans::Yes, Trans::No),
+            (Trans::No, Trans::Yes),
+            (Trans::Yes, Trans::Yes),
+        ] {
+            let (ar, ac) = stored(ta, m, k);
+            let (br, bc) = stored(tb, k, n);
+            let (a, b, c0) = (
+                pattern::<f64>(ar, ac, 1),
+                pattern::<f64>(br, bc, 2),
+                pattern::<f64>(m, n, 3),
+            );
+            for (alpha, beta) in [(1.0, 0.0), (0.5, 1.0), (-1.5, 0.25)] {
+                let expected = naive_product(&a, ta, &b, tb) * alpha + &c0 * beta;
+                let mut one = c0.clone();
+                gemm_into(alpha, &a, ta, &b, tb, beta, &mut one).unwrap();
+                let err = (&one - &expected).amax() / expected.amax();
+                assert!(
+                    err < 1e-13,
+                    "{m}×{k}×{n} {ta:?} {tb:?} α {alpha} β {beta}: relative error {err:e}"
+                );
+                let mut two = c0.clone();
+                with_kernel_threads(2, || gemm_into(alpha, &a, ta, &b, tb, beta, &mut two))
+                    .unwrap();
+                assert_eq!(
+                    one, two,
+                    "{m}×{k}×{n} {ta:?} {tb:?}: two threads changed bits (f64)"
+                );
+                let (a32, b32) = (a.clone().cast::<f32>(), b.clone().cast::<f32>());
+                let mut one32 = c0.clone().cast::<f32>();
+                let mut two32 = one32.clone();
+                gemm_into(alpha as f32, &a32, ta, &b32, tb, beta as f32, &mut one32).unwrap();
+                with_kernel_threads(2, || {
+                    gemm_into(alpha as f32, &a32, ta, &b32, tb, beta as f32, &mut two32)
+                })
+                .unwrap();
+                assert_eq!(
+                    one32, two32,
+                    "{m}×{k}×{n} {ta:?} {tb:?}: two threads changed bits (f32)"
+                );
+                let err32 = (one32.cast::<f64>() - &expected).amax() / expected.amax();
+                assert!(err32 < 1e-5, "{m}×{k}×{n} f32 relative error {err32:e}");
+            }
+        }
+    }
+}
+
 #[test]
 fn wrong_transpose_in_backward_is_caught() {
     let a = DMatrix::from_fn(4, 4, |i, j| {

@@ -80,6 +80,7 @@ fn check_no_allocation_threads<T: Scalar>(
 fn training_steps_do_not_allocate() {
     dense_training_steps_do_not_allocate();
     training_steps_in_shares_do_not_allocate();
+    one_share_steps_on_two_threads_do_not_allocate();
     cnn_training_steps_do_not_allocate();
     serving_predictions_do_not_allocate();
 }
@@ -201,6 +202,24 @@ fn training_steps_in_shares_do_not_allocate() {
             BATCH,
             rounds,
         );
+    }
+}
+
+/// Part of the single test above: a step of one share whose products nn-core cuts in
+/// halves, on one thread and on two (the second half on nn-core's helper thread), over
+/// many steps.
+fn one_share_steps_on_two_threads_do_not_allocate() {
+    let net = || {
+        Network::<f32>::builder(640)
+            .dense(512, Activation::Relu)
+            .dense(3, Activation::Softmax)
+            .loss(Loss::CategoricalCrossEntropy)
+            .build()
+            .unwrap()
+    };
+    assert_eq!(net().training_shares(256), 1);
+    for (threads, rounds) in [(1, 3), (2, 70)] {
+        check_no_allocation_threads(net(), Optimizer::sgd(0.01), 3, Some(threads), 256, rounds);
     }
 }
 

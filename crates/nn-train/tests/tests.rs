@@ -951,6 +951,33 @@ mod training {
         same_bits_on_any_thread_count(build, (&x, &y), config);
     }
 
+    /// A batch of one share whose products are large enough for nn-core to cut in halves
+    /// (512×640×256 forward, 2²⁶ multiply-adds): the trainer's second thread runs the
+    /// second halves, and the bits are the same as on one thread.
+    #[test]
+    fn one_share_with_split_products_gives_the_same_bits_on_1_2_3_and_7_threads() {
+        let mut g = Gen(41);
+        let x = g.matrix(640, 512, -1.0, 1.0).cast::<f32>();
+        let y = DMatrix::from_fn(10, 512, |i, j| (j % 10 == i) as u8 as f32);
+        let build = || {
+            Network::<f32>::builder(640)
+                .dense(512, Activation::Relu)
+                .dense(10, Activation::Softmax)
+                .loss(Loss::CategoricalCrossEntropy)
+                .seed(8)
+                .build()
+                .unwrap()
+        };
+        assert_eq!(build().training_shares(256), 1);
+        let config = FitConfig {
+            epochs: 2,
+            batch_size: 256,
+            optimizer: Optimizer::adam(1e-3),
+            ..FitConfig::default()
+        };
+        same_bits_on_any_thread_count(build, (&x, &y), config);
+    }
+
     /// Each share draws its dropout masks from its own seed (the share's index in a stream
     /// of the network's), not from the thread that runs it.
     #[test]

@@ -11,7 +11,7 @@ pub(crate) use shares::{MIN_PARALLEL_PREDICT_WORK, MIN_PREDICT_COLUMNS, share, s
 use std::fmt;
 
 use nalgebra::DMatrix;
-use nn_init::nn_activations::nn_core::Scalar;
+use nn_init::nn_activations::nn_core::{Scalar, with_kernel_threads};
 #[cfg(feature = "parallel")]
 use rayon::iter::{IntoParallelIterator, ParallelIterator};
 
@@ -545,13 +545,17 @@ impl<T: Scalar> Network<T> {
         let parts = self.threads.min(m / MIN_PREDICT_COLUMNS);
         let work: usize = self.layers.iter().map(|l| l.work_per_example()).sum();
         if parts < 2 || work.saturating_mul(m) < MIN_PARALLEL_PREDICT_WORK {
-            return self.predict_unchecked(x);
+            // Not split by columns: the threads go into the large products instead.
+            return with_kernel_threads(self.threads, || self.predict_unchecked(x));
         }
         self.predict_split(x, parts)
     }
 
-    /// [`Network::predict`] on the calling thread, through caller-owned `buffers`: the
-    /// returned outputs live in them. After the first call with a batch of a given width
+    /// [`Network::predict`] through caller-owned `buffers`: the returned outputs live in
+    /// them. It runs on the calling thread, with [`Network::threads`] ≥ 2 also on nn-core's
+    /// helper thread, which takes the second half of each large product (a layer of
+    /// 784→512 on one column, say: see `nn_core::with_kernel_threads`; the bits do not
+    /// depend on it). After the first call with a batch of a given width
     /// (one column, say, for one request at a time), a network of dense layers allocates
     /// nothing; a convolution allocates its unfolded input (one chunk) on every call.
     ///
@@ -573,7 +577,7 @@ impl<T: Scalar> Network<T> {
         buffers: &'b mut PredictBuffers<T>,
     ) -> Result<&'b DMatrix<T>> {
         check::inputs_only(x, self.input.len())?;
-        self.infer_into_buffers(x, buffers)
+        with_kernel_threads(self.threads, || self.infer_into_buffers(x, buffers))
     }
 
     /// [`Network::predict_into`] of validated inputs.

@@ -2,7 +2,7 @@
 //! mini-batches, each step in shares.
 
 use nalgebra::DMatrix;
-use nn_init::nn_activations::nn_core::Scalar;
+use nn_init::nn_activations::nn_core::{Scalar, with_kernel_threads};
 use nn_init::{SeededRng, Stream};
 
 use super::config::FitConfig;
@@ -170,7 +170,9 @@ impl<T: Scalar> Trainer<T> {
         } else {
             gather_columns(x, cols, &mut self.x_batch);
             gather_columns(y, cols, &mut self.y_batch);
-            let cost = net.backprop(&self.x_batch, &self.y_batch, Mode::Train)?;
+            // One share: the trainer's threads go into the large products instead.
+            let (xb, yb) = (&self.x_batch, &self.y_batch);
+            let cost = with_kernel_threads(self.threads, || net.backprop(xb, yb, Mode::Train))?;
             let (hits, counted) =
                 correct_count(net.require_loss()?.task(), net.output()?, &self.y_batch)
                     .unwrap_or((0, 0));
