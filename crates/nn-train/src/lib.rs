@@ -344,7 +344,9 @@
 //! - `flate2` (feature `gzip`; pure-Rust `miniz_oxide` backend): transparent `.gz` for CSV
 //!   and IDX files, as MNIST is distributed.
 //! - `rayon` (feature `parallel`): its global pool runs the shares of a column-split
-//!   `Network::predict` on large batches (`Network::set_threads`). Data-parallel training
+//!   `Network::predict` of a convolutional network on large batches
+//!   (`Network::set_threads`; a dense network's products use nn-core's helper thread
+//!   instead, `nn_core::with_kernel_threads`). Data-parallel training
 //!   steps (`FitConfig::threads`) use threads of their own instead, woken
 //!   per round by a condition variable: a pool's job queue allocates every few dozen
 //!   submissions.

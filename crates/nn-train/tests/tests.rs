@@ -856,8 +856,8 @@ mod training {
         assert_ne!(net.snapshot(), a);
     }
 
-    /// `predict` splits a large batch's columns across threads; each column's output is
-    /// the one-thread output (to rounding: the products' blocking depends on the width).
+    /// A network of dense layers predicts with its threads inside the products (cut by
+    /// shape): the same bits on any thread count.
     #[test]
     fn predict_on_several_threads_matches_one_thread() {
         let mut g = Gen(23);
@@ -869,22 +869,43 @@ mod training {
             .seed(4)
             .build()
             .unwrap();
-        assert!(
-            net.param_count() * 601 >= 1 << 23,
-            "too small to run in parallel"
-        );
         net.set_threads(1);
         let one = net.predict(&x).unwrap();
         for threads in [2, 3, 7] {
             net.set_threads(threads);
             assert_eq!(net.threads(), threads);
-            let split = net.predict(&x).unwrap();
-            assert_eq!(split.shape(), (5, 601));
-            let diff = (&split - &one).amax();
-            assert!(diff < 1e-14, "{threads} threads differ by {diff:e}");
+            assert_eq!(net.predict(&x).unwrap(), one, "{threads} threads");
         }
         net.set_threads(0);
         assert_eq!(net.threads(), 1);
+    }
+
+    /// A network with a convolution splits a large batch's columns across threads; each
+    /// column's output is the one-thread output (to rounding: the products' blocking
+    /// depends on the width).
+    #[test]
+    fn cnn_predict_on_several_threads_matches_one_thread() {
+        let mut g = Gen(29);
+        let x = g.matrix(2 * 10 * 10, 1000, -1.0, 1.0);
+        let mut net = Network::<f64>::image_builder(2, 10, 10)
+            .conv2d(8, 3, Activation::Relu)
+            .max_pool(2)
+            .flatten()
+            .dense(5, Activation::Softmax)
+            .seed(4)
+            .build()
+            .unwrap();
+        let work: usize = 8 * 2 * 9 * 64 + 5 * 8 * 16;
+        assert!(work * 1000 >= 1 << 23, "too small to run in parallel");
+        net.set_threads(1);
+        let one = net.predict(&x).unwrap();
+        for threads in [2, 3, 7] {
+            net.set_threads(threads);
+            let split = net.predict(&x).unwrap();
+            assert_eq!(split.shape(), (5, 1000));
+            let diff = (&split - &one).amax();
+            assert!(diff < 1e-14, "{threads} threads differ by {diff:e}");
+        }
     }
 
     /// Every parameter, as bits.

@@ -694,6 +694,10 @@ impl<T: Scalar> Layer<T> for Conv2d<T> {
         self.weights().len().saturating_mul(self.window.positions())
     }
 
+    fn batch_wide_products(&self) -> bool {
+        false
+    }
+
     fn record(&self) -> Option<LayerRecord> {
         Some(LayerRecord::Builtin(LayerSpec::Conv2d(self.config())))
     }

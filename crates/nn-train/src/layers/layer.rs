@@ -368,6 +368,14 @@ pub trait Layer<T: Scalar>: fmt::Debug + fmt::Display + Send + Sync + LayerClone
     fn work_per_example(&self) -> usize {
         self.params().iter().map(|p| p.value().len()).sum()
     }
+    /// Whether the forward pass's multiply-adds are products as wide as the batch, which
+    /// nn-core cuts in halves across two threads (`nn_core::with_kernel_threads`): true
+    /// by default, as for a dense layer; a convolution multiplies one chunk of examples at
+    /// a time and says false. [`crate::Network::predict`] splits a batch into column
+    /// shares across threads only for networks with a layer that says false.
+    fn batch_wide_products(&self) -> bool {
+        true
+    }
     /// How model files record the layer: a built-in layer's configuration, or a layer
     /// kind's name and configuration as JSON ([`LayerRecord::custom`]), which loading
     /// turns back into a layer through a [`crate::LayerRegistry`]. `None` (the default):
