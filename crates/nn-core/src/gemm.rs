@@ -40,9 +40,10 @@
 //! A product of at least 2¹⁸ multiply-adds is computed as two halves, always: `C`'s
 //! columns cut in two when it has at least as many columns as rows, else its rows (so the
 //! operand both halves read whole is the smaller one), at half the dimension rounded up to
-//! a multiple of 16 (whole register tiles); dimensions under 32 are not cut, nor rows of
-//! a product with fewer than 16 columns (a matrix–vector product, see
-//! `ROW_CUT_MIN_COLUMNS`). Inside
+//! a multiple of 16 (whole register tiles); dimensions under 32 are not cut. A product
+//! with fewer than 16 columns (a matrix–vector product: one request to a server) is cut
+//! along its inner dimension instead, each half reading a contiguous half of `A`, the
+//! second half's product added after the first's (`ROW_CUT_MIN_COLUMNS`). Inside
 //! [`with_kernel_threads`](crate::with_kernel_threads) with two threads the second half
 //! runs on a helper thread (`src/pair.rs`), otherwise right after the first. The cut is
 //! the shape's, never the thread count's, so the bits are the same either way; on one
@@ -167,10 +168,11 @@ pub fn gemm_into<T: Scalar>(
 const CUT_WORK: usize = 1 << 18;
 /// Fewest rows or columns of `C` along which a product is cut.
 const CUT_MIN: usize = 32;
-/// Fewest columns of `C` in a product cut by rows. Below it the kernel is a
-/// matrix–vector product that rewrites its column of `C` once per column of `A`, so two
+/// Fewest columns of `C` in a product cut by rows or columns. Below it the kernel is a
+/// matrix–vector product that rewrites its column of `C` once per column of `A`: two
 /// threads writing the two halves of one column contend for the cache line they share
-/// (784×512 on one column: 61 µs on two threads, 45 µs on one).
+/// (512×784 on one column: 61 µs on two threads, 45 µs on one), and each reads `A` in
+/// runs of half a column. Such a product is cut along the inner dimension instead.
 const ROW_CUT_MIN_COLUMNS: usize = 16;
 
 /// Where a product `C(m×n) = A(m×k)·B(k×n)` is cut into two halves, if it is.
@@ -180,6 +182,9 @@ pub(crate) enum Cut {
     Rows(usize),
     /// `C`'s columns `..at` and `at..`, from all of `A` and the same columns of `B`.
     Columns(usize),
+    /// The inner dimension: `C = (β·C + α·A[:, ..at]·B[..at, :]) + α·A[:, at..]·B[at.., :]`,
+    /// the second product into a buffer of the thread that multiplies.
+    Inner(usize),
 }
 
 /// The cut of an `m×k×n` product (see the module docs): a function of the shape alone.
@@ -191,7 +196,9 @@ pub(crate) fn cut(m: usize, k: usize, n: usize) -> Option<Cut> {
     let half = |x: usize| (x / 2).next_multiple_of(16);
     if n >= m && n >= CUT_MIN {
         Some(Cut::Columns(half(n)))
-    } else if m >= CUT_MIN && n >= ROW_CUT_MIN_COLUMNS {
+    } else if n < ROW_CUT_MIN_COLUMNS {
+        (k >= CUT_MIN).then(|| Cut::Inner(half(k)))
+    } else if m >= CUT_MIN {
         Some(Cut::Rows(half(m)))
     } else {
         None

@@ -155,6 +155,8 @@ impl_scalar!(f64, DType::F64);
 ///
 /// Sealed: `Scalar` can only be implemented here, for `f32` and `f64`.
 pub(crate) mod kernel {
+    use std::cell::RefCell;
+
     use faer::{Accum, MatMut, MatRef, Par};
 
     use crate::gemm::{Cut, cut};
@@ -232,20 +234,45 @@ pub(crate) mod kernel {
                         }
                         Accum::Add
                     };
-                    let c = MatMut::from_column_major_slice_with_stride_mut(c, m, n, csc);
-                    let product = |c: MatMut<'_, Self>, a: MatRef<'_, Self>, b| {
+                    let product = |c: MatMut<'_, Self>, a: MatRef<'_, Self>, b, accum| {
                         faer::linalg::matmul::matmul(c, accum, a, b, alpha, Par::Seq);
                         clear_upper_vector_state();
                     };
                     match cut(m, k, n) {
-                        None => product(c, a, b),
+                        None => product(MatMut::from_column_major_slice_with_stride_mut(c, m, n, csc), a, b, accum),
                         Some(Cut::Rows(at)) => {
-                            let ((c0, c1), (a0, a1)) = (c.split_at_row_mut(at), a.split_at_row(at));
-                            join(|| product(c0, a0, b), || product(c1, a1, b));
+                            let (c0, c1) = MatMut::from_column_major_slice_with_stride_mut(c, m, n, csc).split_at_row_mut(at);
+                            let (a0, a1) = a.split_at_row(at);
+                            join(|| product(c0, a0, b, accum), || product(c1, a1, b, accum));
                         }
                         Some(Cut::Columns(at)) => {
-                            let ((c0, c1), (b0, b1)) = (c.split_at_col_mut(at), b.split_at_col(at));
-                            join(|| product(c0, a, b0), || product(c1, a, b1));
+                            let (c0, c1) = MatMut::from_column_major_slice_with_stride_mut(c, m, n, csc).split_at_col_mut(at);
+                            let (b0, b1) = b.split_at_col(at);
+                            join(|| product(c0, a, b0, accum), || product(c1, a, b1, accum));
+                        }
+                        Some(Cut::Inner(at)) => {
+                            thread_local! {
+                                /// The second half's partial product, sized once per thread.
+                                static PARTIAL: RefCell<Vec<$t>> = const { RefCell::new(Vec::new()) };
+                            }
+                            let (a0, a1) = a.split_at_col(at);
+                            let (b0, b1) = b.split_at_row(at);
+                            PARTIAL.with_borrow_mut(|partial| {
+                                partial.clear();
+                                partial.resize(m * n, 0.0);
+                                let part = MatMut::from_column_major_slice_mut(partial, m, n);
+                                join(
+                                    || {
+                                        let c = MatMut::from_column_major_slice_with_stride_mut(&mut *c, m, n, csc);
+                                        product(c, a0, b0, accum);
+                                    },
+                                    || product(part, a1, b1, Accum::Replace),
+                                );
+                                // C = (β·C + α·A₀B₀) + α·A₁B₁, in that order on any thread count.
+                                for (col, part) in c.chunks_mut(csc).zip(partial.chunks_exact(m)) {
+                                    col.iter_mut().zip(part).for_each(|(c, p)| *c += *p);
+                                }
+                            });
                         }
                     }
                 }

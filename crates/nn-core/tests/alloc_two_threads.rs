@@ -9,9 +9,10 @@ use nn_core::{DMatrix, Scalar, Trans, gemm_into, with_kernel_threads};
 static GLOBAL: CountingAllocator = CountingAllocator;
 
 /// The products of a training step of 784-512-512-10 at batch 256 (all cut in two):
-/// forward `Z = W·A`, `dW = dZ·Aᵀ`, `dA = Wᵀ·dZ`, as `(m, k, n, op(A), op(B))`.
+/// forward `Z = W·A`, `dW = dZ·Aᵀ`, `dA = Wᵀ·dZ`, as `(m, k, n, op(A), op(B))`; and its
+/// forward products on one column (cut along the inner dimension).
 fn step_products() -> Vec<(usize, usize, usize, Trans, Trans)> {
-    [(784, 512), (512, 512), (512, 10)]
+    let mut products: Vec<_> = [(784, 512), (512, 512), (512, 10)]
         .into_iter()
         .flat_map(|(i, o)| {
             [
@@ -20,7 +21,12 @@ fn step_products() -> Vec<(usize, usize, usize, Trans, Trans)> {
                 (i, o, 256, Trans::Yes, Trans::No),
             ]
         })
-        .collect()
+        .collect();
+    products.extend([
+        (512, 784, 1, Trans::No, Trans::No),
+        (512, 512, 1, Trans::No, Trans::No),
+    ]);
+    products
 }
 
 fn operands<T: Scalar>(

@@ -232,14 +232,18 @@ proptest! {
 /// A wrong transpose in a backward is caught: for square operands the shapes still fit,
 /// so only the values can tell, and the check sees it.
 /// Shapes `(m, k, n)` that `gemm_into` cuts in two (≥ 2¹⁸ multiply-adds): by columns,
-/// by rows, at odd sizes and where only one dimension reaches 32.
-const CUT_SHAPES: [(usize, usize, usize); 6] = [
+/// by rows, along the inner dimension (fewer than 16 columns), at odd sizes and where
+/// only one dimension reaches 32.
+const CUT_SHAPES: [(usize, usize, usize); 9] = [
     (64, 80, 64),
     (100, 70, 40),
     (33, 300, 31),
     (10, 512, 256),
     (512, 10, 70),
     (47, 129, 95),
+    (300, 1000, 1),
+    (20, 13_111, 3),
+    (64, 4099, 15),
 ];
 
 /// Deterministic entries in [-2, 2] that differ across rows and columns.
