@@ -447,9 +447,13 @@ fn unfold<T: Scalar>(w: &Window, x: &[T], rows: usize, cols: &mut DMatrix<T>) {
     fit_buffer(cols, m * p, k);
     for (r, col) in cols.as_mut_slice().chunks_exact_mut(m * p).enumerate() {
         let (c, ky, kx) = w.entry(r);
+        let Some(columns) = w.columns(kx) else {
+            col.fill(T::zero());
+            continue;
+        };
         for (xj, col_j) in x.chunks_exact(rows).zip(col.chunks_exact_mut(p)) {
             for (oy, dst) in col_j.chunks_exact_mut(w.out_width).enumerate() {
-                let Some(Run { start, lo, hi }) = w.run(c, oy, ky, kx) else {
+                let Some(Run { start, lo, hi }) = w.run(columns, c, oy, ky, kx) else {
                     dst.fill(T::zero());
                     continue;
                 };
@@ -477,9 +481,12 @@ fn fold<T: Scalar>(w: &Window, dcols: &DMatrix<T>, dx: &mut [T], rows: usize) {
     let (m, p, step) = (dx.len() / rows, w.positions(), w.stride[1]);
     for (r, col) in dcols.as_slice().chunks_exact(m * p).enumerate() {
         let (c, ky, kx) = w.entry(r);
+        let Some(columns) = w.columns(kx) else {
+            continue;
+        };
         for (dxj, col_j) in dx.chunks_exact_mut(rows).zip(col.chunks_exact(p)) {
             for (oy, g) in col_j.chunks_exact(w.out_width).enumerate() {
-                let Some(Run { start, lo, hi }) = w.run(c, oy, ky, kx) else {
+                let Some(Run { start, lo, hi }) = w.run(columns, c, oy, ky, kx) else {
                     continue;
                 };
                 let g = &g[lo..hi];

@@ -241,19 +241,35 @@ impl Window {
         (r / (kh * kw), r / kw % kh, r % kw)
     }
 
-    /// What output row `oy` reads at window entry `(c, ky, kx)`: its output columns
-    /// `lo..hi` read the real pixels `start, start + sw, …` of an example's column (the
-    /// others read padding); `None` when none does (the input row `oy·sh − ph + ky` is
-    /// padding, or no column is).
-    pub fn run(&self, c: usize, oy: usize, ky: usize, kx: usize) -> Option<Run> {
+    /// The output columns `lo..hi` whose pixel at window column `kx` is real (not
+    /// padding), `None` if none is. The same for every output row and channel, so it is
+    /// computed once per window entry (it divides by the stride).
+    #[inline]
+    pub fn columns(&self, kx: usize) -> Option<(usize, usize)> {
         let (s, p) = (self.stride[1], self.padding[1]);
-        let y = (oy * self.stride[0] + ky).checked_sub(self.padding[0])?;
         // Output columns whose pixel `ox·sw + kx − pw` lies in `0..width`.
         let lo = p.saturating_sub(kx).div_ceil(s);
         let hi = (self.width + p).saturating_sub(kx).div_ceil(s);
         let hi = hi.min(self.out_width);
-        (y < self.height && lo < hi).then(|| Run {
-            start: (c * self.height + y) * self.width + lo * s + kx - p,
+        (lo < hi).then_some((lo, hi))
+    }
+
+    /// What output row `oy` reads at window entry `(c, ky, kx)`, given its
+    /// [`Window::columns`]: its output columns `lo..hi` read the real pixels `start,
+    /// start + sw, …` of an example's column (the others read padding); `None` when the
+    /// input row `oy·sh − ph + ky` is padding.
+    #[inline]
+    pub fn run(
+        &self,
+        (lo, hi): (usize, usize),
+        c: usize,
+        oy: usize,
+        ky: usize,
+        kx: usize,
+    ) -> Option<Run> {
+        let y = (oy * self.stride[0] + ky).checked_sub(self.padding[0])?;
+        (y < self.height).then(|| Run {
+            start: (c * self.height + y) * self.width + lo * self.stride[1] + kx - self.padding[1],
             lo,
             hi,
         })
