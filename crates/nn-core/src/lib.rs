@@ -130,7 +130,7 @@ pub use ops::{
     hadamard_into, map, map_backward, map_backward_into, map_into, mean_columns,
     mean_columns_backward, mean_columns_into, sum_columns, sum_columns_into, sum_squares,
 };
-pub use pair::{kernel_threads, with_kernel_threads};
+pub use pair::{join, kernel_threads, with_kernel_threads};
 pub use scalar::{DType, Scalar};
 pub use simd::widest_simd;
 

@@ -116,15 +116,28 @@ pub fn kernel_threads() -> usize {
 }
 
 /// Runs `first` on the calling thread and `second` on the helper, when this thread may use
-/// two and the helper is free; else `first` then `second` here. If the helper has not
-/// started `second` by the time `first` is done (it is asleep, or the OS runs something
-/// else on its core), the caller takes `second` back and runs it itself, so a busy
-/// machine costs at most the one-thread time. Returns when both are done.
+/// two ([`with_kernel_threads`]) and the helper is free; else `first` then `second` here.
+/// If the helper has not started `second` by the time `first` is done (it is asleep, or
+/// the OS runs something else on its core), the caller takes `second` back and runs it
+/// itself, so a busy machine costs at most the one-thread time. Returns when both are
+/// done. The hand-off allocates nothing.
+///
+/// For results that do not depend on the thread count, split the work by its size alone,
+/// as [`gemm_into`](crate::gemm_into) does, and combine the halves in a fixed order.
+///
+/// ```
+/// use nn_core::{join, with_kernel_threads};
+/// let data: Vec<u64> = (1..=1000).collect();
+/// let (low, high) = data.split_at(500);
+/// let (mut a, mut b) = (0, 0);
+/// with_kernel_threads(2, || join(|| a = low.iter().sum(), || b = high.iter().sum()));
+/// assert_eq!(a + b, 500_500);
+/// ```
 ///
 /// # Panics
 /// If either half panics (a bug in the caller): the panic propagates to the caller, the
 /// helper's once both halves are done.
-pub(crate) fn join(first: impl FnOnce(), second: impl FnOnce() + Send) {
+pub fn join(first: impl FnOnce(), second: impl FnOnce() + Send) {
     let Some(helper) = free_helper() else {
         first();
         second();

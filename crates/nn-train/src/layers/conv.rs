@@ -57,7 +57,7 @@ use std::fmt;
 
 use nalgebra::DMatrix;
 use nn_init::nn_activations::Activation;
-use nn_init::nn_activations::nn_core::{Scalar, Trans, fit_buffer, gemm_into};
+use nn_init::nn_activations::nn_core::{Scalar, Trans, fit_buffer, gemm_into, join};
 
 use nn_init::Init;
 use serde::{Deserialize, Serialize};
@@ -232,14 +232,37 @@ pub struct Conv2d<T: Scalar> {
     activation: Activation,
     /// The initializer recorded in model files (`None` when the weights were given).
     init: Option<Init>,
+    /// The buffers of the two halves of a batch's chunks (see [`halves`]).
+    halves: [Scratch<T>; 2],
+    z: DMatrix<T>,
+    a: DMatrix<T>,
+    dz: DMatrix<T>,
+}
+
+/// One half's buffers: the caller's, or nn-core's helper thread's inside
+/// `nn_core::with_kernel_threads`.
+#[derive(Debug, Clone)]
+struct Scratch<T: Scalar> {
     /// `U` of one chunk, `(chunk·P, K)`.
     cols: DMatrix<T>,
     /// `Yᵀ` (forward) or `dYᵀ` (backward) of one chunk, `(chunk·P, C_out)`.
     y: DMatrix<T>,
-    z: DMatrix<T>,
-    a: DMatrix<T>,
-    dz: DMatrix<T>,
+    /// `dU` of one chunk, `(chunk·P, K)`.
     dcols: DMatrix<T>,
+    /// The second half's share of the weight gradient, added to the first's.
+    dw: DMatrix<T>,
+}
+
+impl<T: Scalar> Scratch<T> {
+    fn new() -> Self {
+        let empty = || DMatrix::zeros(0, 0);
+        Self {
+            cols: empty(),
+            y: empty(),
+            dcols: empty(),
+            dw: empty(),
+        }
+    }
 }
 
 impl<T: Scalar> Conv2d<T> {
@@ -310,12 +333,10 @@ impl<T: Scalar> Conv2d<T> {
             params: [weight, Param::new("bias", b)],
             activation,
             init: None,
-            cols: DMatrix::zeros(0, k),
-            y: DMatrix::zeros(0, out),
+            halves: [Scratch::new(), Scratch::new()],
             z: DMatrix::zeros(out_len, 0),
             a: DMatrix::zeros(out_len, 0),
             dz: DMatrix::zeros(out_len, 0),
-            dcols: DMatrix::zeros(0, k),
         })
     }
 
@@ -394,42 +415,123 @@ impl<T: Scalar> Conv2d<T> {
     }
 
     /// `Z = W_mat · im2col(X) + b` laid out per example, chunk by chunk, into `z` (resized
-    /// to `(C_out·P, m)`), with `cols` and `y` as the chunks' `U` and `Yᵀ`.
+    /// to `(C_out·P, m)`): the two [`halves`] of the chunks on two threads inside
+    /// `nn_core::with_kernel_threads`, each with its own buffers.
     fn pre_activation_into(
         &self,
         x: &DMatrix<T>,
-        cols: &mut DMatrix<T>,
-        y: &mut DMatrix<T>,
+        [s0, s1]: &mut [Scratch<T>; 2],
         z: &mut DMatrix<T>,
     ) -> Result<()> {
         let (out, p, rows) = (self.weights().nrows(), self.window.positions(), x.nrows());
         fit_buffer(z, out * p, x.ncols());
-        let step = chunk(&self.window);
-        let chunks = x.as_slice().chunks(step * rows);
-        for (xs, zs) in chunks.zip(z.as_mut_slice().chunks_mut(step * out * p)) {
-            unfold(&self.window, xs, rows, cols);
-            fit_buffer(y, cols.nrows(), out);
-            gemm_into(
-                T::one(),
-                cols,
-                Trans::No,
-                self.weights(),
-                Trans::Yes,
-                T::zero(),
-                y,
-            )?; // Yᵀ = U W_matᵀ
-            // Z[(o·P + q, j)] = Yᵀ[(j·P + q, o)] + b[o]
-            let (mp, ys) = (y.nrows(), y.as_slice());
-            for (j, zj) in zs.chunks_exact_mut(out * p).enumerate() {
-                for (o, zo) in zj.chunks_exact_mut(p).enumerate() {
-                    let bias = self.bias()[o];
-                    let yo = &ys[o * mp + j * p..o * mp + (j + 1) * p];
-                    zo.iter_mut().zip(yo).for_each(|(v, &y)| *v = y + bias);
-                }
+        let at = halves(&self.window, x.ncols());
+        let (x0, x1) = x.as_slice().split_at(at * rows);
+        let (z0, z1) = z.as_mut_slice().split_at_mut(at * out * p);
+        let (w, b) = (self.weights(), self.bias());
+        let (mut first, mut second) = (Ok(()), Ok(()));
+        join(
+            || first = forward_chunks(&self.window, (w, b), (x0, rows), z0, s0),
+            || second = forward_chunks(&self.window, (w, b), (x1, rows), z1, s1),
+        );
+        first.and(second)
+    }
+}
+
+/// [`Conv2d`]'s forward on the examples `x` (`rows` values each), chunk by chunk, into
+/// their columns `zs` of `Z`.
+fn forward_chunks<T: Scalar>(
+    window: &Window,
+    (w, b): (&DMatrix<T>, &DMatrix<T>),
+    (x, rows): (&[T], usize),
+    zs: &mut [T],
+    s: &mut Scratch<T>,
+) -> Result<()> {
+    let (out, p) = (w.nrows(), window.positions());
+    let step = chunk(window);
+    for (xs, zs) in x.chunks(step * rows).zip(zs.chunks_mut(step * out * p)) {
+        unfold(window, xs, rows, &mut s.cols);
+        fit_buffer(&mut s.y, s.cols.nrows(), out);
+        // Yᵀ = U W_matᵀ
+        gemm_into(
+            T::one(),
+            &s.cols,
+            Trans::No,
+            w,
+            Trans::Yes,
+            T::zero(),
+            &mut s.y,
+        )?;
+        // Z[(o·P + q, j)] = Yᵀ[(j·P + q, o)] + b[o]
+        let (mp, ys) = (s.y.nrows(), s.y.as_slice());
+        for (j, zj) in zs.chunks_exact_mut(out * p).enumerate() {
+            for (o, zo) in zj.chunks_exact_mut(p).enumerate() {
+                let bias = b[o];
+                let yo = &ys[o * mp + j * p..o * mp + (j + 1) * p];
+                zo.iter_mut().zip(yo).for_each(|(v, &y)| *v = y + bias);
             }
         }
-        Ok(())
     }
+    Ok(())
+}
+
+/// [`Conv2d`]'s backward on the examples `x` with upstream `dZ` columns `dz`: `dW ←
+/// Σ_chunks (1/m) dYᵀᵀ U` into `dw` (overwritten), and, if asked, `dX` of the examples
+/// into `dx` (zeroed by the caller), chunk by chunk.
+fn backward_chunks<T: Scalar>(
+    window: &Window,
+    w: &DMatrix<T>,
+    (x, dz, mut dx): (&[T], &[T], Option<&mut [T]>),
+    (inv_m, rows): (T, usize),
+    dw: &mut DMatrix<T>,
+    s: &mut Scratch<T>,
+) -> Result<()> {
+    let (out, p) = (w.nrows(), window.positions());
+    let step = chunk(window);
+    fit_buffer(dw, w.nrows(), w.ncols());
+    for (n, (xs, dzc)) in x
+        .chunks(step * rows)
+        .zip(dz.chunks(step * out * p))
+        .enumerate()
+    {
+        // dYᵀ[(j·P + q, o)] = dZ[(o·P + q, j)]
+        let mp = xs.len() / rows * p;
+        fit_buffer(&mut s.y, mp, out);
+        let dys = s.y.as_mut_slice();
+        for (j, dzj) in dzc.chunks_exact(out * p).enumerate() {
+            for (o, dzo) in dzj.chunks_exact(p).enumerate() {
+                dys[o * mp + j * p..o * mp + (j + 1) * p].copy_from_slice(dzo);
+            }
+        }
+        unfold(window, xs, rows, &mut s.cols);
+        let beta = if n == 0 { T::zero() } else { T::one() };
+        // dW_mat (+)= (1/m) (dYᵀ)ᵀ U
+        gemm_into(inv_m, &s.y, Trans::Yes, &s.cols, Trans::No, beta, dw)?;
+        if let Some(dx) = dx.as_deref_mut() {
+            let d_chunk = &mut dx[n * step * rows..][..xs.len()];
+            fit_buffer(&mut s.dcols, mp, w.ncols());
+            // dU = dYᵀ W_mat
+            gemm_into(
+                T::one(),
+                &s.y,
+                Trans::No,
+                w,
+                Trans::No,
+                T::zero(),
+                &mut s.dcols,
+            )?;
+            fold(window, &s.dcols, d_chunk, rows);
+        }
+    }
+    Ok(())
+}
+
+/// Examples in the first of a batch's two halves of chunks: the first `⌈n/2⌉` of its `n`
+/// chunks. A function of the batch's width alone, so the halves (and the order in which
+/// their weight gradients are added) are the same on any thread count.
+fn halves(w: &Window, m: usize) -> usize {
+    let step = chunk(w);
+    (m.div_ceil(step).div_ceil(2) * step).min(m)
 }
 
 /// Examples per unfolded chunk: as many as fit [`UNFOLD_VALUES`], at least one.
@@ -502,6 +604,19 @@ fn fold<T: Scalar>(w: &Window, dcols: &DMatrix<T>, dx: &mut [T], rows: usize) {
     }
 }
 
+/// `Σ xᵢ` in 8 interleaved partial sums, added at the end: vectorised, unlike a
+/// left-to-right sum, and in a fixed order for a given length.
+fn sum<T: Scalar>(x: &[T]) -> T {
+    let mut lanes = [T::zero(); 8];
+    let chunks = x.chunks_exact(lanes.len());
+    let tail = chunks.remainder();
+    for chunk in chunks {
+        lanes.iter_mut().zip(chunk).for_each(|(s, &v)| *s += v);
+    }
+    lanes.iter_mut().zip(tail).for_each(|(s, &v)| *s += v);
+    lanes.iter().fold(T::zero(), |s, &l| s + l)
+}
+
 /// Moves a buffer out, leaving an empty matrix (which owns no allocation).
 fn take<T: Scalar>(m: &mut DMatrix<T>) -> DMatrix<T> {
     std::mem::replace(m, DMatrix::zeros(0, 0))
@@ -540,9 +655,12 @@ impl<T: Scalar> Layer<T> for Conv2d<T> {
         self.check_input(input)?;
         // Move the buffers out (no allocation: an empty matrix holds none) so that the
         // helpers can read the parameters while writing them.
-        let (mut cols, mut y, mut z) = (take(&mut self.cols), take(&mut self.y), take(&mut self.z));
-        let done = self.pre_activation_into(input, &mut cols, &mut y, &mut z);
-        (self.cols, self.y, self.z) = (cols, y, z);
+        let (mut halves, mut z) = (
+            std::mem::replace(&mut self.halves, [Scratch::new(), Scratch::new()]),
+            take(&mut self.z),
+        );
+        let done = self.pre_activation_into(input, &mut halves, &mut z);
+        (self.halves, self.z) = (halves, z);
         done?;
         fit_buffer(&mut self.a, self.z.nrows(), self.z.ncols());
         self.activation.forward_into(&self.z, &mut self.a)?; // A = g(Z)
@@ -593,69 +711,51 @@ impl<T: Scalar> Layer<T> for Conv2d<T> {
         db.fill(T::zero());
         for dzj in dzs.chunks_exact(out * p) {
             for (o, dzo) in dzj.chunks_exact(p).enumerate() {
-                db[o] += dzo.iter().fold(T::zero(), |s, &g| s + g);
+                db[o] += sum(dzo);
             }
         }
         *db *= inv_m;
         let (w, dw) = w.value_and_grad_mut();
         let window = &self.window;
-        let step = chunk(window);
-        // dX is built chunk by chunk: each chunk of examples folds into its own columns.
-        let mut d_chunks = d_input.map(|d| {
+        // dX of each half's examples is built in its own columns.
+        let d_input = d_input.map(|d| {
             fit_buffer(d, rows, m);
             d.fill(T::zero());
-            d.as_mut_slice().chunks_mut(step * rows)
+            d.as_mut_slice()
         });
-        let (mut cols, mut dy, mut dcols) = (
-            take(&mut self.cols),
-            take(&mut self.y),
-            take(&mut self.dcols),
-        );
-        let chunks = input.as_slice().chunks(step * rows);
-        let done = (|| -> Result<()> {
-            for (n, (xs, dzc)) in chunks.zip(dzs.chunks(step * out * p)).enumerate() {
-                // dYᵀ[(j·P + q, o)] = dZ[(o·P + q, j)]
-                let mp = xs.len() / rows * p;
-                fit_buffer(&mut dy, mp, out);
-                let dys = dy.as_mut_slice();
-                for (j, dzj) in dzc.chunks_exact(out * p).enumerate() {
-                    for (o, dzo) in dzj.chunks_exact(p).enumerate() {
-                        dys[o * mp + j * p..o * mp + (j + 1) * p].copy_from_slice(dzo);
-                    }
-                }
-                unfold(window, xs, rows, &mut cols);
-                let beta = if n == 0 { T::zero() } else { T::one() };
-                // dW_mat (+)= (1/m) (dYᵀ)ᵀ U
-                gemm_into(inv_m, &dy, Trans::Yes, &cols, Trans::No, beta, dw)?;
-                if let Some(d_chunk) = d_chunks.as_mut().and_then(Iterator::next) {
-                    fit_buffer(&mut dcols, mp, w.ncols());
-                    // dU = dYᵀ W_mat
-                    gemm_into(
-                        T::one(),
-                        &dy,
-                        Trans::No,
-                        w,
-                        Trans::No,
-                        T::zero(),
-                        &mut dcols,
-                    )?;
-                    fold(window, &dcols, d_chunk, rows);
-                }
+        let at = halves(window, m);
+        let (x0, x1) = input.as_slice().split_at(at * rows);
+        let (dz0, dz1) = dzs.split_at(at * out * p);
+        let (dx0, dx1) = match d_input {
+            Some(d) => {
+                let (d0, d1) = d.split_at_mut(at * rows);
+                (Some(d0), Some(d1))
             }
-            Ok(())
-        })();
-        (self.cols, self.y, self.dcols) = (cols, dy, dcols);
-        done
+            None => (None, None),
+        };
+        let [s0, s1] = &mut self.halves;
+        let mut dw1 = take(&mut s1.dw);
+        let (mut first, mut second) = (Ok(()), Ok(()));
+        let scale = (inv_m, rows);
+        join(
+            || first = backward_chunks(window, w, (x0, dz0, dx0), scale, dw, s0),
+            || {
+                if !x1.is_empty() {
+                    second = backward_chunks(window, w, (x1, dz1, dx1), scale, &mut dw1, s1);
+                }
+            },
+        );
+        if !x1.is_empty() && first.is_ok() && second.is_ok() {
+            *dw += &dw1; // the halves in a fixed order
+        }
+        s1.dw = dw1;
+        first.and(second)
     }
 
     fn infer_full(&self, input: &DMatrix<T>) -> Result<(Option<DMatrix<T>>, DMatrix<T>)> {
         self.check_input(input)?;
-        let (mut cols, mut y, mut z) = (
-            DMatrix::zeros(0, 0),
-            DMatrix::zeros(0, 0),
-            DMatrix::zeros(0, 0),
-        );
-        self.pre_activation_into(input, &mut cols, &mut y, &mut z)?;
+        let mut z = DMatrix::zeros(0, 0);
+        self.pre_activation_into(input, &mut [Scratch::new(), Scratch::new()], &mut z)?;
         let mut a = DMatrix::zeros(z.nrows(), z.ncols());
         self.activation.forward_into(&z, &mut a)?;
         Ok((Some(z), a))
@@ -667,12 +767,11 @@ impl<T: Scalar> Layer<T> for Conv2d<T> {
         Ok(out)
     }
 
-    /// `Z` straight into `out`, then `A = g(Z)` in place; only the chunk's `U` and `Yᵀ`
+    /// `Z` straight into `out`, then `A = g(Z)` in place; only the chunks' `U` and `Yᵀ`
     /// are allocated.
     fn infer_into(&self, input: &DMatrix<T>, out: &mut DMatrix<T>) -> Result<()> {
         self.check_input(input)?;
-        let (mut cols, mut y) = (DMatrix::zeros(0, 0), DMatrix::zeros(0, 0));
-        self.pre_activation_into(input, &mut cols, &mut y, out)?;
+        self.pre_activation_into(input, &mut [Scratch::new(), Scratch::new()], out)?;
         self.activation.forward_in_place(out);
         Ok(())
     }

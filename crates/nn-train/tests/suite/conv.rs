@@ -518,6 +518,12 @@ mod forward {
         }
         assert!((&grads[0] - dw).amax() < 1e-12);
         assert!((&grads[1] - db).amax() < 1e-12);
+        // The chunks' two halves on two threads: the same bits as on one.
+        let mut two = make();
+        let (grads2, dx2) =
+            nn_train::nn_core::with_kernel_threads(2, || layer_grads(&mut two, &x, &r));
+        assert_eq!(two.output(), conv.output());
+        assert_eq!((grads2, dx2), (grads, dx));
     }
 
     /// Pooling against hand-computed values on one 1×4×4 image.
