@@ -308,11 +308,14 @@ pub fn map_into<T: Scalar>(
     f: impl Fn(T) -> T,
 ) -> Result<(), CoreError> {
     expect_shape("map", "output", a.shape(), out.shape())?;
-    widest_simd(|| {
-        for (o, &x) in out.as_mut_slice().iter_mut().zip(a.as_slice()) {
-            *o = f(x);
-        }
-    });
+    widest_simd(
+        #[inline(always)]
+        || {
+            for (o, &x) in out.as_mut_slice().iter_mut().zip(a.as_slice()) {
+                *o = f(x);
+            }
+        },
+    );
     Ok(())
 }
 
@@ -333,16 +336,19 @@ pub fn map_backward_into<T: Scalar>(
 ) -> Result<(), CoreError> {
     expect_shape("map_backward", "dC", a.shape(), dc.shape())?;
     expect_shape("map_backward", "output", a.shape(), out.shape())?;
-    widest_simd(|| {
-        for ((o, &x), &g) in out
-            .as_mut_slice()
-            .iter_mut()
-            .zip(a.as_slice())
-            .zip(dc.as_slice())
-        {
-            *o = g * f_prime(x);
-        }
-    });
+    widest_simd(
+        #[inline(always)]
+        || {
+            for ((o, &x), &g) in out
+                .as_mut_slice()
+                .iter_mut()
+                .zip(a.as_slice())
+                .zip(dc.as_slice())
+            {
+                *o = g * f_prime(x);
+            }
+        },
+    );
     Ok(())
 }
 
