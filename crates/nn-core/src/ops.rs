@@ -72,9 +72,16 @@ pub fn ensure_finite<T: Scalar>(
 /// the compiler vectorises), where a search for the first bad entry is a branch per element
 /// and runs several times slower: this is the divergence check of every training step.
 pub fn all_finite<T: Scalar>(values: &[T]) -> bool {
-    values
-        .chunks(FINITE_BLOCK)
-        .all(|block| block.iter().fold(true, |ok, x| ok & x.finite()))
+    // On the widest vectors (16 `f32` lanes on AVX-512): input validation of every
+    // prediction is this scan.
+    widest_simd(
+        #[inline(always)]
+        || {
+            values
+                .chunks(FINITE_BLOCK)
+                .all(|block| block.iter().fold(true, |ok, x| ok & x.finite()))
+        },
+    )
 }
 
 /// Entries [`all_finite`] checks between early exits.
