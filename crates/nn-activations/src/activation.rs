@@ -143,11 +143,14 @@ pub enum WeightScale {
 /// `z ← f(z)` element by element.
 #[inline]
 fn map_in_place<T: Scalar>(z: &mut DMatrix<T>, f: impl Fn(T) -> T) {
-    widest_simd(|| {
-        for v in z.as_mut_slice() {
-            *v = f(*v);
-        }
-    });
+    widest_simd(
+        #[inline(always)]
+        || {
+            for v in z.as_mut_slice() {
+                *v = f(*v);
+            }
+        },
+    );
 }
 
 /// Evaluates `$id` for the identity, `$soft` for softmax, and otherwise `$body` with `$f`
@@ -218,11 +221,14 @@ fn scale2_into<T: Scalar>(
     f: impl Fn(T, T) -> T,
 ) {
     let triples = z.as_slice().iter().zip(a.as_slice()).zip(da.as_slice());
-    widest_simd(|| {
-        for (o, ((&x, &y), &d)) in dz.as_mut_slice().iter_mut().zip(triples) {
-            *o = d * f(x, y);
-        }
-    });
+    widest_simd(
+        #[inline(always)]
+        || {
+            for (o, ((&x, &y), &d)) in dz.as_mut_slice().iter_mut().zip(triples) {
+                *o = d * f(x, y);
+            }
+        },
+    );
 }
 
 impl Activation {

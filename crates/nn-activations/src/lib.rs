@@ -43,9 +43,10 @@
 //! ## Speed
 //!
 //! Each element-wise loop is specialised to one activation function and runs through
-//! `nn_core::widest_simd` (AVX-512 or AVX2 + FMA where the CPU has them). In `f32`, tanh
-//! and softmax use the branch-free [`exp::exp_f32`] (within 2 ulps) instead of a C library
-//! call per element, so their loops vectorise too; `f64` keeps the C library's functions.
+//! `nn_core::widest_simd` (AVX-512 or AVX2 + FMA where the CPU has them). In `f32`, tanh,
+//! sigmoid and softmax use the branch-free [`exp::exp_f32`] (within 2 ulps) instead of a C
+//! library call per element, so their loops vectorise too; `f64` keeps the C library's
+//! functions.
 //!
 //! ## Allocation
 //!

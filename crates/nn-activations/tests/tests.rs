@@ -919,6 +919,7 @@ mod allocation {
 
 mod fast_tanh {
     use nn_activations::exp::{EXP_F32_MAX, EXP_F32_MIN, exp_f32};
+    use nn_activations::sigmoid::sigmoid_f32;
     use nn_activations::tanh::tanh_f32;
 
     /// Distance in units in the last place between two finite f32 of the same sign.
@@ -988,6 +989,48 @@ mod fast_tanh {
         assert!(tanh_f32(f32::NAN).is_nan(), "NaN must propagate");
         assert_eq!(tanh_f32(f32::INFINITY), 1.0);
         assert_eq!(tanh_f32(f32::NEG_INFINITY), -1.0);
+    }
+
+    /// The f32 tanh is odd bit for bit (−0 included) and saturates to exactly ±1.
+    #[test]
+    fn f32_tanh_is_odd_and_saturates() {
+        for i in 0..=200_000 {
+            let x = i as f32 * 1e-4;
+            assert_eq!(tanh_f32(-x).to_bits(), (-tanh_f32(x)).to_bits(), "at {x}");
+        }
+        assert!(tanh_f32(-0.0).is_sign_negative());
+        for x in [9.1f32, 9.5, 12.0, 1e30] {
+            assert_eq!((tanh_f32(x), tanh_f32(-x)), (1.0, -1.0), "at {x}");
+        }
+    }
+
+    /// The f32 sigmoid against the correctly rounded value (f64, rounded) on a dense grid
+    /// over [−87, 20] (normal results), its subnormal tail against the same reference to
+    /// an ulp of the smallest normal, and the special values.
+    #[test]
+    fn f32_sigmoid_is_within_two_ulps() {
+        let sigmoid = |z: f64| 1.0 / (1.0 + (-z).exp());
+        let mut worst = (0u32, 0.0f32);
+        for i in -8_700_000..=2_000_000 {
+            let z = i as f32 * 1e-5;
+            let u = ulps(sigmoid_f32(z), sigmoid(z as f64) as f32);
+            if u > worst.0 {
+                worst = (u, z);
+            }
+        }
+        assert!(worst.0 <= 2, "{} ulps at z = {}", worst.0, worst.1);
+        for i in 0..=170_000 {
+            let z = -87.0 - i as f32 * 1e-4;
+            let (got, exact) = (sigmoid_f32(z), sigmoid(z as f64) as f32);
+            assert!(ulps(got, exact) <= 1, "{got} against {exact} at z = {z}");
+        }
+        // σ(−88) = 6.054601895401186e-39 (Python 3: math.exp(-88) / (1 + math.exp(-88))).
+        assert!((sigmoid_f32(-88.0) as f64 / 6.054601895401186e-39 - 1.0).abs() < 1e-5);
+        assert_eq!(sigmoid_f32(0.0), 0.5);
+        assert_eq!(sigmoid_f32(f32::INFINITY), 1.0);
+        assert_eq!(sigmoid_f32(f32::NEG_INFINITY), 0.0);
+        assert_eq!(sigmoid_f32(-104.0), 0.0);
+        assert!(sigmoid_f32(f32::NAN).is_nan(), "NaN must propagate");
     }
 }
 

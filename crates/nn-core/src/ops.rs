@@ -72,9 +72,16 @@ pub fn ensure_finite<T: Scalar>(
 /// the compiler vectorises), where a search for the first bad entry is a branch per element
 /// and runs several times slower: this is the divergence check of every training step.
 pub fn all_finite<T: Scalar>(values: &[T]) -> bool {
-    values
-        .chunks(FINITE_BLOCK)
-        .all(|block| block.iter().fold(true, |ok, x| ok & x.finite()))
+    // On the widest vectors (16 `f32` lanes on AVX-512): input validation of every
+    // prediction is this scan.
+    widest_simd(
+        #[inline(always)]
+        || {
+            values
+                .chunks(FINITE_BLOCK)
+                .all(|block| block.iter().fold(true, |ok, x| ok & x.finite()))
+        },
+    )
 }
 
 /// Entries [`all_finite`] checks between early exits.
@@ -308,11 +315,14 @@ pub fn map_into<T: Scalar>(
     f: impl Fn(T) -> T,
 ) -> Result<(), CoreError> {
     expect_shape("map", "output", a.shape(), out.shape())?;
-    widest_simd(|| {
-        for (o, &x) in out.as_mut_slice().iter_mut().zip(a.as_slice()) {
-            *o = f(x);
-        }
-    });
+    widest_simd(
+        #[inline(always)]
+        || {
+            for (o, &x) in out.as_mut_slice().iter_mut().zip(a.as_slice()) {
+                *o = f(x);
+            }
+        },
+    );
     Ok(())
 }
 
@@ -333,16 +343,19 @@ pub fn map_backward_into<T: Scalar>(
 ) -> Result<(), CoreError> {
     expect_shape("map_backward", "dC", a.shape(), dc.shape())?;
     expect_shape("map_backward", "output", a.shape(), out.shape())?;
-    widest_simd(|| {
-        for ((o, &x), &g) in out
-            .as_mut_slice()
-            .iter_mut()
-            .zip(a.as_slice())
-            .zip(dc.as_slice())
-        {
-            *o = g * f_prime(x);
-        }
-    });
+    widest_simd(
+        #[inline(always)]
+        || {
+            for ((o, &x), &g) in out
+                .as_mut_slice()
+                .iter_mut()
+                .zip(a.as_slice())
+                .zip(dc.as_slice())
+            {
+                *o = g * f_prime(x);
+            }
+        },
+    );
     Ok(())
 }
 

@@ -63,17 +63,20 @@ pub(crate) fn softmax_columns_in_place<T: Scalar>(z: &mut DMatrix<T>) {
     if n == 0 {
         return;
     }
-    widest_simd(|| {
-        for col in z.as_mut_slice().chunks_exact_mut(n) {
-            let c = col.iter().fold(col[0], |m, &x| if x > m { x } else { m });
-            col.iter_mut().for_each(|v| *v -= c);
-        }
-        z.as_mut_slice().iter_mut().for_each(|v| *v = exp(*v));
-        for col in z.as_mut_slice().chunks_exact_mut(n) {
-            let inv = T::one() / col.iter().fold(T::zero(), |s, &v| s + v);
-            col.iter_mut().for_each(|v| *v *= inv);
-        }
-    });
+    widest_simd(
+        #[inline(always)]
+        || {
+            for col in z.as_mut_slice().chunks_exact_mut(n) {
+                let c = col.iter().fold(col[0], |m, &x| if x > m { x } else { m });
+                col.iter_mut().for_each(|v| *v -= c);
+            }
+            z.as_mut_slice().iter_mut().for_each(|v| *v = exp(*v));
+            for col in z.as_mut_slice().chunks_exact_mut(n) {
+                let inv = T::one() / col.iter().fold(T::zero(), |s, &v| s + v);
+                col.iter_mut().for_each(|v| *v *= inv);
+            }
+        },
+    );
 }
 
 /// `dz ← a ∘ (da − ⟨a, da⟩)` column by column. The caller checked the shapes.
