@@ -37,7 +37,8 @@
 //!
 //! ## Two threads
 //!
-//! A product of at least 2¹⁸ multiply-adds is computed as two halves, always: `C`'s
+//! A product of at least 2¹⁸ multiply-adds, and enough of them per value of the
+//! activations each half moves (`CUT_INTENSITY`), is computed as two halves, always: `C`'s
 //! columns cut in two when it has at least as many columns as rows, else its rows (so the
 //! operand both halves read whole is the smaller one), at half the dimension rounded up to
 //! a multiple of 16 (whole register tiles); dimensions under 32 are not cut. A product
@@ -175,6 +176,13 @@ const CUT_MIN: usize = 32;
 /// runs of half a column. Such a product is cut along the inner dimension instead.
 const ROW_CUT_MIN_COLUMNS: usize = 16;
 
+/// Fewest multiply-adds per value of `B` and `C` that the second half reads or writes,
+/// `rows·inner / (rows + inner)` for a half of `rows × inner` (with `A`, the weights,
+/// counted as staying in the helper's cache). Below it, moving the activations between
+/// the cores costs more than the half saves: W1's 16×16 layer at 1024 columns (8) and
+/// W2's 32×64 (21) predicted 25–40% slower on two threads than on one.
+const CUT_INTENSITY: usize = 32;
+
 /// Where a product `C(m×n) = A(m×k)·B(k×n)` is cut into two halves, if it is.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub(crate) enum Cut {
@@ -194,12 +202,15 @@ pub(crate) fn cut(m: usize, k: usize, n: usize) -> Option<Cut> {
     }
     // Half, rounded up to whole 16-lane tiles: in 16..x for x ≥ 32.
     let half = |x: usize| (x / 2).next_multiple_of(16);
+    let dense = |rows: usize, inner: usize| {
+        rows.saturating_mul(inner) >= CUT_INTENSITY.saturating_mul(rows + inner)
+    };
     if n >= m && n >= CUT_MIN {
-        Some(Cut::Columns(half(n)))
+        dense(m, k).then(|| Cut::Columns(half(n)))
     } else if n < ROW_CUT_MIN_COLUMNS {
-        (k >= CUT_MIN).then(|| Cut::Inner(half(k)))
+        (k >= CUT_MIN && dense(m, k / 2)).then(|| Cut::Inner(half(k)))
     } else if m >= CUT_MIN {
-        Some(Cut::Rows(half(m)))
+        dense(m / 2, k).then(|| Cut::Rows(half(m)))
     } else {
         None
     }
@@ -274,4 +285,24 @@ pub fn matmul_backward<T: Scalar>(
         Trans::Yes => gemm_into(T::one(), dc, Trans::Yes, a, ta, T::zero(), &mut db)?,
     }
     Ok((da, db))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn the_reference_products_are_cut_where_two_threads_pay() {
+        // W4's training step and one request: rows, columns, the inner dimension.
+        assert_eq!(cut(512, 784, 256), Some(Cut::Rows(256)));
+        assert_eq!(cut(512, 256, 784), Some(Cut::Columns(400)));
+        assert_eq!(cut(512, 784, 1), Some(Cut::Inner(400)));
+        assert_eq!(cut(128, 784, 16), Some(Cut::Rows(64)));
+        // Too little work, too few multiply-adds per activation, too narrow.
+        assert_eq!(cut(128, 784, 1), None);
+        assert_eq!(cut(16, 16, 1024), None);
+        assert_eq!(cut(32, 64, 1024), None);
+        assert_eq!(cut(10, 512, 256), None);
+        assert_eq!(cut(31, 4096, 31), None);
+    }
 }

@@ -232,17 +232,16 @@ proptest! {
 /// A wrong transpose in a backward is caught: for square operands the shapes still fit,
 /// so only the values can tell, and the check sees it.
 /// Shapes `(m, k, n)` that `gemm_into` cuts in two (≥ 2¹⁸ multiply-adds): by columns,
-/// by rows, along the inner dimension (fewer than 16 columns), at odd sizes and where
-/// only one dimension reaches 32.
+/// by rows, along the inner dimension (fewer than 16 columns), at odd sizes.
 const CUT_SHAPES: [(usize, usize, usize); 9] = [
     (64, 80, 64),
-    (100, 70, 40),
-    (33, 300, 31),
-    (10, 512, 256),
-    (512, 10, 70),
+    (200, 70, 40),
+    (96, 300, 31),
+    (64, 512, 256),
+    (512, 64, 70),
     (47, 129, 95),
     (300, 1000, 1),
-    (20, 13_111, 3),
+    (40, 13_111, 3),
     (64, 4099, 15),
 ];
 

@@ -459,6 +459,7 @@ impl<T: Scalar> NetworkBuilder<T> {
             grads,
             loss_grad: DMatrix::zeros(0, 0),
             threads: 1,
+            block_buffers: Default::default(),
         })
     }
 }

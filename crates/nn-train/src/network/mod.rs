@@ -9,6 +9,7 @@ pub use builder::{NetworkBuilder, NetworkPlan};
 pub(crate) use shares::{MIN_PARALLEL_PREDICT_WORK, MIN_PREDICT_COLUMNS, share, share_count};
 
 use std::fmt;
+use std::sync::Mutex;
 
 use nalgebra::DMatrix;
 use nn_init::nn_activations::nn_core::{Scalar, with_kernel_threads};
@@ -45,6 +46,22 @@ pub struct Network<T: Scalar> {
     loss_grad: DMatrix<T>,
     /// Threads [`Network::predict`] may split a large batch across.
     threads: usize,
+    /// The buffers [`Network::predict`] runs column blocks through, kept between calls.
+    block_buffers: BlockBuffers<T>,
+}
+
+/// [`PredictBuffers`] that `predict` (which takes `&self` and may run on several threads
+/// at once) keeps between calls: a call that finds them in use by another takes fresh
+/// ones. Without them a wide batch paid for its layers' outputs afresh on every call (a
+/// digits-sized CNN at 1024 columns: 2 MB, ~540 page faults, 14% of the call). A clone
+/// starts empty.
+#[derive(Debug, Default)]
+struct BlockBuffers<T: Scalar>(Mutex<PredictBuffers<T>>);
+
+impl<T: Scalar> Clone for BlockBuffers<T> {
+    fn clone(&self) -> Self {
+        Self::default()
+    }
 }
 
 /// Cost and accuracy of a network on a data set.
@@ -647,13 +664,17 @@ impl<T: Scalar> Network<T> {
         }
         let outputs = self.output_size();
         let mut out = DMatrix::zeros(outputs, m);
-        let mut buffers = PredictBuffers::default();
+        let (mut kept, mut fresh) = (self.block_buffers.0.try_lock(), None);
+        let buffers = match kept.as_deref_mut() {
+            Ok(kept) => kept,
+            Err(_) => fresh.insert(PredictBuffers::default()),
+        };
         for k in 0..blocks {
             let cols = share(m, blocks, k);
             let block = &x.as_slice()[cols.start * rows..cols.end * rows];
             let y = self.infer_into_buffers(
                 &DMatrix::from_column_slice(rows, cols.len(), block),
-                &mut buffers,
+                buffers,
             )?;
             out.as_mut_slice()[cols.start * outputs..cols.end * outputs]
                 .copy_from_slice(y.as_slice());
