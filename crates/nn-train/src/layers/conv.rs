@@ -476,7 +476,7 @@ fn forward_chunks<T: Scalar>(
 }
 
 /// [`Conv2d`]'s backward on the examples `x` with upstream `dZ` columns `dz`: `dW ←
-/// Σ_chunks (1/m) dYᵀᵀ U` into `dw` (overwritten), and, if asked, `dX` of the examples
+/// Σ_chunks (1/m) (dYᵀ)ᵀ U` into `dw` (overwritten), and, if asked, `dX` of the examples
 /// into `dx` (zeroed by the caller), chunk by chunk.
 fn backward_chunks<T: Scalar>(
     window: &Window,

@@ -682,7 +682,7 @@ impl<T: Scalar> Network<T> {
         Ok(out)
     }
 
-    /// How many threads [`Network::predict`] may split a large batch across: 1 when the
+    /// How many threads [`Network::predict`] may use: 1 when the
     /// network is built or loaded, else what [`Network::set_threads`] said (the library
     /// reads no environment variable; the `nn` command line and the benchmarks pass
     /// `NN_THREADS` here). Training takes its count from
@@ -691,8 +691,10 @@ impl<T: Scalar> Network<T> {
         self.threads
     }
 
-    /// Sets the thread count of [`Network::predict`] (0 counts as 1). The threads are
-    /// rayon's global pool; a batch is split into at most this many shares.
+    /// Sets the thread count of [`Network::predict`] and [`Network::predict_into`] (0
+    /// counts as 1): with 2 or more, a dense network's large products take nn-core's
+    /// helper thread, and a convolutional network's large batches are split into at most
+    /// this many column shares on rayon's global pool.
     pub fn set_threads(&mut self, threads: usize) {
         self.threads = threads.max(1);
     }
