@@ -191,6 +191,11 @@ pub(crate) mod kernel {
         }
     }
 
+    /// The `m×n` column-major `C` with column stride `cs`, writable.
+    fn view_mut<T>(c: &mut [T], m: usize, n: usize, cs: usize) -> MatMut<'_, T> {
+        MatMut::from_column_major_slice_with_stride_mut(c, m, n, cs)
+    }
+
     /// Clears the upper halves of the AVX registers (`vzeroupper`) if the CPU has them.
     ///
     /// faer's x86-64 kernels (AVX2/AVX-512) return with that state dirty; while it is, every
@@ -239,14 +244,14 @@ pub(crate) mod kernel {
                         clear_upper_vector_state();
                     };
                     match cut(m, k, n) {
-                        None => product(MatMut::from_column_major_slice_with_stride_mut(c, m, n, csc), a, b, accum),
+                        None => product(view_mut(c, m, n, csc), a, b, accum),
                         Some(Cut::Rows(at)) => {
-                            let (c0, c1) = MatMut::from_column_major_slice_with_stride_mut(c, m, n, csc).split_at_row_mut(at);
+                            let (c0, c1) = view_mut(c, m, n, csc).split_at_row_mut(at);
                             let (a0, a1) = a.split_at_row(at);
                             join(|| product(c0, a0, b, accum), || product(c1, a1, b, accum));
                         }
                         Some(Cut::Columns(at)) => {
-                            let (c0, c1) = MatMut::from_column_major_slice_with_stride_mut(c, m, n, csc).split_at_col_mut(at);
+                            let (c0, c1) = view_mut(c, m, n, csc).split_at_col_mut(at);
                             let (b0, b1) = b.split_at_col(at);
                             join(|| product(c0, a, b0, accum), || product(c1, a, b1, accum));
                         }
@@ -262,10 +267,7 @@ pub(crate) mod kernel {
                                 partial.resize(m * n, 0.0);
                                 let part = MatMut::from_column_major_slice_mut(partial, m, n);
                                 join(
-                                    || {
-                                        let c = MatMut::from_column_major_slice_with_stride_mut(&mut *c, m, n, csc);
-                                        product(c, a0, b0, accum);
-                                    },
+                                    || product(view_mut(&mut *c, m, n, csc), a0, b0, accum),
                                     || product(part, a1, b1, Accum::Replace),
                                 );
                                 // C = (β·C + α·A₀B₀) + α·A₁B₁, in that order on any thread count.
