@@ -6,24 +6,12 @@
 use nn_core::testing::{CountingAllocator, allocations_on_this_thread, allocations_total};
 use nn_core::{DMatrix, Scalar, Trans, gemm_into};
 
+mod common;
+use common::{operands, step_shapes};
+
 /// Counts allocations made by the current thread (the test harness runs others).
 #[global_allocator]
 static GLOBAL: CountingAllocator = CountingAllocator;
-
-/// `(m, k, n)` of `C = op(A)·op(B)` for a step of an MLP with layer sizes `dims` and batch
-/// `m`: forward `Z = W·A`, `dW = dZ·Aᵀ`, `dA = Wᵀ·dZ`.
-fn step_shapes(dims: &[usize], batch: usize) -> Vec<(usize, usize, usize, Trans, Trans)> {
-    dims.windows(2)
-        .flat_map(|w| {
-            let (i, o) = (w[0], w[1]);
-            [
-                (o, i, batch, Trans::No, Trans::No),
-                (o, batch, i, Trans::No, Trans::Yes),
-                (i, o, batch, Trans::Yes, Trans::No),
-            ]
-        })
-        .collect()
-}
 
 fn shapes() -> Vec<(usize, usize, usize, Trans, Trans)> {
     let mut v = vec![
@@ -36,16 +24,6 @@ fn shapes() -> Vec<(usize, usize, usize, Trans, Trans)> {
     v.extend(step_shapes(&[784, 128, 10], 64));
     v.extend(step_shapes(&[784, 512, 512, 10], 256));
     v
-}
-
-fn operands<T: Scalar>(
-    (m, k, n, ta, tb): (usize, usize, usize, Trans, Trans),
-) -> (DMatrix<T>, DMatrix<T>, DMatrix<T>) {
-    let (ar, ac) = ta.apply((m, k));
-    let (br, bc) = tb.apply((k, n));
-    let a = DMatrix::from_fn(ar, ac, |i, j| T::cast(((i * 7 + j * 3) % 11) as f64 - 5.0));
-    let b = DMatrix::from_fn(br, bc, |i, j| T::cast(((i * 5 + j * 2) % 13) as f64 - 6.0));
-    (a, b, DMatrix::from_element(m, n, T::cast(f64::NAN)))
 }
 
 fn assert_allocation_free<T: Scalar>() {

@@ -5,38 +5,21 @@
 use nn_core::testing::{CountingAllocator, allocations_during};
 use nn_core::{DMatrix, Scalar, Trans, gemm_into, with_kernel_threads};
 
+mod common;
+use common::{operands, step_shapes};
+
 #[global_allocator]
 static GLOBAL: CountingAllocator = CountingAllocator;
 
-/// The products of a training step of 784-512-512-10 at batch 256 (all cut in two):
-/// forward `Z = W·A`, `dW = dZ·Aᵀ`, `dA = Wᵀ·dZ`, as `(m, k, n, op(A), op(B))`; and its
-/// forward products on one column (cut along the inner dimension).
+/// The products of a training step of 784-512-512-10 at batch 256 (the large ones cut in
+/// two) and its forward products on one column (cut along the inner dimension).
 fn step_products() -> Vec<(usize, usize, usize, Trans, Trans)> {
-    let mut products: Vec<_> = [(784, 512), (512, 512), (512, 10)]
-        .into_iter()
-        .flat_map(|(i, o)| {
-            [
-                (o, i, 256, Trans::No, Trans::No),
-                (o, 256, i, Trans::No, Trans::Yes),
-                (i, o, 256, Trans::Yes, Trans::No),
-            ]
-        })
-        .collect();
+    let mut products = step_shapes(&[784, 512, 512, 10], 256);
     products.extend([
         (512, 784, 1, Trans::No, Trans::No),
         (512, 512, 1, Trans::No, Trans::No),
     ]);
     products
-}
-
-fn operands<T: Scalar>(
-    (m, k, n, ta, tb): (usize, usize, usize, Trans, Trans),
-) -> (DMatrix<T>, DMatrix<T>, DMatrix<T>) {
-    let (ar, ac) = ta.apply((m, k));
-    let (br, bc) = tb.apply((k, n));
-    let a = DMatrix::from_fn(ar, ac, |i, j| T::cast(((i * 7 + j * 3) % 11) as f64 - 5.0));
-    let b = DMatrix::from_fn(br, bc, |i, j| T::cast(((i * 5 + j * 2) % 13) as f64 - 6.0));
-    (a, b, DMatrix::zeros(m, n))
 }
 
 /// A product to run: `(op(A), op(B), A, B, C)`.
