@@ -35,6 +35,12 @@
 //! W1 forward 2→16, batch 32       16×2×32       12 / 8      15 / 13
 //! ```
 //!
+//! One exception: a product of one column (`n = 1`, one request to a server) with a
+//! column-major `A` goes, on a CPU with AVX-512, to nn-core's own matrix–vector kernel
+//! (`src/matvec.rs`), which keeps a block of the result in registers where faer's rewrites
+//! it for every column of `A`: W3's 784→128 layer on one column takes 3.3 µs instead of
+//! 5.6, and a whole W3 request 6.0 µs instead of 11.2 (one core of the Intel Xeon).
+//!
 //! ## Two threads
 //!
 //! A product of at least 2¹⁸ multiply-adds, and enough of them per value of the

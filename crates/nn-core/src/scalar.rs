@@ -160,7 +160,11 @@ pub(crate) mod kernel {
     use faer::{Accum, MatMut, MatRef, Par};
 
     use crate::gemm::{Cut, cut};
+    #[cfg(target_arch = "x86_64")]
+    use crate::matvec::gemv;
     use crate::pair::join;
+    #[cfg(target_arch = "x86_64")]
+    use pulp::x86::V4;
 
     /// A strided operand: `(data, row stride, column stride)`; one of the strides is 1.
     pub type Strided<'a, T> = (&'a [T], usize, usize);
@@ -211,6 +215,20 @@ pub(crate) mod kernel {
         }
     }
 
+    /// `C += P` for the `m`-row column-major `C` (column stride `csc`) and the packed `P`:
+    /// a product cut along its inner dimension, in the order `(β·C + α·A₀B₀) + α·A₁B₁` on
+    /// any thread count.
+    fn add_partial<T: Copy + std::ops::AddAssign>(
+        c: &mut [T],
+        csc: usize,
+        partial: &[T],
+        m: usize,
+    ) {
+        for (col, part) in c.chunks_mut(csc).zip(partial.chunks_exact(m)) {
+            col.iter_mut().zip(part).for_each(|(c, p)| *c += *p);
+        }
+    }
+
     macro_rules! impl_kernel {
         ($t:ty) => {
             impl GemmKernel for $t {
@@ -225,6 +243,37 @@ pub(crate) mod kernel {
                 ) {
                     assert!(m > 0 && k > 0 && n > 0, "gemm_kernel: empty dimension");
                     assert!(rsc == 1, "gemm_kernel: C must be column-major");
+                    thread_local! {
+                        /// The second half's partial product of a product cut along its
+                        /// inner dimension, sized once per thread.
+                        static PARTIAL: RefCell<Vec<$t>> = const { RefCell::new(Vec::new()) };
+                    }
+                    // One column of a column-major `A`: the matrix–vector kernel (B's
+                    // column is contiguous whichever way it is stored).
+                    #[cfg(target_arch = "x86_64")]
+                    if n == 1 && rsa == 1 && rsb == 1 {
+                        if let Some(simd) = V4::try_new() {
+                            let (x, y) = (&b[..k], &mut c[..m]);
+                            let gemv = |x: &[$t], a: &[$t], beta, y: &mut [$t]| {
+                                gemv(simd, alpha, (a, csa), x, beta, y);
+                                clear_upper_vector_state();
+                            };
+                            match cut(m, k, n) {
+                                Some(Cut::Inner(at)) => PARTIAL.with_borrow_mut(|partial| {
+                                    partial.clear();
+                                    partial.resize(m, 0.0);
+                                    let (x0, x1) = x.split_at(at);
+                                    join(
+                                        || gemv(x0, a, beta, &mut *y),
+                                        || gemv(x1, &a[at * csa..], 0.0, &mut *partial),
+                                    );
+                                    add_partial(y, m, partial, m);
+                                }),
+                                _ => gemv(x, a, beta, y),
+                            }
+                            return;
+                        }
+                    }
                     let a = view(a, m, k, rsa, csa);
                     let b = view(b, k, n, rsb, csb);
                     // faer accumulates with β ∈ {0, 1}: `Replace` never reads C (so NaN in
@@ -256,10 +305,6 @@ pub(crate) mod kernel {
                             join(|| product(c0, a, b0, accum), || product(c1, a, b1, accum));
                         }
                         Some(Cut::Inner(at)) => {
-                            thread_local! {
-                                /// The second half's partial product, sized once per thread.
-                                static PARTIAL: RefCell<Vec<$t>> = const { RefCell::new(Vec::new()) };
-                            }
                             let (a0, a1) = a.split_at_col(at);
                             let (b0, b1) = b.split_at_row(at);
                             PARTIAL.with_borrow_mut(|partial| {
@@ -270,10 +315,7 @@ pub(crate) mod kernel {
                                     || product(view_mut(&mut *c, m, n, csc), a0, b0, accum),
                                     || product(part, a1, b1, Accum::Replace),
                                 );
-                                // C = (β·C + α·A₀B₀) + α·A₁B₁, in that order on any thread count.
-                                for (col, part) in c.chunks_mut(csc).zip(partial.chunks_exact(m)) {
-                                    col.iter_mut().zip(part).for_each(|(c, p)| *c += *p);
-                                }
+                                add_partial(c, csc, partial, m);
                             });
                         }
                     }

@@ -74,6 +74,33 @@ proptest! {
         prop_assert!((c32.cast::<f64>() - c64).amax() < 1e-4);
     }
 
+    /// One column (`n = 1`, one request): on x86-64 with AVX-512 the matrix–vector kernel,
+    /// at sizes with partial row blocks and vectors and odd inner dimensions, with both
+    /// transposes of each operand, and with β = 0 ignoring NaN in C.
+    #[test]
+    fn matrix_vector_products_equal_the_naive_product(
+        (m, k) in (1usize..=300, 1usize..=300), ta in trans(), tb in trans(),
+        alpha in -2.0f64..2.0, beta in prop_oneof![Just(0.0), Just(1.0), -2.0f64..2.0],
+        seed in 0usize..1000,
+    ) {
+        let (ar, ac) = stored(ta, m, k);
+        let (br, bc) = stored(tb, k, 1);
+        let (a, b) = (pattern::<f64>(ar, ac, seed), pattern::<f64>(br, bc, seed + 1));
+        let mut c0 = pattern::<f64>(m, 1, seed + 2);
+        let expected = naive_product(&a, ta, &b, tb) * alpha + &c0 * beta;
+        if beta == 0.0 {
+            c0.fill(f64::NAN);
+        }
+        let scale = expected.amax().max(1.0);
+        let mut c = c0.clone();
+        gemm_into(alpha, &a, ta, &b, tb, beta, &mut c).unwrap();
+        prop_assert!((&c - &expected).amax() / scale < 1e-13, "{m}×{k} f64: {c} vs {expected}");
+        let mut c32 = c0.cast::<f32>();
+        let (a32, b32) = (a.cast::<f32>(), b.cast::<f32>());
+        gemm_into(alpha as f32, &a32, ta, &b32, tb, beta as f32, &mut c32).unwrap();
+        prop_assert!((c32.cast::<f64>() - &expected).amax() / scale < 1e-5, "{m}×{k} f32");
+    }
+
     #[test]
     fn matmul_backward_matches_finite_differences((ta, tb, a, b, r) in product_case()) {
         let (da, db) = matmul_backward(&a, ta, &b, tb, &r).unwrap();
