@@ -43,6 +43,14 @@ pub(crate) fn batch<T: Scalar>(
 
 /// Checks inputs alone: the expected rows, at least one example, all finite.
 pub(crate) fn inputs_only<T: Scalar>(x: &DMatrix<T>, inputs: usize) -> Result<()> {
+    inputs_shape(x, inputs)?;
+    finite("inputs X", x)
+}
+
+/// The shape half of [`inputs_only`]: `inputs` rows and at least one column. Prediction
+/// leaves the finiteness check to the first layer where it can (see
+/// `Layer::infer_into_vouching`).
+pub(crate) fn inputs_shape<T: Scalar>(x: &DMatrix<T>, inputs: usize) -> Result<()> {
     // One row per feature, one column per example.
     if x.nrows() != inputs {
         return Err(TrainError::BadShape {
@@ -54,5 +62,5 @@ pub(crate) fn inputs_only<T: Scalar>(x: &DMatrix<T>, inputs: usize) -> Result<()
     if x.ncols() == 0 {
         return Err(TrainError::EmptyData { what: "inputs X" });
     }
-    finite("inputs X", x)
+    Ok(())
 }

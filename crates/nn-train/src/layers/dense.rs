@@ -6,7 +6,7 @@ use nalgebra::DMatrix;
 use nn_init::Init;
 use nn_init::nn_activations::Activation;
 use nn_init::nn_activations::nn_core::{
-    Scalar, Trans, broadcast_column_into, fit_buffer, gemm_into, mean_columns_into,
+    Scalar, Trans, all_finite, broadcast_column_into, fit_buffer, gemm_into, mean_columns_into,
 };
 use serde::{Deserialize, Serialize};
 
@@ -310,6 +310,19 @@ impl<T: Scalar> Layer<T> for Dense<T> {
         affine_into(self.weights(), self.bias(), input, out)?;
         self.activation.forward_in_place(out);
         Ok(())
+    }
+
+    fn infer_into_vouching(&self, input: &DMatrix<T>, out: &mut DMatrix<T>) -> Result<bool> {
+        if self.units() >= input.nrows() {
+            // Z would be no smaller than the input: scanning the input is as cheap.
+            self.infer_into(input, out)?;
+            return Ok(false);
+        }
+        self.check_input(input)?;
+        affine_into(self.weights(), self.bias(), input, out)?;
+        let finite = all_finite(out.as_slice());
+        self.activation.forward_in_place(out);
+        Ok(finite)
     }
 
     fn activation(&self) -> Option<Activation> {

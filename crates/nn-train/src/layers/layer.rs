@@ -328,6 +328,18 @@ pub trait Layer<T: Scalar>: fmt::Debug + fmt::Display + Send + Sync + LayerClone
         *out = self.infer(input)?;
         Ok(())
     }
+    /// [`Layer::infer_into`], and whether what it computed shows that `input` holds no NaN
+    /// or infinity, so that the caller need not scan it: `Ok(true)` only for a layer each
+    /// of whose outputs sums a product with every input before anything else can hide a
+    /// NaN (`0·NaN` and `0·∞` are NaN, so one non-finite input makes every such output
+    /// non-finite) and which found those sums finite. The default says `false`, and the
+    /// caller scans the input. A dense layer with fewer units than inputs vouches: it
+    /// checks `W A_prev + b` before the activation (ReLU would turn NaN into 0), a
+    /// smaller matrix than the input and still in the cache.
+    fn infer_into_vouching(&self, input: &DMatrix<T>, out: &mut DMatrix<T>) -> Result<bool> {
+        self.infer_into(input, out)?;
+        Ok(false)
+    }
 
     /// The activation applied last, if the layer has one (fused losses need it).
     fn activation(&self) -> Option<Activation> {

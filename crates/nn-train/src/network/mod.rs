@@ -558,18 +558,24 @@ impl<T: Scalar> Network<T> {
     /// width of the product it is in), bit-identical only for a given count; nothing sums
     /// across shares, so the differences stay at rounding level.
     ///
+    /// A NaN or infinity anywhere in `X` is an error. A first dense layer with fewer units
+    /// than inputs checks it on its `W X + b` instead of scanning `X`
+    /// ([`Layer::infer_into_vouching`]); the error names the entry of `X` either way.
+    ///
     /// # Errors
     /// [`TrainError::BadShape`], [`TrainError::EmptyData`] or [`TrainError::NonFiniteData`].
     pub fn predict(&self, x: &DMatrix<T>) -> Result<DMatrix<T>> {
-        check::inputs_only(x, self.input.len())?;
+        check::inputs_shape(x, self.input.len())?;
         let m = x.ncols();
         let parts = self.threads.min(m / MIN_PREDICT_COLUMNS);
         let work: usize = self.layers.iter().map(|l| l.work_per_example()).sum();
         let wide = self.layers.iter().all(|l| l.batch_wide_products());
         if wide || parts < 2 || work.saturating_mul(m) < MIN_PARALLEL_PREDICT_WORK {
             // Not split by columns: the threads go into the large products instead.
-            return with_kernel_threads(self.threads, || self.predict_unchecked(x));
+            return with_kernel_threads(self.threads, || self.predict_unchecked(x, Some(x)));
         }
+        // Each share runs on a copy of its columns: the whole of X is checked here.
+        check::finite("inputs X", x)?;
         self.predict_split(x, parts)
     }
 
@@ -598,15 +604,21 @@ impl<T: Scalar> Network<T> {
         x: &DMatrix<T>,
         buffers: &'b mut PredictBuffers<T>,
     ) -> Result<&'b DMatrix<T>> {
-        check::inputs_only(x, self.input.len())?;
-        with_kernel_threads(self.threads, || self.infer_into_buffers(x, buffers))
+        check::inputs_shape(x, self.input.len())?;
+        with_kernel_threads(self.threads, || {
+            self.infer_into_buffers(x, buffers, Some(x))
+        })
     }
 
-    /// [`Network::predict_into`] of validated inputs.
+    /// [`Network::predict_into`] of inputs of the right shape. With `unchecked` (the
+    /// whole of which `x` is a block) the inputs have not yet been checked for NaN and
+    /// infinity: the first layer that computes vouches for its block
+    /// ([`Layer::infer_into_vouching`]), or the whole is scanned.
     fn infer_into_buffers<'b>(
         &self,
         x: &DMatrix<T>,
         buffers: &'b mut PredictBuffers<T>,
+        unchecked: Option<&DMatrix<T>>,
     ) -> Result<&'b DMatrix<T>> {
         let computing = self.layers.iter().filter(|l| l.output().is_some());
         let n = computing.clone().count();
@@ -615,8 +627,10 @@ impl<T: Scalar> Network<T> {
         }
         for (k, layer) in computing.enumerate() {
             let (before, rest) = buffers.outputs.split_at_mut(k);
-            let input = before.last().unwrap_or(x);
-            layer.infer_into(input, &mut rest[0])?;
+            match (before.last(), unchecked) {
+                (None, Some(whole)) => infer_first(layer.as_ref(), x, &mut rest[0], whole)?,
+                (input, _) => layer.infer_into(input.unwrap_or(x), &mut rest[0])?,
+            }
         }
         buffers.outputs.last().ok_or_else(no_layer_computes)
     }
@@ -632,7 +646,7 @@ impl<T: Scalar> Network<T> {
                 let rows = x.nrows();
                 // A copy of contiguous columns (a `memcpy`; `into_owned` goes entry by entry).
                 let columns = &x.as_slice()[cols.start * rows..cols.end * rows];
-                self.predict_unchecked(&DMatrix::from_column_slice(rows, cols.len(), columns))
+                self.predict_unchecked(&DMatrix::from_column_slice(rows, cols.len(), columns), None)
             })
             .collect();
         let mut out = DMatrix::zeros(self.output_size(), m);
@@ -646,21 +660,27 @@ impl<T: Scalar> Network<T> {
     /// Without the `parallel` feature every prediction runs on the calling thread.
     #[cfg(not(feature = "parallel"))]
     fn predict_split(&self, x: &DMatrix<T>, _parts: usize) -> Result<DMatrix<T>> {
-        self.predict_unchecked(x)
+        self.predict_unchecked(x, None)
     }
 
-    /// [`Network::predict`] of validated inputs, on the calling thread. A batch whose
+    /// [`Network::predict`] of inputs of the right shape (and, unless `unchecked` is `x`
+    /// itself, checked for NaN and infinity: see [`Network::infer_into_buffers`]), on the
+    /// calling thread. A batch whose
     /// widest layer output would exceed [`PREDICT_BLOCK_VALUES`] values goes through in
     /// blocks of columns that reuse one set of buffers, so that a convolution's outputs at
     /// batch 1024 (LeNet-5's first layer: 19 MB in `f32`) are neither allocated afresh per
     /// call nor pushed out of the cache between layers.
-    fn predict_unchecked(&self, x: &DMatrix<T>) -> Result<DMatrix<T>> {
+    fn predict_unchecked(
+        &self,
+        x: &DMatrix<T>,
+        unchecked: Option<&DMatrix<T>>,
+    ) -> Result<DMatrix<T>> {
         let widest = self.layers.iter().map(|l| l.output_shape().len()).max();
         let (m, rows) = (x.ncols(), x.nrows());
         let fit = PREDICT_BLOCK_VALUES / widest.unwrap_or(1).max(1);
         let blocks = m.div_ceil(fit.max(MIN_PREDICT_COLUMNS));
         if blocks < 2 {
-            return infer_through(&self.layers, x)?.ok_or_else(no_layer_computes);
+            return infer_through(&self.layers, x, unchecked)?.ok_or_else(no_layer_computes);
         }
         let outputs = self.output_size();
         let mut out = DMatrix::zeros(outputs, m);
@@ -675,6 +695,7 @@ impl<T: Scalar> Network<T> {
             let y = self.infer_into_buffers(
                 &DMatrix::from_column_slice(rows, cols.len(), block),
                 buffers,
+                unchecked,
             )?;
             out.as_mut_slice()[cols.start * outputs..cols.end * outputs]
                 .copy_from_slice(y.as_slice());
@@ -713,7 +734,7 @@ impl<T: Scalar> Network<T> {
             .iter()
             .rposition(|l| l.output().is_some())
             .ok_or_else(no_layer_computes)?;
-        let hidden = infer_through(&self.layers[..last], x)?;
+        let hidden = infer_through(&self.layers[..last], x, None)?;
         let (z, a) = self.layers[last].infer_full(hidden.as_ref().unwrap_or(x))?;
         let z = z.filter(|_| last + 1 == self.layers.len());
         let weights = self.class_weights();
@@ -793,16 +814,45 @@ fn output_of<'a, T: Scalar>(done: &'a [Box<dyn Layer<T>>], x: &'a DMatrix<T>) ->
 const PREDICT_BLOCK_VALUES: usize = 1 << 19;
 
 /// Evaluation-mode forward through `layers`; `None` when none computes (the input is the
-/// output), so the input is never copied.
+/// output), so the input is never copied. `unchecked` as for
+/// [`Network::infer_into_buffers`].
 fn infer_through<T: Scalar>(
     layers: &[Box<dyn Layer<T>>],
     x: &DMatrix<T>,
+    unchecked: Option<&DMatrix<T>>,
 ) -> Result<Option<DMatrix<T>>> {
     let mut a: Option<DMatrix<T>> = None;
     for layer in layers.iter().filter(|l| l.output().is_some()) {
-        a = Some(layer.infer(a.as_ref().unwrap_or(x))?);
+        a = Some(match (a, unchecked) {
+            (None, Some(whole)) => {
+                let mut out = DMatrix::zeros(0, 0);
+                infer_first(layer.as_ref(), x, &mut out, whole)?;
+                out
+            }
+            (a, _) => layer.infer(a.as_ref().unwrap_or(x))?,
+        });
+    }
+    if let (None, Some(whole)) = (&a, unchecked) {
+        check::finite("inputs X", whole)?;
     }
     Ok(a)
+}
+
+/// The first computing layer's evaluation forward of `x` (a block of `whole`, the inputs
+/// not yet checked for NaN and infinity): if the layer cannot vouch for `x`
+/// ([`Layer::infer_into_vouching`]), `whole` is scanned, so that an error names the
+/// input's place in it. A finite `whole` whose products overflowed goes on, as it always
+/// did.
+fn infer_first<T: Scalar>(
+    layer: &dyn Layer<T>,
+    x: &DMatrix<T>,
+    out: &mut DMatrix<T>,
+    whole: &DMatrix<T>,
+) -> Result<()> {
+    if !layer.infer_into_vouching(x, out)? {
+        check::finite("inputs X", whole)?;
+    }
+    Ok(())
 }
 
 /// Buffers that [`Network::predict_into`] writes each computing layer's output into,

@@ -370,3 +370,72 @@ fn a_checkpoint_keeps_non_default_divergence_rules() {
         assert_eq!(back.trainer.config().divergence, divergence);
     }
 }
+
+/// Prediction leaves the NaN check to a first dense layer with fewer units than inputs
+/// (`Layer::infer_into_vouching`): a NaN or infinity anywhere in X, also under a ReLU
+/// (which maps NaN to 0) and in the second block of a wide batch, is still an error that
+/// names its place in the whole X, through `predict` and `predict_into`, on one thread and
+/// two, for networks that vouch and for ones that scan. Finite inputs whose products
+/// overflow are predicted, as before.
+#[test]
+fn prediction_refuses_non_finite_inputs_wherever_the_check_is_made() {
+    let vouching = Network::<f32>::builder(40)
+        .dense(8, Activation::Relu)
+        .dense(3, Activation::Softmax)
+        .build()
+        .unwrap();
+    let scanning = Network::<f32>::builder(3)
+        .dense(16, Activation::Relu)
+        .dense(2, Activation::Identity)
+        .build()
+        .unwrap();
+    let behind_dropout = Network::<f32>::builder(40)
+        .dropout(0.5)
+        .dense(4, Activation::Relu)
+        .build()
+        .unwrap();
+    let conv = Network::<f32>::image_builder(1, 6, 6)
+        .conv2d(4, 3, Activation::Relu)
+        .flatten()
+        .dense(2, Activation::Identity)
+        .build()
+        .unwrap();
+    // 70 000 columns of 8 units: more than one block of `predict`.
+    for (name, net, cols) in [
+        ("vouching", &vouching, 70_000),
+        ("vouching, one column", &vouching, 1),
+        ("scanning", &scanning, 300),
+        ("behind dropout", &behind_dropout, 50),
+        ("conv", &conv, 30),
+    ] {
+        let rows = net.input_shape().len();
+        let x = DMatrix::<f32>::from_fn(rows, cols, |i, j| ((i * 7 + j) % 5) as f32 - 2.0);
+        for threads in [1, 2] {
+            let mut net = net.clone();
+            net.set_threads(threads);
+            assert!(net.predict(&x).is_ok(), "{name}");
+            for (row, col, value) in [
+                (0, 0, f32::NAN),
+                (rows - 1, cols - 1, f32::INFINITY),
+                (rows / 2, cols * 3 / 4, f32::NEG_INFINITY),
+            ] {
+                let mut bad = x.clone();
+                bad[(row, col)] = value;
+                let mut buffers = PredictBuffers::default();
+                for e in [
+                    net.predict(&bad).unwrap_err(),
+                    net.predict_into(&bad, &mut buffers).unwrap_err(),
+                ] {
+                    assert!(
+                        matches!(e, TrainError::NonFiniteData { row: r, col: c, .. } if r == row && c == col),
+                        "{name}, {threads} thread(s), {value} at ({row}, {col}): {e}"
+                    );
+                }
+            }
+        }
+    }
+    // Finite, but W·x overflows f32: predicted (to non-finite values), not refused.
+    let huge = DMatrix::<f32>::from_element(40, 2, 3.0e38);
+    let out = vouching.predict(&huge).unwrap();
+    assert_eq!(out.shape(), (3, 2));
+}
