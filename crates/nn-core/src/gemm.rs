@@ -47,10 +47,10 @@
 //! activations each half moves (`CUT_INTENSITY`), is computed as two halves, always: `C`'s
 //! rows cut in two when it has at least 128 rows (`ROWS_FIRST`: faer's tiles fit such
 //! halves better) or more rows than columns, else its columns, at half the dimension
-//! rounded up to a multiple of 16 (whole register tiles); dimensions under 32 are not cut. A product
-//! with fewer than 16 columns (a matrix–vector product: one request to a server) is cut
-//! along its inner dimension instead, each half reading a contiguous half of `A`, the
-//! second half's product added after the first's (`ROW_CUT_MIN_COLUMNS`). Inside
+//! rounded up to a multiple of 16 (whole register tiles); dimensions under 32 are not
+//! cut. A product with fewer than 16 columns (a matrix–vector product: one request to a
+//! server) is cut along its inner dimension instead, each half reading a contiguous half
+//! of `A`, the second half's product added after the first's (`ROW_CUT_MIN_COLUMNS`). Inside
 //! [`with_kernel_threads`](crate::with_kernel_threads) with two threads the second half
 //! runs on a helper thread (`src/pair.rs`), otherwise right after the first. The cut is
 //! the shape's, never the thread count's, so the bits are the same either way; on one

@@ -27,10 +27,13 @@ pub(crate) trait Lanes: Copy + PartialEq + Default {
     type V: Copy;
     /// Elements per vector.
     const LANES: usize;
+    /// `x` in every lane.
     fn splat(s: V4, x: Self) -> Self::V;
     /// `a·b + c` with one rounding.
     fn fma(s: V4, a: Self::V, b: Self::V, c: Self::V) -> Self::V;
+    /// `a·b`, lane by lane.
     fn mul(s: V4, a: Self::V, b: Self::V) -> Self::V;
+    /// `a + b`, lane by lane.
     fn add(s: V4, a: Self::V, b: Self::V) -> Self::V;
     /// The whole vectors at the start of `x`, and what is left.
     fn vectors(x: &[Self]) -> (&[Self::V], &[Self]);
