@@ -230,6 +230,19 @@ pub(crate) fn cut(m: usize, k: usize, n: usize) -> Option<Cut> {
     }
 }
 
+/// Fewest multiply-adds of an `f64` product whose transposed right operand is first copied
+/// column-major.
+const TRANSPOSE_B_WORK: usize = 1 << 22;
+
+/// Whether an `f64` product `A·Bᵀ` (a weight gradient `dZ·A_prevᵀ`) copies `Bᵀ` into a
+/// column-major buffer first: faer multiplies a row-major right operand 10–25% slower in
+/// `f64` (W4's 512×256×784: 58–59 GFLOP/s, 65–67 with the copy included; 512×256×512: 55–58
+/// → 64–69, one core of the Intel Xeon). In `f32` the copy gained 0–3% and is not made.
+/// A function of the shape alone, so the bits do not depend on the thread count.
+pub(crate) fn transposes_b(m: usize, k: usize, n: usize) -> bool {
+    m >= ROWS_FIRST && n >= CUT_MIN && m.saturating_mul(k).saturating_mul(n) >= TRANSPOSE_B_WORK
+}
+
 /// `op(A)·op(B)` into a new matrix (allocates; see [`gemm_into`] for the in-place form).
 ///
 /// # Errors

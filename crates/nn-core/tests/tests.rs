@@ -259,8 +259,10 @@ proptest! {
 /// A wrong transpose in a backward is caught: for square operands the shapes still fit,
 /// so only the values can tell, and the check sees it.
 /// Shapes `(m, k, n)` that `gemm_into` cuts in two (≥ 2¹⁸ multiply-adds): by columns,
-/// by rows, along the inner dimension (fewer than 16 columns), at odd sizes.
-const CUT_SHAPES: [(usize, usize, usize); 9] = [
+/// by rows, along the inner dimension (fewer than 16 columns), at odd sizes; the last two
+/// are large enough that an `f64` product with a transposed right operand copies it
+/// column-major first.
+const CUT_SHAPES: [(usize, usize, usize); 11] = [
     (64, 80, 64),
     (200, 70, 40),
     (96, 300, 31),
@@ -270,6 +272,8 @@ const CUT_SHAPES: [(usize, usize, usize); 9] = [
     (300, 1000, 1),
     (40, 13_111, 3),
     (64, 4099, 15),
+    (256, 130, 160),
+    (129, 257, 131),
 ];
 
 /// Deterministic entries in [-2, 2] that differ across rows and columns.
