@@ -233,14 +233,21 @@ pub(crate) fn cut(m: usize, k: usize, n: usize) -> Option<Cut> {
 /// Fewest multiply-adds of an `f64` product whose transposed right operand is first copied
 /// column-major.
 const TRANSPOSE_B_WORK: usize = 1 << 22;
+/// Shortest inner dimension of such a product (the batch, in a weight gradient).
+const TRANSPOSE_B_MIN_INNER: usize = 256;
 
 /// Whether an `f64` product `A·Bᵀ` (a weight gradient `dZ·A_prevᵀ`) copies `Bᵀ` into a
-/// column-major buffer first: faer multiplies a row-major right operand 10–25% slower in
-/// `f64` (W4's 512×256×784: 58–59 GFLOP/s, 65–67 with the copy included; 512×256×512: 55–58
-/// → 64–69, one core of the Intel Xeon). In `f32` the copy gained 0–3% and is not made.
-/// A function of the shape alone, so the bits do not depend on the thread count.
+/// column-major buffer first. faer multiplies a row-major right operand 10–25% slower in
+/// `f64` when the inner dimension is long: W4's 512×256×784 ran at 58–59 GFLOP/s, 65–67 with
+/// the copy included, 512×256×512 55–58 → 64–69, 256×256×784 61–63 → 68 (one core of the
+/// Intel Xeon). With 64 it is as fast without the copy (W3's 128×64×784: 78, 66 with it;
+/// 512×64×784 75 → 71). In `f32` the copy gained 0–3% and is not made. A function of the
+/// shape alone, so the bits do not depend on the thread count.
 pub(crate) fn transposes_b(m: usize, k: usize, n: usize) -> bool {
-    m >= ROWS_FIRST && n >= CUT_MIN && m.saturating_mul(k).saturating_mul(n) >= TRANSPOSE_B_WORK
+    m >= ROWS_FIRST
+        && k >= TRANSPOSE_B_MIN_INNER
+        && n >= CUT_MIN
+        && m.saturating_mul(k).saturating_mul(n) >= TRANSPOSE_B_WORK
 }
 
 /// `op(A)·op(B)` into a new matrix (allocates; see [`gemm_into`] for the in-place form).
