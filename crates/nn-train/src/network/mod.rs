@@ -663,8 +663,8 @@ impl<T: Scalar> Network<T> {
         self.predict_unchecked(x, None)
     }
 
-    /// [`Network::predict`] of inputs of the right shape (and, unless `unchecked` is `x`
-    /// itself, checked for NaN and infinity: see [`Network::infer_into_buffers`]), on the
+    /// [`Network::predict`] of inputs of the right shape (already checked for NaN and
+    /// infinity unless `unchecked` is given: see [`Network::infer_into_buffers`]), on the
     /// calling thread. A batch whose
     /// widest layer output would exceed [`PREDICT_BLOCK_VALUES`] values goes through in
     /// blocks of columns that reuse one set of buffers, so that a convolution's outputs at
