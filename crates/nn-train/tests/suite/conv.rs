@@ -428,6 +428,45 @@ mod forward {
     }
 
     proptest! {
+        #![proptest_config(ProptestConfig::with_cases(48))]
+
+        /// Output rows of every length the stride-1 unfolding moves as a block (up to 8,
+        /// 16 and 32 values, and longer), with padding at both ends: the forward and the
+        /// prediction equal the direct convolution to 1e-12.
+        #[test]
+        fn conv_forward_on_wide_rows_equals_direct_convolution(
+            out_w in prop::sample::select(vec![5usize, 8, 9, 16, 17, 31, 32, 33, 40]),
+            (kw, pw) in (1usize..=3, 0usize..=2),
+            c in 1usize..=2,
+            out in 1usize..=3,
+            m in 1usize..=3,
+            seed in any::<u64>(),
+        ) {
+            let (h, kh, ph) = (3, 2, 1);
+            let w = out_w + kw - 1;
+            prop_assume!(w > 2 * pw);
+            let w = w - 2 * pw;
+            let mut g = Gen(seed);
+            let w4: Vec<f64> = (0..out * c * kh * kw).map(|_| g.uniform(-1.0, 1.0)).collect();
+            let b: Vec<f64> = (0..out).map(|_| g.uniform(-1.0, 1.0)).collect();
+            let x = g.matrix(c * h * w, m, -2.0, 2.0);
+            let mut conv = Conv2d::from_parameters(
+                image(c, h, w),
+                w_mat(&w4, out),
+                DMatrix::from_column_slice(out, 1, &b),
+                ([kh, kw], [1, 1], [ph, pw]),
+                Activation::Identity,
+            )
+            .unwrap();
+            let expected = naive_conv(&x, (c, h, w), &w4, &b, [kh, kw], [1, 1], [ph, pw]);
+            conv.forward(&x, Mode::Train).unwrap();
+            let diff = (conv.output().unwrap() - &expected).amax();
+            prop_assert!(diff <= 1e-12, "{conv}: max difference {diff:e}");
+            prop_assert!((conv.infer(&x).unwrap() - &expected).amax() <= 1e-12);
+        }
+    }
+
+    proptest! {
         #![proptest_config(ProptestConfig::with_cases(32))]
 
         /// 2×2 pooling with stride 2 (its own loop) equals the definition on images of
