@@ -86,7 +86,7 @@ fn training_steps_do_not_allocate() {
 }
 
 /// `predict_into` on one column at a time (and on a batch of 16) allocates nothing after
-/// the first call of each width, and gives `predict`'s bits.
+/// the first call of each width, and gives `predict`'s bits; so does a CNN's.
 fn serving_predictions_do_not_allocate() {
     let net = Network::<f32>::builder(784)
         .dense(128, Activation::Relu)
@@ -135,6 +135,16 @@ fn serving_predictions_do_not_allocate() {
             "{width} columns"
         );
     }
+    // The convolution's unfolding buffers are kept per thread: after the first call of a
+    // width, nothing is allocated either.
+    let batch = images.columns(0, 16).into_owned();
+    cnn.predict_into(&batch, &mut buffers).unwrap();
+    let n = allocations_on_this_thread_during(|| {
+        for _ in 0..50 {
+            cnn.predict_into(&batch, &mut buffers).unwrap();
+        }
+    });
+    assert_eq!(n, 0, "{n} allocations in 50 CNN predictions of 16 columns");
 }
 
 fn dense_training_steps_do_not_allocate() {

@@ -551,7 +551,7 @@ impl<T: Scalar> Network<T> {
     ///
     /// A network with a convolution, whose products are one chunk of examples at a time
     /// ([`Layer::batch_wide_products`]), instead splits a batch large enough to gain (at
-    /// least 2²³ multiply-adds, [`Layer::work_per_example`] × columns) by columns across up
+    /// least 2²² multiply-adds, [`Layer::work_per_example`] × columns) by columns across up
     /// to [`Network::threads`] threads, in shares of at least 64 columns, each running the
     /// whole network on its share. That split depends on the thread count: every column's
     /// result is the one-thread result to rounding (a column's rounding depends on the
@@ -584,8 +584,8 @@ impl<T: Scalar> Network<T> {
     /// helper thread, which takes the second half of each large product (a layer of
     /// 784→512 on one column, say: see `nn_core::with_kernel_threads`; the bits do not
     /// depend on it). After the first call with a batch of a given width
-    /// (one column, say, for one request at a time), a network of dense layers allocates
-    /// nothing; a convolution allocates its unfolded input (one chunk) on every call.
+    /// (one column, say, for one request at a time), nothing is allocated: a convolution
+    /// keeps its unfolding buffers (one chunk of examples) per thread.
     ///
     /// ```
     /// use nn_train::{Activation, DMatrix, Network, PredictBuffers};
