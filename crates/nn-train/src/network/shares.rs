@@ -29,10 +29,13 @@ pub(crate) fn share_count(params: usize, columns: usize) -> usize {
 }
 
 /// Below this many `multiply-adds per example × columns` (for dense layers, `parameters ×
-/// columns`; see [`crate::Layer::work_per_example`]) a prediction stays on the calling thread: waking
-/// pooled threads and copying the shares costs tens of microseconds. Measured, W2's
-/// 1024-column batch (2.5M) ran twice as slow split in two, W3's (104M) faster.
-pub(crate) const MIN_PARALLEL_PREDICT_WORK: usize = 1 << 23;
+/// columns`; see [`crate::Layer::work_per_example`]) a prediction stays on the calling
+/// thread: waking pooled threads and copying the shares costs tens of microseconds.
+/// Measured, W2's 1024-column batch (2.5M) ran twice as slow split in two, W3's (104M)
+/// faster; C1's (6.8M, a convolution at a fraction of the products' speed) at 1.18–1.20M
+/// samples/s undivided on two threads, 1.73–1.74M split (one core of the Intel Xeon each).
+/// Only networks with a convolution are split (see [`crate::Network::predict`]).
+pub(crate) const MIN_PARALLEL_PREDICT_WORK: usize = 1 << 22;
 
 /// Fewest columns in a share of a prediction.
 pub(crate) const MIN_PREDICT_COLUMNS: usize = 64;
