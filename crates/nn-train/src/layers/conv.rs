@@ -273,6 +273,8 @@ thread_local! {
     /// that repeated predictions neither allocate nor fault in the fresh pages of chunks
     /// above the allocator's mapping threshold: C1's predictions spent a fifth of their
     /// time in page faults, and took 1.86 ms per 1024 examples before, 1.03 ms after.
+    /// They hold one chunk's `U` and `Yᵀ` per half (a chunk has at most 2¹⁶ values of `U`
+    /// unless one example has more) and are freed when the thread ends.
     static INFER_SCRATCH: RefCell<Option<Box<dyn Any>>> = const { RefCell::new(None) };
 }
 
@@ -620,11 +622,10 @@ fn unfold<T: Scalar>(w: &Window, x: &[T], rows: usize, cols: &mut DMatrix<T>) {
 /// at most `N` values (`N = 0`: any length).
 ///
 /// A run of a few values cost a library call to copy, and so did each zero fill (for C1,
-/// the digits-sized CNN, 6 values and a fifth of its prediction). Here every run and
-/// fill moves `N` values
-/// at once wherever both sides have them, and what it writes past its end lies in later
-/// rows of the column, which are written after it (in order: the zeros before a run,
-/// the run, the zeros after it).
+/// the digits-sized CNN, 6 values and a fifth of its prediction). Here every run and fill
+/// moves `N` values at once wherever both sides have them, and what it writes past its
+/// end lies in later rows of the column, which are written after it (in order: the zeros
+/// before a run, the run, the zeros after it).
 fn unfold_runs<T: Scalar, const N: usize>(
     w: &Window,
     x: &[T],
