@@ -387,6 +387,35 @@ mod gradients {
 mod forward {
     use super::*;
 
+    /// An identity-activated convolution of `out` filters over `c×h×w` images with the
+    /// `(kernel, stride, padding)` window, weights and bias uniform in ±1, `m` images
+    /// uniform in ±2 from `seed`: the layer, the images, their direct convolution, and
+    /// the weights as `[out, in, kh, kw]`.
+    fn random_case(
+        seed: u64,
+        (c, h, w): (usize, usize, usize),
+        out: usize,
+        m: usize,
+        ([kh, kw], stride, padding): ([usize; 2], [usize; 2], [usize; 2]),
+    ) -> (Conv2d<f64>, DMatrix<f64>, DMatrix<f64>, Vec<f64>) {
+        let mut g = Gen(seed);
+        let w4: Vec<f64> = (0..out * c * kh * kw)
+            .map(|_| g.uniform(-1.0, 1.0))
+            .collect();
+        let b: Vec<f64> = (0..out).map(|_| g.uniform(-1.0, 1.0)).collect();
+        let x = g.matrix(c * h * w, m, -2.0, 2.0);
+        let conv = Conv2d::from_parameters(
+            image(c, h, w),
+            w_mat(&w4, out),
+            DMatrix::from_column_slice(out, 1, &b),
+            ([kh, kw], stride, padding),
+            Activation::Identity,
+        )
+        .unwrap();
+        let expected = naive_conv(&x, (c, h, w), &w4, &b, [kh, kw], stride, padding);
+        (conv, x, expected, w4)
+    }
+
     proptest! {
         #![proptest_config(ProptestConfig::with_cases(48))]
 
@@ -401,19 +430,8 @@ mod forward {
             m in 1usize..=3,
             seed in any::<u64>(),
         ) {
-            let mut g = Gen(seed);
-            let w4: Vec<f64> = (0..out * c * kh * kw).map(|_| g.uniform(-1.0, 1.0)).collect();
-            let b: Vec<f64> = (0..out).map(|_| g.uniform(-1.0, 1.0)).collect();
-            let x = g.matrix(c * h * w, m, -2.0, 2.0);
-            let mut conv = Conv2d::from_parameters(
-                image(c, h, w),
-                w_mat(&w4, out),
-                DMatrix::from_column_slice(out, 1, &b),
-                ([kh, kw], [sh, sw], [ph, pw]),
-                Activation::Identity,
-            )
-            .unwrap();
-            let expected = naive_conv(&x, (c, h, w), &w4, &b, [kh, kw], [sh, sw], [ph, pw]);
+            let window = ([kh, kw], [sh, sw], [ph, pw]);
+            let (mut conv, x, expected, w4) = random_case(seed, (c, h, w), out, m, window);
             conv.forward(&x, Mode::Train).unwrap();
             prop_assert_eq!(conv.output().unwrap().shape(), expected.shape());
             let diff = (conv.output().unwrap() - &expected).amax();
@@ -446,19 +464,8 @@ mod forward {
             let w = out_w + kw - 1;
             prop_assume!(w > 2 * pw);
             let w = w - 2 * pw;
-            let mut g = Gen(seed);
-            let w4: Vec<f64> = (0..out * c * kh * kw).map(|_| g.uniform(-1.0, 1.0)).collect();
-            let b: Vec<f64> = (0..out).map(|_| g.uniform(-1.0, 1.0)).collect();
-            let x = g.matrix(c * h * w, m, -2.0, 2.0);
-            let mut conv = Conv2d::from_parameters(
-                image(c, h, w),
-                w_mat(&w4, out),
-                DMatrix::from_column_slice(out, 1, &b),
-                ([kh, kw], [1, 1], [ph, pw]),
-                Activation::Identity,
-            )
-            .unwrap();
-            let expected = naive_conv(&x, (c, h, w), &w4, &b, [kh, kw], [1, 1], [ph, pw]);
+            let window = ([kh, kw], [1, 1], [ph, pw]);
+            let (mut conv, x, expected, _) = random_case(seed, (c, h, w), out, m, window);
             conv.forward(&x, Mode::Train).unwrap();
             let diff = (conv.output().unwrap() - &expected).amax();
             prop_assert!(diff <= 1e-12, "{conv}: max difference {diff:e}");
