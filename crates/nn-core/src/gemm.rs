@@ -50,9 +50,9 @@
 //! rounded up to a multiple of 16 (whole register tiles); dimensions under 32 are not
 //! cut. A product with fewer than 16 columns (a matrix–vector product: one request to a
 //! server) is cut along its inner dimension instead, each half reading a contiguous half
-//! of `A`, the second half's product added after the first's (`ROW_CUT_MIN_COLUMNS`). Inside
-//! [`with_kernel_threads`](crate::with_kernel_threads) with two threads the second half
-//! runs on a helper thread (`src/pair.rs`), otherwise right after the first. The cut is
+//! of `A`, the second half's product added after the first's (`ROW_CUT_MIN_COLUMNS`).
+//! Inside [`with_kernel_threads`](crate::with_kernel_threads) with two threads the second
+//! half runs on a helper thread (`src/pair.rs`), otherwise right after the first. The cut is
 //! the shape's, never the thread count's, so the bits are the same either way; on one
 //! thread it costs packing the shared operand twice. faer's own parallel mode is not used:
 //! it goes through rayon, whose queue allocates, and sizes its tiles by the thread count.

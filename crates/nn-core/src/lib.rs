@@ -100,13 +100,14 @@
 //! - `faer` (without default features): the matrix-product kernel behind [`gemm_into`],
 //!   fast on the narrow shapes of small networks and allocation-free once a thread has
 //!   made its first product (measured figures in the docs of `src/gemm.rs`).
-//! - `pulp` (already under faer): [`widest_simd`], the run-time choice of AVX-512 or AVX2 for
-//!   element-wise loops, the AVX-512 vectors of the matrix–vector kernel (safe
+//! - `pulp` (already under faer): [`widest_simd`], the run-time choice of AVX-512 or AVX2
+//!   for element-wise loops, the AVX-512 vectors of the matrix–vector kernel (safe
 //!   intrinsics, chosen at run time), and a safe `vzeroupper` after each product on
-//!   x86-64. faer's AVX-512 kernels return with the upper halves of the vector registers dirty, and until
-//!   they are cleared every SSE instruction that follows (all of the element-wise code
-//!   built for baseline x86-64) runs several times slower: 50 µs instead of 10 µs for a
-//!   finiteness scan of W3's 100k weight gradients right after the product that made them.
+//!   x86-64. faer's AVX-512 kernels return with the upper halves of the vector registers
+//!   dirty, and until they are cleared every SSE instruction that follows (all of the
+//!   element-wise code built for baseline x86-64) runs several times slower: 50 µs
+//!   instead of 10 µs for a finiteness scan of W3's 100k weight gradients right after the
+//!   product that made them.
 //! - `serde` (without derive): [`DType`]'s serialised form, and [`text`], the helper that
 //!   serialises a value as its `Display` and reads it with its `FromStr`.
 //! - `thiserror`: the error enum's `Display` without boilerplate.
