@@ -41,6 +41,12 @@
 //! it for every column of `A`: W3's 784→128 layer on one column takes 3.3 µs instead of
 //! 5.6, and a whole W3 request 6.0 µs instead of 11.2 (one core of the Intel Xeon).
 //!
+//! And a weight gradient `dZ·A_prevᵀ` with a batch of at least 256 (a row-major `B` and a
+//! long inner dimension, [`packs`]) goes, on a CPU with AVX-512, to nn-core's own packed
+//! kernel (`src/packed.rs`): faer reads such a `B` 11–17% slower than a column-major one,
+//! the packed kernel copies it into its tile's layout. W4's 512×256×784 gradient: 125 →
+//! 147–150 GFLOP/s in `f32`, 56–58 → 60–66 in `f64`.
+//!
 //! ## Two threads
 //!
 //! A product of at least 2¹⁸ multiply-adds, and enough of them per value of the
@@ -214,8 +220,6 @@ pub(crate) fn cut(m: usize, k: usize, n: usize) -> Option<Cut> {
     if m.saturating_mul(k).saturating_mul(n) < CUT_WORK {
         return None;
     }
-    // Half, rounded up to whole 16-lane tiles: in 16..x for x ≥ 32.
-    let half = |x: usize| (x / 2).next_multiple_of(16);
     let dense = |rows: usize, inner: usize| {
         rows.saturating_mul(inner) >= CUT_INTENSITY.saturating_mul(rows + inner)
     };
@@ -230,24 +234,33 @@ pub(crate) fn cut(m: usize, k: usize, n: usize) -> Option<Cut> {
     }
 }
 
-/// Fewest multiply-adds of an `f64` product whose transposed right operand is first copied
-/// column-major.
-const TRANSPOSE_B_WORK: usize = 1 << 22;
+/// Fewest multiply-adds of a product that goes to the packed kernel (`src/packed.rs`).
+const PACKED_WORK: usize = 1 << 22;
 /// Shortest inner dimension of such a product (the batch, in a weight gradient).
-const TRANSPOSE_B_MIN_INNER: usize = 256;
+const PACKED_MIN_INNER: usize = 256;
 
-/// Whether an `f64` product `A·Bᵀ` (a weight gradient `dZ·A_prevᵀ`) copies `Bᵀ` into a
-/// column-major buffer first. faer multiplies a row-major right operand 10–25% slower in
-/// `f64` when the inner dimension is long: W4's 512×256×784 ran at 58–59 GFLOP/s, 65–67 with
-/// the copy included, 512×256×512 55–58 → 64–69, 256×256×784 61–63 → 68 (one core of the
-/// Intel Xeon). With 64 it is as fast without the copy (W3's 128×64×784: 78, 66 with it;
-/// 512×64×784 75 → 71). In `f32` the copy gained 0–3% and is not made. A function of the
-/// shape alone, so the bits do not depend on the thread count.
-pub(crate) fn transposes_b(m: usize, k: usize, n: usize) -> bool {
+/// Whether a product `A·Bᵀ` (column-major `A`, row-major `B`: a weight gradient
+/// `dZ·A_prevᵀ`) goes to nn-core's packed kernel on a CPU with AVX-512 rather than to faer,
+/// which multiplies a row-major `B` 11–17% slower when the inner dimension is long (see
+/// `src/packed.rs`). With 64 (W3's batch) faer is faster. A function of the shape alone,
+/// so the bits do not depend on the thread count.
+pub(crate) fn packs(m: usize, k: usize, n: usize) -> bool {
     m >= ROWS_FIRST
-        && k >= TRANSPOSE_B_MIN_INNER
+        && k >= PACKED_MIN_INNER
         && n >= CUT_MIN
-        && m.saturating_mul(k).saturating_mul(n) >= TRANSPOSE_B_WORK
+        && m.saturating_mul(k).saturating_mul(n) >= PACKED_WORK
+}
+
+/// Where a product that [`packs`] is cut into two halves, if it is: always by the columns
+/// of `C` (each half a contiguous run of `C` and of `B`'s row-major columns), at the
+/// column the rows or columns of [`cut`] would use for `n`, whenever [`cut`] cuts it.
+pub(crate) fn packed_cut(m: usize, k: usize, n: usize) -> Option<usize> {
+    cut(m, k, n).map(|_| half(n))
+}
+
+/// Half of `x`, rounded up to whole 16-lane tiles: in 16..x for x ≥ 32.
+fn half(x: usize) -> usize {
+    (x / 2).next_multiple_of(16)
 }
 
 /// `op(A)·op(B)` into a new matrix (allocates; see [`gemm_into`] for the in-place form).

@@ -118,6 +118,8 @@ mod gradcheck;
 #[cfg(target_arch = "x86_64")]
 mod matvec;
 mod ops;
+#[cfg(target_arch = "x86_64")]
+mod packed;
 mod pair;
 mod scalar;
 mod simd;

@@ -37,6 +37,8 @@ pub(crate) trait Lanes: Copy + PartialEq + Default {
     fn add(s: V4, a: Self::V, b: Self::V) -> Self::V;
     /// The whole vectors at the start of `x`, and what is left.
     fn vectors(x: &[Self]) -> (&[Self::V], &[Self]);
+    /// The whole vectors at the start of `x`, writable, and what is left.
+    fn vectors_mut(x: &mut [Self]) -> (&mut [Self::V], &mut [Self]);
     /// The first `min(x.len(), LANES)` elements of `x`, zeros after (a masked load).
     fn load(s: V4, x: &[Self]) -> Self::V;
     /// Writes the first `min(x.len(), LANES)` lanes of `v` into `x` (a masked store).
@@ -45,7 +47,7 @@ pub(crate) trait Lanes: Copy + PartialEq + Default {
 
 macro_rules! impl_lanes {
     ($t:ty, $v:ty, $lanes:expr, $splat:ident, $fma:ident, $mul:ident, $add:ident,
-     $vectors:ident, $load:ident, $store:ident) => {
+     $vectors:ident, $vectors_mut:ident, $load:ident, $store:ident) => {
         impl Lanes for $t {
             type V = $v;
             const LANES: usize = $lanes;
@@ -70,6 +72,10 @@ macro_rules! impl_lanes {
                 V4::$vectors(x)
             }
             #[inline(always)]
+            fn vectors_mut(x: &mut [$t]) -> (&mut [$v], &mut [$t]) {
+                V4::$vectors_mut(x)
+            }
+            #[inline(always)]
             fn load(s: V4, x: &[$t]) -> $v {
                 s.$load(x)
             }
@@ -90,6 +96,7 @@ impl_lanes!(
     mul_f32s,
     add_f32s,
     as_simd_f32s,
+    as_mut_simd_f32s,
     partial_load_f32s,
     partial_store_f32s
 );
@@ -102,6 +109,7 @@ impl_lanes!(
     mul_f64s,
     add_f64s,
     as_simd_f64s,
+    as_mut_simd_f64s,
     partial_load_f64s,
     partial_store_f64s
 );

@@ -159,9 +159,11 @@ pub(crate) mod kernel {
 
     use faer::{Accum, MatMut, MatRef, Par};
 
-    use crate::gemm::{Cut, cut, transposes_b};
+    use crate::gemm::{Cut, cut, packed_cut, packs};
     #[cfg(target_arch = "x86_64")]
     use crate::matvec::gemv;
+    #[cfg(target_arch = "x86_64")]
+    use crate::packed;
     use crate::pair::join;
     #[cfg(target_arch = "x86_64")]
     use pulp::x86::V4;
@@ -229,23 +231,8 @@ pub(crate) mod kernel {
         }
     }
 
-    /// `dst ← op(B)` as a column-major `k×n` matrix, for a row-major `op(B)` (row stride
-    /// `rs`, column stride 1): sixteen columns at a time, so that the rows read stay
-    /// contiguous and the columns written stay in the cache.
-    fn transpose_into<T: Copy>(b: &[T], rs: usize, (k, n): (usize, usize), dst: &mut [T]) {
-        for j0 in (0..n).step_by(16) {
-            let width = 16.min(n - j0);
-            for p in 0..k {
-                let row = &b[p * rs + j0..][..width];
-                for (j, &x) in row.iter().enumerate() {
-                    dst[(j0 + j) * k + p] = x;
-                }
-            }
-        }
-    }
-
     macro_rules! impl_kernel {
-        ($t:ty, $transpose_b:expr) => {
+        ($t:ty) => {
             impl GemmKernel for $t {
                 #[inline]
                 fn gemm_kernel(
@@ -262,26 +249,25 @@ pub(crate) mod kernel {
                         /// The second half's partial product of a product cut along its
                         /// inner dimension, sized once per thread.
                         static PARTIAL: RefCell<Vec<$t>> = const { RefCell::new(Vec::new()) };
-                        /// A transposed right operand, copied column-major, sized once
-                        /// per thread.
-                        static B_COLUMNS: RefCell<Vec<$t>> = const { RefCell::new(Vec::new()) };
                     }
-                    if $transpose_b && rsb != 1 && transposes_b(m, k, n) {
-                        // faer multiplies a row-major B 10–25% slower (see `transposes_b`).
-                        return B_COLUMNS.with_borrow_mut(|columns| {
-                            columns.clear();
-                            columns.resize(k * n, 0.0);
-                            transpose_into(b, rsb, (k, n), columns);
-                            let b = (&columns[..], 1, k);
-                            Self::gemm_kernel(
-                                (m, k, n),
-                                alpha,
-                                (a, rsa, csa),
-                                b,
-                                beta,
-                                (c, rsc, csc),
-                            );
-                        });
+                    // A weight gradient with a long batch: the packed kernel.
+                    #[cfg(target_arch = "x86_64")]
+                    if rsa == 1 && csb == 1 && packs(m, k, n) {
+                        if let Some(simd) = V4::try_new() {
+                            let product = |b: &[$t], c: &mut [$t], n| {
+                                let (b, c) = ((b, rsb), (c, csc));
+                                packed::gemm(simd, (m, k, n), alpha, (a, csa), b, beta, c);
+                                clear_upper_vector_state();
+                            };
+                            match packed_cut(m, k, n) {
+                                Some(at) => {
+                                    let (c0, c1) = c.split_at_mut(at * csc);
+                                    join(|| product(b, c0, at), || product(&b[at..], c1, n - at));
+                                }
+                                None => product(b, c, n),
+                            }
+                            return;
+                        }
                     }
                     // One column of a column-major `A`: the matrix–vector kernel (B's
                     // column is contiguous whichever way it is stored).
@@ -359,6 +345,6 @@ pub(crate) mod kernel {
         };
     }
 
-    impl_kernel!(f32, false);
-    impl_kernel!(f64, true);
+    impl_kernel!(f32);
+    impl_kernel!(f64);
 }

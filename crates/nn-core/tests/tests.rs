@@ -259,10 +259,11 @@ proptest! {
 /// A wrong transpose in a backward is caught: for square operands the shapes still fit,
 /// so only the values can tell, and the check sees it.
 /// Shapes `(m, k, n)` that `gemm_into` cuts in two (≥ 2¹⁸ multiply-adds): by columns,
-/// by rows, along the inner dimension (fewer than 16 columns), at odd sizes; the last two
-/// are large enough that an `f64` product with a transposed right operand copies it
-/// column-major first.
-const CUT_SHAPES: [(usize, usize, usize); 11] = [
+/// by rows, along the inner dimension (fewer than 16 columns), at odd sizes; the last three
+/// are large enough that a product with a transposed right operand (a weight gradient)
+/// goes to the packed kernel on a CPU with AVX-512: partial tiles of rows and columns, one,
+/// two and three blocks of inner steps.
+const CUT_SHAPES: [(usize, usize, usize); 12] = [
     (64, 80, 64),
     (200, 70, 40),
     (96, 300, 31),
@@ -274,6 +275,7 @@ const CUT_SHAPES: [(usize, usize, usize); 11] = [
     (64, 4099, 15),
     (256, 260, 160),
     (129, 257, 131),
+    (140, 800, 45),
 ];
 
 /// Deterministic entries in [-2, 2] that differ across rows and columns.
@@ -301,6 +303,8 @@ fn products_cut_in_halves_equal_the_naive_product_on_one_thread_and_two() {
             );
             for (alpha, beta) in [(1.0, 0.0), (0.5, 1.0), (-1.5, 0.25)] {
                 let expected = naive_product(&a, ta, &b, tb) * alpha + &c0 * beta;
+                // With β = 0, C is not read: NaN in it must not reach the result.
+                let c0 = if beta == 0.0 { c0.map(|_| f64::NAN) } else { c0.clone() };
                 let mut one = c0.clone();
                 gemm_into(alpha, &a, ta, &b, tb, beta, &mut one).unwrap();
                 let err = (&one - &expected).amax() / expected.amax();
