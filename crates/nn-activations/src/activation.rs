@@ -32,7 +32,9 @@ use gelu::{gelu, gelu_slope, gelu_tanh, gelu_tanh_slope};
 use relu::{DEFAULT_LEAKY_SLOPE, leaky_relu, leaky_relu_slope, relu, relu_slope};
 use sigmoid::{sigmoid, sigmoid_slope, sigmoid_slope_from_output};
 use silu::{silu, silu_slope};
-use softmax::{softmax_backward_columns, softmax_columns, softmax_columns_in_place};
+use softmax::{
+    softmax_backward_columns, softmax_columns, softmax_columns_in_place, softmax_slice_in_place,
+};
 use softplus::{softplus, softplus_slope};
 use step::step;
 use tanh::{tanh, tanh_slope, tanh_slope_from_output};
@@ -142,11 +144,11 @@ pub enum WeightScale {
 
 /// `z ← f(z)` element by element.
 #[inline]
-fn map_in_place<T: Scalar>(z: &mut DMatrix<T>, f: impl Fn(T) -> T) {
+fn map_in_place<T: Scalar>(z: &mut [T], f: impl Fn(T) -> T) {
     widest_simd(
         #[inline(always)]
         || {
-            for v in z.as_mut_slice() {
+            for v in z {
                 *v = f(*v);
             }
         },
@@ -454,6 +456,30 @@ impl Activation {
             self,
             identity => {},
             softmax => softmax_columns_in_place(z),
+            f => map_in_place(z.as_mut_slice(), f)
+        );
+    }
+
+    /// `z ← g(z)` in place on whole columns of `rows` values each, stored one after the
+    /// other (a block of columns of a column-major matrix): what
+    /// [`Activation::forward_in_place`] does to a matrix, given its storage. A trailing
+    /// partial column is left as it is. This is the epilogue a dense layer's inference
+    /// hands to `nn_core::affine_into`.
+    ///
+    /// ```
+    /// use nn_activations::Activation;
+    /// let mut z = [1.0f64, 1.0, 0.0, 2.0_f64.ln()];
+    /// Activation::Softmax.forward_columns_in_place(&mut z, 2);
+    /// let expected = [0.5, 0.5, 1.0 / 3.0, 2.0 / 3.0];
+    /// assert!(z.iter().zip(expected).all(|(a, b)| (a - b).abs() < 1e-15));
+    /// ```
+    pub fn forward_columns_in_place<T: Scalar>(&self, z: &mut [T], rows: usize) {
+        let whole = z.len() - z.len() % rows.max(1);
+        let z = &mut z[..whole];
+        dispatch!(
+            self,
+            identity => {},
+            softmax => softmax_slice_in_place(z, rows),
             f => map_in_place(z, f)
         );
     }

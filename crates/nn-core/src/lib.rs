@@ -112,6 +112,8 @@
 //!   serialises a value as its `Display` and reads it with its `FromStr`.
 //! - `thiserror`: the error enum's `Display` without boilerplate.
 
+#[cfg(target_arch = "x86_64")]
+mod affine;
 mod error;
 mod gemm;
 mod gradcheck;
@@ -128,7 +130,7 @@ pub mod testing;
 pub mod text;
 
 pub use error::{CoreError, Shape};
-pub use gemm::{Trans, gemm_into, matmul, matmul_backward};
+pub use gemm::{Trans, affine_into, gemm_into, matmul, matmul_backward};
 pub use gradcheck::{GradCheck, GradCheckReport, Stencil, gradcheck};
 pub use ops::{
     add_column, add_column_backward, add_column_into, all_finite, broadcast_column_into,

@@ -167,8 +167,14 @@ pub fn broadcast_column_into<T: Scalar>(
         (out.nrows(), 1),
         b.shape(),
     )?;
-    for mut col in out.column_iter_mut() {
-        col.copy_from_slice(b.as_slice());
+    match b.as_slice() {
+        [] => {}
+        // One row (a network's single output): a fill, not a copy call per column.
+        &[v] => out.fill(v),
+        b => out
+            .as_mut_slice()
+            .chunks_exact_mut(b.len())
+            .for_each(|col| col.copy_from_slice(b)),
     }
     Ok(())
 }

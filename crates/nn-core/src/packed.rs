@@ -71,7 +71,7 @@ impl_packed!(f64, 256, 96);
 
 /// A 64-byte-aligned window of `len` elements of `buf`, which grows if it must: vector
 /// loads of the panels then never straddle two cache lines.
-fn aligned<T: Copy + Default>(buf: &mut Vec<T>, len: usize) -> &mut [T] {
+pub(crate) fn aligned<T: Copy + Default>(buf: &mut Vec<T>, len: usize) -> &mut [T] {
     let pad = 64 / size_of::<T>();
     if buf.len() < len + pad {
         buf.resize(len + pad, T::default());
@@ -152,10 +152,10 @@ fn tile<T: Packed>(s: V4, a: &[T::V], b: &[T]) -> [[T::V; MR_VECTORS]; NR] {
     let (a, _) = a.as_chunks::<MR_VECTORS>();
     let (b, _) = b.as_chunks::<NR>();
     for (a, b) in a.iter().zip(b) {
-        for (acc, &b) in acc.iter_mut().zip(b) {
-            let b = T::splat(s, b);
-            for (acc, &a) in acc.iter_mut().zip(a) {
-                *acc = T::fma(s, a, b, *acc);
+        for j in 0..NR {
+            let b = T::splat(s, b[j]);
+            for v in 0..MR_VECTORS {
+                acc[j][v] = T::fma(s, a[v], b, acc[j][v]);
             }
         }
     }

@@ -101,6 +101,41 @@ proptest! {
         prop_assert!((c32.cast::<f64>() - &expected).amax() / scale < 1e-5, "{m}×{k} f32");
     }
 
+    /// `affine_into` against `W X + b` then the epilogue, on both sides of the small-layer
+    /// kernel's limits (64 rows in `f32`, 32 in `f64`; a tile's 6–16 columns): the blocks
+    /// the epilogue sees are whole columns, in order, covering `Z` once.
+    #[test]
+    fn affine_into_equals_the_product_plus_bias_then_the_epilogue(
+        (units, k, n) in (1usize..=70, 1usize..=40, 1usize..=40), seed in 0usize..1000,
+    ) {
+        let (w, x) = (pattern::<f64>(units, k, seed), pattern::<f64>(k, n, seed + 1));
+        let b = pattern::<f64>(units, 1, seed + 2);
+        let mut expected = naive_product(&w, Trans::No, &x, Trans::No);
+        for mut column in expected.column_iter_mut() {
+            column += &b;
+        }
+        let expected = expected.map(|v| 2.0 * v - 1.0);
+        let scale = expected.amax().max(1.0);
+        let mut blocks = Vec::new();
+        let mut z = DMatrix::from_element(units, n, f64::NAN);
+        affine_into(&w, &b, &x, &mut z, &mut |block: &mut [f64]| {
+            blocks.push(block.len());
+            block.iter_mut().for_each(|v| *v = 2.0 * *v - 1.0);
+        }).unwrap();
+        prop_assert!((&z - &expected).amax() / scale < 1e-13, "{units}×{k}×{n} f64");
+        prop_assert!(blocks.iter().all(|&len| len > 0 && len % units == 0), "{blocks:?}");
+        prop_assert_eq!(blocks.iter().sum::<usize>(), units * n);
+        let (w32, x32, b32) = (w.cast::<f32>(), x.cast::<f32>(), b.cast::<f32>());
+        let mut z32 = DMatrix::from_element(units, n, f32::NAN);
+        let mut covered = 0;
+        affine_into(&w32, &b32, &x32, &mut z32, &mut |block: &mut [f32]| {
+            covered += block.len();
+            block.iter_mut().for_each(|v| *v = 2.0 * *v - 1.0);
+        }).unwrap();
+        prop_assert_eq!(covered, units * n);
+        prop_assert!((z32.cast::<f64>() - &expected).amax() / scale < 1e-5, "{units}×{k}×{n} f32");
+    }
+
     #[test]
     fn matmul_backward_matches_finite_differences((ta, tb, a, b, r) in product_case()) {
         let (da, db) = matmul_backward(&a, ta, &b, tb, &r).unwrap();
@@ -304,7 +339,11 @@ fn products_cut_in_halves_equal_the_naive_product_on_one_thread_and_two() {
             for (alpha, beta) in [(1.0, 0.0), (0.5, 1.0), (-1.5, 0.25)] {
                 let expected = naive_product(&a, ta, &b, tb) * alpha + &c0 * beta;
                 // With β = 0, C is not read: NaN in it must not reach the result.
-                let c0 = if beta == 0.0 { c0.map(|_| f64::NAN) } else { c0.clone() };
+                let c0 = if beta == 0.0 {
+                    c0.map(|_| f64::NAN)
+                } else {
+                    c0.clone()
+                };
                 let mut one = c0.clone();
                 gemm_into(alpha, &a, ta, &b, tb, beta, &mut one).unwrap();
                 let err = (&one - &expected).amax() / expected.amax();
@@ -435,6 +474,48 @@ mod errors {
                 ..
             }
         ));
+    }
+
+    #[test]
+    fn affine_shape_mismatches_name_the_operand() {
+        let mut keep = |_: &mut [f64]| {};
+        let (w, x) = (m(3, 4), m(4, 5));
+        let mut z = m(3, 5);
+        let cases = [
+            (m(2, 1), m(4, 5), "b (bias)", (3, 1), (2, 1)),
+            (m(3, 1), m(5, 5), "X (input)", (4, 5), (5, 5)),
+        ];
+        for (b, x, operand, expected, found) in cases {
+            let err = affine_into(&w, &b, &x, &mut z, &mut keep).unwrap_err();
+            assert_eq!(
+                err,
+                CoreError::ShapeMismatch {
+                    op: "affine_into",
+                    operand,
+                    expected,
+                    found
+                }
+            );
+        }
+        let err = affine_into(&w, &m(3, 1), &x, &mut m(3, 4), &mut keep).unwrap_err();
+        assert!(matches!(
+            err,
+            CoreError::ShapeMismatch {
+                operand: "Z (output)",
+                ..
+            }
+        ));
+        // No inner dimension: Z is the bias.
+        let mut z = m(2, 3);
+        affine_into(
+            &m(2, 0),
+            &DMatrix::from_element(2, 1, 0.5),
+            &m(0, 3),
+            &mut z,
+            &mut keep,
+        )
+        .unwrap();
+        assert_eq!(z, DMatrix::from_element(2, 3, 0.5));
     }
 
     #[test]

@@ -60,18 +60,24 @@ pub(crate) fn softmax_columns<T: Scalar>(z: &DMatrix<T>, a: &mut DMatrix<T>) {
 /// maximum `c`, `v ← e^v` everywhere, then divide each column by its sum (in a fixed order).
 pub(crate) fn softmax_columns_in_place<T: Scalar>(z: &mut DMatrix<T>) {
     let n = z.nrows();
+    softmax_slice_in_place(z.as_mut_slice(), n);
+}
+
+/// Softmax of each run of `n` values of `z` (the columns of a column-major matrix), in
+/// place.
+pub(crate) fn softmax_slice_in_place<T: Scalar>(z: &mut [T], n: usize) {
     if n == 0 {
         return;
     }
     widest_simd(
         #[inline(always)]
         || {
-            for col in z.as_mut_slice().chunks_exact_mut(n) {
+            for col in z.chunks_exact_mut(n) {
                 let c = col.iter().fold(col[0], |m, &x| if x > m { x } else { m });
                 col.iter_mut().for_each(|v| *v -= c);
             }
-            z.as_mut_slice().iter_mut().for_each(|v| *v = exp(*v));
-            for col in z.as_mut_slice().chunks_exact_mut(n) {
+            z.iter_mut().for_each(|v| *v = exp(*v));
+            for col in z.chunks_exact_mut(n) {
                 let inv = T::one() / col.iter().fold(T::zero(), |s, &v| s + v);
                 col.iter_mut().for_each(|v| *v *= inv);
             }

@@ -6,7 +6,8 @@ use nalgebra::DMatrix;
 use nn_init::Init;
 use nn_init::nn_activations::Activation;
 use nn_init::nn_activations::nn_core::{
-    Scalar, Trans, all_finite, broadcast_column_into, fit_buffer, gemm_into, mean_columns_into,
+    self, Scalar, Trans, all_finite, broadcast_column_into, fit_buffer, gemm_into,
+    mean_columns_into,
 };
 use serde::{Deserialize, Serialize};
 
@@ -150,6 +151,22 @@ fn affine_into<T: Scalar>(
 }
 
 impl<T: Scalar> Dense<T> {
+    /// `out ← g(W·input + b)` in one buffer, the activation applied to each block of
+    /// columns as the product finishes it (`nn_core::affine_into`); with `vouch`, whether
+    /// every entry of `Z` was finite before the activation (else `true`).
+    fn infer_fused(&self, input: &DMatrix<T>, out: &mut DMatrix<T>, vouch: bool) -> Result<bool> {
+        let units = self.units();
+        fit_buffer(out, units, input.ncols());
+        let (activation, mut finite) = (self.activation, true);
+        nn_core::affine_into(self.weights(), self.bias(), input, out, &mut |block| {
+            if vouch {
+                finite &= all_finite(block);
+            }
+            activation.forward_columns_in_place(block, units);
+        })?;
+        Ok(finite)
+    }
+
     /// A layer with the given weights `W: (units, inputs)` and bias `b: (units, 1)`.
     ///
     /// # Errors
@@ -305,10 +322,8 @@ impl<T: Scalar> Layer<T> for Dense<T> {
     }
 
     fn infer_into(&self, input: &DMatrix<T>, out: &mut DMatrix<T>) -> Result<()> {
-        // One buffer: Z, then A = g(Z) over it (fresh large buffers cost page faults).
         self.check_input(input)?;
-        affine_into(self.weights(), self.bias(), input, out)?;
-        self.activation.forward_in_place(out);
+        self.infer_fused(input, out, false)?;
         Ok(())
     }
 
@@ -319,10 +334,7 @@ impl<T: Scalar> Layer<T> for Dense<T> {
             return Ok(false);
         }
         self.check_input(input)?;
-        affine_into(self.weights(), self.bias(), input, out)?;
-        let finite = all_finite(out.as_slice());
-        self.activation.forward_in_place(out);
-        Ok(finite)
+        self.infer_fused(input, out, true)
     }
 
     fn activation(&self) -> Option<Activation> {

@@ -679,16 +679,18 @@ impl<T: Scalar> Network<T> {
         let (m, rows) = (x.ncols(), x.nrows());
         let fit = PREDICT_BLOCK_VALUES / widest.unwrap_or(1).max(1);
         let blocks = m.div_ceil(fit.max(MIN_PREDICT_COLUMNS));
-        if blocks < 2 {
-            return infer_through(&self.layers, x, unchecked)?.ok_or_else(no_layer_computes);
-        }
-        let outputs = self.output_size();
-        let mut out = DMatrix::zeros(outputs, m);
+        // The network's own buffers, unless another thread is using them: the layers'
+        // outputs are not allocated (and zeroed) afresh on every call.
         let (mut kept, mut fresh) = (self.block_buffers.0.try_lock(), None);
         let buffers = match kept.as_deref_mut() {
             Ok(kept) => kept,
             Err(_) => fresh.insert(PredictBuffers::default()),
         };
+        if blocks < 2 {
+            return self.infer_into_buffers(x, buffers, unchecked).cloned();
+        }
+        let outputs = self.output_size();
+        let mut out = DMatrix::zeros(outputs, m);
         for k in 0..blocks {
             let cols = share(m, blocks, k);
             let block = &x.as_slice()[cols.start * rows..cols.end * rows];

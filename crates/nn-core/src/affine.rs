@@ -1,0 +1,152 @@
+//! `Z ← W·X + b 1ᵀ` for a layer of few units, with the layer's activation applied to each
+//! block of columns while it is in the L1 cache: the inference of a small dense layer.
+//!
+//! A layer of at most 64 units (32 in `f64`) went through three passes over `Z`: the bias
+//! copied into every column, faer's product accumulated onto it, the activation. faer's
+//! kernel for such a product keeps 16-row tiles, so a 10-unit output layer used 10 of 16
+//! lanes and read `Z` back to add to the bias (10×32×1024: 39 GFLOP/s), and W2's
+//! 64-32-10 network spent 24% of a prediction in the element-wise passes. Here `W`, its
+//! rows padded to whole vectors, is copied once per call into the layout of the register
+//! tile; a tile of `Z`, all its rows (one to four vectors) × 12, 12, 8 or 6 columns, starts
+//! from the bias in registers and accumulates `W[:, p]·X[p, j]` over the inner dimension
+//! (each `X[p, j]` broadcast straight from its column of `X`: no packing), is stored, and
+//! the epilogue (the activation, a finiteness check) runs on those columns of `Z` at once.
+//!
+//! Each entry is `b_i + Σ_p W_ip X_pj` summed in order of `p`, whatever the number of
+//! columns or threads.
+
+use std::cell::RefCell;
+
+use pulp::x86::V4;
+
+use crate::matvec::Lanes;
+use crate::packed::aligned;
+
+/// Most vectors of rows in a tile (64 `f32` rows, 32 `f64`).
+pub(crate) const MAX_ROW_VECTORS: usize = 4;
+
+/// An element type with a per-thread buffer for its padded weights.
+pub(crate) trait Affine: Lanes {
+    /// Runs `f` on this thread's buffer for the padded `W`, grown on first use.
+    fn with_weights<R>(f: impl FnOnce(&mut Vec<Self>) -> R) -> R;
+}
+
+macro_rules! impl_affine {
+    ($t:ty) => {
+        impl Affine for $t {
+            fn with_weights<R>(f: impl FnOnce(&mut Vec<$t>) -> R) -> R {
+                thread_local! {
+                    static WEIGHTS: RefCell<Vec<$t>> = const { RefCell::new(Vec::new()) };
+                }
+                WEIGHTS.with_borrow_mut(f)
+            }
+        }
+    };
+}
+impl_affine!(f32);
+impl_affine!(f64);
+
+/// `Z ← W·X + b 1ᵀ` with `epilogue` applied to each finished block of whole columns of `Z`
+/// (a slice of `units` × some columns), for `W: units×k` column-major (`w`), `b` of
+/// `units` values, `X: k×n` and `Z: units×n` column-major and contiguous. `units` is at
+/// most `MAX_ROW_VECTORS` vectors, `n` at least the tile's width (see [`tile_columns`]).
+///
+/// Panics (a bug in nn-core, not a user error) if a slice is too short: `affine_into`
+/// validated the shapes.
+pub(crate) fn affine<T: Affine>(
+    s: V4,
+    (w, units, k): (&[T], usize, usize),
+    b: &[T],
+    x: &[T],
+    z: &mut [T],
+    epilogue: &mut dyn FnMut(&mut [T]),
+) {
+    match units.div_ceil(T::LANES) {
+        1 => affine_tiles::<T, 1, 12>(s, (w, units, k), b, x, z, epilogue),
+        2 => affine_tiles::<T, 2, 12>(s, (w, units, k), b, x, z, epilogue),
+        3 => affine_tiles::<T, 3, 8>(s, (w, units, k), b, x, z, epilogue),
+        _ => affine_tiles::<T, 4, 6>(s, (w, units, k), b, x, z, epilogue),
+    }
+}
+
+/// Columns of a tile for a layer of `units` rows of `lanes`-wide vectors: as many as keep
+/// the tile's sums (and the weights' vectors) within the 32 vector registers.
+pub(crate) fn tile_columns(units: usize, lanes: usize) -> usize {
+    match units.div_ceil(lanes) {
+        1 => 12,
+        2 => 12,
+        3 => 8,
+        _ => 6,
+    }
+}
+
+fn affine_tiles<T: Affine, const R: usize, const NB: usize>(
+    s: V4,
+    (w, units, k): (&[T], usize, usize),
+    b: &[T],
+    x: &[T],
+    z: &mut [T],
+    epilogue: &mut dyn FnMut(&mut [T]),
+) {
+    let n = z.len() / units;
+    T::with_weights(|buffer| {
+        let padded = aligned(buffer, k * R * T::LANES);
+        s.vectorize(
+            #[inline(always)]
+            move || {
+                let (padded, z) = (T::vectors_mut(padded).0, z);
+                let zero = T::splat(s, T::default());
+                // W's columns as R vectors each, rows past `units` zero; the bias likewise.
+                for (column, vectors) in w.chunks_exact(units).zip(padded.chunks_exact_mut(R)) {
+                    for (v, part) in vectors.iter_mut().zip(column.chunks(T::LANES)) {
+                        *v = T::load(s, part);
+                    }
+                }
+                let mut bias = [zero; R];
+                for (v, part) in bias.iter_mut().zip(b.chunks(T::LANES)) {
+                    *v = T::load(s, part);
+                }
+                let (weights, _) = padded.as_chunks::<R>();
+                for (tile, out) in z.chunks_mut(NB * units).enumerate() {
+                    let j0 = tile * NB;
+                    // A last tile of fewer columns repeats the last column (not stored).
+                    let columns: [&[T]; NB] =
+                        std::array::from_fn(|j| &x[(j0 + j).min(n - 1) * k..][..k]);
+                    let acc = sums::<T, R, NB>(s, weights, &columns, bias);
+                    for (sums, column) in acc.iter().zip(out.chunks_exact_mut(units)) {
+                        for (&sum, part) in sums.iter().zip(column.chunks_mut(T::LANES)) {
+                            if part.len() == T::LANES {
+                                T::vectors_mut(part).0[0] = sum;
+                            } else {
+                                T::store(s, part, sum);
+                            }
+                        }
+                    }
+                    epilogue(out);
+                }
+            },
+        )
+    })
+}
+
+/// The tile's sums: `bias + Σ_p W[:, p]·X[p, j]` for the `NB` columns, as `R` vectors each.
+/// A function of its own returning the tile by value, so that the sums stay in registers
+/// (the stores after it index the tile by a run-time column count).
+#[inline(always)]
+fn sums<T: Affine, const R: usize, const NB: usize>(
+    s: V4,
+    weights: &[[T::V; R]],
+    columns: &[&[T]; NB],
+    bias: [T::V; R],
+) -> [[T::V; R]; NB] {
+    let mut acc = [bias; NB];
+    for (p, w) in weights.iter().enumerate() {
+        for j in 0..NB {
+            let xp = T::splat(s, columns[j][p]);
+            for v in 0..R {
+                acc[j][v] = T::fma(s, w[v], xp, acc[j][v]);
+            }
+        }
+    }
+    acc
+}
