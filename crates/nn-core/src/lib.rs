@@ -117,6 +117,7 @@ mod affine;
 mod error;
 mod gemm;
 mod gradcheck;
+mod lanes;
 #[cfg(target_arch = "x86_64")]
 mod matvec;
 mod ops;
@@ -132,6 +133,7 @@ pub mod text;
 pub use error::{CoreError, Shape};
 pub use gemm::{Trans, affine_into, gemm_into, matmul, matmul_backward};
 pub use gradcheck::{GradCheck, GradCheckReport, Stencil, gradcheck};
+pub use lanes::{LANES, Lanes, LanesWindow, lanes_conv, lanes_dense};
 pub use ops::{
     add_column, add_column_backward, add_column_into, all_finite, broadcast_column_into,
     ensure_finite, expect_shape, fit_buffer, frobenius_dot, hadamard, hadamard_backward,

@@ -160,6 +160,7 @@ pub(crate) mod kernel {
     use faer::{Accum, MatMut, MatRef, Par};
 
     use crate::gemm::{Cut, cut, packed_cut, packs};
+    use crate::lanes;
     #[cfg(target_arch = "x86_64")]
     use crate::matvec::gemv;
     use crate::pair::join;
@@ -191,6 +192,15 @@ pub(crate) mod kernel {
         /// shape is not one it takes: no AVX-512, fewer rows than half a vector (a tile
         /// would be mostly padding: 1×16×1024 took 5.9 µs against faer's 4.8) or more than
         /// 4 vectors, or fewer columns than a tile.
+        /// The weighted sums of `src/lanes.rs` (shapes checked): AVX-512 where the CPU
+        /// has it, else one lane at a time.
+        fn lanes_kernel(
+            parameters: (&[Self], &[Self]),
+            windows: &lanes::Windows<'_>,
+            image: &[lanes::Lanes<Self>],
+            output: &mut [lanes::Lanes<Self>],
+        );
+
         fn affine_kernel(
             w: (&[Self], usize, usize),
             b: &[Self],
@@ -248,6 +258,21 @@ pub(crate) mod kernel {
     macro_rules! impl_kernel {
         ($t:ty) => {
             impl GemmKernel for $t {
+                fn lanes_kernel(
+                    parameters: (&[Self], &[Self]),
+                    windows: &lanes::Windows<'_>,
+                    image: &[lanes::Lanes<Self>],
+                    output: &mut [lanes::Lanes<Self>],
+                ) {
+                    #[cfg(target_arch = "x86_64")]
+                    if let Some(simd) = V4::try_new() {
+                        lanes::sums(simd, parameters, windows, image, output);
+                        clear_upper_vector_state();
+                        return;
+                    }
+                    lanes::sums_scalar(parameters, windows, image, output);
+                }
+
                 fn affine_kernel(
                     (w, units, k): (&[Self], usize, usize),
                     b: &[Self],

@@ -136,6 +136,55 @@ proptest! {
         prop_assert!((z32.cast::<f64>() - &expected).amax() / scale < 1e-5, "{units}×{k}×{n} f32");
     }
 
+    /// A convolution on values of one example per lane (`lanes_conv`) against the formula
+    /// evaluated lane by lane, on both block sizes of outputs (8, 4, 1), entries not a
+    /// multiple of the partial sums, strides, in f64 and f32; `lanes_dense` likewise.
+    #[test]
+    fn lanes_sums_equal_the_formula_in_every_lane(
+        (outputs, channels, k, stride, size) in (1usize..=19, 1usize..=3, 1usize..=4, 1usize..=2, 4usize..=9),
+        seed in 0usize..1000,
+    ) {
+        prop_assume!(k <= size);
+        let out = (size - k) / stride + 1;
+        let entries: Vec<usize> = (0..channels)
+            .flat_map(|c| (0..k).flat_map(move |y| (0..k).map(move |x| (c * size + y) * size + x)))
+            .collect();
+        let w = pattern::<f64>(outputs, entries.len(), seed);
+        let b = pattern::<f64>(outputs, 1, seed + 1);
+        let image: Vec<Lanes<f64>> = (0..channels * size * size)
+            .map(|i| std::array::from_fn(|l| ((i * 13 + l * 7 + seed) % 23) as f64 / 11.0 - 1.0))
+            .collect();
+        let window = LanesWindow { entries: &entries, row: size, stride: [stride, stride], out: [out, out] };
+        let mut got = vec![[0.0; LANES]; outputs * out * out];
+        lanes_conv(w.as_slice(), b.as_slice(), &window, &image, &mut got).unwrap();
+        let mut got32 = vec![[0.0f32; LANES]; outputs * out * out];
+        let image32: Vec<Lanes<f32>> = image.iter().map(|v| v.map(|x| x as f32)).collect();
+        let (w32, b32) = (w.clone().cast::<f32>(), b.clone().cast::<f32>());
+        lanes_conv(w32.as_slice(), b32.as_slice(), &window, &image32, &mut got32).unwrap();
+        for o in 0..outputs {
+            for (y, x) in (0..out).flat_map(|y| (0..out).map(move |x| (y, x))) {
+                for l in 0..LANES {
+                    let corner = y * stride * size + x * stride;
+                    let expected = b[o] + entries.iter().enumerate()
+                        .map(|(e, &off)| w[(o, e)] * image[corner + off][l]).sum::<f64>();
+                    let at = (o * out + y) * out + x;
+                    prop_assert!((got[at][l] - expected).abs() < 1e-12, "{o} {y} {x} {l}");
+                    prop_assert!((f64::from(got32[at][l]) - expected).abs() < 1e-4);
+                }
+            }
+        }
+        let inputs = image.len().min(40);
+        let wd = pattern::<f64>(outputs, inputs, seed + 2);
+        let mut dense = vec![[0.0; LANES]; outputs];
+        lanes_dense(wd.as_slice(), b.as_slice(), &image[..inputs], &mut dense).unwrap();
+        for (o, got) in dense.iter().enumerate() {
+            for l in 0..LANES {
+                let expected = b[o] + (0..inputs).map(|i| wd[(o, i)] * image[i][l]).sum::<f64>();
+                prop_assert!((got[l] - expected).abs() < 1e-12, "dense {o} {l}");
+            }
+        }
+    }
+
     #[test]
     fn matmul_backward_matches_finite_differences((ta, tb, a, b, r) in product_case()) {
         let (da, db) = matmul_backward(&a, ta, &b, tb, &r).unwrap();
@@ -516,6 +565,48 @@ mod errors {
         )
         .unwrap();
         assert_eq!(z, DMatrix::from_element(2, 3, 0.5));
+    }
+
+    #[test]
+    fn lanes_shape_mismatches_name_the_operand() {
+        let x = [[1.0f64; LANES]; 3];
+        let mut y = [[0.0; LANES]; 2];
+        let err = lanes_dense(&[1.0; 5], &[0.0; 2], &x, &mut y).unwrap_err();
+        assert!(matches!(
+            err,
+            CoreError::ShapeMismatch {
+                op: "lanes_dense",
+                operand: "W (weights)",
+                expected: (6, 1),
+                found: (5, 1)
+            }
+        ));
+        let err = lanes_dense(&[1.0; 6], &[0.0; 2], &x, &mut y[..1]).unwrap_err();
+        assert!(matches!(
+            err,
+            CoreError::ShapeMismatch {
+                operand: "output",
+                ..
+            }
+        ));
+        // A 2×2 window stepping over a 3-wide image needs 8 values; 3 are given.
+        let window = LanesWindow {
+            entries: &[0, 1, 3, 4],
+            row: 3,
+            stride: [1, 1],
+            out: [2, 2],
+        };
+        let mut out = [[0.0; LANES]; 4];
+        let err = lanes_conv(&[1.0; 4], &[0.0], &window, &x, &mut out).unwrap_err();
+        assert!(matches!(
+            err,
+            CoreError::ShapeMismatch {
+                op: "lanes_conv",
+                operand: "image",
+                expected: (9, 1),
+                found: (3, 1)
+            }
+        ));
     }
 
     #[test]

@@ -70,6 +70,7 @@ use super::spec::{ParamSource, Place, weight_and_bias};
 use crate::error::{Result, TrainError};
 use crate::layers::LayerRecord;
 use crate::layers::LayerSpec;
+use crate::layers::lanes::{self, Lanes};
 use crate::layers::window::{Pair, Run, Window};
 use crate::layers::{FeatureShape, Layer, LayerPlan, Mode, Param, Upstream};
 use crate::limits::Limits;
@@ -236,6 +237,8 @@ pub struct Conv2d<T: Scalar> {
     init: Option<Init>,
     /// The buffers of the two halves of a batch's chunks (see [`halves`]).
     halves: [Scratch<T>; 2],
+    /// The window's entries for inference in lanes ([`lanes::window_entries`]).
+    lane_entries: Vec<usize>,
     z: DMatrix<T>,
     a: DMatrix<T>,
     dz: DMatrix<T>,
@@ -362,6 +365,7 @@ impl<T: Scalar> Conv2d<T> {
             .decayed()
             .with_file_shape(vec![out, channels, kernel[0], kernel[1]])?;
         Ok(Self {
+            lane_entries: lanes::window_entries(&window),
             window,
             params: [weight, Param::new("bias", b)],
             activation,
@@ -885,6 +889,17 @@ impl<T: Scalar> Layer<T> for Conv2d<T> {
         with_infer_scratch(|halves| self.pre_activation_into(input, halves, out))?;
         self.activation.forward_in_place(out);
         Ok(())
+    }
+
+    fn infer_lanes(
+        &self,
+        input: &[Lanes<T>],
+        output: &mut [Lanes<T>],
+        padded: &mut Vec<Lanes<T>>,
+    ) -> bool {
+        let parameters = (self.weights().as_slice(), self.bias().as_slice());
+        let geometry = (&self.window, &self.lane_entries[..]);
+        lanes::conv(geometry, parameters, self.activation, input, padded, output).is_ok()
     }
 
     fn activation(&self) -> Option<Activation> {

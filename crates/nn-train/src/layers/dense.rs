@@ -17,6 +17,7 @@ use super::spec::{ParamSource, Place, weight_and_bias};
 use crate::error::{Result, TrainError};
 use crate::layers::LayerRecord;
 use crate::layers::LayerSpec;
+use crate::layers::lanes::{self, Lanes};
 use crate::layers::{FeatureShape, Layer, LayerPlan, Mode, Param, Upstream};
 use crate::limits::Limits;
 
@@ -335,6 +336,16 @@ impl<T: Scalar> Layer<T> for Dense<T> {
         }
         self.check_input(input)?;
         self.infer_fused(input, out, true)
+    }
+
+    fn infer_lanes(
+        &self,
+        input: &[Lanes<T>],
+        output: &mut [Lanes<T>],
+        _: &mut Vec<Lanes<T>>,
+    ) -> bool {
+        let parameters = (self.weights().as_slice(), self.bias().as_slice());
+        lanes::dense(parameters, self.activation, input, output).is_ok()
     }
 
     fn activation(&self) -> Option<Activation> {

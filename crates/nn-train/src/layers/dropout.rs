@@ -15,6 +15,7 @@ use super::spec::{ParamSource, Place, mask_seed};
 use crate::error::{Result, TrainError};
 use crate::layers::LayerRecord;
 use crate::layers::LayerSpec;
+use crate::layers::lanes::Lanes;
 use crate::layers::{FeatureShape, Layer, LayerPlan, Mode, Stochastic, Upstream};
 use crate::limits::Limits;
 
@@ -179,6 +180,17 @@ impl<T: Scalar> Layer<T> for Dropout<T> {
     }
 
     /// The identity at inference: a copy into `out` (reshaped only when its shape differs).
+    /// Evaluation mode passes the input through.
+    fn infer_lanes(
+        &self,
+        input: &[Lanes<T>],
+        output: &mut [Lanes<T>],
+        _: &mut Vec<Lanes<T>>,
+    ) -> bool {
+        output.copy_from_slice(input);
+        true
+    }
+
     fn infer_into(&self, input: &DMatrix<T>, out: &mut DMatrix<T>) -> Result<()> {
         self.check_input(input)?;
         if out.shape() == input.shape() {

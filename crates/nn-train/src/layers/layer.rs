@@ -10,7 +10,7 @@ use std::fmt;
 use nalgebra::DMatrix;
 use nn_init::RngState;
 use nn_init::nn_activations::Activation;
-use nn_init::nn_activations::nn_core::{Scalar, fit_buffer};
+use nn_init::nn_activations::nn_core::{Lanes, Scalar, fit_buffer};
 use serde_json::{Map, Value};
 
 use crate::check;
@@ -339,6 +339,23 @@ pub trait Layer<T: Scalar>: fmt::Debug + fmt::Display + Send + Sync + LayerClone
     fn infer_into_vouching(&self, input: &DMatrix<T>, out: &mut DMatrix<T>) -> Result<bool> {
         self.infer_into(input, out)?;
         Ok(false)
+    }
+
+    /// Evaluation-mode forward of a group of [`LANES`](crate::layers::LANES) examples
+    /// held one per vector lane: `input[f][l]` is feature `f` of example `l`, `output`
+    /// (of [`Layer::output_shape`]'s length) receives the layer's outputs the same way, and
+    /// `scratch` is a buffer the layer may use. `true` once `output` holds them; `false`
+    /// (the default) if the layer has no such path or the group does not fit it, and the
+    /// network predicts a batch at a time instead. A small convolutional network predicts this way (see
+    /// `src/layers/lanes.rs`); `input` has been checked for NaN and infinity.
+    fn infer_lanes(
+        &self,
+        input: &[Lanes<T>],
+        output: &mut [Lanes<T>],
+        scratch: &mut Vec<Lanes<T>>,
+    ) -> bool {
+        let _ = (input, output, scratch);
+        false
     }
 
     /// The activation applied last, if the layer has one (fused losses need it).

@@ -93,6 +93,7 @@ mod conv;
 mod dense;
 mod dropout;
 mod flatten;
+pub(crate) mod lanes;
 mod layer;
 mod pool;
 mod registry;
@@ -111,6 +112,7 @@ pub use conv::{Conv2d, Conv2dConfig};
 pub use dense::{Dense, DenseConfig};
 pub use dropout::{Dropout, DropoutConfig};
 pub use flatten::{Flatten, FlattenConfig};
+pub use lanes::{LANES, Lanes};
 pub use layer::{
     FeatureShape, Layer, LayerClone, LayerRecord, Mode, Param, ParamMut, Stochastic, Upstream,
 };

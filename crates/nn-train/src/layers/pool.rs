@@ -31,6 +31,7 @@ use super::spec::{ParamSource, Place};
 use crate::error::{Result, TrainError};
 use crate::layers::LayerRecord;
 use crate::layers::LayerSpec;
+use crate::layers::lanes::{self, Lanes};
 use crate::layers::window::{Pair, Window};
 use crate::layers::{FeatureShape, Layer, LayerPlan, Mode, Upstream};
 use crate::limits::Limits;
@@ -440,6 +441,16 @@ macro_rules! pooling_layer {
                 self.0.check_input(input)?;
                 self.0.pool_into(input, out, None);
                 Ok(())
+            }
+
+            fn infer_lanes(
+                &self,
+                input: &[Lanes<T>],
+                output: &mut [Lanes<T>],
+                _: &mut Vec<Lanes<T>>,
+            ) -> bool {
+                lanes::pool(&self.0.window, self.0.reduce == Reduce::Max, input, output);
+                true
             }
 
             fn record(&self) -> Option<LayerRecord> {

@@ -3,7 +3,10 @@
 
 mod builder;
 mod gradcheck;
+mod lanes;
 mod shares;
+
+use lanes::LaneBuffers;
 
 pub use builder::{NetworkBuilder, NetworkPlan};
 pub(crate) use shares::{MIN_PARALLEL_PREDICT_WORK, MIN_PREDICT_COLUMNS, share, share_count};
@@ -605,6 +608,14 @@ impl<T: Scalar> Network<T> {
         buffers: &'b mut PredictBuffers<T>,
     ) -> Result<&'b DMatrix<T>> {
         check::inputs_shape(x, self.input.len())?;
+        if self.predicts_in_lanes() {
+            let PredictBuffers {
+                lanes, lanes_out, ..
+            } = buffers;
+            if self.predict_lanes(x, Some(x), lanes, lanes_out)? {
+                return Ok(&buffers.lanes_out);
+            }
+        }
         with_kernel_threads(self.threads, || {
             self.infer_into_buffers(x, buffers, Some(x))
         })
@@ -686,6 +697,12 @@ impl<T: Scalar> Network<T> {
             Ok(kept) => kept,
             Err(_) => fresh.insert(PredictBuffers::default()),
         };
+        if self.predicts_in_lanes() {
+            let mut out = DMatrix::zeros(0, 0);
+            if self.predict_lanes(x, unchecked, &mut buffers.lanes, &mut out)? {
+                return Ok(out);
+            }
+        }
         if blocks < 2 {
             return self.infer_into_buffers(x, buffers, unchecked).cloned();
         }
@@ -863,6 +880,9 @@ fn infer_first<T: Scalar>(
 #[derive(Debug, Clone, Default)]
 pub struct PredictBuffers<T: Scalar> {
     outputs: Vec<DMatrix<T>>,
+    /// A small convolutional network's groups of examples in lanes, and its outputs.
+    lanes: LaneBuffers<T>,
+    lanes_out: DMatrix<T>,
 }
 
 /// A network's loss as shown: its name, or "none".

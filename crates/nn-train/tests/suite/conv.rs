@@ -989,6 +989,90 @@ mod training {
     }
 }
 
+/// `Network::predict` of a small CNN computes one example per vector lane
+/// (`src/layers/lanes.rs`): against the layers' batched inference, and independent of how
+/// the batch is grouped or split across threads.
+mod lanes {
+    use super::*;
+
+    /// The layers' own batched inference, one after the other.
+    fn layer_by_layer(net: &Network<f64>, x: &DMatrix<f64>) -> DMatrix<f64> {
+        let mut a = x.clone();
+        for layer in net.layers().iter().filter(|l| l.output().is_some()) {
+            a = layer.infer(&a).unwrap();
+        }
+        a
+    }
+
+    proptest! {
+        #![proptest_config(ProptestConfig::with_cases(24))]
+
+        /// Convolutions of 1–11 filters (the kernel's blocks of 8, 4 and 1), strides and
+        /// padding, both poolings (1×1 and 2×2), dropout, and a dense softmax output.
+        #[test]
+        fn predictions_in_lanes_equal_the_batched_layers(
+            (c, h, w) in (1usize..=3, 6usize..=9, 6usize..=9),
+            (filters, kernel, stride, padding) in (1usize..=11, 1usize..=3, 1usize..=2, 0usize..=1),
+            (max, pool) in (any::<bool>(), 1usize..=2),
+            m in 1usize..=40,
+            seed in any::<u64>(),
+        ) {
+            let fits = |n: usize| {
+                (n + 2 * padding - kernel).is_multiple_of(stride)
+                    && ((n + 2 * padding - kernel) / stride + 1).is_multiple_of(pool)
+            };
+            prop_assume!(fits(h) && fits(w));
+            let builder = Network::<f64>::image_builder(c, h, w)
+                .conv2d_strided(filters, kernel, stride, padding, Activation::Tanh);
+            let builder = if max { builder.max_pool(pool) } else { builder.avg_pool(pool) };
+            let net = builder.dropout(0.2).flatten().dense(5, Activation::Relu)
+                .dense(3, Activation::Softmax).seed(seed).build().unwrap();
+            let mut g = Gen(seed);
+            let x = g.matrix(c * h * w, m, -1.0, 1.0);
+            let predicted = net.predict(&x).unwrap();
+            let reference = layer_by_layer(&net, &x);
+            prop_assert!((&predicted - &reference).amax() < 1e-12, "{net}");
+            // Any block of columns gives the same bits as in the whole batch.
+            let (start, len) = (m / 3, m - m / 3);
+            let part = net.predict(&x.columns(start, len).into_owned()).unwrap();
+            prop_assert_eq!(part, predicted.columns(start, len).into_owned());
+            let mut buffers = PredictBuffers::default();
+            prop_assert_eq!(net.predict_into(&x, &mut buffers).unwrap(), &predicted);
+        }
+    }
+
+    /// 2×2 pooling after the convolution, f32, and a batch large enough to be split across
+    /// threads: the same bits on 1, 2 and 3 threads, within 1e-5 of the batched layers.
+    #[test]
+    fn predictions_in_lanes_are_the_same_bits_on_any_thread_count() {
+        let mut net = Network::<f32>::image_builder(1, 8, 8)
+            .conv2d(16, 3, Activation::Relu)
+            .max_pool(2)
+            .flatten()
+            .dense(10, Activation::Softmax)
+            .seed(3)
+            .build()
+            .unwrap();
+        let mut g = Gen(5);
+        let x = g.matrix(64, 1000, 0.0, 1.0).cast::<f32>();
+        let one = net.predict(&x).unwrap();
+        let mut a = x.clone();
+        for layer in net.layers().iter().filter(|l| l.output().is_some()) {
+            a = layer.infer(&a).unwrap();
+        }
+        assert!((&one - &a).amax() < 1e-5);
+        for threads in [2, 3] {
+            net.set_threads(threads);
+            assert_eq!(net.predict(&x).unwrap(), one, "{threads} threads");
+        }
+        // NaN in the inputs is still an error naming its place.
+        let mut bad = x.clone();
+        bad[(7, 900)] = f32::NAN;
+        let err = net.predict(&bad).unwrap_err().to_string();
+        assert!(err.contains("row 7") && err.contains("900"), "{err}");
+    }
+}
+
 mod threads {
     use super::*;
 
