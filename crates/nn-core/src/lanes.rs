@@ -177,27 +177,26 @@ pub(crate) fn sums<T: Vectors>(
     image: &[Lanes<T>],
     output: &mut [Lanes<T>],
 ) {
+    // Each entry's column of W (the outputs' weights) with its offset from the corner.
+    let columns = w.chunks_exact(b.len().max(1));
     match windows.entries {
-        Entries::Dense(n) => blocks(s, (w, b), windows, (n, |e| e), image, output),
-        Entries::Window(entries) => blocks(
-            s,
-            (w, b),
-            windows,
-            (entries.len(), |e| entries[e]),
-            image,
-            output,
-        ),
+        Entries::Dense(n) => blocks(s, b, windows, columns.zip(0..n), image, output),
+        Entries::Window(entries) => {
+            let entries = columns.zip(entries.iter().copied());
+            blocks(s, b, windows, entries, image, output)
+        }
     }
 }
 
-/// [`sums`] with entry `e` at `offset(e)` from the window's corner.
-#[inline(always)]
+/// [`sums`] over `entries`: each entry's column of `W` and its offset from the window's
+/// corner.
 #[cfg(target_arch = "x86_64")]
-fn blocks<T: Vectors>(
+#[inline(always)]
+fn blocks<'w, T: Vectors + 'w>(
     s: V4,
-    (w, b): (&[T], &[T]),
+    b: &[T],
     windows: &Windows<'_>,
-    entries: (usize, impl Fn(usize) -> usize + Copy),
+    entries: impl Iterator<Item = (&'w [T], usize)> + Clone,
     image: &[Lanes<T>],
     output: &mut [Lanes<T>],
 ) {
@@ -209,10 +208,11 @@ fn blocks<T: Vectors>(
             let mut o = 0;
             while o < outputs {
                 let size = block_size(outputs - o);
+                let entries = entries.clone();
                 match size {
-                    8 => block::<T, 8, 1>(s, (w, b), o, windows, entries, image, output),
-                    4 => block::<T, 4, 2>(s, (w, b), o, windows, entries, image, output),
-                    _ => block::<T, 1, 8>(s, (w, b), o, windows, entries, image, output),
+                    8 => block::<T, 8, 1>(s, (b, o), windows, entries, image, output),
+                    4 => block::<T, 4, 2>(s, (b, o), windows, entries, image, output),
+                    _ => block::<T, 1, 8>(s, (b, o), windows, entries, image, output),
                 }
                 o += size;
             }
@@ -230,46 +230,41 @@ const fn per_value<T: Vectors>() -> usize {
 /// the entries in turn (entry `e` into part `e mod S`).
 #[cfg(target_arch = "x86_64")]
 #[inline(always)]
-fn block<T: Vectors, const R: usize, const S: usize>(
+fn block<'w, T: Vectors + 'w, const R: usize, const S: usize>(
     s: V4,
-    (w, b): (&[T], &[T]),
-    o: usize,
+    (b, o): (&[T], usize),
     windows: &Windows<'_>,
-    (entries, offset): (usize, impl Fn(usize) -> usize),
+    entries: impl Iterator<Item = (&'w [T], usize)> + Clone,
     image: &[Lanes<T>],
     output: &mut [Lanes<T>],
 ) {
-    let outputs = b.len();
     let [oh, ow] = windows.out;
     let zero = T::splat(s, T::default());
+    let bias: [T; R] = std::array::from_fn(|r| b[o + r]);
     for y in 0..oh {
         for x in 0..ow {
             let corner = &image[y * windows.stride[0] * windows.row + x * windows.stride[1]..];
             // acc[r][part][v]: output o + r, partial sum `part`, vector v of the value.
             let mut acc = [[[zero; 2]; S]; R];
-            let add = |acc: &mut [[[T::V; 2]; S]; R], part: usize, e: usize| {
-                let value = T::vectors(&corner[offset(e)]).0;
-                let weights = &w[e * outputs + o..][..R];
-                for (acc, &weight) in acc.iter_mut().zip(weights) {
-                    let weight = T::splat(s, weight);
-                    for v in 0..per_value::<T>() {
-                        acc[part][v] = T::fma(s, weight, value[v], acc[part][v]);
+            let mut entries = entries.clone();
+            'entries: loop {
+                for part in 0..S {
+                    let Some((column, offset)) = entries.next() else {
+                        break 'entries;
+                    };
+                    let value = T::vectors(&corner[offset]).0;
+                    for (acc, &weight) in acc.iter_mut().zip(&column[o..o + R]) {
+                        let weight = T::splat(s, weight);
+                        for v in 0..per_value::<T>() {
+                            acc[part][v] = T::fma(s, weight, value[v], acc[part][v]);
+                        }
                     }
                 }
-            };
-            let whole = entries - entries % S;
-            for q in (0..whole).step_by(S) {
-                for part in 0..S {
-                    add(&mut acc, part, q + part);
-                }
-            }
-            for e in whole..entries {
-                add(&mut acc, e - whole, e);
             }
             for (r, parts) in acc.iter().enumerate() {
                 let out = T::vectors_mut(&mut output[(o + r) * oh * ow + y * ow + x]).0;
                 for v in 0..per_value::<T>() {
-                    let mut sum = T::splat(s, b[o + r]);
+                    let mut sum = T::splat(s, bias[r]);
                     for part in parts {
                         sum = T::add(s, sum, part[v]);
                     }
