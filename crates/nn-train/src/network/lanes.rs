@@ -4,9 +4,9 @@
 //! columns on the way out.
 
 use nalgebra::DMatrix;
-use nn_init::nn_activations::nn_core::{Scalar, all_finite, fit_buffer};
+use nn_init::nn_activations::nn_core::{Scalar, all_finite, fit_buffer, join, kernel_threads};
 
-use super::Network;
+use super::{MIN_PARALLEL_PREDICT_WORK, Network};
 use crate::check;
 use crate::error::Result;
 use crate::layers::{LANES, Lanes};
@@ -34,28 +34,56 @@ impl<T: Scalar> Network<T> {
     }
 
     /// The predictions of `x` computed in lanes into `out` (reshaped), `false` if a layer
-    /// has no lane path ([`Layer::infer_lanes`]). With `unchecked`, the whole of which `x`
-    /// is a block, the inputs have not been checked for NaN and infinity: each group's
-    /// columns are, and the error names the entry of `unchecked`. Allocates nothing once
-    /// `buffers` and `out` have held a batch of this width.
+    /// has no lane path ([`Layer::infer_lanes`](crate::layers::Layer::infer_lanes)). With
+    /// `unchecked`, the whole of which `x` is a block, the inputs have not been checked for
+    /// NaN and infinity: each group's columns are, and the error names the entry of
+    /// `unchecked`. Inside `nn_core::with_kernel_threads` with two threads, a batch of at
+    /// least [`MIN_PARALLEL_PREDICT_WORK`] multiply-adds is cut in two halves of whole
+    /// groups, the second on nn-core's helper thread (each lane's result is the same either
+    /// way). Allocates nothing once `buffers` and `out` have held a batch of this width.
     pub(super) fn predict_lanes(
         &self,
         x: &DMatrix<T>,
         unchecked: Option<&DMatrix<T>>,
-        buffers: &mut LaneBuffers<T>,
+        buffers: &mut [LaneBuffers<T>; 2],
         out: &mut DMatrix<T>,
     ) -> Result<bool> {
-        let computing = || self.layers.iter().filter(|l| l.output().is_some());
         let (rows, m) = x.shape();
-        let widest = computing()
-            .map(|l| l.output_shape().len())
-            .fold(rows, usize::max);
+        let outputs = self.output_size();
+        fit_buffer(out, outputs, m);
+        let work: usize = self.layers.iter().map(|l| l.work_per_example()).sum();
+        let groups = m.div_ceil(LANES);
+        let [first, second] = buffers;
+        let (x, out) = (x.as_slice(), out.as_mut_slice());
+        if kernel_threads() < 2 || groups < 2 || work.saturating_mul(m) < MIN_PARALLEL_PREDICT_WORK {
+            return self.groups_in_lanes((x, rows), unchecked, first, out);
+        }
+        let at = groups / 2 * LANES;
+        let ((x0, x1), (out0, out1)) = (x.split_at(at * rows), out.split_at_mut(at * outputs));
+        let (mut done0, mut done1) = (Ok(false), Ok(false));
+        join(
+            || done0 = self.groups_in_lanes((x0, rows), unchecked, first, out0),
+            || done1 = self.groups_in_lanes((x1, rows), unchecked, second, out1),
+        );
+        Ok(done0? && done1?)
+    }
+
+    /// [`Network::predict_lanes`] of the columns `x` (of `rows` values each) into `out`,
+    /// on this thread.
+    fn groups_in_lanes(
+        &self,
+        (x, rows): (&[T], usize),
+        unchecked: Option<&DMatrix<T>>,
+        buffers: &mut LaneBuffers<T>,
+        out: &mut [T],
+    ) -> Result<bool> {
+        let computing = || self.layers.iter().filter(|l| l.output().is_some());
+        let widest = computing().map(|l| l.output_shape().len()).fold(rows, usize::max);
         let outputs = self.output_size();
         let LaneBuffers { a, b, scratch } = buffers;
         a.resize(widest, [T::zero(); LANES]);
         b.resize(widest, [T::zero(); LANES]);
-        fit_buffer(out, outputs, m);
-        for (group, columns) in x.as_slice().chunks(LANES * rows).enumerate() {
+        for (columns, out) in x.chunks(LANES * rows).zip(out.chunks_mut(LANES * outputs)) {
             if let Some(whole) = unchecked
                 && !all_finite(columns)
             {
@@ -71,9 +99,7 @@ impl<T: Scalar> Network<T> {
                 std::mem::swap(a, b);
                 len = n;
             }
-            let first = group * LANES * outputs;
-            let end = (first + LANES * outputs).min(out.len());
-            from_lanes(&a[..outputs], &mut out.as_mut_slice()[first..end]);
+            from_lanes(&a[..outputs], out);
         }
         Ok(true)
     }

@@ -552,7 +552,14 @@ impl<T: Scalar> Network<T> {
     /// 784-128-10 at 1024 columns on two threads: 1.04M samples/s, against 0.90M for
     /// column shares, which copy their inputs.)
     ///
-    /// A network with a convolution, whose products are one chunk of examples at a time
+    /// A small network with a convolution (at most 2¹⁶ multiply-adds and 2¹¹ values per
+    /// layer output per example, as the digits CNN C1) computes one example per vector lane,
+    /// sixteen at a time ([`Layer::infer_lanes`], `src/layers/lanes.rs`); with two threads a
+    /// large batch is cut in two halves of such groups, the second on nn-core's helper
+    /// thread. Every example's result is then the same bits on any thread count and in any
+    /// batch.
+    ///
+    /// A larger network with a convolution, whose products are one chunk of examples at a time
     /// ([`Layer::batch_wide_products`]), instead splits a batch large enough to gain (at
     /// least 2²² multiply-adds, [`Layer::work_per_example`] × columns) by columns across up
     /// to [`Network::threads`] threads, in shares of at least 64 columns, each running the
@@ -573,7 +580,8 @@ impl<T: Scalar> Network<T> {
         let parts = self.threads.min(m / MIN_PREDICT_COLUMNS);
         let work: usize = self.layers.iter().map(|l| l.work_per_example()).sum();
         let wide = self.layers.iter().all(|l| l.batch_wide_products());
-        if wide || parts < 2 || work.saturating_mul(m) < MIN_PARALLEL_PREDICT_WORK {
+        let lanes = self.predicts_in_lanes();
+        if wide || lanes || parts < 2 || work.saturating_mul(m) < MIN_PARALLEL_PREDICT_WORK {
             // Not split by columns: the threads go into the large products instead.
             return with_kernel_threads(self.threads, || self.predict_unchecked(x, Some(x)));
         }
@@ -612,7 +620,10 @@ impl<T: Scalar> Network<T> {
             let PredictBuffers {
                 lanes, lanes_out, ..
             } = buffers;
-            if self.predict_lanes(x, Some(x), lanes, lanes_out)? {
+            let done = with_kernel_threads(self.threads, || {
+                self.predict_lanes(x, Some(x), lanes, lanes_out)
+            })?;
+            if done {
                 return Ok(&buffers.lanes_out);
             }
         }
@@ -880,8 +891,9 @@ fn infer_first<T: Scalar>(
 #[derive(Debug, Clone, Default)]
 pub struct PredictBuffers<T: Scalar> {
     outputs: Vec<DMatrix<T>>,
-    /// A small convolutional network's groups of examples in lanes, and its outputs.
-    lanes: LaneBuffers<T>,
+    /// A small convolutional network's groups of examples in lanes (one set per thread),
+    /// and its outputs.
+    lanes: [LaneBuffers<T>; 2],
     lanes_out: DMatrix<T>,
 }
 
