@@ -55,7 +55,8 @@ impl<T: Scalar> Network<T> {
         let groups = m.div_ceil(LANES);
         let [first, second] = buffers;
         let (x, out) = (x.as_slice(), out.as_mut_slice());
-        if kernel_threads() < 2 || groups < 2 || work.saturating_mul(m) < MIN_PARALLEL_PREDICT_WORK {
+        if kernel_threads() < 2 || groups < 2 || work.saturating_mul(m) < MIN_PARALLEL_PREDICT_WORK
+        {
             return self.groups_in_lanes((x, rows), unchecked, first, out);
         }
         let at = groups / 2 * LANES;
@@ -78,7 +79,9 @@ impl<T: Scalar> Network<T> {
         out: &mut [T],
     ) -> Result<bool> {
         let computing = || self.layers.iter().filter(|l| l.output().is_some());
-        let widest = computing().map(|l| l.output_shape().len()).fold(rows, usize::max);
+        let widest = computing()
+            .map(|l| l.output_shape().len())
+            .fold(rows, usize::max);
         let outputs = self.output_size();
         let LaneBuffers { a, b, scratch } = buffers;
         a.resize(widest, [T::zero(); LANES]);
