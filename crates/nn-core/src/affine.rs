@@ -62,22 +62,20 @@ pub(crate) fn affine<T: Affine>(
     epilogue: &mut dyn FnMut(&mut [T]),
 ) {
     match units.div_ceil(T::LANES) {
-        1 => affine_tiles::<T, 1, 12>(s, (w, units, k), b, x, z, epilogue),
-        2 => affine_tiles::<T, 2, 12>(s, (w, units, k), b, x, z, epilogue),
-        3 => affine_tiles::<T, 3, 8>(s, (w, units, k), b, x, z, epilogue),
-        _ => affine_tiles::<T, 4, 6>(s, (w, units, k), b, x, z, epilogue),
+        1 => affine_tiles::<T, 1, { TILE_COLUMNS[0] }>(s, (w, units, k), b, x, z, epilogue),
+        2 => affine_tiles::<T, 2, { TILE_COLUMNS[1] }>(s, (w, units, k), b, x, z, epilogue),
+        3 => affine_tiles::<T, 3, { TILE_COLUMNS[2] }>(s, (w, units, k), b, x, z, epilogue),
+        _ => affine_tiles::<T, 4, { TILE_COLUMNS[3] }>(s, (w, units, k), b, x, z, epilogue),
     }
 }
 
-/// Columns of a tile for a layer of `units` rows of `lanes`-wide vectors: as many as keep
-/// the tile's sums (and the weights' vectors) within the 32 vector registers.
+/// Columns of a tile with 1, 2, 3 or 4 vectors of rows: as many as keep the tile's sums
+/// (and the weights' vectors) within the 32 vector registers.
+const TILE_COLUMNS: [usize; MAX_ROW_VECTORS] = [12, 12, 8, 6];
+
+/// [`TILE_COLUMNS`] for a layer of `units` rows of `lanes`-wide vectors.
 pub(crate) fn tile_columns(units: usize, lanes: usize) -> usize {
-    match units.div_ceil(lanes) {
-        1 => 12,
-        2 => 12,
-        3 => 8,
-        _ => 6,
-    }
+    TILE_COLUMNS[units.div_ceil(lanes).clamp(1, MAX_ROW_VECTORS) - 1]
 }
 
 fn affine_tiles<T: Affine, const R: usize, const NB: usize>(

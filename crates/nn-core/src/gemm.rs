@@ -222,14 +222,7 @@ pub fn affine_into<T: Scalar>(
         ("Z (output)", (units, x.ncols()), z.shape()),
     ];
     for (operand, expected, found) in checks {
-        if found != expected {
-            return Err(CoreError::ShapeMismatch {
-                op: OP,
-                operand,
-                expected,
-                found,
-            });
-        }
+        crate::expect_shape(OP, operand, expected, found)?;
     }
     if z.is_empty() {
         return Ok(());

@@ -18,9 +18,9 @@
 #[cfg(target_arch = "x86_64")]
 use pulp::x86::V4;
 
-use crate::CoreError;
 #[cfg(target_arch = "x86_64")]
 use crate::matvec::Lanes as Vectors;
+use crate::{CoreError, expect_shape};
 
 /// Examples per group: one AVX-512 register of `f32` (two of `f64`).
 pub const LANES: usize = 16;
@@ -48,25 +48,6 @@ fn run(len: usize) -> (usize, usize) {
     (len, 1)
 }
 
-/// Checks that `found` values were given where `expected` were.
-fn expect(
-    op: &'static str,
-    operand: &'static str,
-    expected: usize,
-    found: usize,
-) -> Result<(), CoreError> {
-    if expected == found {
-        Ok(())
-    } else {
-        Err(CoreError::ShapeMismatch {
-            op,
-            operand,
-            expected: run(expected),
-            found: run(found),
-        })
-    }
-}
-
 /// `output[o] ← b_o + Σ_i W[o, i] · input[i]` for `W: outputs × inputs` column-major
 /// (`w`), `outputs = b.len()`, `inputs = input.len()`: a dense layer on a group.
 ///
@@ -90,8 +71,8 @@ pub fn lanes_dense<T: crate::Scalar>(
     output: &mut [Lanes<T>],
 ) -> Result<(), CoreError> {
     const OP: &str = "lanes_dense";
-    expect(OP, "W (weights)", b.len() * input.len(), w.len())?;
-    expect(OP, "output", b.len(), output.len())?;
+    expect_shape(OP, "W (weights)", run(b.len() * input.len()), run(w.len()))?;
+    expect_shape(OP, "output", run(b.len()), run(output.len()))?;
     let dense = Windows {
         entries: Entries::Dense(input.len()),
         row: 0,
@@ -118,8 +99,13 @@ pub fn lanes_conv<T: crate::Scalar>(
 ) -> Result<(), CoreError> {
     const OP: &str = "lanes_conv";
     let [oh, ow] = window.out;
-    expect(OP, "W (weights)", b.len() * window.entries.len(), w.len())?;
-    expect(OP, "output", b.len() * oh * ow, output.len())?;
+    expect_shape(
+        OP,
+        "W (weights)",
+        run(b.len() * window.entries.len()),
+        run(w.len()),
+    )?;
+    expect_shape(OP, "output", run(b.len() * oh * ow), run(output.len()))?;
     if oh > 0 && ow > 0 {
         let corner = (oh - 1) * window.stride[0] * window.row + (ow - 1) * window.stride[1];
         let reach = window.entries.iter().max().map_or(0, |&e| corner + e + 1);
