@@ -59,7 +59,7 @@ pub(crate) fn affine<T: Affine>(
     b: &[T],
     x: &[T],
     z: &mut [T],
-    epilogue: &mut dyn FnMut(&mut [T]),
+    epilogue: &(dyn Fn(&mut [T]) + Sync),
 ) {
     match units.div_ceil(T::LANES) {
         1 => affine_tiles::<T, 1, { TILE_COLUMNS[0] }>(s, (w, units, k), b, x, z, epilogue),
@@ -84,7 +84,7 @@ fn affine_tiles<T: Affine, const R: usize, const NB: usize>(
     b: &[T],
     x: &[T],
     z: &mut [T],
-    epilogue: &mut dyn FnMut(&mut [T]),
+    epilogue: &(dyn Fn(&mut [T]) + Sync),
 ) {
     let n = z.len() / units;
     T::with_weights(|buffer| {

@@ -178,16 +178,21 @@ pub fn gemm_into<T: Scalar>(
 }
 
 /// `Z ← W·X + b 1ᵀ` (a dense layer's `W A_prev + b`), then `epilogue` on blocks of whole
-/// columns of `Z`, each a slice of `rows(W)` × some columns, in order; together the blocks
-/// cover `Z` once. The epilogue is how a layer's activation (and a finiteness check) runs on
-/// its output while that is still in the L1 cache.
+/// columns of `Z`, each a slice of `rows(W)` × some columns; together the blocks cover `Z`
+/// once. The epilogue is how a layer's activation (and a finiteness check) runs on its
+/// output while that is still in a cache. It may run on two threads at once, on blocks
+/// that do not overlap (hence `Fn + Sync`), in no particular order.
 ///
 /// A `W` of 8 to 64 rows (4 to 32 in `f64`) with at least 12, 12, 8 or 6 columns of `X`
 /// (for one to four vectors of rows) goes, on a CPU with AVX-512, to nn-core's small-layer
 /// kernel (`src/affine.rs`): the bias starts the sums in registers and each block is 6–12
 /// columns. Otherwise `Z` is filled with `b`, [`gemm_into`] accumulates `W·X` onto it and
-/// `epilogue` sees all of `Z`. The two round differently (the bias is added first or last);
-/// either is the same bits on any thread count.
+/// `epilogue` sees the result; a product that is cut in two and has at least 64 columns
+/// (a batch being predicted) is cut by its columns into two halves first, each filled,
+/// multiplied and handed to `epilogue` on its own — on two threads inside
+/// [`with_kernel_threads`](crate::with_kernel_threads), so that the bias and the
+/// activation run in parallel too, not only the product. The cut is the shape's, so the
+/// bits are the same on any thread count.
 ///
 /// # Errors
 /// [`CoreError::ShapeMismatch`] if `b` is not `rows(W)×1`, `X` has not `cols(W)` rows, or
@@ -201,7 +206,7 @@ pub fn gemm_into<T: Scalar>(
 /// let x = DMatrix::from_column_slice(3, 2, &[1.0, 2.0, 3.0, -1.0, 0.0, 1.0]);
 /// let mut z = DMatrix::zeros(2, 2);
 /// // ReLU as the epilogue.
-/// affine_into(&w, &b, &x, &mut z, &mut |block: &mut [f64]| {
+/// affine_into(&w, &b, &x, &mut z, &|block: &mut [f64]| {
 ///     block.iter_mut().for_each(|v| *v = v.max(0.0))
 /// })?;
 /// assert_eq!(z.as_slice(), &[2.0, 3.0, 2.0, 0.0]);
@@ -212,7 +217,7 @@ pub fn affine_into<T: Scalar>(
     b: &DMatrix<T>,
     x: &DMatrix<T>,
     z: &mut DMatrix<T>,
-    epilogue: &mut dyn FnMut(&mut [T]),
+    epilogue: &(dyn Fn(&mut [T]) + Sync),
 ) -> Result<(), CoreError> {
     const OP: &str = "affine_into";
     let (units, k) = w.shape();
@@ -224,23 +229,49 @@ pub fn affine_into<T: Scalar>(
     for (operand, expected, found) in checks {
         crate::expect_shape(OP, operand, expected, found)?;
     }
+    let n = x.ncols();
     if z.is_empty() {
         return Ok(());
     }
-    let done = k > 0
-        && T::affine_kernel(
-            (w.as_slice(), units, k),
-            b.as_slice(),
-            x.as_slice(),
-            z.as_mut_slice(),
-            &mut *epilogue,
-        );
-    if !done {
-        crate::broadcast_column_into(b, z)?;
-        gemm_into(T::one(), w, Trans::No, x, Trans::No, T::one(), z)?;
-        epilogue(z.as_mut_slice());
+    let (w, b, x, z) = (w.as_slice(), b.as_slice(), x.as_slice(), z.as_mut_slice());
+    if k > 0 && T::affine_kernel((w, units, k), b, x, z, epilogue) {
+        return Ok(());
+    }
+    // Bias, product and epilogue over the columns of one block of `X` and `Z`.
+    let block = |x: &[T], z: &mut [T]| {
+        match b {
+            // One row (a network's single output): a fill, not a copy call per column.
+            &[v] => z.fill(v),
+            _ => z
+                .chunks_exact_mut(units)
+                .for_each(|column| column.copy_from_slice(b)),
+        }
+        let n = z.len() / units;
+        if k > 0 {
+            let (a, b) = ((w, 1, units), (x, 1, k));
+            T::gemm_kernel((units, k, n), T::one(), a, b, T::one(), (&mut *z, 1, units));
+        }
+        epilogue(z);
+    };
+    match affine_cut(units, k, n) {
+        Some(at) => {
+            let (x0, x1) = x.split_at(at * k);
+            let (z0, z1) = z.split_at_mut(at * units);
+            crate::join(|| block(x0, z0), || block(x1, z1));
+        }
+        None => block(x, z),
     }
     Ok(())
+}
+
+/// Fewest columns of `Z` from which [`affine_into`] cuts its product by columns.
+const AFFINE_CUT_MIN_COLUMNS: usize = 64;
+
+/// Where [`affine_into`] cuts `Z` by its columns, if it does: a product [`cut`] would cut
+/// in two (it is large enough to pay for the second thread) and at least
+/// [`AFFINE_CUT_MIN_COLUMNS`] wide. A function of the shape alone.
+fn affine_cut(m: usize, k: usize, n: usize) -> Option<usize> {
+    (n >= AFFINE_CUT_MIN_COLUMNS && cut(m, k, n).is_some()).then(|| half(n))
 }
 
 /// Fewest multiply-adds (`m·k·n`) of a product that is cut in two halves.

@@ -206,7 +206,7 @@ pub(crate) mod kernel {
             b: &[Self],
             x: &[Self],
             z: &mut [Self],
-            epilogue: &mut dyn FnMut(&mut [Self]),
+            epilogue: &(dyn Fn(&mut [Self]) + Sync),
         ) -> bool;
     }
 
@@ -278,7 +278,7 @@ pub(crate) mod kernel {
                     b: &[Self],
                     x: &[Self],
                     z: &mut [Self],
-                    epilogue: &mut dyn FnMut(&mut [Self]),
+                    epilogue: &(dyn Fn(&mut [Self]) + Sync),
                 ) -> bool {
                     #[cfg(target_arch = "x86_64")]
                     if let Some(simd) = V4::try_new() {

@@ -5,6 +5,8 @@
 use nn_core::testing::{GRADIENT_TOLERANCE as TOL, upstream_cost, weighted_sum};
 use nn_core::*;
 use proptest::prelude::*;
+use std::sync::Mutex;
+use std::sync::atomic::{AtomicUsize, Ordering};
 
 /// A random `r×c` matrix with entries in [-2, 2].
 fn mat(r: usize, c: usize) -> impl Strategy<Value = DMatrix<f64>> {
@@ -116,23 +118,24 @@ proptest! {
         }
         let expected = expected.map(|v| 2.0 * v - 1.0);
         let scale = expected.amax().max(1.0);
-        let mut blocks = Vec::new();
+        let blocks = Mutex::new(Vec::new());
         let mut z = DMatrix::from_element(units, n, f64::NAN);
-        affine_into(&w, &b, &x, &mut z, &mut |block: &mut [f64]| {
-            blocks.push(block.len());
+        affine_into(&w, &b, &x, &mut z, &|block: &mut [f64]| {
+            blocks.lock().unwrap().push(block.len());
             block.iter_mut().for_each(|v| *v = 2.0 * *v - 1.0);
         }).unwrap();
+        let blocks = blocks.into_inner().unwrap();
         prop_assert!((&z - &expected).amax() / scale < 1e-13, "{units}×{k}×{n} f64");
         prop_assert!(blocks.iter().all(|&len| len > 0 && len % units == 0), "{blocks:?}");
         prop_assert_eq!(blocks.iter().sum::<usize>(), units * n);
         let (w32, x32, b32) = (w.cast::<f32>(), x.cast::<f32>(), b.cast::<f32>());
         let mut z32 = DMatrix::from_element(units, n, f32::NAN);
-        let mut covered = 0;
-        affine_into(&w32, &b32, &x32, &mut z32, &mut |block: &mut [f32]| {
-            covered += block.len();
+        let covered = AtomicUsize::new(0);
+        affine_into(&w32, &b32, &x32, &mut z32, &|block: &mut [f32]| {
+            covered.fetch_add(block.len(), Ordering::Relaxed);
             block.iter_mut().for_each(|v| *v = 2.0 * *v - 1.0);
         }).unwrap();
-        prop_assert_eq!(covered, units * n);
+        prop_assert_eq!(covered.into_inner(), units * n);
         prop_assert!((z32.cast::<f64>() - &expected).amax() / scale < 1e-5, "{units}×{k}×{n} f32");
     }
 
@@ -474,6 +477,51 @@ fn three_point_stencil_is_less_accurate_than_five_point() {
     assert!(e5 < 1e-11, "{e5}");
 }
 
+/// `affine_into` on products large enough to be cut by columns into two halves (each
+/// filled, multiplied and handed to the epilogue on its own): the result against the
+/// naive one, the blocks covering `Z` once, the same bits on one thread and two.
+#[test]
+fn affine_into_cut_by_columns_is_correct_and_the_same_on_two_threads() {
+    for (units, k, n) in [
+        (128, 100, 64),
+        (130, 257, 97),
+        (96, 300, 200),
+        (512, 64, 1024),
+    ] {
+        let (w, x) = (pattern::<f64>(units, k, 1), pattern::<f64>(k, n, 2));
+        let b = pattern::<f64>(units, 1, 3);
+        let mut expected = naive_product(&w, Trans::No, &x, Trans::No);
+        for mut column in expected.column_iter_mut() {
+            column += &b;
+        }
+        let expected = expected.map(|v| v.max(0.0));
+        let relu = |block: &mut [f32]| block.iter_mut().for_each(|v| *v = v.max(0.0));
+        let (w32, x32, b32) = (w.cast::<f32>(), x.cast::<f32>(), b.cast::<f32>());
+        let mut results = Vec::new();
+        for threads in [1, 2] {
+            let covered = AtomicUsize::new(0);
+            let mut z = DMatrix::from_element(units, n, f32::NAN);
+            with_kernel_threads(threads, || {
+                affine_into(&w32, &b32, &x32, &mut z, &|block: &mut [f32]| {
+                    assert_eq!(block.len() % units, 0, "a block of whole columns");
+                    covered.fetch_add(block.len(), Ordering::Relaxed);
+                    relu(block);
+                })
+            })
+            .unwrap();
+            assert_eq!(covered.into_inner(), units * n, "{units}×{k}×{n}");
+            let scale = expected.amax().max(1.0);
+            let err = (z.clone().cast::<f64>() - &expected).amax() / scale;
+            assert!(err < 1e-5, "{units}×{k}×{n} on {threads} threads: {err}");
+            results.push(z);
+        }
+        assert_eq!(
+            results[0], results[1],
+            "{units}×{k}×{n}: bits differ with threads"
+        );
+    }
+}
+
 mod errors {
     use super::*;
 
@@ -527,7 +575,7 @@ mod errors {
 
     #[test]
     fn affine_shape_mismatches_name_the_operand() {
-        let mut keep = |_: &mut [f64]| {};
+        let keep = |_: &mut [f64]| {};
         let (w, x) = (m(3, 4), m(4, 5));
         let mut z = m(3, 5);
         let cases = [
@@ -535,7 +583,7 @@ mod errors {
             (m(3, 1), m(5, 5), "X (input)", (4, 5), (5, 5)),
         ];
         for (b, x, operand, expected, found) in cases {
-            let err = affine_into(&w, &b, &x, &mut z, &mut keep).unwrap_err();
+            let err = affine_into(&w, &b, &x, &mut z, &keep).unwrap_err();
             assert_eq!(
                 err,
                 CoreError::ShapeMismatch {
@@ -546,7 +594,7 @@ mod errors {
                 }
             );
         }
-        let err = affine_into(&w, &m(3, 1), &x, &mut m(3, 4), &mut keep).unwrap_err();
+        let err = affine_into(&w, &m(3, 1), &x, &mut m(3, 4), &keep).unwrap_err();
         assert!(matches!(
             err,
             CoreError::ShapeMismatch {
@@ -561,7 +609,7 @@ mod errors {
             &DMatrix::from_element(2, 1, 0.5),
             &m(0, 3),
             &mut z,
-            &mut keep,
+            &keep,
         )
         .unwrap();
         assert_eq!(z, DMatrix::from_element(2, 3, 0.5));

@@ -1,6 +1,7 @@
 //! The fully connected layer: `Z = W A_prev + b`, `A = g(Z)`, and its backward.
 
 use std::fmt;
+use std::sync::atomic::{AtomicBool, Ordering};
 
 use nalgebra::DMatrix;
 use nn_init::Init;
@@ -158,14 +159,15 @@ impl<T: Scalar> Dense<T> {
     fn infer_fused(&self, input: &DMatrix<T>, out: &mut DMatrix<T>, vouch: bool) -> Result<bool> {
         let units = self.units();
         fit_buffer(out, units, input.ncols());
-        let (activation, mut finite) = (self.activation, true);
-        nn_core::affine_into(self.weights(), self.bias(), input, out, &mut |block| {
-            if vouch {
-                finite &= all_finite(block);
+        let (activation, finite) = (self.activation, AtomicBool::new(true));
+        // The epilogue may run on two threads, on the two halves of the columns.
+        nn_core::affine_into(self.weights(), self.bias(), input, out, &|block| {
+            if vouch && !all_finite(block) {
+                finite.store(false, Ordering::Relaxed);
             }
             activation.forward_columns_in_place(block, units);
         })?;
-        Ok(finite)
+        Ok(finite.into_inner())
     }
 
     /// A layer with the given weights `W: (units, inputs)` and bias `b: (units, 1)`.
