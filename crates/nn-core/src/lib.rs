@@ -114,6 +114,7 @@
 
 #[cfg(target_arch = "x86_64")]
 mod affine;
+mod direct;
 mod error;
 mod gemm;
 mod gradcheck;
@@ -130,6 +131,7 @@ mod simd;
 pub mod testing;
 pub mod text;
 
+pub use direct::{DirectWindow, conv_direct};
 pub use error::{CoreError, Shape};
 pub use gemm::{Trans, affine_into, gemm_into, matmul, matmul_backward};
 pub use gradcheck::{GradCheck, GradCheckReport, Stencil, gradcheck};

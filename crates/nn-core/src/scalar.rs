@@ -159,13 +159,14 @@ pub(crate) mod kernel {
 
     use faer::{Accum, MatMut, MatRef, Par};
 
+    use crate::direct::DirectWindow;
     use crate::gemm::{Cut, cut, packed_cut, packs};
     use crate::lanes;
     #[cfg(target_arch = "x86_64")]
     use crate::matvec::gemv;
     use crate::pair::join;
     #[cfg(target_arch = "x86_64")]
-    use crate::{affine, packed};
+    use crate::{affine, direct, packed};
     #[cfg(target_arch = "x86_64")]
     use pulp::x86::V4;
 
@@ -207,6 +208,16 @@ pub(crate) mod kernel {
             x: &[Self],
             z: &mut [Self],
             epilogue: &(dyn Fn(&mut [Self]) + Sync),
+        ) -> bool;
+
+        /// The stride-1 convolution of a batch of images on nn-core's direct kernel
+        /// (`src/direct.rs`, shapes checked); `false` (nothing written) without AVX-512 or
+        /// for rows of more than its most vectors of outputs.
+        fn direct_kernel(
+            window: &DirectWindow,
+            parameters: (&[Self], &[Self]),
+            x: &[Self],
+            z: &mut [Self],
         ) -> bool;
     }
 
@@ -271,6 +282,24 @@ pub(crate) mod kernel {
                         return;
                     }
                     lanes::sums_scalar(parameters, windows, image, output);
+                }
+
+                fn direct_kernel(
+                    window: &DirectWindow,
+                    parameters: (&[Self], &[Self]),
+                    x: &[Self],
+                    z: &mut [Self],
+                ) -> bool {
+                    #[cfg(target_arch = "x86_64")]
+                    if let Some(simd) = V4::try_new() {
+                        let lanes = <$t as crate::matvec::Lanes>::LANES;
+                        if window.out()[1] <= direct::kernel::MAX_ROW_VECTORS * lanes {
+                            direct::kernel::conv(simd, window, parameters, x, z);
+                            clear_upper_vector_state();
+                            return true;
+                        }
+                    }
+                    false
                 }
 
                 fn affine_kernel(

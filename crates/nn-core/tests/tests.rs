@@ -139,6 +139,63 @@ proptest! {
         prop_assert!((z32.cast::<f64>() - &expected).amax() / scale < 1e-5, "{units}×{k}×{n} f32");
     }
 
+    /// `conv_direct` against its formula evaluated naively, on two images at once: one to
+    /// four input channels, windows up to 5×5 with padding up to 2, rows of outputs up to
+    /// 40 wide (one to three vectors in `f32`, up to five in `f64`, where more than four
+    /// is declined) and up to 20 filters (the small and the large filter blocks, a partial
+    /// last one).
+    #[test]
+    fn conv_direct_equals_the_formula(
+        (channels, kh, kw, ph, pw) in (1usize..=4, 1usize..=5, 1usize..=5, 0usize..=2, 0usize..=2),
+        (height, width, filters) in (1usize..=6, 1usize..=40, 1usize..=20),
+        seed in 0usize..1000,
+    ) {
+        let window = DirectWindow { channels, height, width, kernel: [kh, kw], padding: [ph, pw] };
+        let [oh, ow] = window.out();
+        prop_assume!(oh > 0 && ow > 0);
+        let entries = channels * kh * kw;
+        let w = pattern::<f64>(filters, entries, seed);
+        let b = pattern::<f64>(filters, 1, seed + 1);
+        let x = pattern::<f64>(window.image_len(), 2, seed + 2);
+        let pixel = |j: usize, c: usize, y: usize, x_: usize| -> f64 {
+            match (y.checked_sub(ph), x_.checked_sub(pw)) {
+                (Some(y), Some(x_)) if y < height && x_ < width => x[((c * height + y) * width + x_, j)],
+                _ => 0.0,
+            }
+        };
+        let per_image = filters * oh * ow;
+        let mut expected = vec![0.0; 2 * per_image];
+        for j in 0..2 {
+            for o in 0..filters {
+                for (y, x_) in (0..oh).flat_map(|y| (0..ow).map(move |x_| (y, x_))) {
+                    let mut sum = b[o];
+                    for r in 0..entries {
+                        let (c, ky, kx) = (r / (kh * kw), r / kw % kh, r % kw);
+                        sum += w[(o, r)] * pixel(j, c, y + ky, x_ + kx);
+                    }
+                    expected[j * per_image + (o * oh + y) * ow + x_] = sum;
+                }
+            }
+        }
+        let scale = expected.iter().fold(1.0f64, |m, v| m.max(v.abs()));
+        let avx512 = std::arch::is_x86_feature_detected!("avx512f");
+        let mut z = vec![f64::NAN; 2 * per_image];
+        let done = conv_direct(w.as_slice(), b.as_slice(), &window, x.as_slice(), &mut z).unwrap();
+        prop_assert_eq!(done, avx512 && ow <= 32, "f64, {} wide", ow);
+        if done {
+            let err = z.iter().zip(&expected).fold(0.0f64, |m, (a, e)| m.max((a - e).abs()));
+            prop_assert!(err / scale < 1e-13, "f64: {err}");
+        }
+        let (w32, b32, x32) = (w.cast::<f32>(), b.cast::<f32>(), x.cast::<f32>());
+        let mut z32 = vec![f32::NAN; 2 * per_image];
+        let done = conv_direct(w32.as_slice(), b32.as_slice(), &window, x32.as_slice(), &mut z32).unwrap();
+        prop_assert_eq!(done, avx512);
+        if done {
+            let err = z32.iter().zip(&expected).fold(0.0f64, |m, (a, e)| m.max((f64::from(*a) - e).abs()));
+            prop_assert!(err / scale < 1e-5, "f32: {err}");
+        }
+    }
+
     /// A convolution on values of one example per lane (`lanes_conv`) against the formula
     /// evaluated lane by lane, on both block sizes of outputs (8, 4, 1), entries not a
     /// multiple of the partial sums, strides, in f64 and f32; `lanes_dense` likewise.

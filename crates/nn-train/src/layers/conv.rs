@@ -1,5 +1,9 @@
 //! The 2-D convolution layer (cross-correlation, as in every deep-learning library), computed
-//! as one GEMM over an im2col matrix, and its backward.
+//! as one GEMM over an im2col matrix, and its backward. With stride 1 on a CPU with AVX-512
+//! the forward pass skips the unfolding: `nn_core::conv_direct` computes each output row
+//! of an image from the image itself (LeNet-5's C2 predicted 47k → 73k samples/s on one
+//! core of the Intel Xeon, the unfolding having been 38% of it); the backward pass unfolds
+//! as below either way.
 //!
 //! ## Layout
 //!
@@ -59,7 +63,9 @@ use std::fmt;
 
 use nalgebra::DMatrix;
 use nn_init::nn_activations::Activation;
-use nn_init::nn_activations::nn_core::{Scalar, Trans, fit_buffer, gemm_into, join};
+use nn_init::nn_activations::nn_core::{
+    DirectWindow, Scalar, Trans, conv_direct, fit_buffer, gemm_into, join,
+};
 
 use nn_init::Init;
 use serde::{Deserialize, Serialize};
@@ -484,6 +490,9 @@ fn forward_chunks<T: Scalar>(
     zs: &mut [T],
     s: &mut Scratch<T>,
 ) -> Result<()> {
+    if window.stride == [1, 1] && forward_direct(window, (w, b), x, zs)? {
+        return Ok(());
+    }
     let (out, p) = (w.nrows(), window.positions());
     let step = chunk(window);
     for (xs, zs) in x.chunks(step * rows).zip(zs.chunks_mut(step * out * p)) {
@@ -510,6 +519,26 @@ fn forward_chunks<T: Scalar>(
         }
     }
     Ok(())
+}
+
+/// [`Conv2d`]'s forward with stride 1 through `nn_core::conv_direct`: every example's
+/// convolution, bias included, straight into its column of `Z`, no unfolding. `false`
+/// (nothing written) where nn-core declines (no AVX-512, or output rows of more than 64
+/// values), for the batched path to compute instead.
+fn forward_direct<T: Scalar>(
+    window: &Window,
+    (w, b): (&DMatrix<T>, &DMatrix<T>),
+    x: &[T],
+    zs: &mut [T],
+) -> Result<bool> {
+    let shape = DirectWindow {
+        channels: window.channels,
+        height: window.height,
+        width: window.width,
+        kernel: window.kernel,
+        padding: window.padding,
+    };
+    Ok(conv_direct(w.as_slice(), b.as_slice(), &shape, x, zs)?)
 }
 
 /// [`Conv2d`]'s backward on the examples `x` with upstream `dZ` columns `dz`: `dW ←
