@@ -63,9 +63,10 @@ impl DirectWindow {
 /// (zero outside the image) for the `F = b.len()` filters of `w` (`F × channels·kh·kw`,
 /// column-major: a convolution layer's `W_mat`), summed in that entry order.
 ///
-/// Returns `Ok(false)`, with nothing written, on a CPU without AVX-512 or when a row of
-/// outputs is wider than 64 values (32 in `f64`): the caller's batched path computes it
-/// then.
+/// Returns `Ok(false)`, with nothing written, on a CPU without AVX-512, when a row of
+/// outputs is wider than 64 values (32 in `f64`), or when it fills less than half of its
+/// vectors of 16 lanes (8 in `f64`; 6 outputs in 16 lanes ran slower than the batched
+/// path): the caller's batched path computes it then.
 ///
 /// # Errors
 /// [`CoreError::ShapeMismatch`] if `w` is not `F × channels·kh·kw` values, `x` not a whole
@@ -74,12 +75,14 @@ impl DirectWindow {
 /// # Example
 /// ```
 /// use nn_core::{DirectWindow, conv_direct};
-/// // One 2×2 filter of ones over a 3×3 image of 0..9: the sums of its 2×2 blocks, plus 1.
-/// let window = DirectWindow { channels: 1, height: 3, width: 3, kernel: [2, 2], padding: [0, 0] };
-/// let image: Vec<f32> = (0..9).map(|v| v as f32).collect();
-/// let mut z = [0.0f32; 4];
+/// // One 2×2 filter of ones over a 9×9 image of 0..81: the sums of its 2×2 blocks, plus 1.
+/// let window = DirectWindow { channels: 1, height: 9, width: 9, kernel: [2, 2], padding: [0, 0] };
+/// let image: Vec<f32> = (0..81).map(|v| v as f32).collect();
+/// let mut z = [0.0f32; 64];
 /// if conv_direct(&[1.0; 4], &[1.0], &window, &image, &mut z)? {
-///     assert_eq!(z, [9.0, 13.0, 21.0, 25.0]);
+///     // Output (0, 0): 1 + 0 + 1 + 9 + 10; each step right adds 4, each step down 36.
+///     assert_eq!(z[..3], [21.0, 25.0, 29.0]);
+///     assert_eq!(z[8], 57.0);
 /// }
 /// # Ok::<(), nn_core::CoreError>(())
 /// ```
