@@ -239,13 +239,7 @@ pub fn affine_into<T: Scalar>(
     }
     // Bias, product and epilogue over the columns of one block of `X` and `Z`.
     let block = |x: &[T], z: &mut [T]| {
-        match b {
-            // One row (a network's single output): a fill, not a copy call per column.
-            &[v] => z.fill(v),
-            _ => z
-                .chunks_exact_mut(units)
-                .for_each(|column| column.copy_from_slice(b)),
-        }
+        crate::ops::fill_columns(b, z);
         let n = z.len() / units;
         if k > 0 {
             let (a, b) = ((w, 1, units), (x, 1, k));

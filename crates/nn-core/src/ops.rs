@@ -167,16 +167,20 @@ pub fn broadcast_column_into<T: Scalar>(
         (out.nrows(), 1),
         b.shape(),
     )?;
-    match b.as_slice() {
+    fill_columns(b.as_slice(), out.as_mut_slice());
+    Ok(())
+}
+
+/// Every column of the column-major `out` (of `b.len()` rows) ← `b`.
+pub(crate) fn fill_columns<T: Scalar>(b: &[T], out: &mut [T]) {
+    match b {
         [] => {}
         // One row (a network's single output): a fill, not a copy call per column.
         &[v] => out.fill(v),
         b => out
-            .as_mut_slice()
             .chunks_exact_mut(b.len())
             .for_each(|col| col.copy_from_slice(b)),
     }
-    Ok(())
 }
 
 /// Backward of `C = A + b 1ᵀ`: `dA = dC`, `db = Σ_columns dC` (the broadcast's adjoint).

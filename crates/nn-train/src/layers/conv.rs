@@ -523,8 +523,9 @@ fn forward_chunks<T: Scalar>(
 
 /// [`Conv2d`]'s forward with stride 1 through `nn_core::conv_direct`: every example's
 /// convolution, bias included, straight into its column of `Z`, no unfolding. `false`
-/// (nothing written) where nn-core declines (no AVX-512, or output rows of more than 64
-/// values), for the batched path to compute instead.
+/// (nothing written) where nn-core declines (no AVX-512, output rows of more than 64
+/// values, or rows filling less than half of their vectors), for the batched path to
+/// compute instead.
 fn forward_direct<T: Scalar>(
     window: &Window,
     (w, b): (&DMatrix<T>, &DMatrix<T>),
