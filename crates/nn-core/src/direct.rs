@@ -33,17 +33,33 @@ pub struct DirectWindow {
     pub padding: [usize; 2],
 }
 
+/// Most values of one padded image (`2²⁴`, 64 MiB of `f32`) that [`conv_direct`] copies
+/// into its buffer; a larger one goes to the caller's batched path.
+const MAX_PADDED_IMAGE: usize = 1 << 24;
+
+/// `a · b · c`, `usize::MAX` if it overflows: never the length of a slice, so a window
+/// whose sizes overflow fails the length checks instead of wrapping around.
+fn product(a: usize, b: usize, c: usize) -> usize {
+    a.saturating_mul(b).saturating_mul(c)
+}
+
 impl DirectWindow {
-    /// Values per image, `channels · height · width`.
+    /// Values per image, `channels · height · width` (`usize::MAX` if that overflows).
     pub fn image_len(&self) -> usize {
-        self.channels * self.height * self.width
+        product(self.channels, self.height, self.width)
     }
 
-    /// The padded image's `[rows, columns]`.
+    /// Entries of a window, `channels · kh · kw` (`usize::MAX` if that overflows).
+    fn entries(&self) -> usize {
+        product(self.channels, self.kernel[0], self.kernel[1])
+    }
+
+    /// The padded image's `[rows, columns]` (saturating).
     fn padded(&self) -> [usize; 2] {
+        let side = |n: usize, p: usize| n.saturating_add(p.saturating_mul(2));
         [
-            self.height + 2 * self.padding[0],
-            self.width + 2 * self.padding[1],
+            side(self.height, self.padding[0]),
+            side(self.width, self.padding[1]),
         ]
     }
 
@@ -51,7 +67,7 @@ impl DirectWindow {
     /// (zeros if the window does not fit).
     pub fn out(&self) -> [usize; 2] {
         let [h, w] = self.padded();
-        let fit = |n: usize, k: usize| (n + 1).saturating_sub(k.max(1));
+        let fit = |n: usize, k: usize| n.saturating_add(1).saturating_sub(k.max(1));
         [fit(h, self.kernel[0]), fit(w, self.kernel[1])]
     }
 }
@@ -64,13 +80,15 @@ impl DirectWindow {
 /// column-major: a convolution layer's `W_mat`), summed in that entry order.
 ///
 /// Returns `Ok(false)`, with nothing written, on a CPU without AVX-512, when a row of
-/// outputs is wider than 64 values (32 in `f64`), or when it fills less than half of its
+/// outputs is wider than 64 values (32 in `f64`), when it fills less than half of its
 /// vectors of 16 lanes (8 in `f64`; 6 outputs in 16 lanes ran slower than the batched
-/// path): the caller's batched path computes it then.
+/// path), or when one padded image would exceed 2²⁴ values (wide padding around a small
+/// image must not become a large buffer): the caller's batched path computes it then.
 ///
 /// # Errors
 /// [`CoreError::ShapeMismatch`] if `w` is not `F × channels·kh·kw` values, `x` not a whole
-/// number of images or `z` not `F·oh·ow` values per image (as `len × 1`).
+/// number of images or `z` not `F·oh·ow` values per image (as `len × 1`); sizes that
+/// overflow `usize` count as `usize::MAX`, which no slice has.
 ///
 /// # Example
 /// ```
@@ -95,15 +113,20 @@ pub fn conv_direct<T: Scalar>(
 ) -> Result<bool, CoreError> {
     const OP: &str = "conv_direct";
     let run = |len: usize| (len, 1);
-    let entries = window.channels * window.kernel[0] * window.kernel[1];
-    expect_shape(OP, "W (weights)", run(b.len() * entries), run(w.len()))?;
+    let weights = b.len().saturating_mul(window.entries());
+    expect_shape(OP, "W (weights)", run(weights), run(w.len()))?;
     let image = window.image_len();
     let m = x.len().checked_div(image).unwrap_or(0);
     expect_shape(OP, "X (images)", run(m * image), run(x.len()))?;
     let [oh, ow] = window.out();
-    expect_shape(OP, "Z (output)", run(m * b.len() * oh * ow), run(z.len()))?;
+    let outputs = product(m, b.len(), oh).saturating_mul(ow);
+    expect_shape(OP, "Z (output)", run(outputs), run(z.len()))?;
     if z.is_empty() {
         return Ok(true);
+    }
+    let [rows, width] = window.padded();
+    if product(window.channels, rows, width) > MAX_PADDED_IMAGE {
+        return Ok(false);
     }
     Ok(T::direct_kernel(window, (w, b), x, z))
 }
@@ -185,7 +208,7 @@ pub(crate) mod kernel {
     fn images<T: Direct, const V: usize, const FB: usize>((s, window, (w, b), x, z): Args<'_, T>) {
         let filters = b.len();
         let ([kh, kw], [ph, pw]) = (window.kernel, window.padding);
-        let entries = window.channels * kh * kw;
+        let entries = window.entries();
         let [rows, width] = window.padded();
         let [oh, ow] = window.out();
         T::with_buffers(|(weights, image, offsets)| {

@@ -674,6 +674,40 @@ mod errors {
         assert_eq!(z, DMatrix::from_element(2, 3, 0.5));
     }
 
+    /// Hostile windows: sizes whose products overflow `usize` fail the length checks
+    /// (they count as `usize::MAX`), and padding that would turn a 16-value image into a
+    /// buffer of 2²⁶ values is declined for the batched path, not allocated.
+    #[test]
+    fn conv_direct_refuses_overflowing_and_oversized_windows() {
+        let huge = usize::MAX / 2;
+        let window = |channels, height, kernel, padding| DirectWindow {
+            channels,
+            height,
+            width: 16,
+            kernel,
+            padding,
+        };
+        let (x, mut z) = (vec![1.0f32; 16], vec![0.0f32; 16]);
+        // One filter of one weight: only the overflowing size is wrong.
+        let overflowing = [
+            (window(huge, 4, [1, 1], [0, 0]), "W (weights)"),
+            (window(1, huge, [1, 1], [0, 0]), "X (images)"),
+            (window(1, 1, [huge, huge], [0, 0]), "W (weights)"),
+            (window(1, 1, [1, 1], [huge, huge]), "Z (output)"),
+        ];
+        for (hostile, wrong) in overflowing {
+            let err = conv_direct(&[1.0], &[0.0], &hostile, &x, &mut z).unwrap_err();
+            let named = matches!(err, CoreError::ShapeMismatch { op: "conv_direct", operand, .. } if operand == wrong);
+            assert!(named, "{hostile:?}: {err}");
+        }
+        // 1×1×16 padded to (2²² + 1) rows of 16, a window as tall: one row of 16 outputs.
+        let tall = window(1, 1, [(1 << 22) + 1, 1], [1 << 21, 0]);
+        assert_eq!(tall.out(), [1, 16]);
+        let w = vec![0.5f32; (1 << 22) + 1];
+        assert!(!conv_direct(&w, &[0.0], &tall, &x, &mut z).unwrap());
+        assert_eq!(z, vec![0.0; 16], "declined: nothing written");
+    }
+
     #[test]
     fn lanes_shape_mismatches_name_the_operand() {
         let x = [[1.0f64; LANES]; 3];
