@@ -20,7 +20,7 @@ pub mod step;
 pub mod tanh;
 
 use nalgebra::DMatrix;
-use nn_core::{Scalar, expect_shape, map_backward_into, map_into, widest_simd};
+use nn_core::{Scalar, expect_shape, map_backward_into, map_into, relu_in_place, widest_simd};
 
 use crate::ActivationError;
 use crate::name::check_parameter;
@@ -452,6 +452,10 @@ impl Activation {
     /// `z ← g(z)` in place: the forward pass without a second buffer, for inference,
     /// where the pre-activation is not needed afterwards. Allocates nothing.
     pub fn forward_in_place<T: Scalar>(&self, z: &mut DMatrix<T>) {
+        if *self == Activation::Relu {
+            // Not through the element-wise map: see `nn_core::relu_in_place`.
+            return relu_in_place(z.as_mut_slice());
+        }
         dispatch!(
             self,
             identity => {},
@@ -476,6 +480,9 @@ impl Activation {
     pub fn forward_columns_in_place<T: Scalar>(&self, z: &mut [T], rows: usize) {
         let whole = z.len() - z.len() % rows.max(1);
         let z = &mut z[..whole];
+        if *self == Activation::Relu {
+            return relu_in_place(z);
+        }
         dispatch!(
             self,
             identity => {},

@@ -79,10 +79,10 @@ impl DirectWindow {
 /// (zero outside the image) for the `F = b.len()` filters of `w` (`F × channels·kh·kw`,
 /// column-major: a convolution layer's `W_mat`), summed in that entry order.
 ///
-/// Returns `Ok(false)`, with nothing written, on a CPU without AVX-512, when a row of
-/// outputs is wider than 64 values (32 in `f64`), when it fills less than half of its
-/// vectors of 16 lanes (8 in `f64`; 6 outputs in 16 lanes ran slower than the batched
-/// path), or when one padded image would exceed 2²⁴ values (wide padding around a small
+/// Returns `Ok(false)`, with nothing written, on a CPU without AVX-512 or AVX2, when a
+/// row of outputs is wider than four vectors (64 values of `f32` with AVX-512, 32 with
+/// AVX2; half as many `f64`), when it fills less than half of its vectors (6 outputs in
+/// 16 lanes ran slower than the batched path), or when one padded image would exceed 2²⁴ values (wide padding around a small
 /// image must not become a large buffer): the caller's batched path computes it then.
 ///
 /// # Errors
@@ -131,15 +131,13 @@ pub fn conv_direct<T: Scalar>(
     Ok(T::direct_kernel(window, (w, b), x, z))
 }
 
-/// The AVX-512 kernel.
+/// The vector kernel, on AVX-512 or AVX2.
 #[cfg(target_arch = "x86_64")]
 pub(crate) mod kernel {
     use std::cell::RefCell;
 
-    use pulp::x86::V4;
-
     use super::DirectWindow;
-    use crate::matvec::Lanes;
+    use crate::isa::{Isa, Vectors};
     use crate::packed::aligned;
 
     /// This thread's buffers: the weights padded to whole filter blocks, one padded image,
@@ -147,7 +145,7 @@ pub(crate) mod kernel {
     type Buffers<T> = (Vec<T>, Vec<T>, Vec<usize>);
 
     /// An element type with per-thread [`Buffers`].
-    pub(crate) trait Direct: Lanes {
+    pub(crate) trait Direct: Vectors {
         /// Runs `f` on this thread's buffers, grown on first use.
         fn with_buffers<R>(f: impl FnOnce(&mut Buffers<Self>) -> R) -> R;
     }
@@ -172,12 +170,12 @@ pub(crate) mod kernel {
     pub(crate) const MAX_ROW_VECTORS: usize = 4;
 
     /// `conv_direct` for rows of at most [`MAX_ROW_VECTORS`] vectors (shapes checked).
-    /// The filters go in blocks whose sums (`block × vectors per row`) and the row's input
-    /// vectors fit the 32 vector registers: 16, 12, 8 or 6 filters for one to four
-    /// vectors, half as many when there are no more filters than that (LeNet-5's first
-    /// layer has 6).
-    pub(crate) fn conv<T: Direct>(
-        s: V4,
+    /// The filters go in blocks whose sums (`block × vectors per row`), the row's input
+    /// vectors and a broadcast weight fit the vector registers: 16, 12, 8 or 6 filters
+    /// for one to four vectors on AVX-512's 32 registers, 12, 6, 4 or 3 on AVX2's 16; half
+    /// as many when there are no more filters than that (LeNet-5's first layer has 6).
+    pub(crate) fn conv<T: Direct, S: Isa>(
+        s: S,
         window: &DirectWindow,
         parameters: (&[T], &[T]),
         x: &[T],
@@ -185,27 +183,42 @@ pub(crate) mod kernel {
     ) {
         let few = |block: usize| parameters.1.len() <= block / 2;
         let args = (s, window, parameters, x, z);
-        match window.out()[1].div_ceil(T::LANES) {
-            1 if few(16) => images::<T, 1, 8>(args),
-            1 => images::<T, 1, 16>(args),
-            2 if few(12) => images::<T, 2, 6>(args),
-            2 => images::<T, 2, 12>(args),
-            3 if few(8) => images::<T, 3, 4>(args),
-            3 => images::<T, 3, 8>(args),
-            4 if few(6) => images::<T, 4, 3>(args),
-            _ => images::<T, 4, 6>(args),
+        let vectors = window.out()[1].div_ceil(T::lanes::<S>());
+        if S::REGISTERS >= 32 {
+            match vectors {
+                1 if few(16) => images::<T, S, 1, 8>(args),
+                1 => images::<T, S, 1, 16>(args),
+                2 if few(12) => images::<T, S, 2, 6>(args),
+                2 => images::<T, S, 2, 12>(args),
+                3 if few(8) => images::<T, S, 3, 4>(args),
+                3 => images::<T, S, 3, 8>(args),
+                4 if few(6) => images::<T, S, 4, 3>(args),
+                _ => images::<T, S, 4, 6>(args),
+            }
+        } else {
+            match vectors {
+                1 if few(12) => images::<T, S, 1, 6>(args),
+                1 => images::<T, S, 1, 12>(args),
+                2 if few(6) => images::<T, S, 2, 3>(args),
+                2 => images::<T, S, 2, 6>(args),
+                3 if few(4) => images::<T, S, 3, 2>(args),
+                3 => images::<T, S, 3, 4>(args),
+                _ => images::<T, S, 4, 3>(args),
+            }
         }
     }
 
-    type Args<'a, T> = (
-        V4,
+    type Args<'a, T, S> = (
+        S,
         &'a DirectWindow,
         (&'a [T], &'a [T]),
         &'a [T],
         &'a mut [T],
     );
 
-    fn images<T: Direct, const V: usize, const FB: usize>((s, window, (w, b), x, z): Args<'_, T>) {
+    fn images<T: Direct, S: Isa, const V: usize, const FB: usize>(
+        (s, window, (w, b), x, z): Args<'_, T, S>,
+    ) {
         let filters = b.len();
         let ([kh, kw], [ph, pw]) = (window.kernel, window.padding);
         let entries = window.entries();
@@ -237,7 +250,7 @@ pub(crate) mod kernel {
             }));
             let offsets: &[usize] = offsets;
             // The padding and the tail are zeros once; each image overwrites the interior.
-            let tail = ow.next_multiple_of(T::LANES) - ow;
+            let tail = ow.next_multiple_of(T::lanes::<S>()) - ow;
             image.clear();
             image.resize(window.channels * rows * width + tail, T::default());
             let image: &mut [T] = image;
@@ -257,14 +270,14 @@ pub(crate) mod kernel {
                         let image: &[T] = image;
                         for (q, block) in blocks.chunks_exact(block_len).enumerate() {
                             let (bias, steps) = block.split_at(FB);
-                            let bias: [T::V; FB] = std::array::from_fn(|f| T::splat(s, bias[f]));
+                            let bias: [T::V<S>; FB] = std::array::from_fn(|f| T::splat(s, bias[f]));
                             for oy in 0..oh {
                                 let line = &image[oy * width..];
-                                let acc = row::<T, V, FB>(s, bias, steps, offsets, line);
+                                let acc = row::<T, S, V, FB>(s, bias, steps, offsets, line);
                                 let live = acc.iter().enumerate().take(filters - q * FB);
                                 for (f, sums) in live {
                                     let out = &mut zj[((q * FB + f) * oh + oy) * ow..][..ow];
-                                    for (part, &sum) in out.chunks_mut(T::LANES).zip(sums) {
+                                    for (part, &sum) in out.chunks_mut(T::lanes::<S>()).zip(sums) {
                                         T::store(s, part, sum);
                                     }
                                 }
@@ -280,18 +293,18 @@ pub(crate) mod kernel {
     /// start `line`: `FB × V` vectors of sums, returned by value so that they stay in
     /// registers (a loop nest over channels and kernel rows kept them in memory).
     #[inline(always)]
-    fn row<T: Direct, const V: usize, const FB: usize>(
-        s: V4,
-        bias: [T::V; FB],
+    fn row<T: Direct, S: Isa, const V: usize, const FB: usize>(
+        s: S,
+        bias: [T::V<S>; FB],
         weights: &[T],
         offsets: &[usize],
         line: &[T],
-    ) -> [[T::V; V]; FB] {
-        let mut acc: [[T::V; V]; FB] = std::array::from_fn(|f| [bias[f]; V]);
+    ) -> [[T::V<S>; V]; FB] {
+        let mut acc: [[T::V<S>; V]; FB] = std::array::from_fn(|f| [bias[f]; V]);
         let (steps, _) = weights.as_chunks::<FB>();
         for (step, &offset) in steps.iter().zip(offsets) {
             // Unaligned whole vectors (the vector type has the element's alignment).
-            let (x, _) = T::vectors(&line[offset..offset + V * T::LANES]);
+            let (x, _) = T::vectors::<S>(&line[offset..offset + V * T::lanes::<S>()]);
             for f in 0..FB {
                 let wf = T::splat(s, step[f]);
                 for v in 0..V {

@@ -36,13 +36,13 @@
 //! ```
 //!
 //! One exception: a product of one column (`n = 1`, one request to a server) with a
-//! column-major `A` goes, on a CPU with AVX-512, to nn-core's own matrix–vector kernel
+//! column-major `A` goes, on a CPU with AVX-512 or AVX2, to nn-core's own matrix–vector kernel
 //! (`src/matvec.rs`), which keeps a block of the result in registers where faer's rewrites
 //! it for every column of `A`: W3's 784→128 layer on one column takes 3.3 µs instead of
 //! 5.6, and a whole W3 request 6.0 µs instead of 11.2 (one core of the Intel Xeon).
 //!
 //! And a weight gradient `dZ·A_prevᵀ` with a batch of at least 256 (a row-major `B` and a
-//! long inner dimension, [`packs`]) goes, on a CPU with AVX-512, to nn-core's own packed
+//! long inner dimension, [`packs`]) goes, on a CPU with AVX-512 or AVX2, to nn-core's own packed
 //! kernel (`src/packed.rs`): faer reads such a `B` 11–17% slower than a column-major one,
 //! the packed kernel copies it into its tile's layout. W4's 512×256×784 gradient: 125 →
 //! 147–150 GFLOP/s in `f32`, 56–58 → 60–66 in `f64`.
@@ -183,10 +183,10 @@ pub fn gemm_into<T: Scalar>(
 /// output while that is still in a cache. It may run on two threads at once, on blocks
 /// that do not overlap (hence `Fn + Sync`), in no particular order.
 ///
-/// A `W` of 8 to 64 rows (4 to 32 in `f64`) with at least 12, 12, 8 or 6 columns of `X`
-/// (for one to four vectors of rows) goes, on a CPU with AVX-512, to nn-core's small-layer
-/// kernel (`src/affine.rs`): the bias starts the sums in registers and each block is 6–12
-/// columns. Otherwise `Z` is filled with `b`, [`gemm_into`] accumulates `W·X` onto it and
+/// A `W` of half a vector to four vectors of rows (8 to 64 rows of `f32` with AVX-512, 4 to
+/// 32 with AVX2; half as many `f64`) with at least a tile's columns of `X` goes, on a CPU
+/// with AVX-512 or AVX2, to nn-core's small-layer kernel (`src/affine.rs`): the bias starts
+/// the sums in registers and each block is 2–12 columns. Otherwise `Z` is filled with `b`, [`gemm_into`] accumulates `W·X` onto it and
 /// `epilogue` sees the result; a product that is cut in two and has at least 64 columns
 /// (a batch being predicted) is cut by its columns into two halves first, each filled,
 /// multiplied and handed to `epilogue` on its own — on two threads inside
@@ -331,7 +331,7 @@ const PACKED_WORK: usize = 1 << 22;
 const PACKED_MIN_INNER: usize = 256;
 
 /// Whether a product `A·Bᵀ` (column-major `A`, row-major `B`: a weight gradient
-/// `dZ·A_prevᵀ`) goes to nn-core's packed kernel on a CPU with AVX-512 rather than to faer,
+/// `dZ·A_prevᵀ`) goes to nn-core's packed kernel on a CPU with AVX-512 or AVX2 rather than to faer,
 /// which multiplies a row-major `B` 11–17% slower when the inner dimension is long (see
 /// `src/packed.rs`). With 64 (W3's batch) faer is faster. A function of the shape alone,
 /// so the bits do not depend on the thread count.

@@ -2,7 +2,8 @@
 //! convolution layers of a small network evaluated on [`LANES`] examples at once.
 //!
 //! A value is a [`Lanes`], `[T; 16]`, lane `l` belonging to example `l`: one AVX-512
-//! register of `f32`, two of `f64`. An output is `b_o + Σ_e W[e, o] · x_e`, every product
+//! register of `f32`, two of `f64` (two and four AVX2 registers, computed a register at a
+//! time). An output is `b_o + Σ_e W[e, o] · x_e`, every product
 //! a weight broadcast into a vector times a vector of examples, so the arithmetic of a
 //! layer is its scalar formula with no reshaping of the batch around it. Eight sums are in
 //! flight at once — eight outputs, or four or one with each sum split into two or eight
@@ -10,19 +11,18 @@
 //! multiply-adds limits the loop. The compiler's own vectorisation of these loops chose to
 //! vectorise across the eight outputs (contiguous weights) with gathers and scatters of
 //! the lanes, 3× slower than the batched path; here the vectors are explicit (AVX-512
-//! through `pulp`, as in `src/matvec.rs`), with a scalar loop on other CPUs.
+//! or AVX2 through `pulp`, as in `src/matvec.rs`), with a scalar loop on other CPUs. On a
+//! Zen 3 core, which has no AVX-512, C1 predicted 35k samples/s on that scalar loop (each
+//! `mul_add` a call into the C library) and 1.4–1.7M on AVX2.
 //!
 //! Each lane's result depends on that example's values and the fixed order of the sums:
 //! `((b + p_0) + p_1) + …` over the partial sums `p_s`, each in entry order.
 
 #[cfg(target_arch = "x86_64")]
-use pulp::x86::V4;
-
-#[cfg(target_arch = "x86_64")]
-use crate::matvec::Lanes as Vectors;
+use crate::isa::{Isa, Vectors};
 use crate::{CoreError, expect_shape};
 
-/// Examples per group: one AVX-512 register of `f32` (two of `f64`).
+/// Examples per group: one AVX-512 register of `f32` (two of `f64`; two and four of AVX2).
 pub const LANES: usize = 16;
 
 /// One value of a group of [`LANES`] examples, example `l` in lane `l`.
@@ -154,10 +154,10 @@ pub struct Windows<'a> {
     pub(crate) out: [usize; 2],
 }
 
-/// The kernel on AVX-512: every output of `windows` over `image` (shapes checked).
+/// The vector kernel: every output of `windows` over `image` (shapes checked).
 #[cfg(target_arch = "x86_64")]
-pub(crate) fn sums<T: Vectors>(
-    s: V4,
+pub(crate) fn sums<T: Vectors, S: Isa>(
+    s: S,
     (w, b): (&[T], &[T]),
     windows: &Windows<'_>,
     image: &[Lanes<T>],
@@ -178,8 +178,8 @@ pub(crate) fn sums<T: Vectors>(
 /// corner.
 #[cfg(target_arch = "x86_64")]
 #[inline(always)]
-fn blocks<'w, T: Vectors + 'w>(
-    s: V4,
+fn blocks<'w, T: Vectors + 'w, S: Isa>(
+    s: S,
     b: &[T],
     windows: &Windows<'_>,
     entries: impl Iterator<Item = (&'w [T], usize)> + Clone,
@@ -195,10 +195,16 @@ fn blocks<'w, T: Vectors + 'w>(
             while o < outputs {
                 let size = block_size(outputs - o);
                 let entries = entries.clone();
-                match size {
-                    8 => block::<T, 8, 1>(s, (b, o), windows, entries, image, output),
-                    4 => block::<T, 4, 2>(s, (b, o), windows, entries, image, output),
-                    _ => block::<T, 1, 8>(s, (b, o), windows, entries, image, output),
+                let args = (s, (b, o), windows, entries, image, &mut *output);
+                // A pass holds 8 sums of P vectors: every vector of a value on AVX-512
+                // (one of f32, two of f64), one at a time on AVX2's 16 registers.
+                match (size, S::REGISTERS >= 32 && per_value::<T, S>() == 2) {
+                    (8, false) => block::<T, S, 8, 1, 1>(args),
+                    (4, false) => block::<T, S, 4, 2, 1>(args),
+                    (_, false) => block::<T, S, 1, 8, 1>(args),
+                    (8, true) => block::<T, S, 8, 1, 2>(args),
+                    (4, true) => block::<T, S, 4, 2, 2>(args),
+                    (_, true) => block::<T, S, 1, 8, 2>(args),
                 }
                 o += size;
             }
@@ -206,55 +212,74 @@ fn blocks<'w, T: Vectors + 'w>(
     );
 }
 
-/// Vectors of `T` per [`Lanes`] value: 1 for `f32`, 2 for `f64`.
+/// Vectors of `T` per [`Lanes`] value: on AVX-512 1 for `f32`, 2 for `f64`; on AVX2 2
+/// and 4.
 #[cfg(target_arch = "x86_64")]
-const fn per_value<T: Vectors>() -> usize {
-    LANES / T::LANES
+fn per_value<T: Vectors, S: Isa>() -> usize {
+    LANES / T::lanes::<S>()
 }
 
-/// Outputs `o..o + R` at every window position, each sum split into `S` partial sums over
-/// the entries in turn (entry `e` into part `e mod S`).
+/// The arguments of [`block`]: the instruction set, the biases and the first output, the
+/// windows, the entries, the input and the output.
+#[cfg(target_arch = "x86_64")]
+type BlockArgs<'a, T, S, E> = (
+    S,
+    (&'a [T], usize),
+    &'a Windows<'a>,
+    E,
+    &'a [Lanes<T>],
+    &'a mut [Lanes<T>],
+);
+
+/// Outputs `o..o + R` at every window position, each sum split into `PARTS` partial sums
+/// over the entries in turn (entry `e` into part `e mod PARTS`), `P` vectors of each value
+/// at a time (a lane's sums are the same whichever pass computes them).
 #[cfg(target_arch = "x86_64")]
 #[inline(always)]
-fn block<'w, T: Vectors + 'w, const R: usize, const S: usize>(
-    s: V4,
-    (b, o): (&[T], usize),
-    windows: &Windows<'_>,
-    entries: impl Iterator<Item = (&'w [T], usize)> + Clone,
-    image: &[Lanes<T>],
-    output: &mut [Lanes<T>],
-) {
+fn block<'w, T, S, const R: usize, const PARTS: usize, const P: usize>(
+    (s, (b, o), windows, entries, image, output): BlockArgs<
+        '_,
+        T,
+        S,
+        impl Iterator<Item = (&'w [T], usize)> + Clone,
+    >,
+) where
+    T: Vectors + 'w,
+    S: Isa,
+{
     let [oh, ow] = windows.out;
     let zero = T::splat(s, T::default());
     let bias: [T; R] = std::array::from_fn(|r| b[o + r]);
     for y in 0..oh {
         for x in 0..ow {
             let corner = &image[y * windows.stride[0] * windows.row + x * windows.stride[1]..];
-            // acc[r][part][v]: output o + r, partial sum `part`, vector v of the value.
-            let mut acc = [[[zero; 2]; S]; R];
-            let mut entries = entries.clone();
-            'entries: loop {
-                for part in 0..S {
-                    let Some((column, offset)) = entries.next() else {
-                        break 'entries;
-                    };
-                    let value = T::vectors(&corner[offset]).0;
-                    for (acc, &weight) in acc.iter_mut().zip(&column[o..o + R]) {
-                        let weight = T::splat(s, weight);
-                        for v in 0..per_value::<T>() {
-                            acc[part][v] = T::fma(s, weight, value[v], acc[part][v]);
+            for pass in (0..per_value::<T, S>()).step_by(P) {
+                // acc[r][part][v]: output o + r, partial sum `part`, vector pass + v.
+                let mut acc = [[[zero; P]; PARTS]; R];
+                let mut entries = entries.clone();
+                'entries: loop {
+                    for part in 0..PARTS {
+                        let Some((column, offset)) = entries.next() else {
+                            break 'entries;
+                        };
+                        let value = &T::vectors::<S>(&corner[offset]).0[pass..pass + P];
+                        for (acc, &weight) in acc.iter_mut().zip(&column[o..o + R]) {
+                            let weight = T::splat(s, weight);
+                            for v in 0..P {
+                                acc[part][v] = T::fma(s, weight, value[v], acc[part][v]);
+                            }
                         }
                     }
                 }
-            }
-            for (r, parts) in acc.iter().enumerate() {
-                let out = T::vectors_mut(&mut output[(o + r) * oh * ow + y * ow + x]).0;
-                for v in 0..per_value::<T>() {
-                    let mut sum = T::splat(s, bias[r]);
-                    for part in parts {
-                        sum = T::add(s, sum, part[v]);
+                for (r, parts) in acc.iter().enumerate() {
+                    let out = T::vectors_mut::<S>(&mut output[(o + r) * oh * ow + y * ow + x]).0;
+                    for v in 0..P {
+                        let mut sum = T::splat(s, bias[r]);
+                        for part in parts {
+                            sum = T::add(s, sum, part[v]);
+                        }
+                        out[pass + v] = sum;
                     }
-                    out[v] = sum;
                 }
             }
         }

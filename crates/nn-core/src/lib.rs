@@ -101,8 +101,9 @@
 //!   fast on the narrow shapes of small networks and allocation-free once a thread has
 //!   made its first product (measured figures in the docs of `src/gemm.rs`).
 //! - `pulp` (already under faer): [`widest_simd`], the run-time choice of AVX-512 or AVX2
-//!   for element-wise loops, the AVX-512 vectors of the matrix–vector kernel (safe
-//!   intrinsics, chosen at run time), and a safe `vzeroupper` after each product on
+//!   for element-wise loops, the vectors of nn-core's own kernels, written once over
+//!   pulp's `Simd` and run on AVX-512 or AVX2 (safe intrinsics, chosen at run time,
+//!   `src/isa.rs`), and a safe `vzeroupper` after each product on
 //!   x86-64. faer's AVX-512 kernels return with the upper halves of the vector registers
 //!   dirty, and until they are cleared every SSE instruction that follows (all of the
 //!   element-wise code built for baseline x86-64) runs several times slower: 50 µs
@@ -118,6 +119,8 @@ mod direct;
 mod error;
 mod gemm;
 mod gradcheck;
+#[cfg(target_arch = "x86_64")]
+mod isa;
 mod lanes;
 #[cfg(target_arch = "x86_64")]
 mod matvec;
@@ -125,6 +128,7 @@ mod ops;
 #[cfg(target_arch = "x86_64")]
 mod packed;
 mod pair;
+mod relu;
 mod scalar;
 mod simd;
 #[cfg(feature = "testing")]
@@ -143,6 +147,7 @@ pub use ops::{
     mean_columns_backward, mean_columns_into, sum_columns, sum_columns_into, sum_squares,
 };
 pub use pair::{join, kernel_threads, with_kernel_threads};
+pub use relu::relu_in_place;
 pub use scalar::{DType, Scalar};
 pub use simd::widest_simd;
 

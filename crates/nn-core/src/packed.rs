@@ -1,11 +1,11 @@
-//! The packed matrix product on AVX-512 for a row-major right operand: a weight gradient
+//! The packed matrix product on AVX-512 or AVX2 for a row-major right operand: a weight gradient
 //! `dW = dZ·A_prevᵀ` with a long batch.
 //!
 //! faer's packed kernel multiplies a row-major `B` 11–17% slower than a column-major one of
 //! the same shape (it broadcasts `B` from its original layout, four columns at a time, and a
 //! row-major `B` puts those columns a whole row apart). Here both operands are packed, in
 //! the layout of the register tile (Goto and van de Geijn's scheme, as in BLIS): blocks of
-//! `KC` inner steps; `B` into panels of `NR = 12` columns holding the 12 values of each
+//! `KC` inner steps; `B` into panels of `NR = 12` columns (6 on AVX2's 16 registers) holding the values of each
 //! step side by side, `A` into panels of 32 rows (16 in `f64`: two vectors) holding each
 //! step's column of the panel. A tile of `C`, 2 vectors × 12 columns, stays in 24
 //! registers while a panel of `A` and one of `B` stream through it: per step two loads of
@@ -27,17 +27,13 @@
 
 use std::cell::RefCell;
 
-use pulp::x86::V4;
-
-use crate::matvec::Lanes;
+use crate::isa::{Isa, Vectors};
 
 /// Vectors of rows in a register tile.
 const MR_VECTORS: usize = 2;
-/// Columns in a register tile.
-const NR: usize = 12;
 
 /// An element type with the block sizes of its packed product and its packing buffers.
-pub(crate) trait Packed: Lanes {
+pub(crate) trait Packed: Vectors {
     /// Most inner steps packed at once: a panel of `B` (`KC × 12`) stays in the L1 cache.
     const KC: usize;
     /// Most rows of `A` packed at once: the block (`MC × KC`) stays in the L2 cache.
@@ -94,8 +90,26 @@ fn block_len(len: usize, max: usize, unit: usize) -> usize {
 ///
 /// Panics (a bug in nn-core, not a user error) if a slice is too short for its dimensions
 /// and strides: `gemm_into` validated the shapes.
-pub(crate) fn gemm<T: Packed>(
-    s: V4,
+pub(crate) fn gemm<T: Packed, S: Isa>(
+    s: S,
+    dims: (usize, usize, usize),
+    alpha: T,
+    a: (&[T], usize),
+    b: (&[T], usize),
+    beta: T,
+    c: (&mut [T], usize),
+) {
+    // The tile's 2·NR sums, two vectors of A and a broadcast of B fill the registers:
+    // 12 columns on AVX-512, 6 on AVX2.
+    match S::REGISTERS {
+        32 => panels::<T, S, 12>(s, dims, alpha, a, b, beta, c),
+        _ => panels::<T, S, 6>(s, dims, alpha, a, b, beta, c),
+    }
+}
+
+/// [`gemm`] with register tiles of `NR` columns.
+fn panels<T: Packed, S: Isa, const NR: usize>(
+    s: S,
     (m, k, n): (usize, usize, usize),
     alpha: T,
     (a, lda): (&[T], usize),
@@ -103,7 +117,7 @@ pub(crate) fn gemm<T: Packed>(
     beta: T,
     (c, ldc): (&mut [T], usize),
 ) {
-    let mr = MR_VECTORS * T::LANES;
+    let mr = MR_VECTORS * T::lanes::<S>();
     let kc_len = block_len(k, T::KC, 1);
     let mc_len = block_len(m, T::MC, mr);
     let nc = n.next_multiple_of(NR);
@@ -114,12 +128,12 @@ pub(crate) fn gemm<T: Packed>(
             #[inline(always)]
             move || {
                 // Taken by value: a `FnOnce`, called directly rather than through a shim
-                // compiled without AVX-512.
+                // compiled without the instruction set.
                 let (a_packed, b_packed, c) = (a_packed, b_packed, c);
                 for pc in (0..k).step_by(kc_len) {
                     let kc = kc_len.min(k - pc);
                     let b_panels = &mut b_packed[..nc * kc];
-                    pack_b((b, ldb), (pc, kc), n, b_panels);
+                    pack_b::<T, NR>((b, ldb), (pc, kc), n, b_panels);
                     // The first block applies β; the later ones add to it.
                     let beta = if pc == 0 { beta } else { T::ONE };
                     for ic in (0..m).step_by(mc_len) {
@@ -130,10 +144,17 @@ pub(crate) fn gemm<T: Packed>(
                             let j0 = jr * NR;
                             for (ir, a_panel) in a_panels.chunks_exact(kc * mr).enumerate() {
                                 let i0 = ic + ir * mr;
-                                let tile = tile::<T>(s, T::vectors(a_panel).0, b_panel);
+                                let tile = tile::<T, S, NR>(s, T::vectors::<S>(a_panel).0, b_panel);
                                 let rows = (i0, mr.min(m - i0));
                                 let cols = (j0, NR.min(n - j0));
-                                store::<T>(s, &tile, (alpha, beta), rows, cols, (&mut *c, ldc));
+                                store::<T, S, NR>(
+                                    s,
+                                    &tile,
+                                    (alpha, beta),
+                                    rows,
+                                    cols,
+                                    (&mut *c, ldc),
+                                );
                             }
                         }
                     }
@@ -146,7 +167,11 @@ pub(crate) fn gemm<T: Packed>(
 /// `Σ_p a_p·b_pᵀ` over one panel of `A` (`MR_VECTORS` vectors per step) and one of `B`
 /// (`NR` values per step): the register tile.
 #[inline(always)]
-fn tile<T: Packed>(s: V4, a: &[T::V], b: &[T]) -> [[T::V; MR_VECTORS]; NR] {
+fn tile<T: Packed, S: Isa, const NR: usize>(
+    s: S,
+    a: &[T::V<S>],
+    b: &[T],
+) -> [[T::V<S>; MR_VECTORS]; NR] {
     let zero = T::splat(s, T::default());
     let mut acc = [[zero; MR_VECTORS]; NR];
     let (a, _) = a.as_chunks::<MR_VECTORS>();
@@ -165,29 +190,29 @@ fn tile<T: Packed>(s: V4, a: &[T::V], b: &[T]) -> [[T::V; MR_VECTORS]; NR] {
 /// `C[rows, cols] ← α·tile + β·C[rows, cols]` (with `β = 0`, `C` unread) for the tile's
 /// first `rows.1` rows and `cols.1` columns, at row `rows.0` and column `cols.0` of `C`.
 #[inline(always)]
-fn store<T: Packed>(
-    s: V4,
-    tile: &[[T::V; MR_VECTORS]; NR],
+fn store<T: Packed, S: Isa, const NR: usize>(
+    s: S,
+    tile: &[[T::V<S>; MR_VECTORS]; NR],
     (alpha, beta): (T, T),
     (i0, rows): (usize, usize),
     (j0, cols): (usize, usize),
     (c, ldc): (&mut [T], usize),
 ) {
     let (alpha_v, beta_v) = (T::splat(s, alpha), T::splat(s, beta));
-    let out = |sum, old: Option<T::V>| match old {
+    let out = |sum, old: Option<T::V<S>>| match old {
         None => T::mul(s, sum, alpha_v),
         Some(old) => T::fma(s, sum, alpha_v, T::mul(s, old, beta_v)),
     };
     let read = beta != T::default();
     for (j, sums) in tile.iter().enumerate().take(cols) {
         let column = &mut c[(j0 + j) * ldc + i0..][..rows];
-        if rows == MR_VECTORS * T::LANES {
-            for (c, &sum) in T::vectors_mut(column).0.iter_mut().zip(sums) {
+        if rows == MR_VECTORS * T::lanes::<S>() {
+            for (c, &sum) in T::vectors_mut::<S>(column).0.iter_mut().zip(sums) {
                 *c = out(sum, read.then_some(*c));
             }
         } else {
             // The last panel of rows: masked loads and stores.
-            for (part, &sum) in column.chunks_mut(T::LANES).zip(sums) {
+            for (part, &sum) in column.chunks_mut(T::lanes::<S>()).zip(sums) {
                 let old = read.then(|| T::load(s, part));
                 T::store(s, part, out(sum, old));
             }
@@ -218,7 +243,7 @@ fn pack_a<T: Packed>(
 /// Packs `B[pc..pc+kc, ..n]` (row-major, row stride `ldb`) into panels of `NR` columns, the
 /// `NR` values of each step together; columns past `n` are zeros.
 #[inline(always)]
-fn pack_b<T: Packed>(
+fn pack_b<T: Packed, const NR: usize>(
     (b, ldb): (&[T], usize),
     (pc, kc): (usize, usize),
     n: usize,

@@ -161,14 +161,35 @@ pub(crate) mod kernel {
 
     use crate::direct::DirectWindow;
     use crate::gemm::{Cut, cut, packed_cut, packs};
+    #[cfg(target_arch = "x86_64")]
+    use crate::isa::Isa;
     use crate::lanes;
     #[cfg(target_arch = "x86_64")]
     use crate::matvec::gemv;
     use crate::pair::join;
+    use crate::relu;
     #[cfg(target_arch = "x86_64")]
     use crate::{affine, direct, packed};
     #[cfg(target_arch = "x86_64")]
-    use pulp::x86::V4;
+    use pulp::x86::{V3, V4};
+
+    /// Evaluates `$body` with `$s` the widest instruction set the kernels are compiled for
+    /// that the CPU has (AVX-512, else AVX2 with FMA), as `Some`; `None` on other CPUs.
+    macro_rules! on_widest {
+        (|$s:ident| $body:expr) => {{
+            #[cfg(target_arch = "x86_64")]
+            let out = if let Some($s) = V4::try_new() {
+                Some($body)
+            } else if let Some($s) = V3::try_new() {
+                Some($body)
+            } else {
+                None
+            };
+            #[cfg(not(target_arch = "x86_64"))]
+            let out = None;
+            out
+        }};
+    }
 
     /// A strided operand: `(data, row stride, column stride)`; one of the strides is 1.
     pub type Strided<'a, T> = (&'a [T], usize, usize);
@@ -187,14 +208,8 @@ pub(crate) mod kernel {
             c: (&mut [Self], usize, usize),
         );
 
-        /// `Z ← W·X + b 1ᵀ` with `epilogue` on each block of whole columns of `Z`, on
-        /// nn-core's small-layer kernel (`src/affine.rs`), for `W: units×k` column-major,
-        /// `X: k×n`, `Z: units×n` contiguous; `false` (nothing written) if the CPU or the
-        /// shape is not one it takes: no AVX-512, fewer rows than half a vector (a tile
-        /// would be mostly padding: 1×16×1024 took 5.9 µs against faer's 4.8) or more than
-        /// 4 vectors, or fewer columns than a tile.
-        /// The weighted sums of `src/lanes.rs` (shapes checked): AVX-512 where the CPU
-        /// has it, else one lane at a time.
+        /// The weighted sums of `src/lanes.rs` (shapes checked): on AVX-512 or AVX2 where
+        /// the CPU has them, else one lane at a time.
         fn lanes_kernel(
             parameters: (&[Self], &[Self]),
             windows: &lanes::Windows<'_>,
@@ -202,6 +217,16 @@ pub(crate) mod kernel {
             output: &mut [lanes::Lanes<Self>],
         );
 
+        /// `z ← max(z, 0)` (`src/relu.rs`): on vectors where the CPU has AVX-512 or AVX2,
+        /// else one entry at a time.
+        fn relu_kernel(z: &mut [Self]);
+
+        /// `Z ← W·X + b 1ᵀ` with `epilogue` on each block of whole columns of `Z`, on
+        /// nn-core's small-layer kernel (`src/affine.rs`), for `W: units×k` column-major,
+        /// `X: k×n`, `Z: units×n` contiguous; `false` (nothing written) if the CPU or the
+        /// shape is not one it takes: neither AVX-512 nor AVX2, fewer rows than half a
+        /// vector (a tile would be mostly padding: 1×16×1024 took 5.9 µs against faer's
+        /// 4.8) or more than 4 vectors, or fewer columns than a tile.
         fn affine_kernel(
             w: (&[Self], usize, usize),
             b: &[Self],
@@ -211,8 +236,8 @@ pub(crate) mod kernel {
         ) -> bool;
 
         /// The stride-1 convolution of a batch of images on nn-core's direct kernel
-        /// (`src/direct.rs`, shapes checked); `false` (nothing written) without AVX-512,
-        /// for rows of more than its most vectors of outputs, or for rows that fill less
+        /// (`src/direct.rs`, shapes checked); `false` (nothing written) without AVX-512 or
+        /// AVX2, for rows of more than its most vectors of outputs, or for rows that fill less
         /// than half of their vectors.
         fn direct_kernel(
             window: &DirectWindow,
@@ -267,6 +292,50 @@ pub(crate) mod kernel {
         }
     }
 
+    /// [`GemmKernel::direct_kernel`] on `s`, if the rows suit the kernel.
+    #[cfg(target_arch = "x86_64")]
+    fn direct_on<T: direct::kernel::Direct, S: Isa>(
+        s: S,
+        window: &DirectWindow,
+        parameters: (&[T], &[T]),
+        x: &[T],
+        z: &mut [T],
+    ) -> bool {
+        let lanes = T::lanes::<S>();
+        let ow = window.out()[1];
+        let vectors = ow.div_ceil(lanes);
+        // Rows that fill less than half their vectors (C1's 6 outputs in 16 lanes) train
+        // faster on the batched path.
+        if vectors > direct::kernel::MAX_ROW_VECTORS || 2 * ow < vectors * lanes {
+            return false;
+        }
+        direct::kernel::conv(s, window, parameters, x, z);
+        clear_upper_vector_state();
+        true
+    }
+
+    /// [`GemmKernel::affine_kernel`] on `s`, if the layer suits the kernel.
+    #[cfg(target_arch = "x86_64")]
+    fn affine_on<T: affine::Affine, S: Isa>(
+        s: S,
+        (w, units, k): (&[T], usize, usize),
+        b: &[T],
+        x: &[T],
+        z: &mut [T],
+        epilogue: &(dyn Fn(&mut [T]) + Sync),
+    ) -> bool {
+        let lanes = T::lanes::<S>();
+        let n = z.len() / units.max(1);
+        if !(lanes / 2..=affine::MAX_ROW_VECTORS * lanes).contains(&units)
+            || n < affine::tile_columns(units, lanes, S::REGISTERS)
+        {
+            return false;
+        }
+        affine::affine(s, (w, units, k), b, x, z, epilogue);
+        clear_upper_vector_state();
+        true
+    }
+
     macro_rules! impl_kernel {
         ($t:ty) => {
             impl GemmKernel for $t {
@@ -276,13 +345,23 @@ pub(crate) mod kernel {
                     image: &[lanes::Lanes<Self>],
                     output: &mut [lanes::Lanes<Self>],
                 ) {
-                    #[cfg(target_arch = "x86_64")]
-                    if let Some(simd) = V4::try_new() {
+                    let done = on_widest!(|simd| {
                         lanes::sums(simd, parameters, windows, image, output);
                         clear_upper_vector_state();
-                        return;
+                    });
+                    if done.is_none() {
+                        lanes::sums_scalar(parameters, windows, image, output);
                     }
-                    lanes::sums_scalar(parameters, windows, image, output);
+                }
+
+                fn relu_kernel(z: &mut [Self]) {
+                    let done = on_widest!(|simd| {
+                        relu::relu_vectors(simd, z);
+                        clear_upper_vector_state();
+                    });
+                    if done.is_none() {
+                        relu::relu_scalar(z);
+                    }
                 }
 
                 fn direct_kernel(
@@ -291,42 +370,17 @@ pub(crate) mod kernel {
                     x: &[Self],
                     z: &mut [Self],
                 ) -> bool {
-                    #[cfg(target_arch = "x86_64")]
-                    if let Some(simd) = V4::try_new() {
-                        let lanes = <$t as crate::matvec::Lanes>::LANES;
-                        let ow = window.out()[1];
-                        let vectors = ow.div_ceil(lanes);
-                        // Rows that fill less than half their vectors (C1's 6 outputs in
-                        // 16 lanes) train faster on the batched path.
-                        if vectors <= direct::kernel::MAX_ROW_VECTORS && 2 * ow >= vectors * lanes {
-                            direct::kernel::conv(simd, window, parameters, x, z);
-                            clear_upper_vector_state();
-                            return true;
-                        }
-                    }
-                    false
+                    on_widest!(|simd| direct_on(simd, window, parameters, x, z)).unwrap_or(false)
                 }
 
                 fn affine_kernel(
-                    (w, units, k): (&[Self], usize, usize),
+                    w: (&[Self], usize, usize),
                     b: &[Self],
                     x: &[Self],
                     z: &mut [Self],
                     epilogue: &(dyn Fn(&mut [Self]) + Sync),
                 ) -> bool {
-                    #[cfg(target_arch = "x86_64")]
-                    if let Some(simd) = V4::try_new() {
-                        let lanes = <$t as crate::matvec::Lanes>::LANES;
-                        let n = z.len() / units.max(1);
-                        if (lanes / 2..=affine::MAX_ROW_VECTORS * lanes).contains(&units)
-                            && n >= affine::tile_columns(units, lanes)
-                        {
-                            affine::affine(simd, (w, units, k), b, x, z, epilogue);
-                            clear_upper_vector_state();
-                            return true;
-                        }
-                    }
-                    false
+                    on_widest!(|simd| affine_on(simd, w, b, x, z, epilogue)).unwrap_or(false)
                 }
 
                 #[inline]
@@ -346,9 +400,8 @@ pub(crate) mod kernel {
                         static PARTIAL: RefCell<Vec<$t>> = const { RefCell::new(Vec::new()) };
                     }
                     // A weight gradient with a long batch: the packed kernel.
-                    #[cfg(target_arch = "x86_64")]
                     if rsa == 1 && csb == 1 && packs(m, k, n) {
-                        if let Some(simd) = V4::try_new() {
+                        let done = on_widest!(|simd| {
                             let product = |b: &[$t], c: &mut [$t], n| {
                                 let (b, c) = ((b, rsb), (c, csc));
                                 packed::gemm(simd, (m, k, n), alpha, (a, csa), b, beta, c);
@@ -361,14 +414,15 @@ pub(crate) mod kernel {
                                 }
                                 None => product(b, c, n),
                             }
+                        });
+                        if done.is_some() {
                             return;
                         }
                     }
                     // One column of a column-major `A`: the matrix–vector kernel (B's
                     // column is contiguous whichever way it is stored).
-                    #[cfg(target_arch = "x86_64")]
                     if n == 1 && rsa == 1 && rsb == 1 {
-                        if let Some(simd) = V4::try_new() {
+                        let done = on_widest!(|simd| {
                             let (x, y) = (&b[..k], &mut c[..m]);
                             let gemv = |x: &[$t], a: &[$t], beta, y: &mut [$t]| {
                                 gemv(simd, alpha, (a, csa), x, beta, y);
@@ -387,6 +441,8 @@ pub(crate) mod kernel {
                                 }),
                                 _ => gemv(x, a, beta, y),
                             }
+                        });
+                        if done.is_some() {
                             return;
                         }
                     }

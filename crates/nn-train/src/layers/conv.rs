@@ -1,6 +1,6 @@
 //! The 2-D convolution layer (cross-correlation, as in every deep-learning library), computed
 //! as one GEMM over an im2col matrix, and its backward. With stride 1 on a CPU with AVX-512
-//! the forward pass skips the unfolding: `nn_core::conv_direct` computes each output row
+//! or AVX2 the forward pass skips the unfolding: `nn_core::conv_direct` computes each output row
 //! of an image from the image itself (LeNet-5's C2 predicted 47k → 73k samples/s on one
 //! core of the Intel Xeon, the unfolding having been 38% of it); the backward pass unfolds
 //! as below either way.
@@ -523,8 +523,8 @@ fn forward_chunks<T: Scalar>(
 
 /// [`Conv2d`]'s forward with stride 1 through `nn_core::conv_direct`: every example's
 /// convolution, bias included, straight into its column of `Z`, no unfolding. `false`
-/// (nothing written) where nn-core declines (no AVX-512, output rows of more than 64
-/// values, or rows filling less than half of their vectors), for the batched path to
+/// (nothing written) where nn-core declines (neither AVX-512 nor AVX2, output rows of
+/// more than four vectors, or rows filling less than half of their vectors), for the batched path to
 /// compute instead.
 fn forward_direct<T: Scalar>(
     window: &Window,

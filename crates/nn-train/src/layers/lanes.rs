@@ -12,7 +12,7 @@
 //! in[ci, y·s + ky − p, x·s + kx − p]` with each product a broadcast weight times a vector,
 //! pooling a maximum of vectors, softmax element-wise across the output features. The
 //! weighted sums of dense and convolution layers are nn-core's ([`lanes_dense`],
-//! [`lanes_conv`]: explicit AVX-512, eight sums in flight); pooling and the activations
+//! [`lanes_conv`]: explicit AVX-512 or AVX2, eight sums in flight); pooling and the activations
 //! are loops here compiled for the widest vectors of the CPU ([`widest_simd`]).
 //!
 //! Each example's result depends on its own inputs and the fixed order of the sums alone:
