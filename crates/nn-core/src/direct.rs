@@ -167,9 +167,11 @@ pub(crate) mod kernel {
     impl_direct!(f64);
 
     /// Most vectors of positions in one output row.
-    pub(crate) const MAX_ROW_VECTORS: usize = 4;
+    const MAX_ROW_VECTORS: usize = 4;
 
-    /// `conv_direct` for rows of at most [`MAX_ROW_VECTORS`] vectors (shapes checked).
+    /// `conv_direct` (shapes checked); `false`, with nothing written, for rows of more than
+    /// [`MAX_ROW_VECTORS`] vectors or rows that fill less than half of their vectors (C1's
+    /// 6 outputs in 16 lanes trained faster on the batched path).
     /// The filters go in blocks whose sums (`block × vectors per row`), the row's input
     /// vectors and a broadcast weight fit the vector registers: 16, 12, 8 or 6 filters
     /// for one to four vectors on AVX-512's 32 registers, 12, 6, 4 or 3 on AVX2's 16; half
@@ -180,10 +182,14 @@ pub(crate) mod kernel {
         parameters: (&[T], &[T]),
         x: &[T],
         z: &mut [T],
-    ) {
+    ) -> bool {
+        let (lanes, ow) = (T::lanes::<S>(), window.out()[1]);
+        let vectors = ow.div_ceil(lanes);
+        if vectors > MAX_ROW_VECTORS || 2 * ow < vectors * lanes {
+            return false;
+        }
         let few = |block: usize| parameters.1.len() <= block / 2;
         let args = (s, window, parameters, x, z);
-        let vectors = window.out()[1].div_ceil(T::lanes::<S>());
         if S::REGISTERS >= 32 {
             match vectors {
                 1 if few(16) => images::<T, S, 1, 8>(args),
@@ -206,6 +212,7 @@ pub(crate) mod kernel {
                 _ => images::<T, S, 4, 3>(args),
             }
         }
+        true
     }
 
     type Args<'a, T, S> = (

@@ -161,8 +161,6 @@ pub(crate) mod kernel {
 
     use crate::direct::DirectWindow;
     use crate::gemm::{Cut, cut, packed_cut, packs};
-    #[cfg(target_arch = "x86_64")]
-    use crate::isa::Isa;
     use crate::lanes;
     #[cfg(target_arch = "x86_64")]
     use crate::matvec::gemv;
@@ -223,10 +221,8 @@ pub(crate) mod kernel {
 
         /// `Z ← W·X + b 1ᵀ` with `epilogue` on each block of whole columns of `Z`, on
         /// nn-core's small-layer kernel (`src/affine.rs`), for `W: units×k` column-major,
-        /// `X: k×n`, `Z: units×n` contiguous; `false` (nothing written) if the CPU or the
-        /// shape is not one it takes: neither AVX-512 nor AVX2, fewer rows than half a
-        /// vector (a tile would be mostly padding: 1×16×1024 took 5.9 µs against faer's
-        /// 4.8) or more than 4 vectors, or fewer columns than a tile.
+        /// `X: k×n`, `Z: units×n` contiguous; `false` (nothing written) without AVX-512 or
+        /// AVX2, or for a shape the kernel does not take (see `affine::affine`).
         fn affine_kernel(
             w: (&[Self], usize, usize),
             b: &[Self],
@@ -292,50 +288,6 @@ pub(crate) mod kernel {
         }
     }
 
-    /// [`GemmKernel::direct_kernel`] on `s`, if the rows suit the kernel.
-    #[cfg(target_arch = "x86_64")]
-    fn direct_on<T: direct::kernel::Direct, S: Isa>(
-        s: S,
-        window: &DirectWindow,
-        parameters: (&[T], &[T]),
-        x: &[T],
-        z: &mut [T],
-    ) -> bool {
-        let lanes = T::lanes::<S>();
-        let ow = window.out()[1];
-        let vectors = ow.div_ceil(lanes);
-        // Rows that fill less than half their vectors (C1's 6 outputs in 16 lanes) train
-        // faster on the batched path.
-        if vectors > direct::kernel::MAX_ROW_VECTORS || 2 * ow < vectors * lanes {
-            return false;
-        }
-        direct::kernel::conv(s, window, parameters, x, z);
-        clear_upper_vector_state();
-        true
-    }
-
-    /// [`GemmKernel::affine_kernel`] on `s`, if the layer suits the kernel.
-    #[cfg(target_arch = "x86_64")]
-    fn affine_on<T: affine::Affine, S: Isa>(
-        s: S,
-        (w, units, k): (&[T], usize, usize),
-        b: &[T],
-        x: &[T],
-        z: &mut [T],
-        epilogue: &(dyn Fn(&mut [T]) + Sync),
-    ) -> bool {
-        let lanes = T::lanes::<S>();
-        let n = z.len() / units.max(1);
-        if !(lanes / 2..=affine::MAX_ROW_VECTORS * lanes).contains(&units)
-            || n < affine::tile_columns(units, lanes, S::REGISTERS)
-        {
-            return false;
-        }
-        affine::affine(s, (w, units, k), b, x, z, epilogue);
-        clear_upper_vector_state();
-        true
-    }
-
     macro_rules! impl_kernel {
         ($t:ty) => {
             impl GemmKernel for $t {
@@ -370,7 +322,12 @@ pub(crate) mod kernel {
                     x: &[Self],
                     z: &mut [Self],
                 ) -> bool {
-                    on_widest!(|simd| direct_on(simd, window, parameters, x, z)).unwrap_or(false)
+                    on_widest!(|simd| {
+                        let done = direct::kernel::conv(simd, window, parameters, x, z);
+                        clear_upper_vector_state();
+                        done
+                    })
+                    .unwrap_or(false)
                 }
 
                 fn affine_kernel(
@@ -380,7 +337,12 @@ pub(crate) mod kernel {
                     z: &mut [Self],
                     epilogue: &(dyn Fn(&mut [Self]) + Sync),
                 ) -> bool {
-                    on_widest!(|simd| affine_on(simd, w, b, x, z, epilogue)).unwrap_or(false)
+                    on_widest!(|simd| {
+                        let done = affine::affine(simd, w, b, x, z, epilogue);
+                        clear_upper_vector_state();
+                        done
+                    })
+                    .unwrap_or(false)
                 }
 
                 #[inline]
