@@ -953,9 +953,10 @@ mod fast_tanh {
     }
 
     /// The f32 tanh against the correctly rounded value (f64 tanh, rounded) on a dense grid
-    /// over [−12, 12] and on every f32 near the branch point and near zero.
+    /// over [−12, 12] and on every f32 near the saturation point and near zero: within the 5
+    /// ulps its docs state (an exhaustive run over [0, 9.1] found 5 at worst).
     #[test]
-    fn f32_tanh_is_within_two_ulps() {
+    fn f32_tanh_is_within_five_ulps() {
         let mut worst = (0u32, 0.0f32);
         let mut check = |x: f32| {
             let exact = (x as f64).tanh() as f32;
@@ -975,17 +976,19 @@ mod fast_tanh {
         for i in -1_200_000..=1_200_000 {
             check(i as f32 * 1e-5);
         }
-        let mut x = 0.49f32;
-        while x < 0.51 {
+        for start in [8.99f32, 1e-4] {
+            let mut x = start;
+            while x < start * 1.003 {
+                check(x);
+                check(-x);
+                x = f32::from_bits(x.to_bits() + 1);
+            }
+        }
+        for x in [1e-45f32, 1e-30, 1e-8, 3e-4, 9.0, 9.5, 20.0, 1e4, f32::MAX] {
             check(x);
             check(-x);
-            x = f32::from_bits(x.to_bits() + 1);
         }
-        for x in [1e-30f32, 1e-8, 3e-4, 9.0, 9.5, 20.0, 1e4, f32::MAX] {
-            check(x);
-            check(-x);
-        }
-        assert!(worst.0 <= 2, "{} ulps at x = {}", worst.0, worst.1);
+        assert!(worst.0 <= 5, "{} ulps at x = {}", worst.0, worst.1);
         assert!(tanh_f32(f32::NAN).is_nan(), "NaN must propagate");
         assert_eq!(tanh_f32(f32::INFINITY), 1.0);
         assert_eq!(tanh_f32(f32::NEG_INFINITY), -1.0);

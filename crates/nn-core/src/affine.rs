@@ -64,11 +64,7 @@ pub(crate) fn affine<T: Affine, S: Isa>(
     z: &mut [T],
     epilogue: &(dyn Fn(&mut [T]) + Sync),
 ) -> bool {
-    let lanes = T::lanes::<S>();
-    let n = z.len() / units.max(1);
-    if !(lanes / 2..=MAX_ROW_VECTORS * lanes).contains(&units)
-        || n < tile_columns(units, lanes, S::REGISTERS)
-    {
+    if !takes::<T, S>(s, units, z.len() / units.max(1)) {
         return false;
     }
     let args = (s, (w, units, k), b, x, z, epilogue);
@@ -83,6 +79,13 @@ pub(crate) fn affine<T: Affine, S: Isa>(
         _ => affine_tiles::<T, S, 4, { TILE_COLUMNS[1][3] }>(args),
     }
     true
+}
+
+/// Whether [`affine`] takes a layer of `units` rows on `n` columns on `S`.
+pub(crate) fn takes<T: Vectors, S: Isa>(_: S, units: usize, n: usize) -> bool {
+    let lanes = T::lanes::<S>();
+    (lanes / 2..=MAX_ROW_VECTORS * lanes).contains(&units)
+        && n >= tile_columns(units, lanes, S::REGISTERS)
 }
 
 /// Columns of a tile with 1, 2, 3 or 4 vectors of rows, on 32 vector registers (AVX-512)

@@ -258,6 +258,22 @@ pub fn affine_into<T: Scalar>(
     Ok(())
 }
 
+/// Whether [`affine_into`] computes each column of `Z` for a `W` of `units` rows the same
+/// bits in any batch of at least `columns` columns: true where nn-core's small-layer kernel
+/// takes such a product on this CPU, whose sums run over the inner dimension in order
+/// whatever the width, and whose epilogue blocks are whole columns. (faer's kernels, which
+/// take the other shapes, choose their blocking by the whole shape.) A caller may then cut
+/// a batch by columns without changing a bit: `Network::predict` runs a small dense
+/// network's halves on two threads.
+///
+/// ```
+/// // Whatever the CPU: no small-layer kernel takes a layer of 1000 units.
+/// assert!(!nn_core::affine_is_columnwise::<f32>(1000, 512));
+/// ```
+pub fn affine_is_columnwise<T: Scalar>(units: usize, columns: usize) -> bool {
+    T::affine_takes(units, columns)
+}
+
 /// Fewest columns of `Z` from which [`affine_into`] cuts its product by columns.
 const AFFINE_CUT_MIN_COLUMNS: usize = 64;
 

@@ -231,6 +231,10 @@ pub(crate) mod kernel {
             epilogue: &(dyn Fn(&mut [Self]) + Sync),
         ) -> bool;
 
+        /// Whether [`GemmKernel::affine_kernel`] takes a layer of `units` rows on `n`
+        /// columns on this CPU.
+        fn affine_takes(units: usize, n: usize) -> bool;
+
         /// The stride-1 convolution of a batch of images on nn-core's direct kernel
         /// (`src/direct.rs`, shapes checked); `false` (nothing written) without AVX-512 or
         /// AVX2, for rows of more than its most vectors of outputs, or for rows that fill less
@@ -328,6 +332,10 @@ pub(crate) mod kernel {
                         done
                     })
                     .unwrap_or(false)
+                }
+
+                fn affine_takes(units: usize, n: usize) -> bool {
+                    on_widest!(|simd| affine::takes::<Self, _>(simd, units, n)).unwrap_or(false)
                 }
 
                 fn affine_kernel(

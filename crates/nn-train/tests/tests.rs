@@ -884,6 +884,34 @@ mod training {
         assert_eq!(net.threads(), 1);
     }
 
+    /// A small dense network (layers that nn-core's small-layer kernel takes, on a CPU with
+    /// AVX2 or AVX-512) predicts a large batch in two halves, the second on nn-core's helper
+    /// thread: the same bits as on one thread, and a NaN in the second half is named by its
+    /// column in the whole batch.
+    #[test]
+    fn small_dense_predict_in_halves_matches_one_thread() {
+        let mut g = Gen(31);
+        let x = g.matrix(64, 1001, -1.0, 1.0).cast::<f32>();
+        let mut net = Network::<f32>::builder(64)
+            .dense(32, Activation::Tanh)
+            .dense(10, Activation::Softmax)
+            .loss(Loss::CategoricalCrossEntropy)
+            .seed(4)
+            .build()
+            .unwrap();
+        net.set_threads(1);
+        let one = net.predict(&x).unwrap();
+        let mut bad = x.clone();
+        bad[(5, 900)] = f32::NAN;
+        let error = net.predict(&bad).unwrap_err().to_string();
+        assert!(error.contains("900"), "{error}");
+        for threads in [2, 3] {
+            net.set_threads(threads);
+            assert_eq!(net.predict(&x).unwrap(), one, "{threads} threads");
+            assert_eq!(net.predict(&bad).unwrap_err().to_string(), error);
+        }
+    }
+
     /// A network with a convolution splits a large batch's columns across threads; each
     /// column's output is the one-thread output (to rounding: the products' blocking
     /// depends on the width).

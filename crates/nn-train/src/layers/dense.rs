@@ -340,6 +340,10 @@ impl<T: Scalar> Layer<T> for Dense<T> {
         self.infer_fused(input, out, true)
     }
 
+    fn infers_columnwise(&self, columns: usize) -> bool {
+        nn_core::affine_is_columnwise::<T>(self.units(), columns)
+    }
+
     fn infer_lanes(
         &self,
         input: &[Lanes<T>],

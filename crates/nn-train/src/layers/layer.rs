@@ -405,6 +405,15 @@ pub trait Layer<T: Scalar>: fmt::Debug + fmt::Display + Send + Sync + LayerClone
     fn batch_wide_products(&self) -> bool {
         true
     }
+    /// Whether [`Layer::infer_into`] computes each column of its output the same bits in
+    /// any batch of at least `columns` columns, so that [`crate::Network::predict`] may cut
+    /// a batch by columns across threads without changing a bit. False by default; a dense
+    /// layer whose product nn-core's small-layer kernel takes says true
+    /// (`nn_core::affine_is_columnwise`).
+    fn infers_columnwise(&self, columns: usize) -> bool {
+        let _ = columns;
+        false
+    }
     /// How model files record the layer: a built-in layer's configuration, or a layer
     /// kind's name and configuration as JSON ([`LayerRecord::custom`]), which loading
     /// turns back into a layer through a [`crate::LayerRegistry`]. `None` (the default):
