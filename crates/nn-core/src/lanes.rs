@@ -49,7 +49,9 @@ fn run(len: usize) -> (usize, usize) {
 }
 
 /// `output[o] ← b_o + Σ_i W[o, i] · input[i]` for `W: outputs × inputs` column-major
-/// (`w`), `outputs = b.len()`, `inputs = input.len()`: a dense layer on a group.
+/// (`w`), `outputs = b.len()`, `inputs = input.len()`: a dense layer on a group; with
+/// `rectify`, each output is `max(·, 0)` as it is stored (a ReLU in the same pass, the
+/// same bits as [`crate::relu_in_place`] after it).
 ///
 /// # Errors
 /// [`CoreError::ShapeMismatch`] if `w` has not `outputs·inputs` values or `output` not
@@ -60,7 +62,7 @@ fn run(len: usize) -> (usize, usize) {
 /// // W = [1 2], b = 0.5: output = 0.5 + x0 + 2·x1 in every lane.
 /// let x = [[1.0f32; LANES], [0.25; LANES]];
 /// let mut y = [[0.0; LANES]];
-/// lanes_dense(&[1.0, 2.0], &[0.5], &x, &mut y)?;
+/// lanes_dense(&[1.0, 2.0], &[0.5], &x, &mut y, false)?;
 /// assert_eq!(y[0], [2.0; LANES]);
 /// # Ok::<(), nn_core::CoreError>(())
 /// ```
@@ -69,6 +71,7 @@ pub fn lanes_dense<T: crate::Scalar>(
     b: &[T],
     input: &[Lanes<T>],
     output: &mut [Lanes<T>],
+    rectify: bool,
 ) -> Result<(), CoreError> {
     const OP: &str = "lanes_dense";
     expect_shape(OP, "W (weights)", run(b.len() * input.len()), run(w.len()))?;
@@ -78,6 +81,7 @@ pub fn lanes_dense<T: crate::Scalar>(
         row: 0,
         stride: [0, 0],
         out: [1, 1],
+        rectify,
     };
     T::lanes_kernel((w, b), &dense, input, output);
     Ok(())
@@ -85,7 +89,8 @@ pub fn lanes_dense<T: crate::Scalar>(
 
 /// `output[(o·OH + y)·OW + x] ← b_o + Σ_e W[o, e] · image[corner(y, x) + entries[e]]`
 /// with `corner(y, x) = y·sy·row + x·sx` and `W: outputs × entries` column-major (`w`),
-/// `outputs = b.len()`: a convolution on a group, its input zero-padded beforehand.
+/// `outputs = b.len()`: a convolution on a group, its input zero-padded beforehand; with
+/// `rectify`, each output is `max(·, 0)` as it is stored (see [`lanes_dense`]).
 ///
 /// # Errors
 /// [`CoreError::ShapeMismatch`] if `w` has not `outputs·entries` values, `output` not
@@ -96,6 +101,7 @@ pub fn lanes_conv<T: crate::Scalar>(
     window: &LanesWindow<'_>,
     image: &[Lanes<T>],
     output: &mut [Lanes<T>],
+    rectify: bool,
 ) -> Result<(), CoreError> {
     const OP: &str = "lanes_conv";
     let [oh, ow] = window.out;
@@ -123,6 +129,7 @@ pub fn lanes_conv<T: crate::Scalar>(
         row: window.row,
         stride: window.stride,
         out: window.out,
+        rectify,
     };
     T::lanes_kernel((w, b), &windows, image, output);
     Ok(())
@@ -152,6 +159,8 @@ pub struct Windows<'a> {
     pub(crate) row: usize,
     pub(crate) stride: [usize; 2],
     pub(crate) out: [usize; 2],
+    /// Each output `max(·, 0)` as it is stored.
+    pub(crate) rectify: bool,
 }
 
 /// The vector kernel: every output of `windows` over `image` (shapes checked).
@@ -194,17 +203,32 @@ fn blocks<'w, T: Vectors + 'w, S: Isa>(
             let mut o = 0;
             while o < outputs {
                 let size = block_size(outputs - o);
-                let entries = entries.clone();
-                let args = (s, (b, o), windows, entries, image, &mut *output);
+                macro_rules! args {
+                    ($o:expr) => {
+                        (s, (b, $o), windows, entries.clone(), image, &mut *output)
+                    };
+                }
                 // A pass holds 8 sums of P vectors: every vector of a value on AVX-512
-                // (one of f32, two of f64), one at a time on AVX2's 16 registers.
-                match (size, S::REGISTERS >= 32 && per_value::<T, S>() == 2) {
-                    (8, false) => block::<T, S, 8, 1, 1>(args),
-                    (4, false) => block::<T, S, 4, 2, 1>(args),
-                    (_, false) => block::<T, S, 1, 8, 1>(args),
-                    (8, true) => block::<T, S, 8, 1, 2>(args),
-                    (4, true) => block::<T, S, 4, 2, 2>(args),
-                    (_, true) => block::<T, S, 1, 8, 2>(args),
+                // (one of f32, two of f64), one at a time on AVX2's 16 registers, except
+                // that a block of 8 outputs is computed there as two of 4 outputs × 2
+                // vectors (the same sums): 8 outputs × 1 vector held each entry's 8
+                // broadcast weights beside the sums and the value, one register too many,
+                // and the compiler kept a sum on the stack (a store and a reload in its
+                // chain at every entry).
+                match (size, S::REGISTERS >= 32, per_value::<T, S>()) {
+                    (8, false, 1) => block::<T, S, 8, 1, 1>(args!(o)),
+                    (8, false, _) => {
+                        block::<T, S, 4, 1, 2>(args!(o));
+                        block::<T, S, 4, 1, 2>(args!(o + 4));
+                    }
+                    (4, false, _) => block::<T, S, 4, 2, 1>(args!(o)),
+                    (_, false, _) => block::<T, S, 1, 8, 1>(args!(o)),
+                    (8, true, 2) => block::<T, S, 8, 1, 2>(args!(o)),
+                    (4, true, 2) => block::<T, S, 4, 2, 2>(args!(o)),
+                    (_, true, 2) => block::<T, S, 1, 8, 2>(args!(o)),
+                    (8, true, _) => block::<T, S, 8, 1, 1>(args!(o)),
+                    (4, true, _) => block::<T, S, 4, 2, 1>(args!(o)),
+                    (_, true, _) => block::<T, S, 1, 8, 1>(args!(o)),
                 }
                 o += size;
             }
@@ -278,6 +302,9 @@ fn block<'w, T, S, const R: usize, const PARTS: usize, const P: usize>(
                         for part in parts {
                             sum = T::add(s, sum, part[v]);
                         }
+                        if windows.rectify {
+                            sum = T::max(s, zero, sum);
+                        }
                         out[pass + v] = sum;
                     }
                 }
@@ -319,6 +346,9 @@ pub(crate) fn sums_scalar<T: crate::Scalar>(
                     let out = &mut output[o * oh * ow + y * ow + x];
                     for l in 0..LANES {
                         out[l] = acc[..split].iter().fold(b[o], |sum, part| sum + part[l]);
+                    }
+                    if windows.rectify {
+                        crate::relu::relu_scalar(out);
                     }
                 }
             }

@@ -201,12 +201,15 @@ proptest! {
 
     /// A convolution on values of one example per lane (`lanes_conv`) against the formula
     /// evaluated lane by lane, on both block sizes of outputs (8, 4, 1), entries not a
-    /// multiple of the partial sums, strides, in f64 and f32; `lanes_dense` likewise.
+    /// multiple of the partial sums, strides, in f64 and f32, with and without the fused
+    /// ReLU; `lanes_dense` likewise.
     #[test]
     fn lanes_sums_equal_the_formula_in_every_lane(
         (outputs, channels, k, stride, size) in (1usize..=19, 1usize..=3, 1usize..=4, 1usize..=2, 4usize..=9),
         seed in 0usize..1000,
+        rectify in any::<bool>(),
     ) {
+        let g = |z: f64| if rectify { z.max(0.0) } else { z };
         prop_assume!(k <= size);
         let out = (size - k) / stride + 1;
         let entries: Vec<usize> = (0..channels)
@@ -219,17 +222,17 @@ proptest! {
             .collect();
         let window = LanesWindow { entries: &entries, row: size, stride: [stride, stride], out: [out, out] };
         let mut got = vec![[0.0; LANES]; outputs * out * out];
-        lanes_conv(w.as_slice(), b.as_slice(), &window, &image, &mut got).unwrap();
+        lanes_conv(w.as_slice(), b.as_slice(), &window, &image, &mut got, rectify).unwrap();
         let mut got32 = vec![[0.0f32; LANES]; outputs * out * out];
         let image32: Vec<Lanes<f32>> = image.iter().map(|v| v.map(|x| x as f32)).collect();
         let (w32, b32) = (w.clone().cast::<f32>(), b.clone().cast::<f32>());
-        lanes_conv(w32.as_slice(), b32.as_slice(), &window, &image32, &mut got32).unwrap();
+        lanes_conv(w32.as_slice(), b32.as_slice(), &window, &image32, &mut got32, rectify).unwrap();
         for o in 0..outputs {
             for (y, x) in (0..out).flat_map(|y| (0..out).map(move |x| (y, x))) {
                 for l in 0..LANES {
                     let corner = y * stride * size + x * stride;
-                    let expected = b[o] + entries.iter().enumerate()
-                        .map(|(e, &off)| w[(o, e)] * image[corner + off][l]).sum::<f64>();
+                    let expected = g(b[o] + entries.iter().enumerate()
+                        .map(|(e, &off)| w[(o, e)] * image[corner + off][l]).sum::<f64>());
                     let at = (o * out + y) * out + x;
                     prop_assert!((got[at][l] - expected).abs() < 1e-12, "{o} {y} {x} {l}");
                     prop_assert!((f64::from(got32[at][l]) - expected).abs() < 1e-4);
@@ -239,10 +242,10 @@ proptest! {
         let inputs = image.len().min(40);
         let wd = pattern::<f64>(outputs, inputs, seed + 2);
         let mut dense = vec![[0.0; LANES]; outputs];
-        lanes_dense(wd.as_slice(), b.as_slice(), &image[..inputs], &mut dense).unwrap();
+        lanes_dense(wd.as_slice(), b.as_slice(), &image[..inputs], &mut dense, rectify).unwrap();
         for (o, got) in dense.iter().enumerate() {
             for l in 0..LANES {
-                let expected = b[o] + (0..inputs).map(|i| wd[(o, i)] * image[i][l]).sum::<f64>();
+                let expected = g(b[o] + (0..inputs).map(|i| wd[(o, i)] * image[i][l]).sum::<f64>());
                 prop_assert!((got[l] - expected).abs() < 1e-12, "dense {o} {l}");
             }
         }
@@ -770,7 +773,7 @@ mod errors {
     fn lanes_shape_mismatches_name_the_operand() {
         let x = [[1.0f64; LANES]; 3];
         let mut y = [[0.0; LANES]; 2];
-        let err = lanes_dense(&[1.0; 5], &[0.0; 2], &x, &mut y).unwrap_err();
+        let err = lanes_dense(&[1.0; 5], &[0.0; 2], &x, &mut y, false).unwrap_err();
         assert!(matches!(
             err,
             CoreError::ShapeMismatch {
@@ -780,7 +783,7 @@ mod errors {
                 found: (5, 1)
             }
         ));
-        let err = lanes_dense(&[1.0; 6], &[0.0; 2], &x, &mut y[..1]).unwrap_err();
+        let err = lanes_dense(&[1.0; 6], &[0.0; 2], &x, &mut y[..1], false).unwrap_err();
         assert!(matches!(
             err,
             CoreError::ShapeMismatch {
@@ -796,7 +799,7 @@ mod errors {
             out: [2, 2],
         };
         let mut out = [[0.0; LANES]; 4];
-        let err = lanes_conv(&[1.0; 4], &[0.0], &window, &x, &mut out).unwrap_err();
+        let err = lanes_conv(&[1.0; 4], &[0.0], &window, &x, &mut out, false).unwrap_err();
         assert!(matches!(
             err,
             CoreError::ShapeMismatch {

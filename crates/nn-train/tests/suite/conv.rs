@@ -1008,12 +1008,13 @@ mod lanes {
         #![proptest_config(ProptestConfig::with_cases(24))]
 
         /// Convolutions of 1–11 filters (the kernel's blocks of 8, 4 and 1), strides and
-        /// padding, both poolings (1×1 and 2×2), dropout, and a dense softmax output.
+        /// padding, tanh or a ReLU (applied as the sums are stored), both poolings (1×1 and
+        /// 2×2), dropout, and a dense softmax output.
         #[test]
         fn predictions_in_lanes_equal_the_batched_layers(
             (c, h, w) in (1usize..=3, 6usize..=9, 6usize..=9),
             (filters, kernel, stride, padding) in (1usize..=11, 1usize..=3, 1usize..=2, 0usize..=1),
-            (max, pool) in (any::<bool>(), 1usize..=2),
+            (max, pool, relu) in (any::<bool>(), 1usize..=2, any::<bool>()),
             m in 1usize..=40,
             seed in any::<u64>(),
         ) {
@@ -1022,8 +1023,9 @@ mod lanes {
                     && ((n + 2 * padding - kernel) / stride + 1).is_multiple_of(pool)
             };
             prop_assume!(fits(h) && fits(w));
+            let g = if relu { Activation::Relu } else { Activation::Tanh };
             let builder = Network::<f64>::image_builder(c, h, w)
-                .conv2d_strided(filters, kernel, stride, padding, Activation::Tanh);
+                .conv2d_strided(filters, kernel, stride, padding, g);
             let builder = if max { builder.max_pool(pool) } else { builder.avg_pool(pool) };
             let net = builder.dropout(0.2).flatten().dense(5, Activation::Relu)
                 .dense(3, Activation::Softmax).seed(seed).build().unwrap();
