@@ -373,8 +373,8 @@ fn a_checkpoint_keeps_non_default_divergence_rules() {
 
 /// Prediction leaves the NaN check to a first dense layer with fewer units than inputs
 /// (`Layer::infer_into_vouching`): a NaN or infinity anywhere in X, also under a ReLU
-/// (which maps NaN to 0) and in the second block of a wide batch, is still an error that
-/// names its place in the whole X, through `predict` and `predict_into`, on one thread and
+/// (which maps NaN to 0) and in a later block of a wide batch (where a network that scans
+/// scans each block), is still an error that names its place in the whole X, through `predict` and `predict_into`, on one thread and
 /// two, for networks that vouch and for ones that scan. Finite inputs whose products
 /// overflow are predicted, as before.
 #[test]
@@ -400,11 +400,21 @@ fn prediction_refuses_non_finite_inputs_wherever_the_check_is_made() {
         .dense(2, Activation::Identity)
         .build()
         .unwrap();
-    // 70 000 columns of 8 units: more than one block of `predict`.
+    // Too wide an output per example for lanes: predicted in blocks of 111 columns.
+    let wide_conv = Network::<f32>::image_builder(1, 28, 28)
+        .conv2d_strided(6, 5, 1, 2, Activation::Relu)
+        .max_pool(2)
+        .flatten()
+        .dense(2, Activation::Identity)
+        .build()
+        .unwrap();
+    // 70 000 columns of 8 or 16 units, 300 of 4 704: more than one block of `predict`.
     for (name, net, cols) in [
         ("vouching", &vouching, 70_000),
         ("vouching, one column", &vouching, 1),
         ("scanning", &scanning, 300),
+        ("scanning, in blocks", &scanning, 70_000),
+        ("conv in blocks", &wide_conv, 300),
         ("behind dropout", &behind_dropout, 50),
         ("conv", &conv, 30),
     ] {
