@@ -77,7 +77,9 @@ impl DirectWindow {
 /// `j`, at `z[j·F·oh·ow + (o·oh + oy)·ow + ox]`, is
 /// `b[o] + Σ_{c, ky, kx} W[o, (c·kh + ky)·kw + kx] · x_j[c, oy + ky − ph, ox + kx − pw]`
 /// (zero outside the image) for the `F = b.len()` filters of `w` (`F × channels·kh·kw`,
-/// column-major: a convolution layer's `W_mat`), summed in that entry order.
+/// column-major: a convolution layer's `W_mat`), summed in that entry order; with
+/// `rectify`, each output is `max(·, 0)` as it is stored (a ReLU in the same pass, the
+/// same bits as [`crate::relu_in_place`] after it).
 ///
 /// Returns `Ok(false)`, with nothing written, on a CPU without AVX-512 or AVX2, when a
 /// row of outputs is wider than four vectors (64 values of `f32` with AVX-512, 32 with
@@ -97,7 +99,7 @@ impl DirectWindow {
 /// let window = DirectWindow { channels: 1, height: 9, width: 9, kernel: [2, 2], padding: [0, 0] };
 /// let image: Vec<f32> = (0..81).map(|v| v as f32).collect();
 /// let mut z = [0.0f32; 64];
-/// if conv_direct(&[1.0; 4], &[1.0], &window, &image, &mut z)? {
+/// if conv_direct(&[1.0; 4], &[1.0], &window, &image, &mut z, false)? {
 ///     // Output (0, 0): 1 + 0 + 1 + 9 + 10; each step right adds 4, each step down 36.
 ///     assert_eq!(z[..3], [21.0, 25.0, 29.0]);
 ///     assert_eq!(z[8], 57.0);
@@ -110,6 +112,7 @@ pub fn conv_direct<T: Scalar>(
     window: &DirectWindow,
     x: &[T],
     z: &mut [T],
+    rectify: bool,
 ) -> Result<bool, CoreError> {
     const OP: &str = "conv_direct";
     let run = |len: usize| (len, 1);
@@ -128,7 +131,7 @@ pub fn conv_direct<T: Scalar>(
     if product(window.channels, rows, width) > MAX_PADDED_IMAGE {
         return Ok(false);
     }
-    Ok(T::direct_kernel(window, (w, b), x, z))
+    Ok(T::direct_kernel(window, (w, b), x, z, rectify))
 }
 
 /// The vector kernel, on AVX-512 or AVX2.
@@ -182,6 +185,7 @@ pub(crate) mod kernel {
         parameters: (&[T], &[T]),
         x: &[T],
         z: &mut [T],
+        rectify: bool,
     ) -> bool {
         let (lanes, ow) = (T::lanes::<S>(), window.out()[1]);
         let vectors = ow.div_ceil(lanes);
@@ -189,7 +193,7 @@ pub(crate) mod kernel {
             return false;
         }
         let few = |block: usize| parameters.1.len() <= block / 2;
-        let args = (s, window, parameters, x, z);
+        let args = (s, window, parameters, x, z, rectify);
         if S::REGISTERS >= 32 {
             match vectors {
                 1 if few(16) => images::<T, S, 1, 8>(args),
@@ -221,10 +225,11 @@ pub(crate) mod kernel {
         (&'a [T], &'a [T]),
         &'a [T],
         &'a mut [T],
+        bool,
     );
 
     fn images<T: Direct, S: Isa, const V: usize, const FB: usize>(
-        (s, window, (w, b), x, z): Args<'_, T, S>,
+        (s, window, (w, b), x, z, rectify): Args<'_, T, S>,
     ) {
         let filters = b.len();
         let ([kh, kw], [ph, pw]) = (window.kernel, window.padding);
@@ -285,6 +290,8 @@ pub(crate) mod kernel {
                                 for (f, sums) in live {
                                     let out = &mut zj[((q * FB + f) * oh + oy) * ow..][..ow];
                                     for (part, &sum) in out.chunks_mut(T::lanes::<S>()).zip(sums) {
+                                        let zero = T::splat(s, T::default());
+                                        let sum = if rectify { T::max(s, zero, sum) } else { sum };
                                         T::store(s, part, sum);
                                     }
                                 }

@@ -244,6 +244,7 @@ pub(crate) mod kernel {
             parameters: (&[Self], &[Self]),
             x: &[Self],
             z: &mut [Self],
+            rectify: bool,
         ) -> bool;
     }
 
@@ -325,9 +326,10 @@ pub(crate) mod kernel {
                     parameters: (&[Self], &[Self]),
                     x: &[Self],
                     z: &mut [Self],
+                    rectify: bool,
                 ) -> bool {
                     on_widest!(|simd| {
-                        let done = direct::kernel::conv(simd, window, parameters, x, z);
+                        let done = direct::kernel::conv(simd, window, parameters, x, z, rectify);
                         clear_upper_vector_state();
                         done
                     })

@@ -144,12 +144,14 @@ proptest! {
     /// four input channels, windows up to 5×5 with padding up to 2, rows of outputs up to
     /// 40 wide (one to three vectors in `f32`, up to five in `f64`, where more than four
     /// is declined, as are rows filling less than half of their vectors) and up to 20
-    /// filters (the small and the large filter blocks, a partial last one).
+    /// filters (the small and the large filter blocks, a partial last one), with and
+    /// without the ReLU applied as the outputs are stored.
     #[test]
     fn conv_direct_equals_the_formula(
         (channels, kh, kw, ph, pw) in (1usize..=4, 1usize..=5, 1usize..=5, 0usize..=2, 0usize..=2),
         (height, width, filters) in (1usize..=6, 1usize..=40, 1usize..=20),
         seed in 0usize..1000,
+        rectify in any::<bool>(),
     ) {
         let window = DirectWindow { channels, height, width, kernel: [kh, kw], padding: [ph, pw] };
         let [oh, ow] = window.out();
@@ -174,14 +176,14 @@ proptest! {
                         let (c, ky, kx) = (r / (kh * kw), r / kw % kh, r % kw);
                         sum += w[(o, r)] * pixel(j, c, y + ky, x_ + kx);
                     }
-                    expected[j * per_image + (o * oh + y) * ow + x_] = sum;
+                    expected[j * per_image + (o * oh + y) * ow + x_] = if rectify { sum.max(0.0) } else { sum };
                 }
             }
         }
         let scale = expected.iter().fold(1.0f64, |m, v| m.max(v.abs()));
         let f32_lanes = kernel_f32_lanes();
         let mut z = vec![f64::NAN; 2 * per_image];
-        let done = conv_direct(w.as_slice(), b.as_slice(), &window, x.as_slice(), &mut z).unwrap();
+        let done = conv_direct(w.as_slice(), b.as_slice(), &window, x.as_slice(), &mut z, rectify).unwrap();
         // Declined: rows of more than four vectors, or filling less than half of them.
         let takes = |lanes: usize| lanes > 0 && ow <= 4 * lanes && 2 * ow >= ow.div_ceil(lanes) * lanes;
         prop_assert_eq!(done, takes(f32_lanes / 2), "f64, {} wide", ow);
@@ -191,7 +193,7 @@ proptest! {
         }
         let (w32, b32, x32) = (w.cast::<f32>(), b.cast::<f32>(), x.cast::<f32>());
         let mut z32 = vec![f32::NAN; 2 * per_image];
-        let done = conv_direct(w32.as_slice(), b32.as_slice(), &window, x32.as_slice(), &mut z32).unwrap();
+        let done = conv_direct(w32.as_slice(), b32.as_slice(), &window, x32.as_slice(), &mut z32, rectify).unwrap();
         prop_assert_eq!(done, takes(f32_lanes), "f32, {} wide", ow);
         if done {
             let err = z32.iter().zip(&expected).fold(0.0f64, |m, (a, e)| m.max((f64::from(*a) - e).abs()));
@@ -757,7 +759,7 @@ mod errors {
             (window(1, 1, [1, 1], [huge, huge]), "Z (output)"),
         ];
         for (hostile, wrong) in overflowing {
-            let err = conv_direct(&[1.0], &[0.0], &hostile, &x, &mut z).unwrap_err();
+            let err = conv_direct(&[1.0], &[0.0], &hostile, &x, &mut z, false).unwrap_err();
             let named = matches!(err, CoreError::ShapeMismatch { op: "conv_direct", operand, .. } if operand == wrong);
             assert!(named, "{hostile:?}: {err}");
         }
@@ -765,7 +767,7 @@ mod errors {
         let tall = window(1, 1, [(1 << 22) + 1, 1], [1 << 21, 0]);
         assert_eq!(tall.out(), [1, 16]);
         let w = vec![0.5f32; (1 << 22) + 1];
-        assert!(!conv_direct(&w, &[0.0], &tall, &x, &mut z).unwrap());
+        assert!(!conv_direct(&w, &[0.0], &tall, &x, &mut z, false).unwrap());
         assert_eq!(z, vec![0.0; 16], "declined: nothing written");
     }
 

@@ -397,6 +397,7 @@ mod forward {
         out: usize,
         m: usize,
         ([kh, kw], stride, padding): ([usize; 2], [usize; 2], [usize; 2]),
+        relu: bool,
     ) -> (Conv2d<f64>, DMatrix<f64>, DMatrix<f64>, Vec<f64>) {
         let mut g = Gen(seed);
         let w4: Vec<f64> = (0..out * c * kh * kw)
@@ -409,10 +410,17 @@ mod forward {
             w_mat(&w4, out),
             DMatrix::from_column_slice(out, 1, &b),
             ([kh, kw], stride, padding),
-            Activation::Identity,
+            if relu {
+                Activation::Relu
+            } else {
+                Activation::Identity
+            },
         )
         .unwrap();
-        let expected = naive_conv(&x, (c, h, w), &w4, &b, [kh, kw], stride, padding);
+        let mut expected = naive_conv(&x, (c, h, w), &w4, &b, [kh, kw], stride, padding);
+        if relu {
+            expected.apply(|v| *v = v.max(0.0));
+        }
         (conv, x, expected, w4)
     }
 
@@ -420,7 +428,8 @@ mod forward {
         #![proptest_config(ProptestConfig::with_cases(48))]
 
         /// The im2col + GEMM forward equals the direct loop-based convolution to 1e-12,
-        /// and the `[out, in, kh, kw]` reading of the weights is PyTorch's.
+        /// with no activation or a ReLU (which prediction applies as `Z` is written), and
+        /// the `[out, in, kh, kw]` reading of the weights is PyTorch's.
         #[test]
         fn conv_forward_equals_direct_convolution(
             (h, kh, sh, ph) in axis(2),
@@ -429,9 +438,10 @@ mod forward {
             out in 1usize..=4,
             m in 1usize..=3,
             seed in any::<u64>(),
+            relu in any::<bool>(),
         ) {
             let window = ([kh, kw], [sh, sw], [ph, pw]);
-            let (mut conv, x, expected, w4) = random_case(seed, (c, h, w), out, m, window);
+            let (mut conv, x, expected, w4) = random_case(seed, (c, h, w), out, m, window, relu);
             conv.forward(&x, Mode::Train).unwrap();
             prop_assert_eq!(conv.output().unwrap().shape(), expected.shape());
             let diff = (conv.output().unwrap() - &expected).amax();
@@ -450,7 +460,7 @@ mod forward {
 
         /// Output rows of every length the stride-1 unfolding moves as a block (up to 8,
         /// 16 and 32 values, and longer), with padding at both ends: the forward and the
-        /// prediction equal the direct convolution to 1e-12.
+        /// prediction equal the direct convolution to 1e-12, with no activation or a ReLU.
         #[test]
         fn conv_forward_on_wide_rows_equals_direct_convolution(
             out_w in prop::sample::select(vec![5usize, 8, 9, 16, 17, 31, 32, 33, 40]),
@@ -459,13 +469,14 @@ mod forward {
             out in 1usize..=3,
             m in 1usize..=3,
             seed in any::<u64>(),
+            relu in any::<bool>(),
         ) {
             let (h, kh, ph) = (3, 2, 1);
             let w = out_w + kw - 1;
             prop_assume!(w > 2 * pw);
             let w = w - 2 * pw;
             let window = ([kh, kw], [1, 1], [ph, pw]);
-            let (mut conv, x, expected, _) = random_case(seed, (c, h, w), out, m, window);
+            let (mut conv, x, expected, _) = random_case(seed, (c, h, w), out, m, window, relu);
             conv.forward(&x, Mode::Train).unwrap();
             let diff = (conv.output().unwrap() - &expected).amax();
             prop_assert!(diff <= 1e-12, "{conv}: max difference {diff:e}");
