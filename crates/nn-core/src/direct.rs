@@ -271,6 +271,7 @@ pub(crate) mod kernel {
                 #[inline(always)]
                 move || {
                     let (z, image) = (z, image);
+                    let zero = T::splat(s, T::default());
                     let outputs = filters * oh * ow;
                     for (xj, zj) in x.chunks_exact(per_image).zip(z.chunks_exact_mut(outputs)) {
                         let lines = xj.chunks_exact(window.width.max(1));
@@ -290,7 +291,6 @@ pub(crate) mod kernel {
                                 for (f, sums) in live {
                                     let out = &mut zj[((q * FB + f) * oh + oy) * ow..][..ow];
                                     for (part, &sum) in out.chunks_mut(T::lanes::<S>()).zip(sums) {
-                                        let zero = T::splat(s, T::default());
                                         let sum = if rectify { T::max(s, zero, sum) } else { sum };
                                         T::store(s, part, sum);
                                     }

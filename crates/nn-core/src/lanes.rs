@@ -215,20 +215,18 @@ fn blocks<'w, T: Vectors + 'w, S: Isa>(
                 // broadcast weights beside the sums and the value, one register too many,
                 // and the compiler kept a sum on the stack (a store and a reload in its
                 // chain at every entry).
-                match (size, S::REGISTERS >= 32, per_value::<T, S>()) {
-                    (8, false, 1) => block::<T, S, 8, 1, 1>(args!(o)),
-                    (8, false, _) => {
+                let per_value = per_value::<T, S>();
+                match (size, S::REGISTERS >= 32 && per_value == 2) {
+                    (8, false) if S::REGISTERS < 32 && per_value >= 2 => {
                         block::<T, S, 4, 1, 2>(args!(o));
                         block::<T, S, 4, 1, 2>(args!(o + 4));
                     }
-                    (4, false, _) => block::<T, S, 4, 2, 1>(args!(o)),
-                    (_, false, _) => block::<T, S, 1, 8, 1>(args!(o)),
-                    (8, true, 2) => block::<T, S, 8, 1, 2>(args!(o)),
-                    (4, true, 2) => block::<T, S, 4, 2, 2>(args!(o)),
-                    (_, true, 2) => block::<T, S, 1, 8, 2>(args!(o)),
-                    (8, true, _) => block::<T, S, 8, 1, 1>(args!(o)),
-                    (4, true, _) => block::<T, S, 4, 2, 1>(args!(o)),
-                    (_, true, _) => block::<T, S, 1, 8, 1>(args!(o)),
+                    (8, false) => block::<T, S, 8, 1, 1>(args!(o)),
+                    (4, false) => block::<T, S, 4, 2, 1>(args!(o)),
+                    (_, false) => block::<T, S, 1, 8, 1>(args!(o)),
+                    (8, true) => block::<T, S, 8, 1, 2>(args!(o)),
+                    (4, true) => block::<T, S, 4, 2, 2>(args!(o)),
+                    (_, true) => block::<T, S, 1, 8, 2>(args!(o)),
                 }
                 o += size;
             }

@@ -131,12 +131,12 @@ pub(crate) fn pool<T: Scalar>(
                         let mut acc = if max { first } else { [T::zero(); LANES] };
                         for ky in 0..kh {
                             for v in &plane[(y * sh + ky) * width + x * sw..][..kw] {
-                                for l in 0..LANES {
-                                    acc[l] = if max {
-                                        if v[l] > acc[l] { v[l] } else { acc[l] }
-                                    } else {
-                                        acc[l] + v[l]
-                                    };
+                                if max {
+                                    keep_max(&mut acc, v);
+                                } else {
+                                    for l in 0..LANES {
+                                        acc[l] += v[l];
+                                    }
                                 }
                             }
                         }
@@ -162,11 +162,6 @@ fn max_pool_2x2<T: Scalar>(window: &Window, input: &[Lanes<T>], output: &mut [La
     widest_simd(
         #[inline(always)]
         || {
-            let max = |acc: &mut Lanes<T>, v: &Lanes<T>| {
-                for l in 0..LANES {
-                    acc[l] = if v[l] > acc[l] { v[l] } else { acc[l] };
-                }
-            };
             let planes = input.chunks_exact(plane_in);
             for (plane, out) in planes.zip(output.chunks_exact_mut(plane_out)) {
                 let rows = plane.chunks_exact(2 * width);
@@ -175,15 +170,24 @@ fn max_pool_2x2<T: Scalar>(window: &Window, input: &[Lanes<T>], output: &mut [La
                     let windows = top.chunks_exact(2).zip(bottom.chunks_exact(2));
                     for ((t, b), o) in windows.zip(out.iter_mut()) {
                         let mut acc = t[0];
-                        max(&mut acc, &t[1]);
-                        max(&mut acc, &b[0]);
-                        max(&mut acc, &b[1]);
+                        keep_max(&mut acc, &t[1]);
+                        keep_max(&mut acc, &b[0]);
+                        keep_max(&mut acc, &b[1]);
                         *o = acc;
                     }
                 }
             }
         },
     );
+}
+
+/// `acc ← v > acc ? v : acc`, lane by lane: one step of max-pooling's fold and of
+/// softmax's maximum (NaN in `acc` stays; NaN in `v` is passed over).
+#[inline(always)]
+fn keep_max<T: Scalar>(acc: &mut Lanes<T>, v: &Lanes<T>) {
+    for l in 0..LANES {
+        acc[l] = if v[l] > acc[l] { v[l] } else { acc[l] };
+    }
 }
 
 /// `values ← g(values)`: element-wise, or softmax across the features of each lane.
@@ -200,9 +204,7 @@ pub(crate) fn activate<T: Scalar>(activation: Activation, values: &mut [Lanes<T>
         || {
             let mut top = first;
             for v in values.iter() {
-                for l in 0..LANES {
-                    top[l] = if v[l] > top[l] { v[l] } else { top[l] };
-                }
+                keep_max(&mut top, v);
             }
             let mut sum = [T::zero(); LANES];
             for v in values.iter_mut() {

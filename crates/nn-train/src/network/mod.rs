@@ -964,7 +964,7 @@ fn infer_through<T: Scalar>(
 /// ([`Layer::infer_into_vouching`]), `x` is scanned, and if it holds a NaN or an infinity,
 /// `whole`, so that the error names the input's place in it. A finite `x` whose products
 /// overflowed goes on, as it always did. (Scanning `whole` for every block was a twentieth
-/// of C2's prediction: ten blocks of 1024 columns, ten scans of all of them.)
+/// of C2's prediction: a 1024-column batch in ten blocks, ten scans of all of it.)
 fn infer_first<T: Scalar>(
     layer: &dyn Layer<T>,
     x: &DMatrix<T>,
