@@ -1,5 +1,5 @@
-//! `Z ← W·X + b 1ᵀ` for a layer of few units, with the layer's activation applied to each
-//! block of columns while it is in the L1 cache: the inference of a small dense layer.
+//! `Z ← W·X + b 1ᵀ` with the layer's activation applied to each block of columns while it
+//! is in a cache: the inference of a dense layer of few units, or of many on AVX-512.
 //!
 //! A layer of at most 64 units (32 in `f64`) went through three passes over `Z`: the bias
 //! copied into every column, faer's product accumulated onto it, the activation. faer's
@@ -15,6 +15,22 @@
 //! On one core of a Zen 3 EPYC (AVX2), bias, product and ReLU together, GFLOP/s, faer's
 //! three passes → this: 32×64×1024 61 → 64, 10×32×1024 29 → 38, 16×16×1024 28 → 37.
 //!
+//! A layer of more units, on AVX-512, is computed in panels of four vectors of rows (64
+//! `f32`, 32 `f64`) with tiles of 6 columns, `W` copied panel by panel once per call. The
+//! columns go in blocks of [`BLOCK_TILES`] tiles, and each panel runs over all the tiles of
+//! a block before the next panel: a panel (200 KB of `f32` for 784 inputs) comes from memory
+//! once per block, from the L2 cache for its other tiles. With the tile loop outside the
+//! panel loop, a 512×784 panel set (1.6 MB in `f32`, 3.2 MB in `f64`) was read from memory
+//! for every tile: `f64` 43 GFLOP/s against faer's 70. On one core of the Intel Xeon (model
+//! 167), bias, product and ReLU, faer's three passes → this, GFLOP/s (one program,
+//! alternating): `f32` 128×784×1024 150 → 166, 512×784×1024 140 → 154, 512×512×1024 149 →
+//! 160, 512×784×256 150 → 150; `f64` 512×784×1024 77 → 77, 128×784×1024 79 → 88. Whole
+//! predictions of 1024 columns, samples/s: W3 (784-128-10) 758–771k → 784–861k on one
+//! thread, 1.40M → 1.55–1.58M on two; W4 (784-512-512-10) 107–111k → 124k, 210–217k →
+//! 226–234k. Narrower batches stay with faer ([`Affine::WIDE_MIN_COLUMNS`]): `W` is copied
+//! for each call, 1.6 MB of it for 16 columns of work on W4's first layer. On AVX2 larger
+//! layers stay with faer: this tiling has not been measured on such a CPU.
+//!
 //! Each entry is `b_i + Σ_p W_ip X_pj` summed in order of `p`, whatever the number of
 //! columns or threads.
 
@@ -25,16 +41,22 @@ use crate::packed::aligned;
 
 /// Most vectors of rows in a tile (64 `f32` rows, 32 `f64`).
 const MAX_ROW_VECTORS: usize = 4;
+/// Tiles of columns computed together, each panel of `W` streaming over all of them.
+const BLOCK_TILES: usize = 8;
 
 /// An element type with a per-thread buffer for its padded weights.
 pub(crate) trait Affine: Vectors {
+    /// Fewest columns on which a layer of more than [`MAX_ROW_VECTORS`] vectors of rows
+    /// goes to [`affine`]: below them copying `W` costs more than its tiles gain.
+    const WIDE_MIN_COLUMNS: usize;
     /// Runs `f` on this thread's buffer for the padded `W`, grown on first use.
     fn with_weights<R>(f: impl FnOnce(&mut Vec<Self>) -> R) -> R;
 }
 
 macro_rules! impl_affine {
-    ($t:ty) => {
+    ($t:ty, $wide_min_columns:expr) => {
         impl Affine for $t {
+            const WIDE_MIN_COLUMNS: usize = $wide_min_columns;
             fn with_weights<R>(f: impl FnOnce(&mut Vec<$t>) -> R) -> R {
                 thread_local! {
                     static WEIGHTS: RefCell<Vec<$t>> = const { RefCell::new(Vec::new()) };
@@ -44,15 +66,16 @@ macro_rules! impl_affine {
         }
     };
 }
-impl_affine!(f32);
-impl_affine!(f64);
+// One core of the Intel Xeon (model 167), bias + product + ReLU, faer's passes → these
+// tiles: f32 512×784 at 128 columns 1.0×, at 256 1.07×, at 1024 1.11×; f64 512×784 at 256
+// 0.94×, at 1024 1.0×, 128×784 at 128 1.06×.
+impl_affine!(f32, 256);
+impl_affine!(f64, 1024);
 
 /// `Z ← W·X + b 1ᵀ` with `epilogue` applied to each finished block of whole columns of `Z`
 /// (a slice of `units` × some columns), for `W: units×k` column-major (`w`), `b` of
-/// `units` values, `X: k×n` and `Z: units×n` column-major and contiguous; `false`, with
-/// nothing written, unless `units` is half a vector to [`MAX_ROW_VECTORS`] vectors (fewer
-/// rows would make a tile mostly padding: 1×16×1024 took 5.9 µs against faer's 4.8) and
-/// `n` at least a tile's columns.
+/// `units` values, `X: k×n` and `Z: units×n` column-major and contiguous, `n ≥ 1`. The
+/// caller decides by [`takes`] on the whole product (a part of it may be narrower).
 ///
 /// Panics (a bug in nn-core, not a user error) if a slice is too short: `affine_into`
 /// validated the shapes.
@@ -63,29 +86,37 @@ pub(crate) fn affine<T: Affine, S: Isa>(
     x: &[T],
     z: &mut [T],
     epilogue: &(dyn Fn(&mut [T]) + Sync),
-) -> bool {
-    if !takes::<T, S>(s, units, z.len() / units.max(1)) {
-        return false;
-    }
+) {
     let args = (s, (w, units, k), b, x, z, epilogue);
     let wide = S::REGISTERS >= 32;
     match units.div_ceil(T::lanes::<S>()) {
         1 => affine_tiles::<T, S, 1, { TILE_COLUMNS[0][0] }>(args),
         2 if wide => affine_tiles::<T, S, 2, { TILE_COLUMNS[0][1] }>(args),
         3 if wide => affine_tiles::<T, S, 3, { TILE_COLUMNS[0][2] }>(args),
+        // Four vectors, or panels of four for a larger layer.
         _ if wide => affine_tiles::<T, S, 4, { TILE_COLUMNS[0][3] }>(args),
         2 => affine_tiles::<T, S, 2, { TILE_COLUMNS[1][1] }>(args),
         3 => affine_tiles::<T, S, 3, { TILE_COLUMNS[1][2] }>(args),
         _ => affine_tiles::<T, S, 4, { TILE_COLUMNS[1][3] }>(args),
     }
-    true
 }
 
-/// Whether [`affine`] takes a layer of `units` rows on `n` columns on `S`.
-pub(crate) fn takes<T: Vectors, S: Isa>(_: S, units: usize, n: usize) -> bool {
+/// Whether [`affine`] takes a layer of `units` rows on `n` columns on `S`: from half a
+/// vector to [`MAX_ROW_VECTORS`] vectors of rows (fewer would make a tile mostly padding:
+/// 1×16×1024 took 5.9 µs against faer's 4.8) with at least a tile's columns; and on
+/// AVX-512, a larger layer whose panels of four vectors waste at most a fifth of their rows
+/// (not 84 units in 128 rows: 100 GFLOP/s against faer's 116) on at least
+/// [`Affine::WIDE_MIN_COLUMNS`] columns.
+pub(crate) fn takes<T: Affine, S: Isa>(_: S, units: usize, n: usize) -> bool {
     let lanes = T::lanes::<S>();
-    (lanes / 2..=MAX_ROW_VECTORS * lanes).contains(&units)
-        && n >= tile_columns(units, lanes, S::REGISTERS)
+    let panel = MAX_ROW_VECTORS * lanes;
+    if units > panel {
+        S::REGISTERS >= 32
+            && 4 * units.next_multiple_of(panel) <= 5 * units
+            && n >= T::WIDE_MIN_COLUMNS
+    } else {
+        units >= lanes / 2 && n >= tile_columns(units, lanes, S::REGISTERS)
+    }
 }
 
 /// Columns of a tile with 1, 2, 3 or 4 vectors of rows, on 32 vector registers (AVX-512)
@@ -115,37 +146,44 @@ fn affine_tiles<T: Affine, S: Isa, const R: usize, const NB: usize>(
     (s, (w, units, k), b, x, z, epilogue): Args<'_, T, S>,
 ) {
     let n = z.len() / units;
+    let rows = R * T::lanes::<S>();
+    let panels = units.div_ceil(rows);
     T::with_weights(|buffer| {
-        let padded = aligned(buffer, k * R * T::lanes::<S>());
+        let padded = aligned(buffer, panels * k * rows);
         s.vectorize(
             #[inline(always)]
             move || {
                 let (padded, z) = (T::vectors_mut::<S>(padded).0, z);
-                let zero = T::splat(s, T::default());
-                // W's columns as R vectors each, rows past `units` zero; the bias likewise.
-                for (column, vectors) in w.chunks_exact(units).zip(padded.chunks_exact_mut(R)) {
-                    for (v, part) in vectors.iter_mut().zip(column.chunks(T::lanes::<S>())) {
-                        *v = T::load(s, part);
+                // The rows of panel q of a column of W (or of b) as R vectors, rows past
+                // `units` zero.
+                let part = |column: &[T], q: usize, i: usize| {
+                    let column = &column[q * rows..(q * rows + rows).min(units)];
+                    T::load(s, column.get(i * T::lanes::<S>()..).unwrap_or(&[]))
+                };
+                // Panel q: W[q·rows.., p] as R vectors for each p.
+                for (q, panel) in padded.chunks_exact_mut(k * R).enumerate() {
+                    for (column, vectors) in w.chunks_exact(units).zip(panel.chunks_exact_mut(R)) {
+                        for (i, v) in vectors.iter_mut().enumerate() {
+                            *v = part(column, q, i);
+                        }
                     }
                 }
-                let mut bias = [zero; R];
-                for (v, part) in bias.iter_mut().zip(b.chunks(T::lanes::<S>())) {
-                    *v = T::load(s, part);
-                }
-                let (weights, _) = padded.as_chunks::<R>();
-                for (tile, out) in z.chunks_mut(NB * units).enumerate() {
-                    let j0 = tile * NB;
-                    // A last tile of fewer columns repeats the last column (not stored).
-                    let columns: [&[T]; NB] =
-                        std::array::from_fn(|j| &x[(j0 + j).min(n - 1) * k..][..k]);
-                    let acc = sums::<T, S, R, NB>(s, weights, &columns, bias);
-                    for (sums, column) in acc.iter().zip(out.chunks_exact_mut(units)) {
-                        for (&sum, part) in sums.iter().zip(column.chunks_mut(T::lanes::<S>())) {
-                            if part.len() == T::lanes::<S>() {
-                                T::vectors_mut::<S>(part).0[0] = sum;
-                            } else {
-                                T::store(s, part, sum);
-                            }
+                // A block of columns at a time, each panel of W over all its tiles: a panel
+                // is read from memory once per block, then from the L2 cache.
+                for (block, out) in z.chunks_mut(BLOCK_TILES * NB * units).enumerate() {
+                    for (q, panel) in padded.chunks_exact(k * R).enumerate() {
+                        let bias = std::array::from_fn(|i| part(b, q, i));
+                        for (tile, out) in out.chunks_mut(NB * units).enumerate() {
+                            let j0 = (block * BLOCK_TILES + tile) * NB;
+                            // A last tile of fewer columns repeats the last column (not
+                            // stored).
+                            let columns: [&[T]; NB] =
+                                std::array::from_fn(|j| &x[(j0 + j).min(n - 1) * k..][..k]);
+                            let acc =
+                                sums::<T, S, R, NB>(s, panel.as_chunks::<R>().0, &columns, bias);
+                            // By value: a tile read by reference in this loop nest kept every
+                            // sum in memory, a store per multiply-add (35–50 GFLOP/s).
+                            store::<T, S, R, NB>(s, acc, (q * rows, units), out);
                         }
                     }
                     epilogue(out);
@@ -153,6 +191,30 @@ fn affine_tiles<T: Affine, S: Isa, const R: usize, const NB: usize>(
             },
         )
     })
+}
+
+/// Writes a tile's sums into the rows `r0..` of each column of `out` (columns of `units`
+/// rows; as many as `out` has, at most `NB`).
+#[inline(always)]
+fn store<T: Affine, S: Isa, const R: usize, const NB: usize>(
+    s: S,
+    acc: [[T::V<S>; R]; NB],
+    (r0, units): (usize, usize),
+    out: &mut [T],
+) {
+    let lanes = T::lanes::<S>();
+    let height = (R * lanes).min(units - r0);
+    for (j, column) in out.chunks_exact_mut(units).enumerate().take(NB) {
+        let column = &mut column[r0..r0 + height];
+        for (v, part) in column.chunks_mut(lanes).enumerate().take(R) {
+            let sum = acc[j][v];
+            if part.len() == lanes {
+                T::vectors_mut::<S>(part).0[0] = sum;
+            } else {
+                T::store(s, part, sum);
+            }
+        }
+    }
 }
 
 /// The tile's sums: `bias + Σ_p W[:, p]·X[p, j]` for the `NB` columns, as `R` vectors each.

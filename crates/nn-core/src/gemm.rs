@@ -184,15 +184,17 @@ pub fn gemm_into<T: Scalar>(
 /// that do not overlap (hence `Fn + Sync`), in no particular order.
 ///
 /// A `W` of half a vector to four vectors of rows (8 to 64 rows of `f32` with AVX-512, 4 to
-/// 32 with AVX2; half as many `f64`) with at least a tile's columns of `X` goes, on a CPU
-/// with AVX-512 or AVX2, to nn-core's small-layer kernel (`src/affine.rs`): the bias starts
-/// the sums in registers and each block is 2–12 columns. Otherwise `Z` is filled with `b`, [`gemm_into`] accumulates `W·X` onto it and
-/// `epilogue` sees the result; a product that is cut in two and has at least 64 columns
-/// (a batch being predicted) is cut by its columns into two halves first, each filled,
-/// multiplied and handed to `epilogue` on its own — on two threads inside
+/// 32 with AVX2; half as many `f64`) with at least a tile's columns of `X`, or on AVX-512 a
+/// larger `W` on a wide batch (256 columns in `f32`, 1024 in `f64`), goes to nn-core's
+/// fused kernel (`src/affine.rs`): the bias starts the sums in registers and the epilogue
+/// sees blocks of up to 96 columns. Otherwise `Z` is filled with `b`, [`gemm_into`]
+/// accumulates `W·X` onto it and `epilogue` sees the result. A product that is cut in two
+/// and has at least 64 columns (a batch being predicted) is cut by its columns into two
+/// halves first, each computed and handed to `epilogue` on its own — on two threads inside
 /// [`with_kernel_threads`](crate::with_kernel_threads), so that the bias and the
-/// activation run in parallel too, not only the product. The cut is the shape's, so the
-/// bits are the same on any thread count.
+/// activation run in parallel too, not only the product. Outside the fused kernel the cut
+/// is the shape's, so the bits are the same on any thread count; the fused kernel computes
+/// every column alike in any part of a batch, so its product is cut only on two threads.
 ///
 /// # Errors
 /// [`CoreError::ShapeMismatch`] if `b` is not `rows(W)×1`, `X` has not `cols(W)` rows, or
@@ -234,11 +236,12 @@ pub fn affine_into<T: Scalar>(
         return Ok(());
     }
     let (w, b, x, z) = (w.as_slice(), b.as_slice(), x.as_slice(), z.as_mut_slice());
-    if k > 0 && T::affine_kernel((w, units, k), b, x, z, epilogue) {
-        return Ok(());
-    }
     // Bias, product and epilogue over the columns of one block of `X` and `Z`.
+    let kernel = k > 0 && T::affine_takes(units, n);
     let block = |x: &[T], z: &mut [T]| {
+        if kernel && T::affine_kernel((w, units, k), b, x, z, epilogue) {
+            return;
+        }
         crate::ops::fill_columns(b, z);
         let n = z.len() / units;
         if k > 0 {
@@ -247,7 +250,11 @@ pub fn affine_into<T: Scalar>(
         }
         epilogue(z);
     };
-    match affine_cut(units, k, n) {
+    // The fused kernel computes each column alike in any part of the batch, so its product
+    // is cut only where a second thread can take the second half: on one thread the halves
+    // would copy `W` twice. Elsewhere the cut is the shape's, for the same bits.
+    let cut = affine_cut(units, k, n).filter(|_| !kernel || crate::kernel_threads() >= 2);
+    match cut {
         Some(at) => {
             let (x0, x1) = x.split_at(at * k);
             let (z0, z1) = z.split_at_mut(at * units);
@@ -267,11 +274,27 @@ pub fn affine_into<T: Scalar>(
 /// network's halves on two threads.
 ///
 /// ```
-/// // Whatever the CPU: no small-layer kernel takes a layer of 1000 units.
-/// assert!(!nn_core::affine_is_columnwise::<f32>(1000, 512));
+/// // Whatever the CPU: nn-core's kernel does not take a layer of 1000 units on 16 columns.
+/// assert!(!nn_core::affine_is_columnwise::<f32>(1000, 16));
 /// ```
 pub fn affine_is_columnwise<T: Scalar>(units: usize, columns: usize) -> bool {
     T::affine_takes(units, columns)
+}
+
+/// Whether [`affine_into`], on two threads ([`with_kernel_threads`](crate::with_kernel_threads)),
+/// cuts a layer of `units` rows and `inputs` inputs on `columns` columns of `X` into two
+/// halves of its own that nn-core's fused kernel computes, one per thread. A caller that
+/// would cut the batch across two threads itself ([`affine_is_columnwise`]) need not:
+/// W3's 784-128-10 network at 1024 columns predicted 1.50–1.59M samples/s cut layer by
+/// layer, 1.31–1.40M in two halves each through the whole network (which copy their
+/// inputs; one core each of the Intel Xeon).
+///
+/// ```
+/// // Too little work per column of the input to cut, whatever the CPU.
+/// assert!(!nn_core::affine_cuts_itself::<f32>(32, 64, 1024));
+/// ```
+pub fn affine_cuts_itself<T: Scalar>(units: usize, inputs: usize, columns: usize) -> bool {
+    inputs > 0 && T::affine_takes(units, columns) && affine_cut(units, inputs, columns).is_some()
 }
 
 /// Fewest columns of `Z` from which [`affine_into`] cuts its product by columns.

@@ -137,7 +137,10 @@ pub mod text;
 
 pub use direct::{DirectWindow, conv_direct};
 pub use error::{CoreError, Shape};
-pub use gemm::{Trans, affine_into, affine_is_columnwise, gemm_into, matmul, matmul_backward};
+pub use gemm::{
+    Trans, affine_cuts_itself, affine_into, affine_is_columnwise, gemm_into, matmul,
+    matmul_backward,
+};
 pub use gradcheck::{GradCheck, GradCheckReport, Stencil, gradcheck};
 pub use lanes::{LANES, Lanes, LanesWindow, lanes_conv, lanes_dense};
 pub use ops::{

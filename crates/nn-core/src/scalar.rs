@@ -220,9 +220,9 @@ pub(crate) mod kernel {
         fn relu_kernel(z: &mut [Self]);
 
         /// `Z ← W·X + b 1ᵀ` with `epilogue` on each block of whole columns of `Z`, on
-        /// nn-core's small-layer kernel (`src/affine.rs`), for `W: units×k` column-major,
-        /// `X: k×n`, `Z: units×n` contiguous; `false` (nothing written) without AVX-512 or
-        /// AVX2, or for a shape the kernel does not take (see `affine::affine`).
+        /// nn-core's fused kernel (`src/affine.rs`), for `W: units×k` column-major,
+        /// `X: k×n`, `Z: units×n` contiguous, a shape [`GemmKernel::affine_takes`] took
+        /// (or part of one); `false` (nothing written) without AVX-512 or AVX2.
         fn affine_kernel(
             w: (&[Self], usize, usize),
             b: &[Self],
@@ -348,11 +348,10 @@ pub(crate) mod kernel {
                     epilogue: &(dyn Fn(&mut [Self]) + Sync),
                 ) -> bool {
                     on_widest!(|simd| {
-                        let done = affine::affine(simd, w, b, x, z, epilogue);
+                        affine::affine(simd, w, b, x, z, epilogue);
                         clear_upper_vector_state();
-                        done
                     })
-                    .unwrap_or(false)
+                    .is_some()
                 }
 
                 #[inline]

@@ -140,6 +140,39 @@ proptest! {
         prop_assert!((z32.cast::<f64>() - &expected).amax() / scale < 1e-5, "{units}×{k}×{n} f32");
     }
 
+    /// `affine_into` on layers larger than four vectors of rows with many columns, which
+    /// the fused kernel takes on AVX-512 in panels of four vectors (`f32`: 256 columns and
+    /// more, `f64`: 1024), a partial last panel and a partial last block of columns among
+    /// them: against `W X + b` then the epilogue, every column computed once.
+    #[test]
+    fn affine_into_on_large_layers_equals_the_product_plus_bias_then_the_epilogue(
+        (units, k, n) in (100usize..=260, 1usize..=40, 256usize..=300),
+        (units64, n64) in (52usize..=70, 1024usize..=1040), seed in 0usize..1000,
+    ) {
+        let relu32 = |block: &mut [f32]| block.iter_mut().for_each(|v| *v = v.max(0.0));
+        let relu64 = |block: &mut [f64]| block.iter_mut().for_each(|v| *v = v.max(0.0));
+        let expected = |units: usize, n: usize| {
+            let (w, x) = (pattern::<f64>(units, k, seed), pattern::<f64>(k, n, seed + 1));
+            let b = pattern::<f64>(units, 1, seed + 2);
+            let mut z = naive_product(&w, Trans::No, &x, Trans::No);
+            for mut column in z.column_iter_mut() {
+                column += &b;
+            }
+            (w, x, b, z.map(|v| v.max(0.0)))
+        };
+        let (w, x, b, want) = expected(units, n);
+        let mut z32 = DMatrix::from_element(units, n, f32::NAN);
+        let (w32, x32, b32) = (w.cast::<f32>(), x.cast::<f32>(), b.cast::<f32>());
+        affine_into(&w32, &b32, &x32, &mut z32, &relu32).unwrap();
+        let scale = want.amax().max(1.0);
+        prop_assert!((z32.cast::<f64>() - &want).amax() / scale < 1e-5, "{units}×{k}×{n} f32");
+        let (w, x, b, want) = expected(units64, n64);
+        let mut z = DMatrix::from_element(units64, n64, f64::NAN);
+        affine_into(&w, &b, &x, &mut z, &relu64).unwrap();
+        let scale = want.amax().max(1.0);
+        prop_assert!((&z - &want).amax() / scale < 1e-13, "{units64}×{k}×{n64} f64");
+    }
+
     /// `conv_direct` against its formula evaluated naively, on two images at once: one to
     /// four input channels, windows up to 5×5 with padding up to 2, rows of outputs up to
     /// 40 wide (one to three vectors in `f32`, up to five in `f64`, where more than four
@@ -609,6 +642,7 @@ fn affine_into_cut_by_columns_is_correct_and_the_same_on_two_threads() {
         (130, 257, 97),
         (96, 300, 200),
         (512, 64, 1024),
+        (250, 300, 600),
     ] {
         let (w, x) = (pattern::<f64>(units, k, 1), pattern::<f64>(k, n, 2));
         let b = pattern::<f64>(units, 1, 3);

@@ -344,6 +344,10 @@ impl<T: Scalar> Layer<T> for Dense<T> {
         nn_core::affine_is_columnwise::<T>(self.units(), columns)
     }
 
+    fn infers_on_two_threads(&self, columns: usize) -> bool {
+        nn_core::affine_cuts_itself::<T>(self.units(), self.weights().ncols(), columns)
+    }
+
     fn infer_lanes(
         &self,
         input: &[Lanes<T>],

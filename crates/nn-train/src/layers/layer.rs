@@ -414,6 +414,14 @@ pub trait Layer<T: Scalar>: fmt::Debug + fmt::Display + Send + Sync + LayerClone
         let _ = columns;
         false
     }
+    /// Whether [`Layer::infer_into`] on `columns` columns, on two threads, already cuts its
+    /// work in two halves, one per thread, so that [`crate::Network::predict`] gains
+    /// nothing from cutting the batch itself. False by default; a dense layer says what
+    /// nn-core does (`nn_core::affine_cuts_itself`).
+    fn infers_on_two_threads(&self, columns: usize) -> bool {
+        let _ = columns;
+        false
+    }
     /// How model files record the layer: a built-in layer's configuration, or a layer
     /// kind's name and configuration as JSON ([`LayerRecord::custom`]), which loading
     /// turns back into a layer through a [`crate::LayerRegistry`]. `None` (the default):

@@ -573,8 +573,8 @@ impl<T: Scalar> Network<T> {
     /// column shares, which copy their inputs.)
     ///
     /// A dense network whose layers all have at most 64 units (32 in `f64`), on a CPU with
-    /// AVX2 or AVX-512, has products too small to cut: instead a batch of at least 2²⁰
-    /// multiply-adds is cut into two halves, each run through the whole network, the second
+    /// AVX2 or AVX-512, and products too small for nn-core to cut is instead, from 2²⁰
+    /// multiply-adds, cut into two halves, each run through the whole network, the second
     /// on the helper thread. nn-core computes every column of such layers alike in any
     /// batch ([`Layer::infers_columnwise`]), so these are the same bits too. (W2's
     /// 64-32-10 at 1024 columns on a Zen 3 EPYC: 10.5M samples/s on one thread, 18M on
@@ -691,10 +691,11 @@ impl<T: Scalar> Network<T> {
     /// Whether [`Network::predict`] cuts a batch of `m` columns into two halves, each run
     /// through the whole network, the second on nn-core's helper thread: when every layer
     /// computes its output column by column whatever the batch width
-    /// ([`Layer::infers_columnwise`]: dense layers of at most 64 units, 32 in `f64`), so
-    /// that the halves give the one-thread bits, and the batch is large enough to pay for
-    /// the hand-off ([`MIN_HALVES_WORK`]). Such layers are too small for nn-core to cut
-    /// each product in two: the activations would cross between the cores at every layer.
+    /// ([`Layer::infers_columnwise`]: dense layers nn-core's fused kernel takes), so that
+    /// the halves give the one-thread bits, the batch is large enough to pay for the
+    /// hand-off ([`MIN_HALVES_WORK`]), and no layer cuts its own product for two threads
+    /// ([`Layer::infers_on_two_threads`]). Small layers' products are too small for
+    /// nn-core to cut: the activations would cross between the cores at every layer.
     fn predicts_in_halves(&self, m: usize) -> bool {
         let work: usize = self.layers.iter().map(|l| l.work_per_example()).sum();
         m / 2 >= MIN_PREDICT_COLUMNS
@@ -704,6 +705,7 @@ impl<T: Scalar> Network<T> {
                 .layers
                 .iter()
                 .all(|l| l.output().is_none() || l.infers_columnwise(m / 2))
+            && !self.layers.iter().any(|l| l.infers_on_two_threads(m))
     }
 
     /// [`Network::predict`] in two halves of the columns (see
