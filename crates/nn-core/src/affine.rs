@@ -27,15 +27,22 @@
 //! 160, 512×784×256 150 → 150; `f64` 512×784×1024 77 → 77, 128×784×1024 79 → 88. Whole
 //! predictions of 1024 columns, samples/s: W3 (784-128-10) 758–771k → 784–861k on one
 //! thread, 1.40M → 1.55–1.58M on two; W4 (784-512-512-10) 107–111k → 124k, 210–217k →
-//! 226–234k. Narrower batches stay with faer ([`Affine::WIDE_MIN_COLUMNS`]): `W` is copied
-//! for each call, 1.6 MB of it for 16 columns of work on W4's first layer. On AVX2 larger
-//! layers stay with faer: this tiling has not been measured on such a CPU.
+//! 226–234k. Copied for each call, `W` costs more than the tiles gain on narrow batches
+//! (1.6 MB of it for 16 columns of work on W4's first layer), which then stay with faer
+//! ([`Affine::WIDE_MIN_COLUMNS`]); a caller that keeps the panels between calls
+//! (`PackedWeights`, as a dense layer does) takes the kernel from one tile's columns. On
+//! two threads such a narrow batch shares the panels of rows between the cores: the
+//! second half of them on nn-core's helper, into rows of its own copied into `Z` after,
+//! and the epilogue once all rows are in; each core reads half of `W`, which can stay in
+//! its own L2 cache from call to call. On AVX2 larger layers stay with faer: this tiling
+//! has not been measured on such a CPU.
 //!
 //! Each entry is `b_i + Σ_p W_ip X_pj` summed in order of `p`, whatever the number of
 //! columns or threads.
 
 use std::cell::RefCell;
 
+use crate::PackedWeights;
 use crate::isa::{Isa, Vectors};
 use crate::packed::aligned;
 
@@ -44,33 +51,60 @@ const MAX_ROW_VECTORS: usize = 4;
 /// Tiles of columns computed together, each panel of `W` streaming over all of them.
 const BLOCK_TILES: usize = 8;
 
-/// An element type with a per-thread buffer for its padded weights.
-pub(crate) trait Affine: Vectors {
+/// An element type with per-thread buffers for its padded weights and for the second
+/// thread's rows.
+pub(crate) trait Affine: Vectors + Send + Sync {
     /// Fewest columns on which a layer of more than [`MAX_ROW_VECTORS`] vectors of rows
-    /// goes to [`affine`]: below them copying `W` costs more than its tiles gain.
+    /// goes to [`affine`] with `W` copied for the call: below them the copy costs more than
+    /// the tiles gain.
     const WIDE_MIN_COLUMNS: usize;
+    /// The same with `W` already in panels ([`PackedWeights`]): no copy to pay for.
+    const WIDE_MIN_COLUMNS_PACKED: usize;
     /// Runs `f` on this thread's buffer for the padded `W`, grown on first use.
     fn with_weights<R>(f: impl FnOnce(&mut Vec<Self>) -> R) -> R;
+    /// Runs `f` on this thread's buffer for the rows a second thread computes.
+    fn with_rows<R>(f: impl FnOnce(&mut Vec<Self>) -> R) -> R;
 }
 
 macro_rules! impl_affine {
-    ($t:ty, $wide_min_columns:expr) => {
+    ($t:ty, $wide_min_columns:expr, $packed_min_columns:expr) => {
         impl Affine for $t {
             const WIDE_MIN_COLUMNS: usize = $wide_min_columns;
+            const WIDE_MIN_COLUMNS_PACKED: usize = $packed_min_columns;
             fn with_weights<R>(f: impl FnOnce(&mut Vec<$t>) -> R) -> R {
                 thread_local! {
                     static WEIGHTS: RefCell<Vec<$t>> = const { RefCell::new(Vec::new()) };
                 }
                 WEIGHTS.with_borrow_mut(f)
             }
+            fn with_rows<R>(f: impl FnOnce(&mut Vec<$t>) -> R) -> R {
+                thread_local! {
+                    static ROWS: RefCell<Vec<$t>> = const { RefCell::new(Vec::new()) };
+                }
+                ROWS.with_borrow_mut(f)
+            }
         }
     };
 }
 // One core of the Intel Xeon (model 167), bias + product + ReLU, faer's passes → these
 // tiles: f32 512×784 at 128 columns 1.0×, at 256 1.07×, at 1024 1.11×; f64 512×784 at 256
-// 0.94×, at 1024 1.0×, 128×784 at 128 1.06×.
-impl_affine!(f32, 256);
-impl_affine!(f64, 1024);
+// 0.94×, at 1024 1.0×, 128×784 at 128 1.06×. With `W` packed once, from one tile's columns
+// in `f32` (W4's 784-512-512-10 on 16 columns: 217–223 → 149 µs a call); `f64` unmeasured.
+impl_affine!(f32, 256, 6);
+impl_affine!(f64, 1024, 1024);
+
+/// What [`affine`] runs on each finished block of whole columns of `Z`.
+type Epilogue<'a, T> = &'a (dyn Fn(&mut [T]) + Sync);
+
+/// How [`affine`] gets its panels of `W` and shares its rows.
+#[derive(Clone, Copy)]
+pub(crate) struct Plan<'a, T> {
+    /// The panels kept between calls, made by the first; `None` copies `W` for this call.
+    pub packed: Option<&'a PackedWeights<T>>,
+    /// Whether the panels are shared between this thread and nn-core's helper (a narrow
+    /// batch: each core then reads half of `W`, which can stay in its own cache).
+    pub split_rows: bool,
+}
 
 /// `Z ← W·X + b 1ᵀ` with `epilogue` applied to each finished block of whole columns of `Z`
 /// (a slice of `units` × some columns), for `W: units×k` column-major (`w`), `b` of
@@ -85,9 +119,9 @@ pub(crate) fn affine<T: Affine, S: Isa>(
     b: &[T],
     x: &[T],
     z: &mut [T],
-    epilogue: &(dyn Fn(&mut [T]) + Sync),
+    (epilogue, plan): (Epilogue<'_, T>, Plan<'_, T>),
 ) {
-    let args = (s, (w, units, k), b, x, z, epilogue);
+    let args = (s, (w, units, k), b, x, z, (epilogue, plan));
     let wide = S::REGISTERS >= 32;
     match units.div_ceil(T::lanes::<S>()) {
         1 => affine_tiles::<T, S, 1, { TILE_COLUMNS[0][0] }>(args),
@@ -106,14 +140,18 @@ pub(crate) fn affine<T: Affine, S: Isa>(
 /// 1×16×1024 took 5.9 µs against faer's 4.8) with at least a tile's columns; and on
 /// AVX-512, a larger layer whose panels of four vectors waste at most a fifth of their rows
 /// (not 84 units in 128 rows: 100 GFLOP/s against faer's 116) on at least
-/// [`Affine::WIDE_MIN_COLUMNS`] columns.
-pub(crate) fn takes<T: Affine, S: Isa>(_: S, units: usize, n: usize) -> bool {
+/// [`Affine::WIDE_MIN_COLUMNS`] columns, or [`Affine::WIDE_MIN_COLUMNS_PACKED`] if its
+/// panels are `packed`.
+pub(crate) fn takes<T: Affine, S: Isa>(_: S, units: usize, n: usize, packed: bool) -> bool {
     let lanes = T::lanes::<S>();
     let panel = MAX_ROW_VECTORS * lanes;
     if units > panel {
-        S::REGISTERS >= 32
-            && 4 * units.next_multiple_of(panel) <= 5 * units
-            && n >= T::WIDE_MIN_COLUMNS
+        let min = if packed {
+            T::WIDE_MIN_COLUMNS_PACKED
+        } else {
+            T::WIDE_MIN_COLUMNS
+        };
+        S::REGISTERS >= 32 && 4 * units.next_multiple_of(panel) <= 5 * units && n >= min
     } else {
         units >= lanes / 2 && n >= tile_columns(units, lanes, S::REGISTERS)
     }
@@ -139,58 +177,168 @@ type Args<'a, T, S> = (
     &'a [T],
     &'a [T],
     &'a mut [T],
-    &'a (dyn Fn(&mut [T]) + Sync),
+    (Epilogue<'a, T>, Plan<'a, T>),
 );
 
 fn affine_tiles<T: Affine, S: Isa, const R: usize, const NB: usize>(
-    (s, (w, units, k), b, x, z, epilogue): Args<'_, T, S>,
+    (s, (w, units, k), b, x, z, (epilogue, plan)): Args<'_, T, S>,
 ) {
-    let n = z.len() / units;
     let rows = R * T::lanes::<S>();
     let panels = units.div_ceil(rows);
-    T::with_weights(|buffer| {
-        let padded = aligned(buffer, panels * k * rows);
+    let len = panels * k * rows;
+    let layer = Layer {
+        units,
+        k,
+        rows,
+        b,
+        x,
+    };
+    // Panel q: W[q·rows.., p] as R vectors for each p, rows past `units` zero.
+    let fill = |padded: &mut [T]| {
         s.vectorize(
             #[inline(always)]
-            move || {
-                let (padded, z) = (T::vectors_mut::<S>(padded).0, z);
-                // The rows of panel q of a column of W (or of b) as R vectors, rows past
-                // `units` zero.
-                let part = |column: &[T], q: usize, i: usize| {
-                    let column = &column[q * rows..(q * rows + rows).min(units)];
-                    T::load(s, column.get(i * T::lanes::<S>()..).unwrap_or(&[]))
-                };
-                // Panel q: W[q·rows.., p] as R vectors for each p.
+            || {
+                let padded = T::vectors_mut::<S>(padded).0;
                 for (q, panel) in padded.chunks_exact_mut(k * R).enumerate() {
                     for (column, vectors) in w.chunks_exact(units).zip(panel.chunks_exact_mut(R)) {
                         for (i, v) in vectors.iter_mut().enumerate() {
-                            *v = part(column, q, i);
+                            *v = layer.part(s, column, q, i);
                         }
                     }
-                }
-                // A block of columns at a time, each panel of W over all its tiles: a panel
-                // is read from memory once per block, then from the L2 cache.
-                for (block, out) in z.chunks_mut(BLOCK_TILES * NB * units).enumerate() {
-                    for (q, panel) in padded.chunks_exact(k * R).enumerate() {
-                        let bias = std::array::from_fn(|i| part(b, q, i));
-                        for (tile, out) in out.chunks_mut(NB * units).enumerate() {
-                            let j0 = (block * BLOCK_TILES + tile) * NB;
-                            // A last tile of fewer columns repeats the last column (not
-                            // stored).
-                            let columns: [&[T]; NB] =
-                                std::array::from_fn(|j| &x[(j0 + j).min(n - 1) * k..][..k]);
-                            let acc =
-                                sums::<T, S, R, NB>(s, panel.as_chunks::<R>().0, &columns, bias);
-                            // By value: a tile read by reference in this loop nest kept every
-                            // sum in memory, a store per multiply-add (35–50 GFLOP/s).
-                            store::<T, S, R, NB>(s, acc, (q * rows, units), out);
-                        }
-                    }
-                    epilogue(out);
                 }
             },
         )
-    })
+    };
+    let packed = plan
+        .packed
+        .and_then(|packed| packed.panels((units, k, rows), len, fill));
+    let Some(padded) = packed else {
+        return T::with_weights(|buffer| {
+            let padded = aligned(buffer, len);
+            fill(padded);
+            let all = Rows::all(panels, units);
+            rows_into::<T, S, R, NB>(s, padded, &layer, all, z, Some(epilogue));
+        });
+    };
+    if !(plan.split_rows && panels >= 2) {
+        let all = Rows::all(panels, units);
+        return rows_into::<T, S, R, NB>(s, padded, &layer, all, z, Some(epilogue));
+    }
+    // The first half of the panels into `Z` here, the second into rows of their own on the
+    // helper, copied into `Z` after; the epilogue once all rows are in.
+    let half = panels / 2;
+    let (low, high) = (half * rows, units - half * rows);
+    let n = z.len() / units;
+    T::with_rows(|buffer| {
+        if buffer.len() < high * n {
+            buffer.resize(high * n, T::default());
+        }
+        let theirs = &mut buffer[..high * n];
+        let (mine, layer) = (&mut *z, &layer);
+        crate::join(
+            || {
+                let part = Rows {
+                    panels: 0..half,
+                    first: 0,
+                    height: units,
+                };
+                rows_into::<T, S, R, NB>(s, padded, layer, part, mine, None);
+            },
+            || {
+                let part = Rows {
+                    panels: half..panels,
+                    first: low,
+                    height: high,
+                };
+                rows_into::<T, S, R, NB>(s, padded, layer, part, theirs, None);
+            },
+        );
+        for (column, part) in z.chunks_exact_mut(units).zip(theirs.chunks_exact(high)) {
+            column[low..].copy_from_slice(part);
+        }
+    });
+    epilogue(z);
+}
+
+/// The shapes and operands of a product that every part of it reads.
+struct Layer<'a, T> {
+    units: usize,
+    k: usize,
+    /// Rows of a panel.
+    rows: usize,
+    b: &'a [T],
+    x: &'a [T],
+}
+
+impl<T: Affine> Layer<'_, T> {
+    /// Vector `i` of the rows of panel `q` of a column of `W` (or of `b`), rows past
+    /// `units` zero.
+    #[inline(always)]
+    fn part<S: Isa>(&self, s: S, column: &[T], q: usize, i: usize) -> T::V<S> {
+        let column = &column[q * self.rows..(q * self.rows + self.rows).min(self.units)];
+        T::load(s, column.get(i * T::lanes::<S>()..).unwrap_or(&[]))
+    }
+}
+
+/// Which rows of `Z` a call of [`rows_into`] computes, and where they go: the rows of
+/// `panels`, row `first` of `Z` being row 0 of the output's columns of `height` rows.
+struct Rows {
+    panels: std::ops::Range<usize>,
+    first: usize,
+    height: usize,
+}
+
+impl Rows {
+    /// All `panels` of a layer of `units` rows, into `Z` itself.
+    fn all(panels: usize, units: usize) -> Self {
+        Self {
+            panels: 0..panels,
+            first: 0,
+            height: units,
+        }
+    }
+}
+
+/// The rows `part` of `Z ← W·X + b 1ᵀ` from the panels `padded`, into `out`, with
+/// `epilogue` (if any) on each finished block of columns.
+#[inline(always)]
+fn rows_into<T: Affine, S: Isa, const R: usize, const NB: usize>(
+    s: S,
+    padded: &[T],
+    layer: &Layer<'_, T>,
+    part: Rows,
+    out: &mut [T],
+    epilogue: Option<Epilogue<'_, T>>,
+) {
+    let (k, x, height) = (layer.k, layer.x, part.height);
+    let n = out.len() / height;
+    s.vectorize(
+        #[inline(always)]
+        move || {
+            let padded = T::vectors::<S>(padded).0;
+            // A block of columns at a time, each panel of W over all its tiles: a panel is
+            // read from memory once per block, then from the L2 cache.
+            for (block, out) in out.chunks_mut(BLOCK_TILES * NB * height).enumerate() {
+                for q in part.panels.clone() {
+                    let panel = &padded[q * k * R..][..k * R];
+                    let bias = std::array::from_fn(|i| layer.part(s, layer.b, q, i));
+                    for (tile, out) in out.chunks_mut(NB * height).enumerate() {
+                        let j0 = (block * BLOCK_TILES + tile) * NB;
+                        // A last tile of fewer columns repeats the last column (not stored).
+                        let columns: [&[T]; NB] =
+                            std::array::from_fn(|j| &x[(j0 + j).min(n - 1) * k..][..k]);
+                        let acc = sums::<T, S, R, NB>(s, panel.as_chunks::<R>().0, &columns, bias);
+                        // By value: a tile read by reference in this loop nest kept every
+                        // sum in memory, a store per multiply-add (35–50 GFLOP/s).
+                        store::<T, S, R, NB>(s, acc, (q * layer.rows - part.first, height), out);
+                    }
+                }
+                if let Some(epilogue) = epilogue {
+                    epilogue(out);
+                }
+            }
+        },
+    )
 }
 
 /// Writes a tile's sums into the rows `r0..` of each column of `out` (columns of `units`

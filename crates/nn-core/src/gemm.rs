@@ -185,12 +185,13 @@ pub fn gemm_into<T: Scalar>(
 ///
 /// A `W` of half a vector to four vectors of rows (8 to 64 rows of `f32` with AVX-512, 4 to
 /// 32 with AVX2; half as many `f64`) with at least a tile's columns of `X`, or on AVX-512 a
-/// larger `W` on a wide batch (256 columns in `f32`, 1024 in `f64`), goes to nn-core's
-/// fused kernel (`src/affine.rs`): the bias starts the sums in registers and the epilogue
-/// sees blocks of up to 96 columns. Otherwise `Z` is filled with `b`, [`gemm_into`]
-/// accumulates `W·X` onto it and `epilogue` sees the result. A product that is cut in two
-/// and has at least 64 columns (a batch being predicted) is cut by its columns into two
-/// halves first, each computed and handed to `epilogue` on its own — on two threads inside
+/// larger `W` on a wide batch (256 columns in `f32`, 1024 in `f64`; from 6 columns in
+/// `f32` with [`affine_packed_into`]), goes to nn-core's fused kernel (`src/affine.rs`):
+/// the bias starts the sums in registers and the epilogue sees blocks of up to 96 columns.
+/// Otherwise `Z` is filled with `b`, [`gemm_into`] accumulates `W·X` onto it and `epilogue`
+/// sees the result. A product that is cut in two and has at least 64 columns (a batch
+/// being predicted) is cut by its columns into two halves first, each computed and handed
+/// to `epilogue` on its own — on two threads inside
 /// [`with_kernel_threads`](crate::with_kernel_threads), so that the bias and the
 /// activation run in parallel too, not only the product. Outside the fused kernel the cut
 /// is the shape's, so the bits are the same on any thread count; the fused kernel computes
@@ -221,6 +222,60 @@ pub fn affine_into<T: Scalar>(
     z: &mut DMatrix<T>,
     epilogue: &(dyn Fn(&mut [T]) + Sync),
 ) -> Result<(), CoreError> {
+    affine(w, None, b, x, z, epilogue)
+}
+
+/// [`affine_into`] with the fused kernel's copy of `W` kept in `packed` between calls,
+/// made by the first call that uses it, instead of made anew by every call. That copy is
+/// 1.6 MB of `f32` for W4's 784→512 layer: without it, a prediction of 16 columns would
+/// spend more on copying `W` than the kernel gains, and such layers go to faer below 256
+/// columns. With it, from 6 columns in `f32`; on two threads, a batch of fewer than 64
+/// columns shares the panels of rows between the two threads (each core reads half of
+/// `W`, which can stay in its own cache) rather than cutting the columns. W4's
+/// 784-512-512-10 network on 16 columns, one call (one core each of the Intel Xeon,
+/// model 167, p50 of 10 000): 217–223 → 149 µs on one thread, 116 → 69 µs on two; W3's
+/// 784-128-10 22.2 → 16.9 µs and 13.0–14.6 → 10.2–11.0; at 1024 columns, W4 274–276k →
+/// 285–289k samples/s on two threads (no copy of `W` per call).
+///
+/// `packed` must hold nothing of another `W`: empty it ([`PackedWeights::clear`]) whenever
+/// `W` changes. A `packed` made for a `W` of another shape is not used (the call copies `W`
+/// as [`affine_into`] does), so a stale copy can only be one of equal shape.
+///
+/// # Errors
+/// As [`affine_into`].
+///
+/// # Example
+/// ```
+/// use nn_core::{DMatrix, PackedWeights, affine_packed_into};
+/// let w = DMatrix::from_fn(128, 100, |i, j| ((i * 7 + j) % 13) as f32 - 6.0);
+/// let (b, x) = (DMatrix::from_element(128, 1, 0.5), DMatrix::from_element(100, 16, 0.25));
+/// let (mut packed, mut z) = (PackedWeights::new(), DMatrix::zeros(128, 16));
+/// let keep = |_: &mut [f32]| {};
+/// affine_packed_into(&w, &packed, &b, &x, &mut z, &keep)?;
+/// assert_eq!(z, &w * &x + &b * DMatrix::from_element(1, 16, 1.0));
+/// packed.clear(); // before W changes
+/// # Ok::<(), nn_core::CoreError>(())
+/// ```
+pub fn affine_packed_into<T: Scalar>(
+    w: &DMatrix<T>,
+    packed: &PackedWeights<T>,
+    b: &DMatrix<T>,
+    x: &DMatrix<T>,
+    z: &mut DMatrix<T>,
+    epilogue: &(dyn Fn(&mut [T]) + Sync),
+) -> Result<(), CoreError> {
+    affine(w, Some(packed), b, x, z, epilogue)
+}
+
+/// [`affine_into`] and [`affine_packed_into`].
+fn affine<T: Scalar>(
+    w: &DMatrix<T>,
+    packed: Option<&PackedWeights<T>>,
+    b: &DMatrix<T>,
+    x: &DMatrix<T>,
+    z: &mut DMatrix<T>,
+    epilogue: &(dyn Fn(&mut [T]) + Sync),
+) -> Result<(), CoreError> {
     const OP: &str = "affine_into";
     let (units, k) = w.shape();
     let checks = [
@@ -236,10 +291,14 @@ pub fn affine_into<T: Scalar>(
         return Ok(());
     }
     let (w, b, x, z) = (w.as_slice(), b.as_slice(), x.as_slice(), z.as_mut_slice());
+    let kernel = k > 0 && T::affine_takes(units, n, packed.is_some());
+    let two = crate::kernel_threads() >= 2;
+    // A narrow batch on two threads shares the rows (the panels) rather than the columns.
+    let split_rows = two && shares_rows::<T>(units, k, n);
     // Bias, product and epilogue over the columns of one block of `X` and `Z`.
-    let kernel = k > 0 && T::affine_takes(units, n);
-    let block = |x: &[T], z: &mut [T]| {
-        if kernel && T::affine_kernel((w, units, k), b, x, z, epilogue) {
+    let block = |x: &[T], z: &mut [T], split_rows: bool| {
+        let plan = (packed, split_rows);
+        if kernel && T::affine_kernel((w, units, k), b, x, z, (epilogue, plan)) {
             return;
         }
         crate::ops::fill_columns(b, z);
@@ -253,37 +312,125 @@ pub fn affine_into<T: Scalar>(
     // The fused kernel computes each column alike in any part of the batch, so its product
     // is cut only where a second thread can take the second half: on one thread the halves
     // would copy `W` twice. Elsewhere the cut is the shape's, for the same bits.
-    let cut = affine_cut(units, k, n).filter(|_| !kernel || crate::kernel_threads() >= 2);
+    let cut = affine_cut(units, k, n).filter(|_| !kernel || two);
     match cut {
         Some(at) => {
             let (x0, x1) = x.split_at(at * k);
             let (z0, z1) = z.split_at_mut(at * units);
-            crate::join(|| block(x0, z0), || block(x1, z1));
+            crate::join(|| block(x0, z0, false), || block(x1, z1, false));
         }
-        None => block(x, z),
+        None => block(x, z, split_rows),
     }
     Ok(())
 }
 
-/// Whether [`affine_into`] computes each column of `Z` for a `W` of `units` rows the same
-/// bits in any batch of at least `columns` columns: true where nn-core's small-layer kernel
-/// takes such a product on this CPU, whose sums run over the inner dimension in order
-/// whatever the width, and whose epilogue blocks are whole columns. (faer's kernels, which
-/// take the other shapes, choose their blocking by the whole shape.) A caller may then cut
-/// a batch by columns without changing a bit: `Network::predict` runs a small dense
-/// network's halves on two threads.
-///
-/// ```
-/// // Whatever the CPU: nn-core's kernel does not take a layer of 1000 units on 16 columns.
-/// assert!(!nn_core::affine_is_columnwise::<f32>(1000, 16));
-/// ```
-pub fn affine_is_columnwise<T: Scalar>(units: usize, columns: usize) -> bool {
-    T::affine_takes(units, columns)
+/// The fused kernel's copy of a layer's `W` (its rows padded to whole vectors and laid out
+/// in the panels of its register tiles), kept between calls of [`affine_packed_into`] —
+/// as ONNX Runtime keeps its weights pre-packed — and made by the first call that uses it.
+/// Empty until then, on a CPU whose kernel does not take the layer, and after
+/// [`PackedWeights::clear`]; a clone starts empty.
+pub struct PackedWeights<T> {
+    panels: std::sync::OnceLock<Panels<T>>,
 }
 
-/// Whether [`affine_into`], on two threads ([`with_kernel_threads`](crate::with_kernel_threads)),
-/// cuts a layer of `units` rows and `inputs` inputs on `columns` columns of `X` into two
-/// halves of its own that nn-core's fused kernel computes, one per thread. A caller that
+/// The panels of a [`PackedWeights`]: `len` values from `start` (a 64-byte boundary) of
+/// `values`, made for `shape` = (rows of `W`, columns of `W`, rows of a panel).
+struct Panels<T> {
+    values: Vec<T>,
+    start: usize,
+    len: usize,
+    shape: (usize, usize, usize),
+}
+
+impl<T> PackedWeights<T> {
+    /// Nothing packed yet.
+    pub const fn new() -> Self {
+        Self {
+            panels: std::sync::OnceLock::new(),
+        }
+    }
+
+    /// Drops the copy: the next call makes it again, from the `W` it is given.
+    pub fn clear(&mut self) {
+        self.panels = std::sync::OnceLock::new();
+    }
+
+    /// Whether a copy of `W` is held.
+    pub fn is_packed(&self) -> bool {
+        self.panels.get().is_some()
+    }
+
+    /// The panels for `shape`, made by `fill` into `len` aligned values if none are held;
+    /// `None` if those held are for another shape.
+    #[cfg(target_arch = "x86_64")]
+    pub(crate) fn panels(
+        &self,
+        shape: (usize, usize, usize),
+        len: usize,
+        fill: impl FnOnce(&mut [T]),
+    ) -> Option<&[T]>
+    where
+        T: Copy + Default,
+    {
+        let panels = self.panels.get_or_init(|| {
+            let mut values = Vec::new();
+            let aligned = crate::packed::aligned(&mut values, len);
+            fill(aligned);
+            let start = aligned.as_ptr() as usize - values.as_ptr() as usize;
+            let start = start / size_of::<T>();
+            Panels {
+                values,
+                start,
+                len,
+                shape,
+            }
+        });
+        (panels.shape == shape).then(|| &panels.values[panels.start..][..panels.len])
+    }
+}
+
+impl<T> Default for PackedWeights<T> {
+    fn default() -> Self {
+        Self::new()
+    }
+}
+
+impl<T> Clone for PackedWeights<T> {
+    /// An empty copy: the clone packs its own `W` on first use.
+    fn clone(&self) -> Self {
+        Self::new()
+    }
+}
+
+impl<T> std::fmt::Debug for PackedWeights<T> {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        let values = self.panels.get().map_or(0, |p| p.len);
+        f.debug_struct("PackedWeights")
+            .field("values", &values)
+            .finish()
+    }
+}
+
+/// Whether [`affine_into`] (or, with `packed`, [`affine_packed_into`]) computes each
+/// column of `Z` for a `W` of `units` rows the same bits in any batch of at least
+/// `columns` columns: true where nn-core's fused kernel takes such a product on this CPU,
+/// whose sums run over the inner dimension in order whatever the width, and whose epilogue
+/// blocks are whole columns. (faer's kernels, which take the other shapes, choose their
+/// blocking by the whole shape.) A caller may then cut a batch by columns without changing
+/// a bit: `Network::predict` runs a small dense network's halves on two threads.
+///
+/// ```
+/// // Whatever the CPU: nn-core's kernel does not take a layer of 1000 units on 4 columns.
+/// assert!(!nn_core::affine_is_columnwise::<f32>(1000, 4, true));
+/// ```
+pub fn affine_is_columnwise<T: Scalar>(units: usize, columns: usize, packed: bool) -> bool {
+    T::affine_takes(units, columns, packed)
+}
+
+/// Whether [`affine_into`] (or, with `packed`, [`affine_packed_into`]), on two threads
+/// ([`with_kernel_threads`](crate::with_kernel_threads)), shares a layer of `units` rows
+/// and `inputs` inputs on `columns` columns of `X` between the two threads itself, in
+/// nn-core's fused kernel: by columns, or for fewer than 64 columns by rows. A caller that
 /// would cut the batch across two threads itself ([`affine_is_columnwise`]) need not:
 /// W3's 784-128-10 network at 1024 columns predicted 1.50–1.59M samples/s cut layer by
 /// layer, 1.31–1.40M in two halves each through the whole network (which copy their
@@ -291,10 +438,31 @@ pub fn affine_is_columnwise<T: Scalar>(units: usize, columns: usize) -> bool {
 ///
 /// ```
 /// // Too little work per column of the input to cut, whatever the CPU.
-/// assert!(!nn_core::affine_cuts_itself::<f32>(32, 64, 1024));
+/// assert!(!nn_core::affine_cuts_itself::<f32>(32, 64, 1024, false));
 /// ```
-pub fn affine_cuts_itself<T: Scalar>(units: usize, inputs: usize, columns: usize) -> bool {
-    inputs > 0 && T::affine_takes(units, columns) && affine_cut(units, inputs, columns).is_some()
+pub fn affine_cuts_itself<T: Scalar>(
+    units: usize,
+    inputs: usize,
+    columns: usize,
+    packed: bool,
+) -> bool {
+    let shares = if packed && columns < AFFINE_CUT_MIN_COLUMNS {
+        shares_rows::<T>(units, inputs, columns)
+    } else {
+        affine_cut(units, inputs, columns).is_some()
+    };
+    inputs > 0 && T::affine_takes(units, columns, packed) && shares
+}
+
+/// Bytes of a panel of rows of the fused kernel: four AVX-512 vectors (AVX2's kernel takes
+/// no layer of more rows than one panel).
+const PANEL_BYTES: usize = 256;
+
+/// Whether the fused kernel, with `W` packed, shares the panels of a layer of `units` rows
+/// and `k` inputs on `n` columns between two threads: a batch narrower than
+/// [`AFFINE_CUT_MIN_COLUMNS`], a layer of several panels, a product [`cut`] would cut.
+fn shares_rows<T>(units: usize, k: usize, n: usize) -> bool {
+    n < AFFINE_CUT_MIN_COLUMNS && units * size_of::<T>() > PANEL_BYTES && cut(units, k, n).is_some()
 }
 
 /// Fewest columns of `Z` from which [`affine_into`] cuts its product by columns.

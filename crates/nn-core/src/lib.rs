@@ -138,8 +138,8 @@ pub mod text;
 pub use direct::{DirectWindow, conv_direct};
 pub use error::{CoreError, Shape};
 pub use gemm::{
-    Trans, affine_cuts_itself, affine_into, affine_is_columnwise, gemm_into, matmul,
-    matmul_backward,
+    PackedWeights, Trans, affine_cuts_itself, affine_into, affine_is_columnwise,
+    affine_packed_into, gemm_into, matmul, matmul_backward,
 };
 pub use gradcheck::{GradCheck, GradCheckReport, Stencil, gradcheck};
 pub use lanes::{LANES, Lanes, LanesWindow, lanes_conv, lanes_dense};

@@ -192,6 +192,13 @@ pub(crate) mod kernel {
     /// A strided operand: `(data, row stride, column stride)`; one of the strides is 1.
     pub type Strided<'a, T> = (&'a [T], usize, usize);
 
+    /// The fused kernel's epilogue and plan: the panels of `W` kept between calls, if any,
+    /// and whether to share them between two threads.
+    pub type AffinePlan<'a, T> = (
+        &'a (dyn Fn(&mut [T]) + Sync),
+        (Option<&'a crate::PackedWeights<T>>, bool),
+    );
+
     /// `C ← α·A·B + β·C` for `A: m×k`, `B: k×n`, `C: m×n`, all ≥ 1, given as strided slices.
     pub trait GemmKernel: faer::traits::ComplexField + Copy + PartialEq {
         /// Panics (a bug in nn-core, not a user error) if a slice is too short for its
@@ -223,17 +230,19 @@ pub(crate) mod kernel {
         /// nn-core's fused kernel (`src/affine.rs`), for `W: units×k` column-major,
         /// `X: k×n`, `Z: units×n` contiguous, a shape [`GemmKernel::affine_takes`] took
         /// (or part of one); `false` (nothing written) without AVX-512 or AVX2.
+        /// `plan`: the panels of `W` kept between calls (else copied for this one), and
+        /// whether to share them with nn-core's helper thread.
         fn affine_kernel(
             w: (&[Self], usize, usize),
             b: &[Self],
             x: &[Self],
             z: &mut [Self],
-            epilogue: &(dyn Fn(&mut [Self]) + Sync),
+            plan: AffinePlan<'_, Self>,
         ) -> bool;
 
         /// Whether [`GemmKernel::affine_kernel`] takes a layer of `units` rows on `n`
-        /// columns on this CPU.
-        fn affine_takes(units: usize, n: usize) -> bool;
+        /// columns on this CPU, with its panels of `W` `packed` or copied per call.
+        fn affine_takes(units: usize, n: usize, packed: bool) -> bool;
 
         /// The stride-1 convolution of a batch of images on nn-core's direct kernel
         /// (`src/direct.rs`, shapes checked); `false` (nothing written) without AVX-512 or
@@ -336,8 +345,9 @@ pub(crate) mod kernel {
                     .unwrap_or(false)
                 }
 
-                fn affine_takes(units: usize, n: usize) -> bool {
-                    on_widest!(|simd| affine::takes::<Self, _>(simd, units, n)).unwrap_or(false)
+                fn affine_takes(units: usize, n: usize, packed: bool) -> bool {
+                    on_widest!(|simd| affine::takes::<Self, _>(simd, units, n, packed))
+                        .unwrap_or(false)
                 }
 
                 fn affine_kernel(
@@ -345,10 +355,11 @@ pub(crate) mod kernel {
                     b: &[Self],
                     x: &[Self],
                     z: &mut [Self],
-                    epilogue: &(dyn Fn(&mut [Self]) + Sync),
+                    (epilogue, (packed, split_rows)): AffinePlan<'_, Self>,
                 ) -> bool {
                     on_widest!(|simd| {
-                        affine::affine(simd, w, b, x, z, epilogue);
+                        let plan = affine::Plan { packed, split_rows };
+                        affine::affine(simd, w, b, x, z, (epilogue, plan));
                         clear_upper_vector_state();
                     })
                     .is_some()

@@ -678,6 +678,81 @@ fn affine_into_cut_by_columns_is_correct_and_the_same_on_two_threads() {
     }
 }
 
+/// `affine_packed_into` with the panels of `W` kept between calls: against the naive
+/// result at narrow and wide batches (on AVX-512 the fused kernel takes `f32` layers of
+/// more than 64 rows from 6 columns with `W` packed), the same bits as `affine_into` where
+/// both take the kernel, on one thread and two (a narrow batch shares the panels of rows
+/// between the threads), and a `PackedWeights` made for another shape not used.
+#[test]
+fn affine_packed_into_is_correct_on_any_batch_and_the_same_on_two_threads() {
+    let relu = |block: &mut [f32]| block.iter_mut().for_each(|v| *v = v.max(0.0));
+    for (units, k) in [(512, 300), (130, 257), (200, 64), (40, 100)] {
+        let (w64, b64) = (pattern::<f64>(units, k, 1), pattern::<f64>(units, 1, 3));
+        let (w, b) = (w64.clone().cast::<f32>(), b64.clone().cast::<f32>());
+        let packed = PackedWeights::new();
+        for n in [1, 5, 6, 16, 63, 64, 300] {
+            let x64 = pattern::<f64>(k, n, 2);
+            let x = x64.clone().cast::<f32>();
+            let mut expected = naive_product(&w64, Trans::No, &x64, Trans::No);
+            for mut column in expected.column_iter_mut() {
+                column += &b64;
+            }
+            let expected = expected.map(|v| v.max(0.0));
+            let mut results = Vec::new();
+            for threads in [1, 2] {
+                let covered = AtomicUsize::new(0);
+                let mut z = DMatrix::from_element(units, n, f32::NAN);
+                with_kernel_threads(threads, || {
+                    affine_packed_into(&w, &packed, &b, &x, &mut z, &|block: &mut [f32]| {
+                        assert_eq!(block.len() % units, 0, "a block of whole columns");
+                        covered.fetch_add(block.len(), Ordering::Relaxed);
+                        relu(block);
+                    })
+                })
+                .unwrap();
+                assert_eq!(covered.into_inner(), units * n, "{units}×{k}×{n}");
+                let err = (z.clone().cast::<f64>() - &expected).amax() / expected.amax().max(1.0);
+                assert!(err < 1e-5, "{units}×{k}×{n} on {threads} threads: {err}");
+                results.push(z);
+            }
+            assert_eq!(
+                results[0], results[1],
+                "{units}×{k}×{n}: bits differ with threads"
+            );
+            if n >= 256 {
+                let mut z = DMatrix::from_element(units, n, f32::NAN);
+                affine_into(&w, &b, &x, &mut z, &relu).unwrap();
+                assert_eq!(z, results[0], "{units}×{k}×{n}: packed or not, other bits");
+            }
+        }
+        // Panels of this `W` offered for a `W` of another shape: not used.
+        let (w2, b2) = (pattern::<f64>(units, k + 1, 4).cast::<f32>(), b.clone());
+        let x2 = pattern::<f64>(k + 1, 16, 5).cast::<f32>();
+        let mut z = DMatrix::from_element(units, 16, f32::NAN);
+        affine_packed_into(&w2, &packed, &b2, &x2, &mut z, &|_: &mut [f32]| {}).unwrap();
+        let want = &w2 * &x2 + &b2 * DMatrix::from_element(1, 16, 1.0);
+        assert!(
+            (z - &want).amax() <= 1e-4 * want.amax(),
+            "{units}×{k}: a stale packing used"
+        );
+    }
+    let mut packed = PackedWeights::<f32>::new();
+    let (w, b, x) = (
+        DMatrix::from_element(128, 50, 0.5),
+        DMatrix::zeros(128, 1),
+        DMatrix::from_element(50, 16, 1.0),
+    );
+    let mut z = DMatrix::zeros(128, 16);
+    affine_packed_into(&w, &packed, &b, &x, &mut z, &|_: &mut [f32]| {}).unwrap();
+    assert_eq!(
+        packed.is_packed(),
+        nn_core::affine_is_columnwise::<f32>(128, 16, true)
+    );
+    assert!(!packed.clone().is_packed(), "a clone starts empty");
+    packed.clear();
+    assert!(!packed.is_packed());
+}
+
 mod errors {
     use super::*;
 

@@ -7,7 +7,7 @@ use nalgebra::DMatrix;
 use nn_init::Init;
 use nn_init::nn_activations::Activation;
 use nn_init::nn_activations::nn_core::{
-    self, Scalar, Trans, all_finite, broadcast_column_into, fit_buffer, gemm_into,
+    self, PackedWeights, Scalar, Trans, all_finite, broadcast_column_into, fit_buffer, gemm_into,
     mean_columns_into,
 };
 use serde::{Deserialize, Serialize};
@@ -127,6 +127,9 @@ pub struct Dense<T: Scalar> {
     activation: Activation,
     /// The initializer recorded in model files (`None` when the weights were given).
     init: Option<Init>,
+    /// `W` as nn-core's fused kernel reads it, made by the first prediction that uses it
+    /// and dropped whenever the parameters are handed out mutably.
+    packed: PackedWeights<T>,
     z: DMatrix<T>,
     a: DMatrix<T>,
     dz: DMatrix<T>,
@@ -161,7 +164,8 @@ impl<T: Scalar> Dense<T> {
         fit_buffer(out, units, input.ncols());
         let (activation, finite) = (self.activation, AtomicBool::new(true));
         // The epilogue may run on two threads, on the two halves of the columns.
-        nn_core::affine_into(self.weights(), self.bias(), input, out, &|block| {
+        let (w, b) = (self.weights(), self.bias());
+        nn_core::affine_packed_into(w, &self.packed, b, input, out, &|block| {
             if vouch && !all_finite(block) {
                 finite.store(false, Ordering::Relaxed);
             }
@@ -203,6 +207,7 @@ impl<T: Scalar> Dense<T> {
             params: [weight, Param::new("bias", b)],
             activation,
             init: None,
+            packed: PackedWeights::new(),
             z: DMatrix::zeros(units, 0),
             a: DMatrix::zeros(units, 0),
             dz: DMatrix::zeros(units, 0),
@@ -341,11 +346,11 @@ impl<T: Scalar> Layer<T> for Dense<T> {
     }
 
     fn infers_columnwise(&self, columns: usize) -> bool {
-        nn_core::affine_is_columnwise::<T>(self.units(), columns)
+        nn_core::affine_is_columnwise::<T>(self.units(), columns, true)
     }
 
     fn infers_on_two_threads(&self, columns: usize) -> bool {
-        nn_core::affine_cuts_itself::<T>(self.units(), self.weights().ncols(), columns)
+        nn_core::affine_cuts_itself::<T>(self.units(), self.weights().ncols(), columns, true)
     }
 
     fn infer_lanes(
@@ -377,6 +382,7 @@ impl<T: Scalar> Layer<T> for Dense<T> {
     }
 
     fn params_mut(&mut self) -> &mut [Param<T>] {
+        self.packed.clear(); // W may change
         &mut self.params
     }
 

@@ -541,6 +541,53 @@ fn a_network_from_given_weights_runs_without_a_loss() {
     );
 }
 
+/// A dense layer keeps its weights packed for nn-core's fused kernel between predictions
+/// (on AVX-512, layers of more than 64 units in `f32`): every way of changing them — a
+/// parameter set by name, one changed through `for_each_param` as an optimizer does —
+/// must show in the next prediction, on one thread and on two, at narrow and wide batches.
+#[test]
+fn a_dense_prediction_follows_every_change_of_the_weights() {
+    let mut g = Gen(7);
+    let mut net = Network::<f32>::builder(100)
+        .dense(128, Activation::Relu)
+        .dense(10, Activation::Identity)
+        .build()
+        .unwrap();
+    // The network's output from its current parameters, computed naively in f64.
+    let naive = |net: &Network<f32>, x: &DMatrix<f64>| {
+        let p = |i: usize| net.layers()[i].params()[0].value().clone().cast::<f64>();
+        let q = |i: usize| net.layers()[i].params()[1].value().clone().cast::<f64>();
+        let ones = DMatrix::from_element(1, x.ncols(), 1.0);
+        let h = (p(0) * x + q(0) * &ones).map(|v| v.max(0.0));
+        p(1) * h + q(1) * ones
+    };
+    let check = |net: &Network<f32>, when: &str| {
+        for n in [16, 300] {
+            let x = Gen(n as u64).matrix(100, n, -1.0, 1.0);
+            let want = naive(net, &x);
+            for threads in [1, 2] {
+                let got = nn_train::nn_core::with_kernel_threads(threads, || {
+                    net.predict(&x.clone().cast::<f32>()).unwrap()
+                });
+                let err = (got.cast::<f64>() - &want).amax() / want.amax().max(1.0);
+                assert!(err < 1e-5, "{when}, {n} columns, {threads} threads: {err}");
+            }
+        }
+    };
+    check(&net, "as built");
+    net.set_param("layers.0.weight", g.matrix(128, 100, -1.0, 1.0).cast())
+        .unwrap();
+    check(&net, "after set_param");
+    net.for_each_param(&mut |p| {
+        if p.decays {
+            p.value.iter_mut().for_each(|v| *v = -*v * 0.5);
+        }
+    });
+    check(&net, "after for_each_param");
+    let copy = net.clone();
+    check(&copy, "a clone");
+}
+
 /// Flatten is a pass-through: a network ending in it predicts, trains and evaluates
 /// exactly like the same network without it.
 #[test]
