@@ -300,7 +300,9 @@ impl Rows {
 }
 
 /// The rows `part` of `Z ← W·X + b 1ᵀ` from the panels `padded`, into `out`, with
-/// `epilogue` (if any) on each finished block of columns.
+/// `epilogue` (if any) on each finished block of columns. Inlined: called as a function of
+/// its own, its vectorised loop ran without AVX-512, each multiply-add a call (W4's
+/// prediction 2.0k samples/s instead of 148k).
 #[inline(always)]
 fn rows_into<T: Affine, S: Isa, const R: usize, const NB: usize>(
     s: S,
