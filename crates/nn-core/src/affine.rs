@@ -42,7 +42,7 @@
 
 use std::cell::RefCell;
 
-use crate::PackedWeights;
+use crate::gemm::{AffinePlan, Epilogue};
 use crate::isa::{Isa, Vectors};
 use crate::packed::aligned;
 
@@ -58,7 +58,7 @@ pub(crate) trait Affine: Vectors + Send + Sync {
     /// goes to [`affine`] with `W` copied for the call: below them the copy costs more than
     /// the tiles gain.
     const WIDE_MIN_COLUMNS: usize;
-    /// The same with `W` already in panels ([`PackedWeights`]): no copy to pay for.
+    /// The same with `W` already in panels (`PackedWeights`): no copy to pay for.
     const WIDE_MIN_COLUMNS_PACKED: usize;
     /// Runs `f` on this thread's buffer for the padded `W`, grown on first use.
     fn with_weights<R>(f: impl FnOnce(&mut Vec<Self>) -> R) -> R;
@@ -93,19 +93,6 @@ macro_rules! impl_affine {
 impl_affine!(f32, 256, 6);
 impl_affine!(f64, 1024, 1024);
 
-/// What [`affine`] runs on each finished block of whole columns of `Z`.
-type Epilogue<'a, T> = &'a (dyn Fn(&mut [T]) + Sync);
-
-/// How [`affine`] gets its panels of `W` and shares its rows.
-#[derive(Clone, Copy)]
-pub(crate) struct Plan<'a, T> {
-    /// The panels kept between calls, made by the first; `None` copies `W` for this call.
-    pub packed: Option<&'a PackedWeights<T>>,
-    /// Whether the panels are shared between this thread and nn-core's helper (a narrow
-    /// batch: each core then reads half of `W`, which can stay in its own cache).
-    pub split_rows: bool,
-}
-
 /// `Z ← W·X + b 1ᵀ` with `epilogue` applied to each finished block of whole columns of `Z`
 /// (a slice of `units` × some columns), for `W: units×k` column-major (`w`), `b` of
 /// `units` values, `X: k×n` and `Z: units×n` column-major and contiguous, `n ≥ 1`. The
@@ -119,7 +106,7 @@ pub(crate) fn affine<T: Affine, S: Isa>(
     b: &[T],
     x: &[T],
     z: &mut [T],
-    (epilogue, plan): (Epilogue<'_, T>, Plan<'_, T>),
+    (epilogue, plan): (Epilogue<'_, T>, AffinePlan<'_, T>),
 ) {
     let args = (s, (w, units, k), b, x, z, (epilogue, plan));
     let wide = S::REGISTERS >= 32;
@@ -177,7 +164,7 @@ type Args<'a, T, S> = (
     &'a [T],
     &'a [T],
     &'a mut [T],
-    (Epilogue<'a, T>, Plan<'a, T>),
+    (Epilogue<'a, T>, AffinePlan<'a, T>),
 );
 
 fn affine_tiles<T: Affine, S: Isa, const R: usize, const NB: usize>(
@@ -209,55 +196,54 @@ fn affine_tiles<T: Affine, S: Isa, const R: usize, const NB: usize>(
             },
         )
     };
-    let packed = plan
+    // The panels kept between calls, or this call's copy in this thread's buffer.
+    let run = |padded: &[T], z: &mut [T]| {
+        if !(plan.split_rows && panels >= 2) {
+            let all = Rows::into_z(0..panels, units);
+            return rows_into::<T, S, R, NB>(s, padded, &layer, all, z, Some(epilogue));
+        }
+        // The first half of the panels into `Z` here, the second into rows of their own on
+        // the helper, copied into `Z` after; the epilogue once all rows are in.
+        let half = panels / 2;
+        let (low, high) = (half * rows, units - half * rows);
+        let n = z.len() / units;
+        T::with_rows(|buffer| {
+            if buffer.len() < high * n {
+                buffer.resize(high * n, T::default());
+            }
+            let theirs = &mut buffer[..high * n];
+            let (mine, layer) = (&mut *z, &layer);
+            crate::join(
+                || {
+                    let part = Rows::into_z(0..half, units);
+                    rows_into::<T, S, R, NB>(s, padded, layer, part, mine, None);
+                },
+                || {
+                    let part = Rows {
+                        panels: half..panels,
+                        first: low,
+                        height: high,
+                    };
+                    rows_into::<T, S, R, NB>(s, padded, layer, part, theirs, None);
+                },
+            );
+            for (column, part) in z.chunks_exact_mut(units).zip(theirs.chunks_exact(high)) {
+                column[low..].copy_from_slice(part);
+            }
+        });
+        epilogue(z);
+    };
+    match plan
         .packed
-        .and_then(|packed| packed.panels((units, k, rows), len, fill));
-    let Some(padded) = packed else {
-        return T::with_weights(|buffer| {
+        .and_then(|packed| packed.panels((units, k, rows), len, fill))
+    {
+        Some(padded) => run(padded, z),
+        None => T::with_weights(|buffer| {
             let padded = aligned(buffer, len);
             fill(padded);
-            let all = Rows::all(panels, units);
-            rows_into::<T, S, R, NB>(s, padded, &layer, all, z, Some(epilogue));
-        });
-    };
-    if !(plan.split_rows && panels >= 2) {
-        let all = Rows::all(panels, units);
-        return rows_into::<T, S, R, NB>(s, padded, &layer, all, z, Some(epilogue));
+            run(padded, z);
+        }),
     }
-    // The first half of the panels into `Z` here, the second into rows of their own on the
-    // helper, copied into `Z` after; the epilogue once all rows are in.
-    let half = panels / 2;
-    let (low, high) = (half * rows, units - half * rows);
-    let n = z.len() / units;
-    T::with_rows(|buffer| {
-        if buffer.len() < high * n {
-            buffer.resize(high * n, T::default());
-        }
-        let theirs = &mut buffer[..high * n];
-        let (mine, layer) = (&mut *z, &layer);
-        crate::join(
-            || {
-                let part = Rows {
-                    panels: 0..half,
-                    first: 0,
-                    height: units,
-                };
-                rows_into::<T, S, R, NB>(s, padded, layer, part, mine, None);
-            },
-            || {
-                let part = Rows {
-                    panels: half..panels,
-                    first: low,
-                    height: high,
-                };
-                rows_into::<T, S, R, NB>(s, padded, layer, part, theirs, None);
-            },
-        );
-        for (column, part) in z.chunks_exact_mut(units).zip(theirs.chunks_exact(high)) {
-            column[low..].copy_from_slice(part);
-        }
-    });
-    epilogue(z);
 }
 
 /// The shapes and operands of a product that every part of it reads.
@@ -289,10 +275,10 @@ struct Rows {
 }
 
 impl Rows {
-    /// All `panels` of a layer of `units` rows, into `Z` itself.
-    fn all(panels: usize, units: usize) -> Self {
+    /// The rows of `panels` of a layer of `units` rows, into `Z` itself.
+    fn into_z(panels: std::ops::Range<usize>, units: usize) -> Self {
         Self {
-            panels: 0..panels,
+            panels,
             first: 0,
             height: units,
         }

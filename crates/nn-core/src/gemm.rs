@@ -294,10 +294,10 @@ fn affine<T: Scalar>(
     let kernel = k > 0 && T::affine_takes(units, n, packed.is_some());
     let two = crate::kernel_threads() >= 2;
     // A narrow batch on two threads shares the rows (the panels) rather than the columns.
-    let split_rows = two && shares_rows::<T>(units, k, n);
+    let split_rows = packed.is_some() && two && shares_rows::<T>(units, k, n);
     // Bias, product and epilogue over the columns of one block of `X` and `Z`.
     let block = |x: &[T], z: &mut [T], split_rows: bool| {
-        let plan = (packed, split_rows);
+        let plan = AffinePlan { packed, split_rows };
         if kernel && T::affine_kernel((w, units, k), b, x, z, (epilogue, plan)) {
             return;
         }
@@ -324,6 +324,19 @@ fn affine<T: Scalar>(
     Ok(())
 }
 
+/// What the fused kernel runs on each finished block of whole columns of `Z`.
+pub type Epilogue<'a, T> = &'a (dyn Fn(&mut [T]) + Sync);
+
+/// How the fused kernel gets its panels of `W` and shares its rows.
+#[derive(Clone, Copy)]
+pub struct AffinePlan<'a, T> {
+    /// The panels kept between calls, made by the first; `None` copies `W` for this call.
+    pub packed: Option<&'a PackedWeights<T>>,
+    /// Whether the panels are shared between this thread and nn-core's helper (a narrow
+    /// batch: each core then reads half of `W`, which can stay in its own cache).
+    pub split_rows: bool,
+}
+
 /// The fused kernel's copy of a layer's `W` (its rows padded to whole vectors and laid out
 /// in the panels of its register tiles), kept between calls of [`affine_packed_into`] —
 /// as ONNX Runtime keeps its weights pre-packed — and made by the first call that uses it.
@@ -333,12 +346,12 @@ pub struct PackedWeights<T> {
     panels: std::sync::OnceLock<Panels<T>>,
 }
 
-/// The panels of a [`PackedWeights`]: `len` values from `start` (a 64-byte boundary) of
-/// `values`, made for `shape` = (rows of `W`, columns of `W`, rows of a panel).
+/// The panels of a [`PackedWeights`]: the values from `start` (a 64-byte boundary) of
+/// `values`, made for `shape` = (rows of `W`, columns of `W`, rows of a panel), which
+/// fixes how many there are.
 struct Panels<T> {
     values: Vec<T>,
     start: usize,
-    len: usize,
     shape: (usize, usize, usize),
 }
 
@@ -381,11 +394,10 @@ impl<T> PackedWeights<T> {
             Panels {
                 values,
                 start,
-                len,
                 shape,
             }
         });
-        (panels.shape == shape).then(|| &panels.values[panels.start..][..panels.len])
+        (panels.shape == shape).then(|| &panels.values[panels.start..][..len])
     }
 }
 
@@ -404,9 +416,9 @@ impl<T> Clone for PackedWeights<T> {
 
 impl<T> std::fmt::Debug for PackedWeights<T> {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        let values = self.panels.get().map_or(0, |p| p.len);
+        let shape = self.panels.get().map(|p| p.shape);
         f.debug_struct("PackedWeights")
-            .field("values", &values)
+            .field("shape", &shape)
             .finish()
     }
 }

@@ -160,7 +160,7 @@ pub(crate) mod kernel {
     use faer::{Accum, MatMut, MatRef, Par};
 
     use crate::direct::DirectWindow;
-    use crate::gemm::{Cut, cut, packed_cut, packs};
+    use crate::gemm::{AffinePlan, Cut, Epilogue, cut, packed_cut, packs};
     use crate::lanes;
     #[cfg(target_arch = "x86_64")]
     use crate::matvec::gemv;
@@ -191,13 +191,6 @@ pub(crate) mod kernel {
 
     /// A strided operand: `(data, row stride, column stride)`; one of the strides is 1.
     pub type Strided<'a, T> = (&'a [T], usize, usize);
-
-    /// The fused kernel's epilogue and plan: the panels of `W` kept between calls, if any,
-    /// and whether to share them between two threads.
-    pub type AffinePlan<'a, T> = (
-        &'a (dyn Fn(&mut [T]) + Sync),
-        (Option<&'a crate::PackedWeights<T>>, bool),
-    );
 
     /// `C ← α·A·B + β·C` for `A: m×k`, `B: k×n`, `C: m×n`, all ≥ 1, given as strided slices.
     pub trait GemmKernel: faer::traits::ComplexField + Copy + PartialEq {
@@ -237,7 +230,7 @@ pub(crate) mod kernel {
             b: &[Self],
             x: &[Self],
             z: &mut [Self],
-            plan: AffinePlan<'_, Self>,
+            plan: (Epilogue<'_, Self>, AffinePlan<'_, Self>),
         ) -> bool;
 
         /// Whether [`GemmKernel::affine_kernel`] takes a layer of `units` rows on `n`
@@ -355,11 +348,10 @@ pub(crate) mod kernel {
                     b: &[Self],
                     x: &[Self],
                     z: &mut [Self],
-                    (epilogue, (packed, split_rows)): AffinePlan<'_, Self>,
+                    plan: (Epilogue<'_, Self>, AffinePlan<'_, Self>),
                 ) -> bool {
                     on_widest!(|simd| {
-                        let plan = affine::Plan { packed, split_rows };
-                        affine::affine(simd, w, b, x, z, (epilogue, plan));
+                        affine::affine(simd, w, b, x, z, plan);
                         clear_upper_vector_state();
                     })
                     .is_some()
