@@ -186,8 +186,15 @@ fn affine_tiles<T: Affine, S: Isa, const R: usize, const NB: usize>(
             #[inline(always)]
             || {
                 let padded = T::vectors_mut::<S>(padded).0;
-                for (q, panel) in padded.chunks_exact_mut(k * R).enumerate() {
-                    for (column, vectors) in w.chunks_exact(units).zip(panel.chunks_exact_mut(R)) {
+                // Column by column, so that `W` is read in order of its storage.
+                for (p, column) in w.chunks_exact(units).enumerate() {
+                    for q in 0..panels {
+                        let vectors = &mut padded[(q * k + p) * R..][..R];
+                        if let Some(full) = column.get(q * rows..(q + 1) * rows) {
+                            // A whole panel's rows: plain loads, not masked ones.
+                            vectors.copy_from_slice(T::vectors::<S>(full).0);
+                            continue;
+                        }
                         for (i, v) in vectors.iter_mut().enumerate() {
                             *v = layer.part(s, column, q, i);
                         }

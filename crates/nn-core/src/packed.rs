@@ -234,8 +234,15 @@ fn pack_a<T: Packed>(
         let i0 = ic + ir * mr;
         let rows = mr.min(ic + mc - i0);
         for (p, step) in panel.chunks_exact_mut(mr).enumerate() {
-            step[..rows].copy_from_slice(&a[(pc + p) * lda + i0..][..rows]);
-            step[rows..].fill(T::default());
+            let run = &a[(pc + p) * lda + i0..];
+            // A copy of a length the compiler knows is moves of whole vectors, not a call
+            // of `memcpy` (W4's 512×256×784 gradient: 1072 → 1062 µs).
+            if rows == mr {
+                step.copy_from_slice(&run[..mr]);
+            } else {
+                step[..rows].copy_from_slice(&run[..rows]);
+                step[rows..].fill(T::default());
+            }
         }
     }
 }
@@ -253,8 +260,13 @@ fn pack_b<T: Packed, const NR: usize>(
         let j0 = jr * NR;
         let cols = NR.min(n - j0);
         for (p, step) in panel.chunks_exact_mut(NR).enumerate() {
-            step[..cols].copy_from_slice(&b[(pc + p) * ldb + j0..][..cols]);
-            step[cols..].fill(T::default());
+            let run = &b[(pc + p) * ldb + j0..];
+            if cols == NR {
+                step.copy_from_slice(&run[..NR]);
+            } else {
+                step[..cols].copy_from_slice(&run[..cols]);
+                step[cols..].fill(T::default());
+            }
         }
     }
 }

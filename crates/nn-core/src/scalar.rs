@@ -381,7 +381,10 @@ pub(crate) mod kernel {
                                 packed::gemm(simd, (m, k, n), alpha, (a, csa), b, beta, c);
                                 clear_upper_vector_state();
                             };
-                            match packed_cut(m, k, n) {
+                            // Each entry is the same sum however the columns are shared,
+                            // so the product is cut only where a second thread takes half.
+                            let two = crate::kernel_threads() >= 2;
+                            match packed_cut(m, k, n).filter(|_| two) {
                                 Some(at) => {
                                     let (c0, c1) = c.split_at_mut(at * csc);
                                     join(|| product(b, c0, at), || product(&b[at..], c1, n - at));

@@ -441,8 +441,6 @@ proptest! {
     }
 }
 
-/// A wrong transpose in a backward is caught: for square operands the shapes still fit,
-/// so only the values can tell, and the check sees it.
 /// Shapes `(m, k, n)` that `gemm_into` cuts in two (≥ 2¹⁸ multiply-adds): by columns,
 /// by rows, along the inner dimension (fewer than 16 columns), at odd sizes; the last three
 /// are large enough that a product with a transposed right operand (a weight gradient)
@@ -584,6 +582,8 @@ fn products_cut_in_halves_equal_the_naive_product_on_one_thread_and_two() {
     }
 }
 
+/// A wrong transpose in a backward is caught: for square operands the shapes still fit,
+/// so only the values can tell, and the check sees it.
 #[test]
 fn wrong_transpose_in_backward_is_caught() {
     let a = DMatrix::from_fn(4, 4, |i, j| {
