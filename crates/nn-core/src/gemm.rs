@@ -51,10 +51,13 @@
 //!
 //! A product of at least 2¹⁸ multiply-adds, and enough of them per value of the
 //! activations each half moves (`CUT_INTENSITY`), is computed as two halves, always: `C`'s
-//! rows cut in two when it has at least 128 rows (`ROWS_FIRST`: faer's tiles fit such
-//! halves better) or more rows than columns, else its columns, at half the dimension
-//! rounded up to a multiple of 16 (whole register tiles); dimensions under 32 are not
-//! cut. A product with fewer than 16 columns (a matrix–vector product: one request to a
+//! rows cut in two when it has more rows than columns, else its columns, at half the
+//! dimension rounded up to a multiple of 16 (whole register tiles); dimensions under 32
+//! are not cut. Cut by rows, the two halves of each column of `C` meet inside a cache line
+//! (a column does not start on one), which the two cores then both write: once per column,
+//! which costs little on a tall `C` and much on a wide one. W3's 128×64×784 weight
+//! gradient took 62 µs on two threads cut by rows, 34 by columns (63 and 65 µs on one
+//! thread; one core each of the Intel Xeon, model 167). A product with fewer than 16 columns (a matrix–vector product: one request to a
 //! server) is cut along its inner dimension instead, each half reading a contiguous half
 //! of `A`, the second half's product added after the first's (`ROW_CUT_MIN_COLUMNS`).
 //! Inside [`with_kernel_threads`](crate::with_kernel_threads) with two threads the second
@@ -500,13 +503,8 @@ const CUT_MIN: usize = 32;
 /// runs of half a column. Such a product is cut along the inner dimension instead.
 const ROW_CUT_MIN_COLUMNS: usize = 16;
 
-/// Fewest rows of `C` from which a product is cut by rows even when it has more columns.
-/// faer's kernel computes `C` in tiles of 96 rows and a narrower remainder, and a remainder
-/// of 32 rows runs at about half speed: W4's 512×256×784 weight gradient ran at 132
-/// GFLOP/s cut by columns (tiles 5 × 96 + 32) and 135 by rows (2 × 96 + 64 per half), its
-/// 512×256×512 one 135 → 140, W3's 128×64×784 158 → 164, W3's 128×784×1024 inference
-/// product 150 → 153 (one core of the Intel Xeon).
-const ROWS_FIRST: usize = 128;
+/// Fewest rows of `C` in a product that goes to the packed kernel.
+const PACKED_MIN_ROWS: usize = 128;
 
 /// Fewest multiply-adds per value of `B` and `C` that the second half reads or writes,
 /// `rows·inner / (rows + inner)` for a half of `rows × inner` (with `A`, the weights,
@@ -537,7 +535,7 @@ pub(crate) fn cut(m: usize, k: usize, n: usize) -> Option<Cut> {
     };
     if n < ROW_CUT_MIN_COLUMNS {
         (k >= CUT_MIN && dense(m, k / 2)).then(|| Cut::Inner(half(k)))
-    } else if m >= ROWS_FIRST || (m >= CUT_MIN && n < m) {
+    } else if m >= CUT_MIN && n < m {
         dense(m / 2, k).then(|| Cut::Rows(half(m)))
     } else if n >= CUT_MIN {
         dense(m, k).then(|| Cut::Columns(half(n)))
@@ -557,7 +555,7 @@ const PACKED_MIN_INNER: usize = 256;
 /// `src/packed.rs`). With 64 (W3's batch) faer is faster. A function of the shape alone,
 /// so the bits do not depend on the thread count.
 pub(crate) fn packs(m: usize, k: usize, n: usize) -> bool {
-    m >= ROWS_FIRST
+    m >= PACKED_MIN_ROWS
         && k >= PACKED_MIN_INNER
         && n >= CUT_MIN
         && m.saturating_mul(k).saturating_mul(n) >= PACKED_WORK
@@ -655,9 +653,12 @@ mod tests {
 
     #[test]
     fn the_reference_products_are_cut_where_two_threads_pay() {
-        // W4's training step and one request: rows, columns, the inner dimension.
+        // W4's and W3's training steps and one request: rows (a tall `C`), columns (a wide
+        // one, whose halves cut by rows would share a cache line in every column), the
+        // inner dimension.
         assert_eq!(cut(512, 784, 256), Some(Cut::Rows(256)));
-        assert_eq!(cut(512, 256, 784), Some(Cut::Rows(256)));
+        assert_eq!(cut(512, 256, 784), Some(Cut::Columns(400)));
+        assert_eq!(cut(128, 64, 784), Some(Cut::Columns(400)));
         assert_eq!(cut(64, 256, 784), Some(Cut::Columns(400)));
         assert_eq!(cut(512, 784, 1), Some(Cut::Inner(400)));
         assert_eq!(cut(128, 784, 16), Some(Cut::Rows(64)));

@@ -62,6 +62,8 @@ struct Helper {
     panic: UnsafeCell<Option<Box<dyn Any + Send>>>,
     /// Set while the helper sleeps (or is about to): a post must wake it.
     sleeping: AtomicBool,
+    /// Set once the helper thread runs [`Helper::serve`].
+    started: AtomicBool,
     thread: Thread,
 }
 
@@ -178,7 +180,7 @@ fn free_helper() -> Option<&'static Helper> {
 /// started (then every product runs on its caller's thread).
 fn helper() -> Option<&'static Helper> {
     static HELPER: OnceLock<Option<Helper>> = OnceLock::new();
-    HELPER
+    let helper = HELPER
         .get_or_init(|| {
             let started = thread::Builder::new()
                 .name("nn-kernel".into())
@@ -202,10 +204,19 @@ fn helper() -> Option<&'static Helper> {
                 // Asleep until `serve` starts: the first post must wake it from the
                 // loop above.
                 sleeping: AtomicBool::new(true),
+                started: AtomicBool::new(false),
                 thread: started.thread().clone(),
             })
         })
-        .as_ref()
+        .as_ref()?;
+    // The first caller waits until the helper thread has started: the set-up of a new
+    // thread allocates (on that thread), and it should do so inside this first call, not
+    // during a later step that must not allocate.
+    if !helper.started.load(Ordering::Acquire) {
+        helper.thread.unpark();
+        spin_until(|| helper.started.load(Ordering::Acquire), thread::yield_now);
+    }
+    Some(helper)
 }
 
 /// Calls the `F` that `data` points to.
@@ -323,6 +334,7 @@ impl Helper {
     /// back, run it, report, forever.
     fn serve(&self) -> ! {
         self.sleeping.store(false, Ordering::SeqCst);
+        self.started.store(true, Ordering::Release);
         loop {
             self.wait_for_post();
             if self

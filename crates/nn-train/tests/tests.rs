@@ -810,6 +810,34 @@ mod optimizers {
             }
         }
     }
+
+    /// On two threads a large gradient (here 20 000 weights) is checked in two halves, one
+    /// on nn-core's helper thread: a bad entry anywhere in either half is seen.
+    #[test]
+    fn gradients_finite_on_two_threads_sees_a_bad_entry_in_either_half() {
+        let mut g = Gen(7);
+        let x = g.matrix(200, 8, -1.0, 1.0);
+        let y = DMatrix::from_fn(3, 8, |i, j| (j % 3 == i) as u8 as f64);
+        let mut net = Network::<f64>::builder(200)
+            .dense(100, Activation::Tanh)
+            .dense(3, Activation::Softmax)
+            .loss(Loss::CategoricalCrossEntropy)
+            .build()
+            .unwrap();
+        let two =
+            |net: &mut Network<f64>| nn_core::with_kernel_threads(2, || gradients_finite(net));
+        net.compute_gradients(&x, &y, Mode::Train).unwrap();
+        assert!(two(&mut net));
+        for at in [0, 9_999, 10_000, 10_016, 19_999] {
+            net.compute_gradients(&x, &y, Mode::Train).unwrap();
+            net.for_each_param(&mut |p| {
+                if p.grad.len() == 20_000 {
+                    p.grad[at] = f64::NAN;
+                }
+            });
+            assert!(!two(&mut net), "NaN at weight {at} not seen on two threads");
+        }
+    }
 }
 
 mod training {
@@ -1006,7 +1034,8 @@ mod training {
 
     /// A batch of one share whose products are large enough for nn-core to cut in halves
     /// (512×640×256 forward, 2²⁶ multiply-adds): the trainer's second thread runs the
-    /// second halves, and the bits are the same as on one thread.
+    /// second halves, of the products and of the update, and the bits are the same as on
+    /// one thread.
     #[test]
     fn one_share_with_split_products_gives_the_same_bits_on_1_2_3_and_7_threads() {
         let mut g = Gen(41);
@@ -1022,13 +1051,17 @@ mod training {
                 .unwrap()
         };
         assert_eq!(build().training_shares(256), 1);
-        let config = FitConfig {
-            epochs: 2,
-            batch_size: 256,
-            optimizer: Optimizer::adam(1e-3),
-            ..FitConfig::default()
-        };
-        same_bits_on_any_thread_count(build, (&x, &y), config);
+        // Every optimizer: on two threads each updates the 327 680 weights of the first
+        // layer in two halves, one on the helper thread.
+        for optimizer in Optimizer::all(1e-3) {
+            let config = FitConfig {
+                epochs: 2,
+                batch_size: 256,
+                optimizer,
+                ..FitConfig::default()
+            };
+            same_bits_on_any_thread_count(&build, (&x, &y), config);
+        }
     }
 
     /// Each share draws its dropout masks from its own seed (the share's index in a stream

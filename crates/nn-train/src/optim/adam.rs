@@ -3,7 +3,6 @@
 
 use std::fmt;
 
-use nalgebra::DMatrix;
 use nn_init::nn_activations::nn_core::Scalar;
 use serde::{Deserialize, Serialize};
 
@@ -50,9 +49,9 @@ pub(super) fn check_moments(
 /// θ ← θ − η · (m / (1 − β₁ᵗ)) / (√(v / (1 − β₂ᵗ)) + ε)
 /// ```
 pub(super) fn adam_update<T: Scalar>(
-    theta: &mut DMatrix<T>,
-    g: &DMatrix<T>,
-    moments: &mut [DMatrix<T>],
+    theta: &mut [T],
+    g: &[T],
+    moments: &mut [&mut [T]],
     hp: &Hyper,
 ) {
     let [m, v] = moments else { return };
@@ -116,12 +115,7 @@ impl Rule for Adam {
     }
 
     /// `adam_update` (its `weight_decay` is 0 for Adam).
-    fn update<T: Scalar>(
-        theta: &mut DMatrix<T>,
-        g: &DMatrix<T>,
-        slots: &mut [DMatrix<T>],
-        hp: &Hyper,
-    ) {
+    fn update<T: Scalar>(theta: &mut [T], g: &[T], slots: &mut [&mut [T]], hp: &Hyper) {
         adam_update(theta, g, slots, hp);
     }
 }

@@ -4,7 +4,6 @@
 
 use std::fmt;
 
-use nalgebra::DMatrix;
 use nn_init::nn_activations::nn_core::Scalar;
 use serde::{Deserialize, Serialize};
 
@@ -76,12 +75,7 @@ impl Rule for AdamW {
 
     /// Adam's update with the decay `hp.weight_decay` (0 for a parameter that does not
     /// decay, such as a bias).
-    fn update<T: Scalar>(
-        theta: &mut DMatrix<T>,
-        g: &DMatrix<T>,
-        slots: &mut [DMatrix<T>],
-        hp: &Hyper,
-    ) {
+    fn update<T: Scalar>(theta: &mut [T], g: &[T], slots: &mut [&mut [T]], hp: &Hyper) {
         adam_update(theta, g, slots, hp);
     }
 }

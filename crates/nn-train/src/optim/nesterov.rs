@@ -3,7 +3,6 @@
 
 use std::fmt;
 
-use nalgebra::DMatrix;
 use nn_init::nn_activations::nn_core::Scalar;
 use serde::{Deserialize, Serialize};
 
@@ -46,12 +45,7 @@ impl Rule for Nesterov {
     }
 
     /// `v ← β v + g`, `θ ← θ − η (g + β v)`, with `β = hp.beta1` and `v` the one slot.
-    fn update<T: Scalar>(
-        theta: &mut DMatrix<T>,
-        g: &DMatrix<T>,
-        slots: &mut [DMatrix<T>],
-        hp: &Hyper,
-    ) {
+    fn update<T: Scalar>(theta: &mut [T], g: &[T], slots: &mut [&mut [T]], hp: &Hyper) {
         let [v] = slots else { return };
         let (lr, beta) = (T::cast(hp.lr), T::cast(hp.beta1));
         for ((p, &g), v) in theta.iter_mut().zip(g.iter()).zip(v.iter_mut()) {

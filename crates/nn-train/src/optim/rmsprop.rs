@@ -3,7 +3,6 @@
 
 use std::fmt;
 
-use nalgebra::DMatrix;
 use nn_init::nn_activations::nn_core::Scalar;
 use serde::{Deserialize, Serialize};
 
@@ -54,12 +53,7 @@ impl Rule for RmsProp {
 
     /// `s ← ρ s + (1 − ρ) g²`, `θ ← θ − η g / (√s + ε)`, with `ρ = hp.beta2` and `s` the
     /// one slot.
-    fn update<T: Scalar>(
-        theta: &mut DMatrix<T>,
-        g: &DMatrix<T>,
-        slots: &mut [DMatrix<T>],
-        hp: &Hyper,
-    ) {
+    fn update<T: Scalar>(theta: &mut [T], g: &[T], slots: &mut [&mut [T]], hp: &Hyper) {
         let [s] = slots else { return };
         let lr = T::cast(hp.lr);
         let (rho, one_minus_rho, eps) =

@@ -2,7 +2,6 @@
 
 use std::fmt;
 
-use nalgebra::DMatrix;
 use nn_init::nn_activations::nn_core::Scalar;
 use serde::{Deserialize, Serialize};
 
@@ -37,9 +36,9 @@ impl Rule for Sgd {
     }
 
     /// `θ ← θ − η g`.
-    fn update<T: Scalar>(theta: &mut DMatrix<T>, g: &DMatrix<T>, _: &mut [DMatrix<T>], hp: &Hyper) {
+    fn update<T: Scalar>(theta: &mut [T], g: &[T], _: &mut [&mut [T]], hp: &Hyper) {
         let lr = T::cast(hp.lr);
-        theta.zip_apply(g, |p, g| *p -= lr * g);
+        theta.iter_mut().zip(g).for_each(|(p, &g)| *p -= lr * g);
     }
 }
 

@@ -183,9 +183,12 @@ impl<T: Scalar> Trainer<T> {
             }
         };
         outcome.cost += net.add_l2_gradient(cols.len());
+        // The check and the update share the helper thread where the products did, for
+        // the halves of the gradients it computed.
+        let threads = if shares > 1 { 1 } else { self.threads };
         let finite = match self.config.clip_norm {
             Some(max) => clip_gradient_norm(net, max).is_finite(),
-            None => gradients_finite(net),
+            None => with_kernel_threads(threads, || gradients_finite(net)),
         };
         let non_finite = |what, value| {
             TrainError::from(TrainingError::Diverged {
@@ -204,7 +207,7 @@ impl<T: Scalar> Trainer<T> {
             return Err(non_finite("gradient norm", gradient_norm(net)));
         }
         let lr = self.learning_rate(epoch);
-        self.optimizer.step(net, lr);
+        with_kernel_threads(threads, || self.optimizer.step(net, lr));
         Ok(outcome)
     }
 
