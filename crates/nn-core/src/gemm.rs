@@ -57,9 +57,10 @@
 //! (a column does not start on one), which the two cores then both write: once per column,
 //! which costs little on a tall `C` and much on a wide one. W3's 128×64×784 weight
 //! gradient took 62 µs on two threads cut by rows, 34 by columns (63 and 65 µs on one
-//! thread; one core each of the Intel Xeon, model 167). A product with fewer than 16 columns (a matrix–vector product: one request to a
-//! server) is cut along its inner dimension instead, each half reading a contiguous half
-//! of `A`, the second half's product added after the first's (`ROW_CUT_MIN_COLUMNS`).
+//! thread; one core each of the Intel Xeon, model 167). A product with fewer than 16
+//! columns (a matrix–vector product: one request to a server) is cut along its inner
+//! dimension instead, each half reading a contiguous half of `A`, the second half's
+//! product added after the first's (`ROW_CUT_MIN_COLUMNS`).
 //! Inside [`with_kernel_threads`](crate::with_kernel_threads) with two threads the second
 //! half runs on a helper thread (`src/pair.rs`), otherwise right after the first. The cut is
 //! the shape's, never the thread count's, so the bits are the same either way; on one

@@ -366,7 +366,9 @@ impl<T: Scalar> OptimizerState<T> {
 
     /// Applies one update to every parameter of `net` from the gradients of its last
     /// backward pass, with learning rate `lr`. Allocates the moment buffers at the first
-    /// step only.
+    /// step only. Inside [`with_kernel_threads`](nn_core::with_kernel_threads) with two
+    /// threads, a large tensor is updated in two halves, the second on nn-core's helper
+    /// thread; each entry is updated alike either way.
     pub fn step(&mut self, net: &mut Network<T>, lr: f64) {
         self.steps += 1;
         let (optimizer, slots) = (self.optimizer, &mut self.slots);
@@ -444,7 +446,9 @@ pub fn gradient_norm<T: Scalar>(net: &mut Network<T>) -> f64 {
 }
 
 /// `true` if every gradient of `net` is finite: the divergence check of a step without
-/// clipping, at the cost of reading the gradients once in `T` (no norm is needed).
+/// clipping, at the cost of reading the gradients once in `T` (no norm is needed). On two
+/// threads ([`with_kernel_threads`](nn_core::with_kernel_threads)) a large tensor is read
+/// in two halves, one on nn-core's helper thread.
 pub fn gradients_finite<T: Scalar>(net: &mut Network<T>) -> bool {
     let mut finite = true;
     net.for_each_param(&mut |p| {

@@ -157,7 +157,8 @@ pub struct FitConfig {
     /// ([`Network::training_shares`](crate::Network::training_shares)), the threads run the shares, and the gradients are
     /// summed in share order, so the same seed gives bit-identical parameters, costs and
     /// dropout masks on any number of threads. A step of one share runs on the calling
-    /// thread.
+    /// thread, which shares its large products, its divergence check and its update with
+    /// nn-core's helper thread (`nn_core::with_kernel_threads`).
     pub threads: Option<usize>,
     /// What counts as divergence besides non-finite numbers.
     #[serde(default, skip_serializing_if = "Divergence::is_default")]
