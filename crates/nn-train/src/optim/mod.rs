@@ -413,6 +413,13 @@ const MAX_SLOTS: usize = 2;
 /// one (one core each of the Intel Xeon, model 167).
 const HALVES_MIN: usize = 1 << 14;
 
+/// Where a tensor of `len` entries is cut into the halves of its update or check: `None`
+/// (not cut) on one thread or below [`HALVES_MIN`]; else at half its length, rounded up to
+/// whole cache lines on each side.
+fn halves_at(len: usize) -> Option<usize> {
+    (nn_core::kernel_threads() >= 2 && len >= HALVES_MIN).then(|| (len / 2).next_multiple_of(16))
+}
+
 /// A parameter tensor's entries, its gradient's and its state tensors'.
 type Run<'a, T> = (&'a mut [T], &'a [T], &'a mut [&'a mut [T]]);
 
@@ -421,11 +428,9 @@ type Run<'a, T> = (&'a mut [T], &'a [T], &'a mut [&'a mut [T]]);
 /// so the bits do not depend on the thread count.
 fn in_halves<T: Scalar>(run: Run<'_, T>, f: &(dyn Fn(Run<'_, T>) + Sync)) {
     let (theta, g, state) = run;
-    if nn_core::kernel_threads() < 2 || theta.len() < HALVES_MIN {
+    let Some(at) = halves_at(theta.len()) else {
         return f((theta, g, state));
-    }
-    // Whole cache lines on each side.
-    let at = (theta.len() / 2).next_multiple_of(16);
+    };
     let (t0, t1) = theta.split_at_mut(at);
     let (g0, g1) = g.split_at(at);
     let mut first: [&mut [T]; MAX_SLOTS] = [&mut [], &mut []];
@@ -453,12 +458,12 @@ pub fn gradients_finite<T: Scalar>(net: &mut Network<T>) -> bool {
     let mut finite = true;
     net.for_each_param(&mut |p| {
         let g = p.grad.as_slice();
-        if nn_core::kernel_threads() < 2 || g.len() < HALVES_MIN {
+        let Some(at) = halves_at(g.len()) else {
             finite &= all_finite(g);
             return;
-        }
+        };
         // On two threads, each half on the core that (likely) computed it; see `in_halves`.
-        let (g0, g1) = g.split_at((g.len() / 2).next_multiple_of(16));
+        let (g0, g1) = g.split_at(at);
         let (mut finite0, mut finite1) = (true, true);
         nn_core::join(|| finite0 = all_finite(g0), || finite1 = all_finite(g1));
         finite &= finite0 && finite1;
