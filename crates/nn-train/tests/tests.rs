@@ -1274,6 +1274,77 @@ mod training {
         }
     }
 
+    /// A weight gradient that overflows in its last runs of entries only: `f32`, 512 inputs of
+    /// which the last 64 are 10²² in one example, so that `dW = dZ Xᵀ` (dZ ≈ 10¹⁹ there)
+    /// is infinite from entry 448 × 64 on and finite before it. `fit`, which checks each run
+    /// of a gradient as it applies it, has updated the runs before; the run ends at step 0
+    /// with the parameters it started from, on one thread and on two (which update the
+    /// tensor in halves). `train_step` updates nothing at all.
+    #[test]
+    fn a_gradient_that_overflows_part_way_through_a_tensor_updates_nothing() {
+        let x = DMatrix::<f32>::from_fn(512, 8, |i, j| match (i, j) {
+            (448.., 0) => 1e22,
+            _ => ((i * 7 + j * 3) % 11) as f32 * 0.1 - 0.5,
+        });
+        let y = DMatrix::<f32>::from_fn(64, 8, |i, j| ((i + j) % 3) as f32);
+        let build = || {
+            Network::<f32>::builder(512)
+                .dense(64, Activation::Identity)
+                .loss(Loss::Mse)
+                .seed(4)
+                .build()
+                .unwrap()
+        };
+        for threads in [1, 2] {
+            let mut net = build();
+            let start = param_bits(&net);
+            let config = FitConfig {
+                epochs: 3,
+                batch_size: 8,
+                threads: Some(threads),
+                optimizer: Optimizer::sgd(1e-3),
+                ..FitConfig::default()
+            };
+            let err = fit(&mut net, (&x, &y), None, &config, &mut Silent).unwrap_err();
+            assert!(
+                matches!(
+                    err,
+                    TrainError::Training(TrainingError::Diverged {
+                        epoch: 0,
+                        step: 0,
+                        what: "gradient norm",
+                        kept: KeptParameters::Start,
+                        ..
+                    })
+                ),
+                "{threads} threads: {err}"
+            );
+            assert!(param_bits(&net) == start, "{threads} threads: {err}");
+
+            let mut trainer = Trainer::new(config).unwrap();
+            let err = trainer.train_step(&mut net, &x, &y).unwrap_err();
+            assert!(
+                matches!(
+                    err,
+                    TrainError::Training(TrainingError::Diverged {
+                        what: "gradient norm",
+                        kept: KeptParameters::BeforeStep,
+                        ..
+                    })
+                ),
+                "{threads} threads: {err}"
+            );
+            assert!(param_bits(&net) == start, "{threads} threads: {err}");
+        }
+        // The overflow is where the test says: the first 448 columns of dW are finite.
+        let mut net = build();
+        net.compute_gradients(&x, &y, Mode::Train).unwrap();
+        let (name, dw) = net.gradients().next().unwrap();
+        assert_eq!(name, "layers.0.weight");
+        assert!(dw.columns(0, 448).iter().all(|v| v.is_finite()));
+        assert!(dw.columns(448, 64).iter().all(|v| v.is_infinite()));
+    }
+
     /// The circles problem and a small net for the divergence tests: hidden layers of
     /// `hidden` units with `activation`.
     fn divergence_setup(

@@ -144,20 +144,25 @@ impl<T: Scalar> Trainer<T> {
         self.order.extend(0..x.ncols());
         let step = self.optimizer.steps as usize;
         let order = std::mem::take(&mut self.order);
-        let result = self.step(net, (x, y), &order, (self.epoch, step));
+        let result = self.step(net, (x, y), &order, (self.epoch, step), false);
         self.order = order;
         Ok(result?.cost)
     }
 
     /// One step on the columns `cols` of `(x, y)`: gradients (over several shares, run by
     /// the trainer's threads, when the batch is large enough), clipping, the divergence
-    /// check, the update. On a non-finite cost or gradient nothing is updated.
+    /// check, the update. On a non-finite cost or gradient nothing is updated, unless
+    /// `restores`: the caller then restores parameters of its own on that error (`fit`),
+    /// and without clipping each gradient is checked as it is applied, which reads it once
+    /// rather than twice ([`OptimizerState::step_if_finite`]), so part of the update may
+    /// have been applied.
     fn step(
         &mut self,
         net: &mut Network<T>,
         (x, y): Data<'_, T>,
         cols: &[usize],
         (epoch, step): (usize, usize),
+        restores: bool,
     ) -> Result<StepOutcome> {
         let shares = share_count(net.param_count(), cols.len());
         let mut outcome = if shares > 1 {
@@ -183,13 +188,6 @@ impl<T: Scalar> Trainer<T> {
             }
         };
         outcome.cost += net.add_l2_gradient(cols.len());
-        // The check and the update share the helper thread where the products did, for
-        // the halves of the gradients it computed.
-        let threads = if shares > 1 { 1 } else { self.threads };
-        let finite = match self.config.clip_norm {
-            Some(max) => clip_gradient_norm(net, max).is_finite(),
-            None => with_kernel_threads(threads, || gradients_finite(net)),
-        };
         let non_finite = |what, value| {
             TrainError::from(TrainingError::Diverged {
                 epoch,
@@ -197,18 +195,32 @@ impl<T: Scalar> Trainer<T> {
                 what,
                 value,
                 rule: DivergenceRule::NonFinite,
+                // What `fit` restores replaces this (see `restores`).
                 kept: KeptParameters::BeforeStep,
             })
         };
         if !outcome.cost.is_finite() {
             return Err(non_finite("cost", outcome.cost));
         }
-        if !finite {
+        let lr = self.learning_rate(epoch);
+        // The check and the update share the helper thread where the products did, for
+        // the halves of the gradients it computed.
+        let threads = if shares > 1 { 1 } else { self.threads };
+        let updated = with_kernel_threads(threads, || match self.config.clip_norm {
+            Some(max) => clip_gradient_norm(net, max).is_finite() && self.update(net, lr),
+            None if restores => self.optimizer.step_if_finite(net, lr),
+            None => gradients_finite(net) && self.update(net, lr),
+        });
+        if !updated {
             return Err(non_finite("gradient norm", gradient_norm(net)));
         }
-        let lr = self.learning_rate(epoch);
-        with_kernel_threads(threads, || self.optimizer.step(net, lr));
         Ok(outcome)
+    }
+
+    /// Applies the optimizer's update to `net` at learning rate `lr`; `true`.
+    fn update(&mut self, net: &mut Network<T>, lr: f64) -> bool {
+        self.optimizer.step(net, lr);
+        true
     }
 
     /// Trains `net` on `train` until `config.epochs` epochs are complete (counting any done
@@ -227,7 +239,9 @@ impl<T: Scalar> Trainer<T> {
     /// that counts towards the best rule's patience is not good), or, before any, the
     /// parameters the call started from ([`KeptParameters::Start`]). Those are the
     /// parameters to save. The trainer's own state (optimizer moments, epoch counter) is not
-    /// rolled back. On success the network holds the last epoch's parameters, or the best
+    /// rolled back: a step whose gradient is found non-finite part-way through its update
+    /// (each gradient is checked as it is applied, without clipping) has updated the moments
+    /// of the entries before. On success the network holds the last epoch's parameters, or the best
     /// epoch's with early stopping's `restore_best` ([`History::best_epoch`]).
     ///
     /// # Errors
@@ -311,7 +325,7 @@ impl<T: Scalar> Trainer<T> {
             for step in 0..steps_per_epoch {
                 let cols = &order[step * batch..((step + 1) * batch).min(m)];
                 lr = self.learning_rate(epoch);
-                let outcome = self.step(net, (x, y), cols, (epoch, step)).map_err(|e| {
+                let outcome = self.step(net, (x, y), cols, (epoch, step), true).map_err(|e| {
                     let best = best.as_ref().filter(|_| restore_best);
                     keep_good(net, e, best, (&good, last_good))
                 })?;
