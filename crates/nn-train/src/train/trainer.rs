@@ -325,10 +325,12 @@ impl<T: Scalar> Trainer<T> {
             for step in 0..steps_per_epoch {
                 let cols = &order[step * batch..((step + 1) * batch).min(m)];
                 lr = self.learning_rate(epoch);
-                let outcome = self.step(net, (x, y), cols, (epoch, step), true).map_err(|e| {
-                    let best = best.as_ref().filter(|_| restore_best);
-                    keep_good(net, e, best, (&good, last_good))
-                })?;
+                let outcome = self
+                    .step(net, (x, y), cols, (epoch, step), true)
+                    .map_err(|e| {
+                        let best = best.as_ref().filter(|_| restore_best);
+                        keep_good(net, e, best, (&good, last_good))
+                    })?;
                 let cost = outcome.cost;
                 first_cost.get_or_insert(cost);
                 hits += outcome.hits;
