@@ -235,7 +235,9 @@ pub fn affine_into<T: Scalar>(
 /// made by the first call that uses it, instead of made anew by every call. That copy is
 /// 1.6 MB of `f32` for W4's 784→512 layer: without it, a prediction of 16 columns would
 /// spend more on copying `W` than the kernel gains, and such layers go to faer below 256
-/// columns. With it, from 6 columns in `f32`; on two threads, a batch of fewer than 64
+/// columns. With it, from 6 columns in `f32`, and on AVX-512 from one (a tile of one
+/// column streams the panels once: W4's network on one column 45–51 → 29–33 µs on one
+/// core of a Zen 4 EPYC, 23–24 → 16–18 on two); on two threads, a batch of fewer than 64
 /// columns shares the panels of rows between the two threads (each core reads half of
 /// `W`, which can stay in its own cache) rather than cutting the columns. W4's
 /// 784-512-512-10 network on 16 columns, one call (one core each of the Intel Xeon,
@@ -442,7 +444,9 @@ impl<T> std::fmt::Debug for PackedWeights<T> {
 /// assert!(!nn_core::affine_is_columnwise::<f32>(1000, 4, true));
 /// ```
 pub fn affine_is_columnwise<T: Scalar>(units: usize, columns: usize, packed: bool) -> bool {
-    T::affine_takes(units, columns, packed)
+    // The kernel takes one column on its own (a tile of one column) where it may not take
+    // two to five; from two columns on, what it takes on `n` it takes on more.
+    T::affine_takes(units, columns.max(2), packed)
 }
 
 /// Whether [`affine_into`] (or, with `packed`, [`affine_packed_into`]), on two threads

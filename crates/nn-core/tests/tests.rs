@@ -753,6 +753,61 @@ fn affine_packed_into_is_correct_on_any_batch_and_the_same_on_two_threads() {
     assert!(!packed.is_packed());
 }
 
+/// On AVX-512 the fused kernel takes one column with `W` packed (a server's request), in
+/// tiles of one column: each entry is still `b_i + Σ_p W_ip x_p` in order of `p`, so a
+/// column predicted alone has the bits it has in a batch the kernel takes, in `f32` and
+/// `f64`, on one thread and two (where the panels of rows are shared between them).
+fn one_column_has_its_bits_in_a_batch<T: Scalar>() {
+    let relu = |block: &mut [T]| block.iter_mut().for_each(|v| *v = v.max(T::cast(0.0)));
+    let avx512 = cfg!(target_arch = "x86_64") && std::is_x86_feature_detected!("avx512f");
+    let n = 1024;
+    for (units, k) in [(512, 300), (256, 784), (10, 512), (30, 100), (16, 16)] {
+        let (w, b, x) = (
+            pattern::<T>(units, k, 1),
+            pattern::<T>(units, 1, 3),
+            pattern::<T>(k, n, 2),
+        );
+        let packed = PackedWeights::new();
+        let mut batch = DMatrix::from_element(units, n, T::cast(f64::NAN));
+        affine_packed_into(&w, &packed, &b, &x, &mut batch, &relu).unwrap();
+        assert_eq!(
+            nn_core::affine_is_columnwise::<T>(units, n, true),
+            avx512,
+            "{units}×{k}: the kernel takes the batch on AVX-512"
+        );
+        for j in [0, 7, n - 1] {
+            let column = x.columns(j, 1).into_owned();
+            for threads in [1, 2] {
+                let mut z = DMatrix::from_element(units, 1, T::cast(f64::NAN));
+                with_kernel_threads(threads, || {
+                    affine_packed_into(&w, &packed, &b, &column, &mut z, &relu)
+                })
+                .unwrap();
+                let want = batch.columns(j, 1);
+                if avx512 {
+                    assert_eq!(z, want, "{units}×{k}, column {j}, {threads} threads");
+                } else {
+                    let err = (&z - want).amax().to_f64() / want.amax().to_f64().max(1.0);
+                    assert!(
+                        err < 1e-5,
+                        "{units}×{k}, column {j}, {threads} threads: {err}"
+                    );
+                }
+            }
+        }
+    }
+}
+
+#[test]
+fn a_column_predicted_alone_has_its_bits_in_a_batch_f32() {
+    one_column_has_its_bits_in_a_batch::<f32>();
+}
+
+#[test]
+fn a_column_predicted_alone_has_its_bits_in_a_batch_f64() {
+    one_column_has_its_bits_in_a_batch::<f64>();
+}
+
 mod errors {
     use super::*;
 
