@@ -770,9 +770,8 @@ fn one_column_has_its_bits_in_a_batch<T: Scalar>() -> Result<(), CoreError> {
         let packed = PackedWeights::new();
         let mut batch = DMatrix::from_element(units, n, T::cast(f64::NAN));
         affine_packed_into(&w, &packed, &b, &x, &mut batch, &relu)?;
-        assert_eq!(
-            nn_core::affine_is_columnwise::<T>(units, n, true),
-            avx512,
+        assert!(
+            !avx512 || nn_core::affine_is_columnwise::<T>(units, n, true),
             "{units}×{k}: the kernel takes the batch on AVX-512"
         );
         for j in [0, 7, n - 1] {
