@@ -558,10 +558,10 @@ const PACKED_MIN_INNER: usize = 256;
 /// `dZ·A_prevᵀ`) goes to nn-core's packed kernel on a CPU with AVX-512 or AVX2 rather than to faer,
 /// which multiplies a row-major `B` 11–17% slower when the inner dimension is long (see
 /// `src/packed.rs`). With 64 (W3's batch) faer is faster. Not on AMD's AVX-512 (Zen 4),
-/// whose one 256-bit FMA path per core runs faer's 4 × 4-vector tiles at 96% of the FMA
-/// loop on these products, where the packed kernel's 2 × 12 lose its packing: one core of a
-/// Zen 4 EPYC, best of 15, `f32` GFLOP/s packed → faer, 512×256×784 104–106 → 112,
-/// 512×256×512 106–107 → 112; `f64` 50–51 → 52–54 and 51 → 51–52 (W4's training 1–2%
+/// whose one 256-bit FMA path per core runs faer's tiles of 4 vectors × 4 columns at 96%
+/// of the FMA loop on these products and the packed kernel, with its packing, at 91%: one
+/// core of a Zen 4 EPYC, best of 15, `f32` GFLOP/s packed → faer, 512×256×784 104–106 →
+/// 112, 512×256×512 106–107 → 112; `f64` 50–51 → 52–54 and 51 → 51–52 (W4's training 1–2%
 /// faster). A function of the shape and the CPU alone, so the bits do not depend on the
 /// thread count.
 pub(crate) fn packs(m: usize, k: usize, n: usize) -> bool {
