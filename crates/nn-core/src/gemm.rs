@@ -444,9 +444,11 @@ impl<T> std::fmt::Debug for PackedWeights<T> {
 /// assert!(!nn_core::affine_is_columnwise::<f32>(1000, 4, true));
 /// ```
 pub fn affine_is_columnwise<T: Scalar>(units: usize, columns: usize, packed: bool) -> bool {
-    // The kernel takes one column on its own (a tile of one column) where it may not take
-    // two to five; from two columns on, what it takes on `n` it takes on more.
+    // From two columns on, what the kernel takes on `n` it takes on more; it may take one
+    // column on its own (a tile of one column) where it does not take two to five, and may
+    // take two where it does not take one (on AVX2, which keeps one column elsewhere).
     T::affine_takes(units, columns.max(2), packed)
+        && (columns >= 2 || T::affine_takes(units, 1, packed))
 }
 
 /// Whether [`affine_into`] (or, with `packed`, [`affine_packed_into`]), on two threads

@@ -807,6 +807,49 @@ fn a_column_predicted_alone_has_its_bits_in_a_batch_f64() -> Result<(), CoreErro
     one_column_has_its_bits_in_a_batch::<f64>()
 }
 
+/// `affine_is_columnwise` as documented, on whatever CPU runs it: where it says a layer's
+/// columns are computed alike in any batch of at least `c` columns, each width from `c`
+/// to 13 gives the bits of the same columns in a batch of 40.
+#[test]
+fn affine_is_columnwise_means_the_same_bits_in_any_wider_batch() -> Result<(), CoreError> {
+    let relu = |block: &mut [f32]| block.iter_mut().for_each(|v| *v = v.max(0.0));
+    let mut claimed = 0;
+    for (units, k) in [
+        (32, 64),
+        (10, 50),
+        (16, 16),
+        (64, 30),
+        (512, 100),
+        (130, 40),
+    ] {
+        let (w, b) = (pattern::<f32>(units, k, 1), pattern::<f32>(units, 1, 3));
+        let x = pattern::<f32>(k, 40, 2);
+        let packed = PackedWeights::new();
+        let mut batch = DMatrix::from_element(units, 40, f32::NAN);
+        affine_packed_into(&w, &packed, &b, &x, &mut batch, &relu)?;
+        for c in [0, 1, 2, 3, 6, 12] {
+            if !nn_core::affine_is_columnwise::<f32>(units, c, true) {
+                continue;
+            }
+            claimed += 1;
+            for width in c.max(1)..=13 {
+                let part = x.columns(0, width).into_owned();
+                let mut z = DMatrix::from_element(units, width, f32::NAN);
+                affine_packed_into(&w, &packed, &b, &part, &mut z, &relu)?;
+                assert_eq!(
+                    z,
+                    batch.columns(0, width),
+                    "{units}×{k}: {width} ≥ {c} columns"
+                );
+            }
+        }
+    }
+    // Where the fused kernel runs at all, it claims some of these.
+    let kernels = cfg!(target_arch = "x86_64") && std::is_x86_feature_detected!("avx2");
+    assert!(!kernels || claimed > 0, "no layer claimed");
+    Ok(())
+}
+
 mod errors {
     use super::*;
 
