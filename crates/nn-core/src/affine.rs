@@ -294,6 +294,13 @@ struct Layer<'a, T> {
 }
 
 impl<T: Affine> Layer<'_, T> {
+    /// Columns `j0..j0 + C` of `X` (of `n`) for a tile of `C` columns; past the last column,
+    /// copies of it (computed, not stored).
+    #[inline(always)]
+    fn columns<const C: usize>(&self, j0: usize, n: usize) -> [&[T]; C] {
+        std::array::from_fn(|j| &self.x[(j0 + j).min(n - 1) * self.k..][..self.k])
+    }
+
     /// Vector `i` of the rows of panel `q` of a column of `W` (or of `b`), rows past
     /// `units` zero.
     #[inline(always)]
@@ -335,7 +342,7 @@ fn rows_into<T: Affine, S: Isa, const R: usize, const NB: usize>(
     out: &mut [T],
     epilogue: Option<Epilogue<'_, T>>,
 ) {
-    let (k, x, height) = (layer.k, layer.x, part.height);
+    let (k, height) = (layer.k, part.height);
     let n = out.len() / height;
     s.vectorize(
         #[inline(always)]
@@ -344,15 +351,15 @@ fn rows_into<T: Affine, S: Isa, const R: usize, const NB: usize>(
             // A block of columns at a time, each panel of W over all its tiles: a panel is
             // read from memory once per block, then from the L2 cache.
             for (block, out) in out.chunks_mut(BLOCK_TILES * NB * height).enumerate() {
+                // A last run of at most SHORT_TILE columns goes to a tile of that many
+                // rather than one of NB that computes copies of its last column.
+                let columns = out.len() / height;
+                let last = columns % NB;
+                let short = NB > SHORT_TILE && (1..=SHORT_TILE).contains(&last);
+                let tiled = if short { columns - last } else { columns };
                 for q in part.panels.clone() {
                     let panel = &padded[q * k * R..][..k * R];
                     let bias = std::array::from_fn(|i| layer.part(s, layer.b, q, i));
-                    // A last run of at most SHORT_TILE columns goes to a tile of that many
-                    // rather than one of NB that computes copies of its last column.
-                    let columns = out.len() / height;
-                    let last = columns % NB;
-                    let short = NB > SHORT_TILE && (1..=SHORT_TILE).contains(&last);
-                    let tiled = if short { columns - last } else { columns };
                     let (out, rest) = out.split_at_mut(tiled * height);
                     let rows = (q * layer.rows - part.first, height);
                     if short {
@@ -361,9 +368,7 @@ fn rows_into<T: Affine, S: Isa, const R: usize, const NB: usize>(
                     }
                     for (tile, out) in out.chunks_mut(NB * height).enumerate() {
                         let j0 = (block * BLOCK_TILES + tile) * NB;
-                        // A last tile of fewer columns repeats the last column (not stored).
-                        let columns: [&[T]; NB] =
-                            std::array::from_fn(|j| &x[(j0 + j).min(n - 1) * k..][..k]);
+                        let columns = layer.columns::<NB>(j0, n);
                         let acc = sums::<T, S, R, NB>(s, panel.as_chunks::<R>().0, &columns, bias);
                         // By value: a tile read by reference in this loop nest kept every
                         // sum in memory, a store per multiply-add (35–50 GFLOP/s).
@@ -397,10 +402,7 @@ fn short_tile<T: Affine, S: Isa, const R: usize>(
         #[inline(always)]
         move || {
             let out = out;
-            let (k, x) = (layer.k, layer.x);
-            // Past the last column (fewer than SHORT_TILE), its copies (not stored).
-            let columns: [&[T]; SHORT_TILE] =
-                std::array::from_fn(|j| &x[(j0 + j).min(n - 1) * k..][..k]);
+            let columns = layer.columns::<SHORT_TILE>(j0, n);
             let acc = sums::<T, S, R, SHORT_TILE>(s, panel.as_chunks::<R>().0, &columns, bias);
             store::<T, S, R, SHORT_TILE>(s, acc, rows, out);
         },
