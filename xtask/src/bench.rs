@@ -14,6 +14,7 @@ use std::path::{Path, PathBuf};
 use std::process::{Command, ExitCode};
 use std::time::{Instant, SystemTime, UNIX_EPOCH};
 
+use crate::cores::Placements;
 use crate::json::{self, Record};
 
 /// The file that `--write` regenerates, relative to the workspace root.
@@ -153,6 +154,7 @@ fn bench(o: &Options) -> Result<(), String> {
     }
 
     let cargo = std::env::var("CARGO").unwrap_or_else(|_| "cargo".to_string());
+    let mut placements = Placements::default();
     for &t in &o.threads {
         println!("==> nn, {t} thread(s): cargo bench -p nn-train --bench workloads -- --table");
         let file = paths.out.join(format!("nn-{t}t.jsonl"));
@@ -165,8 +167,8 @@ fn bench(o: &Options) -> Result<(), String> {
         if let Some(only) = &o.only {
             cmd.args(["--only", only]);
         }
-        let status = cmd
-            .status()
+        let status = placements
+            .around(format!("nn {t}t"), || cmd.status())
             .map_err(|e| format!("could not start cargo: {e}"))?;
         if !status.success() {
             return Err(format!("the nn bench failed ({status})"));
@@ -208,14 +210,14 @@ fn bench(o: &Options) -> Result<(), String> {
                 } else {
                     Err("not run (add --with-torch)".to_string())
                 };
-                for (stem, _) in PEERS {
+                for (stem, name) in PEERS {
                     if *stem == "torch"
                         && let Err(why) = &torch
                     {
                         statuses.insert(stem, PeerStatus::Skipped(why.clone()));
                         continue;
                     }
-                    let status = run_peer(&paths, &python, stem, &spec, o);
+                    let status = run_peer(&paths, &python, (stem, name), &spec, o, &mut placements);
                     statuses.insert(stem, status);
                 }
             }
@@ -224,7 +226,8 @@ fn bench(o: &Options) -> Result<(), String> {
 
     let load_after = load_average();
     let records = read_results(&paths.out)?;
-    let machine = Machine::describe(&paths.root, load_before, load_after);
+    let mut machine = Machine::describe(&paths.root, load_before, load_after);
+    machine.cores = placements.line();
     let report = report(&records, &statuses, o, &machine)?;
     println!("\n{report}");
     println!(
@@ -313,7 +316,14 @@ fn install_torch(paths: &Paths, python: &Path) -> Result<(), String> {
 }
 
 /// Runs one peer at each thread count; a failing peer is reported, never fatal.
-fn run_peer(paths: &Paths, python: &Path, stem: &str, spec: &Path, o: &Options) -> PeerStatus {
+fn run_peer(
+    paths: &Paths,
+    python: &Path,
+    (stem, name): (&str, &str),
+    spec: &Path,
+    o: &Options,
+    placements: &mut Placements,
+) -> PeerStatus {
     let script = paths
         .root
         .join("bench/peers")
@@ -341,7 +351,7 @@ fn run_peer(paths: &Paths, python: &Path, stem: &str, spec: &Path, o: &Options) 
         } else {
             cmd.env_remove("XLA_FLAGS");
         }
-        match cmd.status() {
+        match placements.around(format!("{name} {t}t"), || cmd.status()) {
             Ok(s) if s.success() => {}
             Ok(s) => {
                 return PeerStatus::Skipped(format!("failed at {t} thread(s) ({s}); see above"));
@@ -385,6 +395,8 @@ struct Machine {
     commit: String,
     date: String,
     load: String,
+    /// The cross-core round trips around each run ([`Placements::line`]), once measured.
+    cores: Option<String>,
 }
 
 impl Machine {
@@ -421,6 +433,7 @@ impl Machine {
             // The bench's own threads raise the figure after the run; it is shown for
             // completeness, the one before is what tells of other work.
             load: format!("{} before the run ({} after it)", fmt(before), fmt(after)),
+            cores: None,
         }
     }
 }
@@ -623,6 +636,9 @@ fn report(
         m.date, m.cpu, m.cpus, m.rustc, m.commit, m.load
     );
     if let Some(line) = peak_line(records) {
+        let _ = writeln!(w, "{line}\n");
+    }
+    if let Some(line) = &m.cores {
         let _ = writeln!(w, "{line}\n");
     }
     let mut names = vec![("nn", "nn")];
@@ -933,6 +949,7 @@ mod tests {
             commit: "abc".into(),
             date: "2024-01-01".into(),
             load: "0 before the run (0 after it)".into(),
+            cores: Some("Cross-core round trip …: nn 1t 52 → 53.".into()),
         }
     }
 
@@ -967,6 +984,10 @@ mod tests {
         );
         // f64 at 1.25M samples/s against f32's 2M: 1.6× the time.
         assert!(text.contains("(nn): W1 1t 1.60×."), "{text}");
+        assert!(
+            text.contains("\n\nCross-core round trip …: nn 1t 52 → 53.\n\n"),
+            "{text}"
+        );
         assert!(
             text.contains("212 MiB resident at most, of which the data set is 179 MiB"),
             "{text}"

@@ -20,6 +20,7 @@
 //! (needs nightly; see `xtask/src/fuzz.rs`); their stable form runs in `check`.
 
 mod bench;
+mod cores;
 mod fuzz;
 mod interop;
 mod json;
