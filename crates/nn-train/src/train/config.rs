@@ -158,7 +158,10 @@ pub struct FitConfig {
     /// summed in share order, so the same seed gives bit-identical parameters, costs and
     /// dropout masks on any number of threads. A step of one share runs on the calling
     /// thread, which shares its large products, its divergence check and its update with
-    /// nn-core's helper thread (`nn_core::with_kernel_threads`).
+    /// nn-core's helper thread (`nn_core::with_kernel_threads`) — unless one thread was
+    /// faster: every few seconds the trainer times a few such steps each way and runs the
+    /// faster (where two cores share no cache, handing halves between them can cost more
+    /// than it saves; the bits are the same either way).
     pub threads: Option<usize>,
     /// What counts as divergence besides non-finite numbers.
     #[serde(default, skip_serializing_if = "Divergence::is_default")]

@@ -5,6 +5,7 @@
 mod config;
 mod history;
 mod observer;
+mod thread_choice;
 mod trainer;
 mod workers;
 

@@ -1,6 +1,8 @@
 //! [`Trainer`]: the state of a training run and its epochs of seeded, shuffled
 //! mini-batches, each step in shares.
 
+use std::time::Instant;
+
 use nalgebra::DMatrix;
 use nn_init::nn_activations::nn_core::{Scalar, with_kernel_threads};
 use nn_init::{SeededRng, Stream};
@@ -8,6 +10,7 @@ use nn_init::{SeededRng, Stream};
 use super::config::FitConfig;
 use super::history::{EpochRecord, History, Stopped};
 use super::observer::{Control, Observer};
+use super::thread_choice::ThreadChoice;
 use super::workers::{StepOutcome, Workers};
 use crate::check;
 use crate::columns::gather_columns;
@@ -47,6 +50,8 @@ pub struct Trainer<T: Scalar> {
     /// Threads and network copies for data-parallel steps, made at the first step that
     /// uses them.
     workers: Option<Workers<T>>,
+    /// Whether a step of one share uses `threads` or one (timed; the same bits).
+    choice: ThreadChoice,
 }
 
 impl<T: Scalar> Clone for Trainer<T> {
@@ -63,6 +68,7 @@ impl<T: Scalar> Clone for Trainer<T> {
             y_batch: self.y_batch.clone(),
             threads: self.threads,
             workers: None,
+            choice: ThreadChoice::new(self.threads),
         }
     }
 }
@@ -85,6 +91,7 @@ impl<T: Scalar> Trainer<T> {
             y_batch: DMatrix::zeros(0, 0),
             threads: config.thread_count(),
             workers: None,
+            choice: ThreadChoice::new(config.thread_count()),
         })
     }
 
@@ -112,6 +119,7 @@ impl<T: Scalar> Trainer<T> {
         self.config.threads = threads;
         self.threads = self.config.thread_count();
         self.workers = None;
+        self.choice = ThreadChoice::new(self.threads);
     }
 
     /// The learning rate of the next step at `epoch`: [`FitConfig::learning_rate`] (base
@@ -164,7 +172,10 @@ impl<T: Scalar> Trainer<T> {
         (epoch, step): (usize, usize),
         restores: bool,
     ) -> Result<StepOutcome> {
+        let start = Instant::now();
         let shares = share_count(net.param_count(), cols.len());
+        // A step of one share: on the thread count that was faster when last timed.
+        let one_share_threads = self.choice.threads();
         let mut outcome = if shares > 1 {
             let threads = self.threads.min(shares);
             let workers = match self.workers.take() {
@@ -177,7 +188,8 @@ impl<T: Scalar> Trainer<T> {
             gather_columns(y, cols, &mut self.y_batch);
             // One share: the trainer's threads go into the large products instead.
             let (xb, yb) = (&self.x_batch, &self.y_batch);
-            let cost = with_kernel_threads(self.threads, || net.backprop(xb, yb, Mode::Train))?;
+            let cost =
+                with_kernel_threads(one_share_threads, || net.backprop(xb, yb, Mode::Train))?;
             let (hits, counted) =
                 correct_count(net.require_loss()?.task(), net.output()?, &self.y_batch)
                     .unwrap_or((0, 0));
@@ -205,7 +217,7 @@ impl<T: Scalar> Trainer<T> {
         let lr = self.learning_rate(epoch);
         // The check and the update share the helper thread where the products did, for
         // the halves of the gradients it computed.
-        let threads = if shares > 1 { 1 } else { self.threads };
+        let threads = if shares > 1 { 1 } else { one_share_threads };
         let updated = with_kernel_threads(threads, || match self.config.clip_norm {
             Some(max) => clip_gradient_norm(net, max).is_finite() && self.update(net, lr),
             None if restores => self.optimizer.step_if_finite(net, lr),
@@ -213,6 +225,10 @@ impl<T: Scalar> Trainer<T> {
         });
         if !updated {
             return Err(non_finite("gradient norm", gradient_norm(net)));
+        }
+        if shares == 1 {
+            let end = Instant::now();
+            self.choice.record(cols.len(), end - start, end);
         }
         Ok(outcome)
     }
