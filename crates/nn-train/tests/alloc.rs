@@ -263,6 +263,9 @@ fn cnn_training_steps_do_not_allocate() {
     for opt in [Optimizer::sgd(0.01), Optimizer::adamw(0.01)] {
         check_no_allocation(cnn(8), opt, 3);
     }
+    // One share on two threads, over enough steps for the trainer to time a few on one
+    // thread too (the halves then run on this thread, with its own buffers).
+    check_no_allocation_threads(cnn(8), Optimizer::sgd(0.01), 3, Some(2), 128, 70);
     // Large enough for a step in shares, on two threads.
     let big = cnn(1200);
     assert!(big.training_shares(1024) > 1);
