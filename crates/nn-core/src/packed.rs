@@ -76,6 +76,18 @@ pub(crate) fn aligned<T: Copy + Default>(buf: &mut Vec<T>, len: usize) -> &mut [
     &mut buf[start..start + len]
 }
 
+/// Grows this thread's packing buffer for `B` to what a `k × n` product of [`gemm`] packs,
+/// without packing anything: a caller that computes one half of a product on two threads
+/// calls it for the whole, so that running the whole product here later (on one thread:
+/// the trainer times steps both ways) allocates nothing.
+pub(crate) fn reserve<T: Packed>(k: usize, n: usize) {
+    // Panels of 12 columns cover at least what panels of 6 do.
+    let len = n.next_multiple_of(12) * block_len(k, T::KC, 1);
+    T::with_buffers(|_, b_buf| {
+        aligned(b_buf, len);
+    });
+}
+
 /// The length of the blocks that cover `len` in as few blocks of at most `max` (rounded
 /// down to a multiple of `unit`) as possible, equal and rounded up to a multiple of `unit`:
 /// 784 steps are 3 blocks of 262, not 384 + 384 + 16.

@@ -386,6 +386,7 @@ pub(crate) mod kernel {
                             let two = crate::kernel_threads() >= 2;
                             match packed_cut(m, k, n).filter(|_| two) {
                                 Some(at) => {
+                                    packed::reserve::<$t>(k, n);
                                     let (c0, c1) = c.split_at_mut(at * csc);
                                     join(|| product(b, c0, at), || product(&b[at..], c1, n - at));
                                 }

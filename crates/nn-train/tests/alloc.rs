@@ -20,7 +20,28 @@ fn check_no_allocation<T: Scalar>(net: Network<T>, optimizer: Optimizer, classes
 /// A batch of several shares for the large networks below.
 const BATCH: usize = 1536;
 
+/// `rounds` pairs of steps (a full batch of `columns`, a partial one) after a warm-up pair
+/// allocate nothing. On more than one thread the steps run on a thread of their own, whose
+/// thread-local buffers (the products' packing buffers, for one) no earlier check has
+/// sized: a step that runs a whole product on the calling thread after halves of it
+/// (the trainer times steps on one thread too) must find them large enough.
 fn check_no_allocation_threads<T: Scalar>(
+    net: Network<T>,
+    optimizer: Optimizer,
+    classes: usize,
+    threads: Option<usize>,
+    columns: usize,
+    rounds: usize,
+) {
+    let check = move || check_steps(net, optimizer, classes, threads, columns, rounds);
+    if threads.unwrap_or(1) == 1 {
+        check();
+    } else if let Err(panic) = std::thread::spawn(check).join() {
+        std::panic::resume_unwind(panic);
+    }
+}
+
+fn check_steps<T: Scalar>(
     mut net: Network<T>,
     optimizer: Optimizer,
     classes: usize,
