@@ -3,20 +3,28 @@
 //!
 //! A virtual machine's two vCPUs are not always on neighbouring cores. On the Zen 4 EPYC
 //! host of docs/PERFORMANCE.md they were sometimes on cores that share an L3 cache (a round
-//! trip of 50–60 ns) and sometimes on cores that do not (300–390 ns), and the host moved
+//! trip of 50–77 ns) and sometimes on cores that do not (300–390 ns), and the host moved
 //! them between the two every few seconds to minutes. Two-thread training, which hands
 //! the halves of each product and update between the cores, was ~25% slower in the far
 //! placement; one-thread figures and inference were not affected. The report shows the
 //! round trip next to every run so that a two-thread figure can be read for what it is.
+//! The threads are not pinned: on a machine of more than two CPUs it measures whichever
+//! two the scheduler picked.
 
 use std::hint::spin_loop;
 use std::sync::atomic::{AtomicU64, Ordering};
-use std::time::Instant;
+use std::thread;
+use std::time::{Duration, Instant};
 
 /// Round trips per timed run: ~1 ms near, ~7 ms far.
 const TRIPS: u64 = 20_000;
 /// Timed runs; the median is reported.
 const RUNS: usize = 9;
+/// Longest a run may take: a core busy with other work answers once per time slice,
+/// and the run then ends early, averaged over the trips it made.
+const RUN_LIMIT: Duration = Duration::from_millis(100);
+/// The value that tells the second thread to return.
+const STOP: u64 = u64::MAX;
 
 /// The line two threads pass between them, alone in its cache line.
 #[repr(align(128))]
@@ -26,31 +34,34 @@ struct Line(AtomicU64);
 /// one and one it starts), or `None` on a machine with one CPU or if no thread starts.
 /// The counter is odd while the second thread holds the turn, even while the first does.
 pub fn round_trip_ns() -> Option<f64> {
-    if std::thread::available_parallelism().map_or(1, |n| n.get()) < 2 {
+    if thread::available_parallelism().map_or(1, |n| n.get()) < 2 {
         return None;
     }
     let line = Line(AtomicU64::new(0));
-    let total = TRIPS * RUNS as u64;
-    let mut runs: Vec<f64> = std::thread::scope(|s| {
-        let other = s.spawn(|| {
-            for turn in 0..total {
-                while line.0.load(Ordering::Acquire) != 2 * turn + 1 {
-                    spin_loop();
-                }
-                line.0.store(2 * turn + 2, Ordering::Release);
+    let mut runs = thread::scope(|s| {
+        let answer = || loop {
+            match line.0.load(Ordering::Acquire) {
+                STOP => return,
+                turn if turn % 2 == 1 => line.0.store(turn + 1, Ordering::Release),
+                _ => spin_loop(),
             }
-        });
+        };
+        let other = thread::Builder::new().spawn_scoped(s, answer).ok()?;
         let mut runs = Vec::with_capacity(RUNS);
-        for run in 0..RUNS as u64 {
+        let mut turn = 0;
+        for _ in 0..RUNS {
             let start = Instant::now();
-            for turn in run * TRIPS..(run + 1) * TRIPS {
-                line.0.store(2 * turn + 1, Ordering::Release);
-                while line.0.load(Ordering::Acquire) != 2 * turn + 2 {
+            let mut trips = 0;
+            while trips < TRIPS && (trips % 256 != 0 || start.elapsed() < RUN_LIMIT) {
+                line.0.store(turn + 1, Ordering::Release);
+                while line.0.load(Ordering::Acquire) != turn + 2 {
                     spin_loop();
                 }
+                (turn, trips) = (turn + 2, trips + 1);
             }
-            runs.push(start.elapsed().as_secs_f64() * 1e9 / TRIPS as f64);
+            runs.push(start.elapsed().as_secs_f64() * 1e9 / trips as f64);
         }
+        line.0.store(STOP, Ordering::Release);
         other.join().ok().map(|()| runs)
     })?;
     runs.sort_by(f64::total_cmp);
@@ -70,8 +81,8 @@ impl Placements {
         out
     }
 
-    /// `Cross-core round trip … ns: nn 1t 52 → 53, nn 2t 51 → 340, …`, or `None` if nothing
-    /// was measured (one CPU).
+    /// `Cross-core round trip of a cache line …: nn 1t 52 → 53, nn 2t 51 → 340, …`, or
+    /// `None` if nothing was measured (one CPU).
     pub fn line(&self) -> Option<String> {
         let ns = |x: &Option<f64>| x.map_or("?".into(), |x| format!("{x:.0}"));
         let runs: Vec<String> = self
@@ -83,7 +94,7 @@ impl Placements {
         (!runs.is_empty()).then(|| {
             format!(
                 "Cross-core round trip of a cache line between two threads, ns, before → after \
-                 each run (see \"Where the two vCPUs are\" below the table): {}.",
+                 each run (see \"Where the two vCPUs are\" in docs/PERFORMANCE.md): {}.",
                 runs.join(", ")
             )
         })

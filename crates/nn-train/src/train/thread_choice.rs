@@ -1,8 +1,9 @@
 //! Whether a step of one share hands half of its work to nn-core's helper thread: chosen
 //! by timing steps both ways.
 //!
-//! The halves of a step's products, check and update are cut by their shapes, so a step
-//! gives the same bits on one thread or two and the choice can follow the clock. Two
+//! A step gives the same bits on one thread or two (each entry of its products, check and
+//! update is computed the same way whichever thread computes it), so the choice can follow
+//! the clock. Two
 //! threads are not always the faster: sharing a product moves its operands between the
 //! cores' caches, and where the cores share none (a virtual machine's two vCPUs on
 //! different dies of the host) that can cost more than the half saves. On a 2-vCPU Zen 4
@@ -10,7 +11,8 @@
 //! trained at 313k samples/s on two threads with a shared L3 and at 167k without one,
 //! against 213k on one thread either way; W4's 784-512-512-10 stayed faster on two (58k
 //! and 44k against 30k). A placement lasts seconds to minutes, so the trainer times a
-//! few steps on each count every [`SETTLED`] and runs the faster meanwhile.
+//! few steps on each count every [`SETTLED`] (or more, for long steps) and runs the faster
+//! meanwhile.
 
 use std::time::{Duration, Instant};
 
@@ -19,10 +21,13 @@ use std::time::{Duration, Instant};
 const TRIAL_STEPS: u32 = 4;
 /// Least time a trial covers: more steps than [`TRIAL_STEPS`] when steps are short.
 const TRIAL_TIME: Duration = Duration::from_millis(5);
-/// Time between trials. A trial of the slower count costs its extra time over
+/// Least time between trials. A trial of the slower count costs its extra time over
 /// `TRIAL_STEPS + 1` steps: for W4's steps (4.3 ms on two threads, 8.5 on one) 0.7% of
 /// this.
 const SETTLED: Duration = Duration::from_secs(3);
+/// Least time between trials as a multiple of the time the last two took: long steps
+/// (a trial of 200 ms steps takes seconds) are tried again less often.
+const SETTLED_PER_TRIAL: u32 = 50;
 /// One thread is chosen only if its time per column is below this fraction of the
 /// other's: two threads stay the choice within the noise.
 const ONE_IF_BELOW: f64 = 0.95;
@@ -38,30 +43,34 @@ pub(crate) struct ThreadChoice {
 #[derive(Debug, Clone, Copy, PartialEq)]
 enum State {
     /// Timing steps on `threads`: whether the untimed first step is done, then the
-    /// steps, columns and time so far; `most` is the time per column measured on the
-    /// most threads, once it is.
+    /// steps, columns and time so far; `on_most` is the time per column measured on the
+    /// most threads and the time that trial took, once it is done.
     Trial {
         threads: usize,
         warm: bool,
         steps: u32,
         columns: usize,
         time: Duration,
-        most: Option<f64>,
+        on_most: Option<(f64, Duration)>,
     },
-    /// Running on `threads` since `since`.
-    Settled { threads: usize, since: Instant },
+    /// Running on `threads` from `since` for `lasts`.
+    Settled {
+        threads: usize,
+        since: Instant,
+        lasts: Duration,
+    },
 }
 
 impl State {
     /// A trial of `threads`, starting with an untimed step unless `warm`.
-    fn trial(threads: usize, warm: bool, most: Option<f64>) -> Self {
+    fn trial(threads: usize, warm: bool, on_most: Option<(f64, Duration)>) -> Self {
         State::Trial {
             threads,
             warm,
             steps: 0,
             columns: 0,
             time: Duration::ZERO,
-            most,
+            on_most,
         }
     }
 }
@@ -78,7 +87,6 @@ impl ThreadChoice {
     /// The thread count for the next step.
     pub(crate) fn threads(&self) -> usize {
         match self.state {
-            _ if self.most <= 1 => 1,
             State::Trial { threads, .. } | State::Settled { threads, .. } => threads,
         }
     }
@@ -90,24 +98,22 @@ impl ThreadChoice {
             return;
         }
         self.state = match self.state {
-            State::Settled { threads, since } if now.duration_since(since) < SETTLED => {
-                State::Settled { threads, since }
-            }
+            State::Settled { since, lasts, .. } if now.duration_since(since) < lasts => self.state,
             // The most threads first: coming from one, its first step warms their caches.
             State::Settled { threads, .. } => State::trial(self.most, threads == self.most, None),
             State::Trial {
                 threads,
                 warm: false,
-                most,
+                on_most,
                 ..
-            } => State::trial(threads, true, most),
+            } => State::trial(threads, true, on_most),
             State::Trial {
                 threads,
                 warm: true,
                 steps,
                 columns: seen,
                 time,
-                most,
+                on_most,
             } => {
                 let (steps, seen, time) = (steps + 1, seen + columns, time + took);
                 if steps < TRIAL_STEPS || time < TRIAL_TIME {
@@ -117,19 +123,20 @@ impl ThreadChoice {
                         steps,
                         columns: seen,
                         time,
-                        most,
+                        on_most,
                     }
                 } else {
                     let per_column = time.as_secs_f64() / seen.max(1) as f64;
-                    match most {
-                        None => State::trial(1, false, Some(per_column)),
-                        Some(most) => State::Settled {
-                            threads: if per_column < ONE_IF_BELOW * most {
+                    match on_most {
+                        None => State::trial(1, false, Some((per_column, time))),
+                        Some((most_per_column, most_time)) => State::Settled {
+                            threads: if per_column < ONE_IF_BELOW * most_per_column {
                                 1
                             } else {
                                 self.most
                             },
                             since: now,
+                            lasts: SETTLED.max((most_time + time) * SETTLED_PER_TRIAL),
                         },
                     }
                 }
@@ -185,6 +192,17 @@ mod tests {
             used[first_one..].iter().filter(|&&t| t == 1).count() > 1000,
             "{used:?}"
         );
+        // Settled on one thread, it tries two again after a while (their first step
+        // untimed), and keeps one.
+        let used = run(&mut choice, &mut now, 4000, slow_two);
+        let again = used.iter().position(|&t| t == 2).unwrap_or(usize::MAX);
+        assert!(
+            (500..2100).contains(&again),
+            "a trial of two threads: {again}"
+        );
+        assert_eq!(&used[again..again + 6], &[2, 2, 2, 2, 2, 1], "{used:?}");
+        let next = used[again + 6..].iter().position(|&t| t == 2);
+        assert!(next.is_none_or(|n| n > 1900), "3 s on one thread: {next:?}");
         // Within the margin, two threads stay the choice.
         let mut choice = ThreadChoice::new(2);
         let used = run(&mut choice, &mut now, 200, |t| {
@@ -226,5 +244,19 @@ mod tests {
                 .all(|&t| t == 1)
         );
         assert_eq!(choice.state, State::trial(1, false, None));
+    }
+
+    #[test]
+    fn long_steps_are_tried_again_less_often() {
+        let mut choice = ThreadChoice::new(2);
+        let mut now = Instant::now();
+        // 200 ms steps on two threads, 400 on one: the trials take 2.4 s of timed steps,
+        // so the next comes 50 × that (600 steps) later, not after 3 s (15 steps).
+        let used = run(&mut choice, &mut now, 700, |t| {
+            ms(if t == 2 { 200.0 } else { 400.0 })
+        });
+        let ones: Vec<usize> = (0..used.len()).filter(|&i| used[i] == 1).collect();
+        assert_eq!(ones.len(), 10, "two trials of one thread: {used:?}");
+        assert_eq!(ones[5] - ones[4], 1 + 600 + 4, "{ones:?}");
     }
 }
