@@ -97,51 +97,44 @@ impl ThreadChoice {
         if self.most <= 1 {
             return;
         }
-        self.state = match self.state {
-            State::Settled { since, lasts, .. } if now.duration_since(since) < lasts => self.state,
+        let most = self.most;
+        // Updates a trial in place; a new state where one ends or starts.
+        let next = match &mut self.state {
+            State::Settled { since, lasts, .. } if now.duration_since(*since) < *lasts => None,
             // The most threads first: coming from one, its first step warms their caches.
-            State::Settled { threads, .. } => State::trial(self.most, threads == self.most, None),
+            State::Settled { threads, .. } => Some(State::trial(most, *threads == most, None)),
+            State::Trial { warm, .. } if !*warm => {
+                *warm = true;
+                None
+            }
             State::Trial {
-                threads,
-                warm: false,
-                on_most,
-                ..
-            } => State::trial(threads, true, on_most),
-            State::Trial {
-                threads,
-                warm: true,
                 steps,
                 columns: seen,
                 time,
                 on_most,
+                ..
             } => {
-                let (steps, seen, time) = (steps + 1, seen + columns, time + took);
-                if steps < TRIAL_STEPS || time < TRIAL_TIME {
-                    State::Trial {
-                        threads,
-                        warm: true,
-                        steps,
-                        columns: seen,
-                        time,
-                        on_most,
-                    }
-                } else {
-                    let per_column = time.as_secs_f64() / seen.max(1) as f64;
-                    match on_most {
-                        None => State::trial(1, false, Some((per_column, time))),
+                (*steps, *seen, *time) = (*steps + 1, *seen + columns, *time + took);
+                (*steps >= TRIAL_STEPS && *time >= TRIAL_TIME).then(|| {
+                    let per_column = time.as_secs_f64() / (*seen).max(1) as f64;
+                    match *on_most {
+                        None => State::trial(1, false, Some((per_column, *time))),
                         Some((most_per_column, most_time)) => State::Settled {
                             threads: if per_column < ONE_IF_BELOW * most_per_column {
                                 1
                             } else {
-                                self.most
+                                most
                             },
                             since: now,
-                            lasts: SETTLED.max((most_time + time) * SETTLED_PER_TRIAL),
+                            lasts: SETTLED.max((most_time + *time) * SETTLED_PER_TRIAL),
                         },
                     }
-                }
+                })
             }
         };
+        if let Some(next) = next {
+            self.state = next;
+        }
     }
 }
 
