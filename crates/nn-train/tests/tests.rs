@@ -1064,6 +1064,32 @@ mod training {
         }
     }
 
+    /// A run long enough for the trainer's timed trials (its first five or more steps on
+    /// all its threads, the next five or more on one, whatever the clock says) to switch
+    /// thread counts mid-run: the bits are still those of one thread.
+    #[test]
+    fn a_run_that_switches_thread_counts_gives_the_same_bits() {
+        let mut g = Gen(43);
+        let x = g.matrix(640, 512, -1.0, 1.0).cast::<f32>();
+        let y = DMatrix::from_fn(10, 512, |i, j| (j % 10 == i) as u8 as f32);
+        let build = || {
+            Network::<f32>::builder(640)
+                .dense(512, Activation::Relu)
+                .dense(10, Activation::Softmax)
+                .loss(Loss::CategoricalCrossEntropy)
+                .seed(9)
+                .build()
+                .unwrap()
+        };
+        let config = FitConfig {
+            epochs: 12,
+            batch_size: 256,
+            optimizer: Optimizer::adam(1e-3),
+            ..FitConfig::default()
+        };
+        same_bits_on_any_thread_count(build, (&x, &y), config);
+    }
+
     /// Each share draws its dropout masks from its own seed (the share's index in a stream
     /// of the network's), not from the thread that runs it.
     #[test]
